@@ -1,0 +1,39 @@
+# The two commands the README promises: `make demo` and `make test`.
+# Everything they need is installed here: a virtualenv in .venv, Python packages from PyPI,
+# and the control-plane binaries built from the Go module proxy into ~/.cache/janus.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: demo test venv bin lint unit clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "[make] creating virtualenv in $(VENV) and installing janus with test extras"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+bin:
+	@tests/cluster/build.sh
+
+lint: venv
+	@$(VENV)/bin/ruff check janus tests bench
+
+# JANUS_REQUIRE_CLUSTER=1: a missing control plane fails the run instead of skipping tests.
+test: venv bin lint
+	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	@$(PY) -m pytest -m "not k8s_real" $(PYTEST_ARGS)
+
+demo: venv bin
+	@$(VENV)/bin/janus dev up
+
+clean:
+	rm -rf $(VENV) .janus-dev .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from janus.cli import main
+
+sys.exit(main())
