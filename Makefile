@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test venv bin lint unit clean
+.PHONY: demo test venv bin lint unit clean assets browser
 
 venv: $(STAMP)
 
@@ -22,17 +22,25 @@ $(STAMP): pyproject.toml
 bin:
 	@tests/cluster/build.sh
 
+# Web UI assets (xterm.js, htmx) from npm, pinned and hash-checked, into janus/web/static/vendor/.
+assets:
+	@scripts/fetch-web-assets.sh
+
+# Debian's Chromium for the browser tests (never `playwright install`).
+browser:
+	@scripts/install-chromium.sh
+
 lint: venv
 	@$(VENV)/bin/ruff check janus tests bench
 
 # JANUS_REQUIRE_CLUSTER=1: a missing control plane fails the run instead of skipping tests.
-test: venv bin lint
+test: venv bin assets browser lint
 	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
 	@$(PY) -m pytest -m "not k8s_real" $(PYTEST_ARGS)
 
-demo: venv bin
+demo: venv bin assets
 	@$(VENV)/bin/janus dev up
 
 clean:
