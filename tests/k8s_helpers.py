@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -88,3 +90,41 @@ def make_sa_token(
 
 def token_client(cluster: LocalCluster, token: str) -> Any:
     return cluster.token_client(token)
+
+
+def exec_exit_status(ws: Any) -> int:
+    """The exit status of a finished exec, from the status frame on channel 3.
+
+    A real kubelet reports a non-zero exit as reason ``NonZeroExitCode`` with an ``ExitCode``
+    cause. kwok runs the command with Go's os/exec and reports ``Failure`` with the message
+    ``... exit status N`` instead (k8s-testbed notes §7.4, confirmed on the bed), so both shapes
+    are read; anything else is an error, never silently 0.
+    """
+    raw = ws.read_channel(3)
+    if not raw:
+        raise AssertionError("exec finished without a status frame")
+    status = json.loads(raw)
+    if status.get("status") == "Success":
+        return 0
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause["message"])
+    match = re.search(r"exit status (\d+)\b", status.get("message", ""))
+    if match:
+        return int(match.group(1))
+    raise AssertionError(f"exec failed without an exit status: {status.get('message')}")
+
+
+def handshake_status(error: Exception) -> int:
+    """The HTTP status of a refused exec websocket upgrade.
+
+    The Python client raises ``ApiException(status=0, reason="Handshake status 403 Forbidden …")``
+    for a refused upgrade, so the status is read from the reason.
+    """
+    status = getattr(error, "status", 0)
+    if status:
+        return int(status)
+    match = re.search(r"Handshake status (\d{3})", str(getattr(error, "reason", "")))
+    if not match:
+        raise AssertionError(f"not a websocket handshake failure: {error}")
+    return int(match.group(1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 
 import pytest
 from kubernetes import client
@@ -12,15 +13,30 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
 from janus.dev.controlplane import LocalCluster
-from tests.k8s_helpers import POD_EXEC_RULES, create_namespace, create_pod, make_sa_token
+from tests.k8s_helpers import (
+    POD_EXEC_RULES,
+    create_namespace,
+    create_pod,
+    exec_exit_status,
+    handshake_status,
+    make_sa_token,
+)
 
 pytestmark = pytest.mark.k8s_real
 
 CLUSTER_ROLE = "smoke-pod-exec"
 
 
+@dataclass
+class Granted:
+    ns: str
+    other: str
+    client: client.ApiClient
+    token: str = field(repr=False)  # never in test output
+
+
 @pytest.fixture(scope="module")
-def granted(cluster: LocalCluster) -> dict:
+def granted(cluster: LocalCluster) -> Granted:
     """Two namespaces with a pod each, and a token bound (via a ClusterRole) in the first only."""
     api = cluster.admin_client()
     rbac = client.RbacAuthorizationV1Api(api)
@@ -32,7 +48,7 @@ def granted(cluster: LocalCluster) -> dict:
         create_namespace(api, name)
         create_pod(api, name, containers=("app", "sidecar"))
     token = make_sa_token(api, ns, "smoke-user", [], cluster_role=CLUSTER_ROLE)
-    return {"token": token, "ns": ns, "other": other, "client": cluster.token_client(token)}
+    return Granted(ns=ns, other=other, client=cluster.token_client(token), token=token)
 
 
 def _exec(api_client: client.ApiClient, ns: str, command: list[str], **kw) -> object:
@@ -50,42 +66,45 @@ def _exec(api_client: client.ApiClient, ns: str, command: list[str], **kw) -> ob
     )
 
 
-def test_token_identity_is_the_service_account(granted: dict) -> None:
-    review = client.AuthenticationV1Api(granted["client"]).create_self_subject_review(
+def test_token_identity_is_the_service_account(granted: Granted) -> None:
+    review = client.AuthenticationV1Api(granted.client).create_self_subject_review(
         client.V1SelfSubjectReview()
     )
-    assert review.status.user_info.username == f"system:serviceaccount:{granted['ns']}:smoke-user"
+    assert review.status.user_info.username == f"system:serviceaccount:{granted.ns}:smoke-user"
 
 
-def test_token_execs_echo_and_reads_exit_status(granted: dict) -> None:
-    resp = _exec(granted["client"], granted["ns"], ["sh", "-c", "echo hello-janus"],
+def test_token_execs_echo_and_reads_exit_status(granted: Granted) -> None:
+    resp = _exec(granted.client, granted.ns, ["sh", "-c", "echo hello-janus"],
                  _preload_content=False)
     resp.run_forever(timeout=20)
-    assert resp.read_all().strip() == "hello-janus" or "hello-janus" in resp.read_stdout()
-    assert resp.returncode == 0
+    assert resp.read_stdout() == "hello-janus\n"
+    assert exec_exit_status(resp) == 0
 
-    failing = _exec(granted["client"], granted["ns"], ["sh", "-c", "echo oops >&2; exit 3"],
+    failing = _exec(granted.client, granted.ns, ["sh", "-c", "echo oops >&2; exit 3"],
                     _preload_content=False)
     failing.run_forever(timeout=20)
-    assert failing.returncode == 3
+    assert failing.read_stderr() == "oops\n"
+    assert exec_exit_status(failing) == 3
 
 
-def test_exec_runs_in_a_scratch_directory_as_unprivileged_user(granted: dict) -> None:
-    out = _exec(granted["client"], granted["ns"], ["sh", "-c", "id -u; pwd"])
+def test_exec_runs_in_a_scratch_directory_as_unprivileged_user(
+    cluster: LocalCluster, granted: Granted
+) -> None:
+    out = _exec(granted.client, granted.ns, ["sh", "-c", "id -u; pwd"])
     uid, cwd = out.split()
     assert uid != "0"
-    assert cwd.endswith("/exec")
+    assert cwd == str(cluster.exec_dir)
 
 
-def test_token_gets_403_for_exec_in_another_namespace(granted: dict) -> None:
+def test_token_gets_403_for_exec_in_another_namespace(granted: Granted) -> None:
     with pytest.raises(ApiException) as err:
-        _exec(granted["client"], granted["other"], ["echo", "nope"])
-    assert err.value.status == 403
+        _exec(granted.client, granted.other, ["echo", "nope"])
+    assert handshake_status(err.value) == 403
 
 
-def test_token_gets_403_for_secrets_in_its_own_namespace(granted: dict) -> None:
+def test_token_gets_403_for_secrets_in_its_own_namespace(granted: Granted) -> None:
     with pytest.raises(ApiException) as err:
-        client.CoreV1Api(granted["client"]).list_namespaced_secret(granted["ns"])
+        client.CoreV1Api(granted.client).list_namespaced_secret(granted.ns)
     assert err.value.status == 403
 
 
@@ -103,14 +122,14 @@ def test_exec_needs_both_get_and_create_on_pods_exec(cluster: LocalCluster) -> N
     token = make_sa_token(api, ns, "get-only", get_only)
     with pytest.raises(ApiException) as err:
         _exec(cluster.token_client(token), ns, ["echo", "nope"])
-    assert err.value.status == 403
+    assert handshake_status(err.value) == 403
 
 
-def test_tty_exec_with_resize(granted: dict) -> None:
+def test_tty_exec_with_resize(granted: Granted) -> None:
     resp = stream(
-        client.CoreV1Api(granted["client"]).connect_get_namespaced_pod_exec,
+        client.CoreV1Api(granted.client).connect_get_namespaced_pod_exec,
         "target",
-        granted["ns"],
+        granted.ns,
         container="app",
         command=["sh"],
         stderr=True,

@@ -43,6 +43,7 @@ class LocalCluster:
     processes: list[ManagedProcess] = field(default_factory=list)
     owns_workdir: bool = True
     started_seconds: float = 0.0
+    exec_dir: Path | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -91,6 +92,8 @@ class LocalCluster:
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
+        if self.exec_dir is not None:
+            shutil.rmtree(self.exec_dir, ignore_errors=True)
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -224,10 +227,13 @@ class LocalCluster:
     def _start_kwok(self, binaries: Binaries, progress: Progress) -> None:
         kwok_port = free_port()
         config = self.workdir / "kwok.yaml"
+        # Exec'd commands run as an unprivileged user, who cannot traverse a private workdir
+        # (mkdtemp makes 0700 dirs, and a state dir may sit under /root): give them their own.
+        self.exec_dir = Path(tempfile.mkdtemp(prefix=f"janus-exec-{self.name}-"))
         write_kwok_config(
             config,
             binaries.kwok_stages,
-            exec_workdir=self.workdir / "exec",
+            exec_workdir=self.exec_dir,
             log_file=self.workdir / "pod.log",
         )
         progress(f"[{self.name}] starting kwok (kubelet API on 127.0.0.1:{kwok_port})")

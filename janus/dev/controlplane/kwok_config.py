@@ -50,7 +50,19 @@ def write_kwok_config(path: Path, stages_dir: Path, exec_workdir: Path, log_file
             {
                 "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
                 "kind": "KwokConfiguration",
-                "options": {},
+                # kwok applies its defaults only when it builds the configuration itself, not
+                # to one read from --config, so every option it needs is spelled out here.
+                "options": {
+                    "enableDebuggingHandlers": True,  # serves exec/logs/attach
+                    "enableProfilingHandler": False,
+                    "enableContentionProfiling": False,
+                    "podPlayStageParallelism": 4,
+                    "nodePlayStageParallelism": 4,
+                    "nodeLeaseParallelism": 4,
+                    "podsOnNodeSyncParallelism": 1,
+                    "enablePodsOnNodeSyncListPager": True,
+                    "enablePodsOnNodeSyncStreamWatch": False,
+                },
             }
         )
     ]

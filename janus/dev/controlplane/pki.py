@@ -76,7 +76,8 @@ def _sign(
             critical=True,
         )
     else:
-        usage = x509.ExtendedKeyUsageOID.SERVER_AUTH if server else x509.ExtendedKeyUsageOID.CLIENT_AUTH
+        oid = x509.ExtendedKeyUsageOID
+        usage = oid.SERVER_AUTH if server else oid.CLIENT_AUTH
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if server:
         builder = builder.add_extension(

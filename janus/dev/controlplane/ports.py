@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-
-
 import threading
 
 _handed_out: set[int] = set()
