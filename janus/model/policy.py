@@ -1,0 +1,371 @@
+"""Policy documents (DESIGN §4): one ``JanusConfig`` and any number of ``AccessPolicy`` files.
+
+The policy set is trusted only after it is valid: every file passes the safe loader and its
+schema, and the set passes cross checks (exactly one JanusConfig, policies name known clusters
+and roles, limits inside the global bounds, ticket patterns compile, approvals can be met). Any
+problem raises :class:`ConfigError` with all problems found — an invalid policy set is a
+configuration error, never a pass.
+
+Decisions written down here:
+
+* ``janus`` and ``janus-tokens`` are always excluded, whatever ``excludedNamespaces`` says: the
+  tokens of every grant live there.
+* Each file's ``metadata.name`` equals its file name without ``.yaml``, like request files, so a
+  reviewer can trust the name in the diff header.
+* A role's ``clusterRole`` must be in the catalogue (:mod:`janus.policy.roles`): the controller
+  may bind nothing else (DESIGN §9).
+* A policy's exact namespaces must not be excluded ones (it would promise what is never granted);
+  globs may cover excluded namespaces, which are refused at evaluation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from janus.model import schema
+from janus.model.durations import format_duration, parse_duration
+from janus.model.problems import Problem
+from janus.model.safe_yaml import Marks, YamlError, load
+from janus.names import JANUS_NAMESPACE, TOKENS_NAMESPACE
+
+POLICIES_DIR = "policies"
+ALWAYS_EXCLUDED = frozenset({JANUS_NAMESPACE, TOKENS_NAMESPACE})
+# TokenRequest refuses expirationSeconds below 600.
+TOKEN_MIN_DURATION = dt.timedelta(minutes=10)
+DEFAULT_PENDING_TIMEOUT = dt.timedelta(hours=24)
+_API_VERSION = "janus.dev/v1alpha1"
+
+
+class ConfigError(Exception):
+    """The policy set (or JanusConfig) is invalid; ``problems`` lists every finding."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(p.format() for p in problems[:20])
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"invalid policy configuration:\n{lines}{more}")
+
+
+@dataclass(frozen=True)
+class JanusConfig:
+    clusters: tuple[str, ...]
+    excluded_namespaces: frozenset[str]
+    duration_min: dt.timedelta
+    duration_max: dt.timedelta
+    duration_default: dt.timedelta
+    roles: Mapping[str, str]  # role name -> ClusterRole name
+    admin_users: frozenset[str]  # lower-cased logins
+    admin_teams: frozenset[str]  # lower-cased "org/slug"
+    pending_timeout: dt.timedelta
+    path: str = f"{POLICIES_DIR}/janus.yaml"
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """One AccessPolicy. Logins and teams are lower-cased: GitHub compares them that way."""
+
+    name: str
+    clusters: tuple[str, ...]
+    namespaces: tuple[str, ...]  # exact names or globs with * and ?
+    roles: tuple[str, ...]
+    requester_users: frozenset[str]
+    requester_teams: frozenset[str]
+    approver_users: frozenset[str]
+    approver_teams: frozenset[str]
+    required: int
+    max_duration: dt.timedelta
+    ticket_pattern: re.Pattern[str] | None
+    path: str = ""
+
+    def covers_namespace(self, namespace: str) -> bool:
+        return any(namespace_matches(pattern, namespace) for pattern in self.namespaces)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    config: JanusConfig
+    policies: tuple[AccessPolicy, ...]
+
+    def policy(self, name: str) -> AccessPolicy | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+
+def is_glob(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(
+        "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern
+    ))
+
+
+_glob_cache: dict[str, re.Pattern[str]] = {}
+
+
+def namespace_matches(pattern: str, namespace: str) -> bool:
+    """Exact name, or a glob where ``*`` is any run of characters and ``?`` one character."""
+    if not is_glob(pattern):
+        return pattern == namespace
+    compiled = _glob_cache.get(pattern)
+    if compiled is None:
+        compiled = _glob_cache[pattern] = _glob_regex(pattern)
+    return compiled.fullmatch(namespace) is not None
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def load_policy_set(repo_dir: Path) -> PolicySet:
+    """Read ``repo_dir/policies/*.yaml`` and return the valid policy set, or raise ConfigError."""
+    folder = Path(repo_dir) / POLICIES_DIR
+    if not folder.is_dir():
+        raise ConfigError([Problem(POLICIES_DIR, None, None, "config.missing", (
+            f"no {POLICIES_DIR}/ folder in {repo_dir}; a JanusConfig is expected at "
+            f"{POLICIES_DIR}/janus.yaml"
+        ))])
+    files = {
+        f"{POLICIES_DIR}/{entry.name}": entry.read_bytes()
+        for entry in sorted(folder.iterdir())
+        if entry.is_file() and entry.suffix == ".yaml"
+    }
+    return load_policy_set_from_files(files)
+
+
+def load_policy_set_from_files(files: Mapping[str, bytes]) -> PolicySet:
+    """Build the policy set from ``{"policies/janus.yaml": b"...", ...}``.
+
+    Only keys directly under ``policies/`` ending in ``.yaml`` are read; the webhook receiver
+    passes the files of the PR's base commit.
+    """
+    problems: list[Problem] = []
+    configs: list[tuple[str, dict[str, Any], Marks]] = []
+    policies: list[tuple[str, dict[str, Any], Marks]] = []
+    for path in sorted(files):
+        parts = path.split("/")
+        if len(parts) != 2 or parts[0] != POLICIES_DIR or not parts[1].endswith(".yaml"):
+            continue
+        kind, document, marks, found = _load_document(path, files[path])
+        problems += found
+        if kind == "JanusConfig":
+            configs.append((path, document, marks))
+        elif kind == "AccessPolicy":
+            policies.append((path, document, marks))
+    if not configs and not any(p.rule == "config.kind" for p in problems):
+        problems.append(Problem(f"{POLICIES_DIR}/janus.yaml", None, None, "config.missing", (
+            "no JanusConfig found; exactly one file in policies/ with kind JanusConfig is "
+            "accepted"
+        )))
+    for path, _, _ in configs[1:]:
+        problems.append(Problem(path, 1, 1, "config.duplicate", (
+            f"a second JanusConfig (the first is {configs[0][0]}); exactly one is accepted"
+        )))
+    config = None
+    if configs:
+        config, found = _build_config(*configs[0])
+        problems += found
+    built: list[AccessPolicy] = []
+    if config is not None:
+        seen: dict[str, str] = {}
+        for path, document, marks in policies:
+            policy, found = _build_policy(path, document, marks, config)
+            problems += found
+            if policy is None:
+                continue
+            if policy.name in seen:
+                problems.append(Problem(path, *schema.mark_of(marks, ("metadata", "name")),
+                                        "policy.duplicate-name", (
+                    f"policy name {policy.name!r} is already used by {seen[policy.name]}; "
+                    "names must be unique"
+                )))
+                continue
+            seen[policy.name] = path
+            built.append(policy)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return PolicySet(config=config, policies=tuple(built))
+
+
+def load_config_file(path: Path) -> JanusConfig:
+    """Read just the JanusConfig (what the controller needs); raise ConfigError if invalid."""
+    shown = f"{POLICIES_DIR}/{Path(path).name}"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(shown, None, None, "config.missing", (
+            f"cannot read {path}: {exc.strerror}; a JanusConfig file is expected"
+        ))]) from None
+    kind, document, marks, problems = _load_document(shown, data)
+    if kind != "JanusConfig" and not problems:
+        problems.append(Problem(shown, 1, 1, "config.kind", (
+            f"kind is {kind!r}; a JanusConfig is expected in this file"
+        )))
+    if problems:
+        raise ConfigError(problems)
+    config, problems = _build_config(shown, document, marks)
+    if config is None or problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _load_document(path: str, data: bytes) -> tuple[str | None, Any, Marks, list[Problem]]:
+    """Safe-load and schema-check one policy file; the kind decides the schema."""
+    try:
+        document, marks = load(path, data)
+    except YamlError as exc:
+        return None, None, {}, [exc.problem]
+    kind = document.get("kind") if isinstance(document, dict) else None
+    if kind not in ("JanusConfig", "AccessPolicy"):
+        return None, None, {}, [Problem(path, *schema.mark_of(marks, ("kind",)), "config.kind", (
+            f"kind is {kind!r}; files in policies/ must be a JanusConfig or an AccessPolicy "
+            f"(apiVersion {_API_VERSION})"
+        ))]
+    problems = schema.validate(kind, document, path, marks)
+    name = document.get("metadata", {}).get("name") if isinstance(
+        document.get("metadata"), dict) else None
+    stem = path.rsplit("/", 1)[-1].removesuffix(".yaml")
+    if isinstance(name, str) and name != stem:
+        problems.append(Problem(path, *schema.mark_of(marks, ("metadata", "name")), "path.name", (
+            f"metadata.name is {name!r} but must equal the file name without '.yaml', {stem!r}"
+        )))
+    return kind, document, marks, problems
+
+
+def _lower(values: Any) -> frozenset[str]:
+    return frozenset(v.lower() for v in values or ())
+
+
+def _at(path: str, marks: Marks, field: tuple[str | int, ...], rule: str, msg: str) -> Problem:
+    return Problem(path, *schema.mark_of(marks, field), rule, msg)
+
+
+def _build_config(
+    path: str, document: dict[str, Any], marks: Marks
+) -> tuple[JanusConfig | None, list[Problem]]:
+    if schema.validate("JanusConfig", document, path, marks):
+        return None, []  # already reported by _load_document
+    from janus.policy.roles import CLUSTER_ROLE_RULES  # the catalogue is policy-side data
+
+    spec = document["spec"]
+    problems: list[Problem] = []
+    bounds = {k: parse_duration(v) for k, v in spec["duration"].items()}
+    if bounds["min"] < TOKEN_MIN_DURATION:
+        problems.append(_at(path, marks, ("spec", "duration", "min"), "config.duration", (
+            f"duration.min {format_duration(bounds['min'])} is below "
+            f"{format_duration(TOKEN_MIN_DURATION)}, the shortest token the TokenRequest API "
+            "issues; 10m or more is accepted"
+        )))
+    if not bounds["min"] <= bounds["default"] <= bounds["max"]:
+        problems.append(_at(path, marks, ("spec", "duration"), "config.duration", (
+            "duration bounds must satisfy min <= default <= max; got "
+            f"min {spec['duration']['min']}, default {spec['duration']['default']}, "
+            f"max {spec['duration']['max']}"
+        )))
+    roles = {name: entry["clusterRole"] for name, entry in spec["roles"].items()}
+    for role, cluster_role in roles.items():
+        if cluster_role not in CLUSTER_ROLE_RULES:
+            problems.append(_at(path, marks, ("spec", "roles", role), "config.cluster-role", (
+                f"role {role!r} names ClusterRole {cluster_role!r}, which is not in the Janus "
+                f"catalogue; accepted: {', '.join(sorted(CLUSTER_ROLE_RULES))}"
+            )))
+    admins = spec["admins"]
+    if not admins.get("users") and not admins.get("teams"):
+        problems.append(_at(path, marks, ("spec", "admins"), "config.admins", (
+            "admins lists nobody; at least one user or team is accepted (admins own "
+            "policies/ and .github/ in CODEOWNERS)"
+        )))
+    pending = spec.get("pendingTimeout")
+    config = JanusConfig(
+        clusters=tuple(spec["clusters"]),
+        excluded_namespaces=frozenset(spec.get("excludedNamespaces", ())) | ALWAYS_EXCLUDED,
+        duration_min=bounds["min"],
+        duration_max=bounds["max"],
+        duration_default=bounds["default"],
+        roles=MappingProxyType(roles),
+        admin_users=_lower(admins.get("users")),
+        admin_teams=_lower(admins.get("teams")),
+        pending_timeout=parse_duration(pending) if pending else DEFAULT_PENDING_TIMEOUT,
+        path=path,
+    )
+    return config, problems
+
+
+def _build_policy(
+    path: str, document: dict[str, Any], marks: Marks, config: JanusConfig
+) -> tuple[AccessPolicy | None, list[Problem]]:
+    if schema.validate("AccessPolicy", document, path, marks):
+        return None, []  # already reported by _load_document
+    spec = document["spec"]
+    problems: list[Problem] = []
+    for i, cluster in enumerate(spec["clusters"]):
+        if cluster not in config.clusters:
+            problems.append(_at(path, marks, ("spec", "clusters", i), "policy.cluster", (
+                f"cluster {cluster!r} is not in JanusConfig spec.clusters; accepted: "
+                f"{', '.join(config.clusters)}"
+            )))
+    for i, role in enumerate(spec["roles"]):
+        if role not in config.roles:
+            problems.append(_at(path, marks, ("spec", "roles", i), "policy.role", (
+                f"role {role!r} is not in JanusConfig spec.roles; accepted: "
+                f"{', '.join(sorted(config.roles))}"
+            )))
+    for i, namespace in enumerate(spec["namespaces"]):
+        if not is_glob(namespace) and namespace in config.excluded_namespaces:
+            problems.append(_at(path, marks, ("spec", "namespaces", i), "policy.excluded", (
+                f"namespace {namespace!r} is excluded by JanusConfig and can never be granted; "
+                "remove it from this policy"
+            )))
+    requesters = spec["requesters"]
+    if not requesters.get("users") and not requesters.get("teams"):
+        problems.append(_at(path, marks, ("spec", "requesters"), "policy.requesters", (
+            "requesters lists nobody; at least one user or team is accepted"
+        )))
+    approvers = spec["approvers"]
+    users, teams = approvers.get("users") or [], approvers.get("teams") or []
+    if not users and not teams:
+        problems.append(_at(path, marks, ("spec", "approvers"), "policy.approvers", (
+            "approvers lists nobody; at least one user or team is accepted"
+        )))
+    elif not teams and approvers["required"] > len(users):
+        problems.append(_at(path, marks, ("spec", "approvers", "required"), "policy.approvers", (
+            f"required is {approvers['required']} but only {len(users)} approver user(s) are "
+            f"listed and no team; at most {len(users)} is accepted, or add approvers"
+        )))
+    max_duration = parse_duration(spec["maxDuration"])
+    if not config.duration_min <= max_duration <= config.duration_max:
+        problems.append(_at(path, marks, ("spec", "maxDuration"), "policy.max-duration", (
+            f"maxDuration {spec['maxDuration']} is outside the global bounds; between "
+            f"{format_duration(config.duration_min)} and "
+            f"{format_duration(config.duration_max)} is accepted"
+        )))
+    ticket_pattern = None
+    if "ticketPattern" in spec:
+        try:
+            ticket_pattern = re.compile(spec["ticketPattern"])
+        except re.error as exc:
+            problems.append(_at(path, marks, ("spec", "ticketPattern"), "policy.ticket-pattern", (
+                f"ticketPattern is not a valid regular expression ({exc}); a Python regular "
+                "expression such as '^INC-[0-9]+$' is accepted"
+            )))
+    if problems:
+        return None, problems
+    return AccessPolicy(
+        name=document["metadata"]["name"],
+        clusters=tuple(spec["clusters"]),
+        namespaces=tuple(spec["namespaces"]),
+        roles=tuple(spec["roles"]),
+        requester_users=_lower(requesters.get("users")),
+        requester_teams=_lower(requesters.get("teams")),
+        approver_users=_lower(users),
+        approver_teams=_lower(teams),
+        required=approvers["required"],
+        max_duration=max_duration,
+        ticket_pattern=ticket_pattern,
+        path=path,
+    ), []

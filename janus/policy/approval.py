@@ -1,0 +1,118 @@
+"""Approval verification at merge (DESIGN §5 rule 5), as a pure function.
+
+GitHub's own CODEOWNERS enforcement can be bypassed by admins, so the receiver re-derives the
+approval from the reviews. Per reviewer only the latest review that is not a comment counts
+(COMMENTED and PENDING never change a verdict; a later DISMISSED or CHANGES_REQUESTED cancels an
+earlier approval). That review counts when all hold:
+
+* its state is APPROVED and it was given on the PR's final head commit;
+* the reviewer is neither the PR author nor the requester (nobody approves their own access);
+* the reviewer is an approver of the deciding policy, as a user or through a team;
+* the reviewer owns the file per CODEOWNERS, as a user or through a team.
+
+E-mail owners in CODEOWNERS cannot be tied to a login without the API and never count.
+Logins and teams compare case-insensitively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from janus.policy.decision import ApprovalRequirement
+from janus.policy.membership import Membership
+
+APPROVED = "APPROVED"
+_IGNORED_STATES = frozenset({"COMMENTED", "PENDING"})
+
+
+@dataclass(frozen=True)
+class Review:
+    """One PR review as the REST API reports it (states in upper case)."""
+
+    user: str
+    state: str
+    commit_id: str
+    submitted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    ok: bool
+    approvers: tuple[str, ...]  # the logins that counted, as GitHub spells them
+    reasons: list[str] = field(default_factory=list)
+
+
+def latest_reviews(reviews: Iterable[Review]) -> list[Review]:
+    """Per reviewer (case-insensitively), the latest review that is not a comment."""
+    latest: dict[str, Review] = {}
+    # Stable sort: reviews with equal timestamps keep the API's order, the later one wins.
+    for review in sorted(reviews, key=lambda r: r.submitted_at):
+        if review.state.upper() in _IGNORED_STATES:
+            continue
+        latest[review.user.lower()] = review
+    return list(latest.values())
+
+
+def verify_approvals(
+    reviews: Sequence[Review],
+    head_sha: str,
+    author: str,
+    requester: str,
+    requirement: ApprovalRequirement,
+    owners: tuple[str, ...] | None,
+    membership: Membership,
+) -> ApprovalResult:
+    """Count the valid approvals of one request file and explain every review that did not."""
+    reasons: list[str] = []
+    if not owners:
+        reasons.append(
+            "the file has no owner in CODEOWNERS (base commit), so no approval can count; "
+            "run `janus codeowners` and merge the result first"
+        )
+    owner_users = {o[1:].lower() for o in owners or () if o.startswith("@") and "/" not in o}
+    owner_teams = {o[1:].lower() for o in owners or () if o.startswith("@") and "/" in o}
+    counted: list[str] = []
+    for review in latest_reviews(reviews):
+        login = review.user.lower()
+        why = _rejection(review, login, head_sha, author, requester)
+        if why is None:
+            teams = membership.teams_of(login)
+            if login not in requirement.users and not teams & requirement.teams:
+                why = (f"is not an approver of policy {requirement.policy} "
+                       f"({_who(requirement.users, requirement.teams)})")
+            elif login not in owner_users and not teams & owner_teams:
+                why = f"is not a code owner of the file ({', '.join(owners or ()) or 'none'})"
+        if why is None:
+            counted.append(review.user)
+        else:
+            reasons.append(f"{review.user}: {why}")
+    ok = bool(owners) and len(counted) >= requirement.required
+    if not ok:
+        reasons.append(
+            f"{len(counted)} of {requirement.required} required approvals "
+            f"({requirement.describe()})"
+        )
+    return ApprovalResult(ok=ok, approvers=tuple(sorted(counted, key=str.lower)), reasons=reasons)
+
+
+def _rejection(
+    review: Review, login: str, head_sha: str, author: str, requester: str
+) -> str | None:
+    state = review.state.upper()
+    if state != APPROVED:
+        return f"latest review is {state}, not APPROVED"
+    if login == author.lower():
+        return "is the PR author and cannot approve their own PR"
+    if login == requester.lower():
+        return "is the requester and cannot approve their own access"
+    if review.commit_id.lower() != head_sha.lower():
+        return (f"approved commit {review.commit_id[:12]}, not the final head commit "
+                f"{head_sha[:12]}; approve again after the last push")
+    return None
+
+
+def _who(users: Iterable[str], teams: Iterable[str]) -> str:
+    names = [f"@{t}" for t in sorted(teams)] + [f"@{u}" for u in sorted(users)]
+    return ", ".join(names) or "nobody"
