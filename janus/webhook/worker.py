@@ -1,0 +1,113 @@
+"""Background workers: take stored deliveries and hand them to the event handler.
+
+A handler failure (GitHub 5xx, API server unreachable) is retried with backoff a few times;
+after that the delivery is marked failed and the periodic reconcile remains the safety net for
+merges. Workers are plain threads because PyGithub and the kubernetes client are synchronous.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from janus.logs import event
+from janus.webhook.metrics import COUNTERS
+from janus.webhook.store import Delivery, DeliveryStore
+
+log = logging.getLogger("janus.webhook.worker")
+
+MAX_ATTEMPTS = 4
+BACKOFF_SECONDS = (2.0, 10.0, 30.0)
+IDLE_WAIT = 5.0
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        handle: Callable[[Delivery], None],
+        *,
+        workers: int = 2,
+    ) -> None:
+        self._store = store
+        self._handle = handle
+        self._wake = threading.Condition()
+        self._pending_wakeups = 0
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"janus-webhook-worker-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    def start(self) -> WorkerPool:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def wake(self) -> None:
+        with self._wake:
+            self._pending_wakeups += 1
+            self._wake.notify()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no delivery is pending or in progress (tests and benchmarks)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            due = self._store.next_due_in()
+            with self._idle:
+                if self._busy == 0 and due is None:
+                    return True
+            self.wake()
+            time.sleep(0.02)
+        return False
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            delivery = self._store.claim()
+            if delivery is None:
+                due = self._store.next_due_in()
+                wait = IDLE_WAIT if due is None else min(IDLE_WAIT, due + 0.01)
+                with self._wake:
+                    if self._pending_wakeups == 0:
+                        self._wake.wait(wait)
+                    self._pending_wakeups = max(0, self._pending_wakeups - 1)
+                continue
+            with self._idle:
+                self._busy += 1
+            try:
+                self._process(delivery)
+            finally:
+                with self._idle:
+                    self._busy -= 1
+
+    def _process(self, delivery: Delivery) -> None:
+        try:
+            self._handle(delivery)
+        except Exception as exc:  # any failure: retry, then give up loudly
+            message = f"{type(exc).__name__}: {exc}"
+            if delivery.attempts < MAX_ATTEMPTS:
+                delay = BACKOFF_SECONDS[min(delivery.attempts, len(BACKOFF_SECONDS)) - 1]
+                self._store.retry_later(delivery.id, message, delay)
+                COUNTERS.inc("webhook_handler_errors_total", outcome="retry")
+                event(log, "webhook.retry", delivery=delivery.id, github_event=delivery.event,
+                      attempt=delivery.attempts, error=message, level=logging.WARNING)
+            else:
+                self._store.fail(delivery.id, message)
+                COUNTERS.inc("webhook_handler_errors_total", outcome="failed")
+                log.exception("webhook.failed", extra={
+                    "event": "webhook.failed", "request": None,
+                    "fields": {"delivery": delivery.id, "github_event": delivery.event}})
+            return
+        self._store.finish(delivery.id)
