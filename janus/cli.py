@@ -16,6 +16,7 @@ from janus import __version__
 
 # Modules that contribute subcommands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
+    "janus.validate_cli",
     "janus.dev.cli",
 )
 

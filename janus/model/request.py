@@ -52,6 +52,8 @@ class Request:
 def load_request(path: str, data: bytes) -> tuple[Request | None, list[Problem]]:
     """Load and check one request file; return the request, or None and what is wrong."""
     path_problems = _check_path_shape(path)
+    if any(p.rule == "path.extension" for p in path_problems):
+        return None, path_problems  # not meant as a request: don't parse it
     try:
         document, marks = load(path, data)
     except YamlError as exc:

@@ -67,7 +67,8 @@ def decode(path: str, data: bytes) -> str:
         raise YamlError(
             Problem(
                 path, None, None, "file.too-large",
-                f"file is {len(data)} bytes; at most {MAX_BYTES} bytes (64 KiB) are accepted",
+                f"file is larger than {MAX_BYTES} bytes (64 KiB), the most accepted; "
+                "a request needs a few hundred bytes",
             )
         )
     try:
