@@ -1,0 +1,256 @@
+"""Who is calling: sessions, the trusted proxy header, admins, CSRF and the WebSocket check.
+
+The contract other web modules use:
+
+* ``User`` — a GitHub login (compared case-insensitively), a display name, admin or not.
+* ``require_user`` / ``require_admin`` — FastAPI dependencies (redirect to login or 401/403).
+* ``user_from_websocket(ws)`` — the session user of a WebSocket, or None when the session is
+  missing or the ``Origin`` header is not our own public origin (cross-site WebSocket hijacking).
+* ``require_csrf`` — dependency for every state-changing request; ``csrf_token(request)`` is what
+  templates put into forms and the ``csrf-token`` meta tag (sent by HTMX as ``X-CSRF-Token``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+from urllib.parse import quote
+
+from cryptography.fernet import Fernet, InvalidToken
+from fastapi import Depends, HTTPException, Request, WebSocket
+from starlette.requests import HTTPConnection
+
+from janus.web.security import csp_nonce
+from janus.web.settings import WebSettings
+
+__all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "AdminResolver",
+    "AdminUser",
+    "CurrentUser",
+    "User",
+    "csp_nonce",
+    "csrf_token",
+    "current_user",
+    "is_github_login",
+    "log_in",
+    "log_out",
+    "require_admin",
+    "require_csrf",
+    "require_user",
+    "user_from_websocket",
+    "user_github_token",
+]
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+_SESSION_LOGIN = "login"
+_SESSION_NAME = "name"
+_SESSION_CSRF = "csrf"
+_SESSION_GITHUB_TOKEN = "gh"  # noqa: S105 - a session key, not a secret
+
+# GitHub's own rule for logins: alphanumerics and single inner hyphens, at most 39 characters.
+_GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+
+
+def is_github_login(text: str) -> bool:
+    return bool(_GITHUB_LOGIN.match(text))
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    name: str
+    is_admin: bool
+
+    def is_login(self, other: str | None) -> bool:
+        return bool(other) and self.login.lower() == str(other).lower()
+
+
+class Membership(Protocol):
+    def teams_of(self, login: str) -> frozenset[str]: ...
+
+
+class AdminResolver:
+    """Admins are the JanusConfig admins (users, or members of teams), plus any the web settings
+    add. ``config_admins`` returns the JanusConfig's current lists, so a policy change is seen
+    without a restart."""
+
+    def __init__(
+        self,
+        users: frozenset[str],
+        teams: frozenset[str],
+        membership: Membership | None = None,
+        config_admins: Callable[[], tuple[frozenset[str], frozenset[str]]] | None = None,
+    ) -> None:
+        self.users = frozenset(u.lower() for u in users)
+        self.teams = frozenset(t.lower() for t in teams)
+        self.membership = membership
+        self.config_admins = config_admins
+
+    def _lists(self) -> tuple[frozenset[str], frozenset[str]]:
+        if self.config_admins is None:
+            return self.users, self.teams
+        users, teams = self.config_admins()
+        return (
+            self.users | {u.lower() for u in users},
+            self.teams | {t.lower() for t in teams},
+        )
+
+    def is_admin(self, login: str) -> bool:
+        users, teams = self._lists()
+        if login.lower() in users:
+            return True
+        if not teams or self.membership is None:
+            return False
+        return bool({t.lower() for t in self.membership.teams_of(login)} & teams)
+
+
+def _settings(conn: HTTPConnection) -> WebSettings:
+    return conn.app.state.settings
+
+
+def _make_user(conn: HTTPConnection, login: str, name: str | None) -> User:
+    admins: AdminResolver = conn.app.state.admins
+    return User(login=login, name=name or login, is_admin=admins.is_admin(login))
+
+
+def _peer_is_trusted_proxy(conn: HTTPConnection, settings: WebSettings) -> bool:
+    if conn.client is None:
+        return False
+    try:
+        peer = ipaddress.ip_address(conn.client.host)
+    except ValueError:
+        return False
+    return any(
+        peer in ipaddress.ip_network(entry, strict=False) for entry in settings.proxy_addresses
+    )
+
+
+def current_user(conn: HTTPConnection) -> User | None:
+    """The caller, or None. Works for HTTP requests and WebSockets alike."""
+    settings = _settings(conn)
+    if settings.auth_mode == "proxy":
+        # The header is believed only from the configured proxies: anyone else could send it.
+        if not _peer_is_trusted_proxy(conn, settings):
+            return None
+        login = conn.headers.get(settings.proxy_header, "").strip()
+        if not is_github_login(login):
+            return None
+        return _make_user(conn, login, None)
+    login = conn.session.get(_SESSION_LOGIN)
+    if not login:
+        return None
+    return _make_user(conn, login, conn.session.get(_SESSION_NAME))
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is not None:
+        return user
+    wants_page = (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "hx-request" not in request.headers
+    )
+    if wants_page:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(
+            status_code=303, headers={"Location": f"/auth/login?next={quote(target, safe='')}"}
+        )
+    raise HTTPException(status_code=401, detail="login required")
+
+
+def require_admin(request: Request) -> User:
+    user = require_user(request)
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="admins only")
+    return user
+
+
+# Dependency aliases for route signatures: ``def page(user: CurrentUser)``.
+CurrentUser = Annotated[User, Depends(require_user)]
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def user_from_websocket(ws: WebSocket) -> User | None:
+    """The session user of a WebSocket whose Origin is our public origin; otherwise None.
+
+    Browsers always send Origin on WebSocket handshakes, and cookies ride along on cross-site
+    handshakes too, so without this check any web page could open a terminal as the victim.
+    """
+    origin = ws.headers.get("origin", "").lower().rstrip("/")
+    if not origin or origin != _settings(ws).public_origin:
+        return None
+    return current_user(ws)
+
+
+def csrf_token(request: HTTPConnection) -> str:
+    """This session's CSRF token (created on first use)."""
+    token = request.session.get(_SESSION_CSRF)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[_SESSION_CSRF] = token
+    return str(token)
+
+
+async def require_csrf(request: Request) -> None:
+    """Reject a state-changing request without this session's CSRF token (header or form)."""
+    expected = request.session.get(_SESSION_CSRF)
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    if not expected or not supplied or not hmac.compare_digest(str(expected), supplied):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    # Belt and braces: a browser's cross-site POST carries a foreign Origin.
+    origin = request.headers.get("origin")
+    if origin and origin.lower().rstrip("/") != _settings(request).public_origin:
+        raise HTTPException(status_code=403, detail="cross-origin request")
+
+
+def _fernet(settings: WebSettings) -> Fernet:
+    key = hashlib.sha256(f"janus-github-token:{settings.session_secret}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def log_in(
+    request: Request, login: str, name: str | None, github_token: str | None = None
+) -> None:
+    """Start a fresh session for *login* (new CSRF token: nothing from before login survives)."""
+    request.session.clear()
+    request.session[_SESSION_LOGIN] = login
+    request.session[_SESSION_NAME] = name or login
+    request.session[_SESSION_CSRF] = secrets.token_urlsafe(32)
+    if github_token:
+        # The session cookie is signed, not encrypted: the OAuth token is encrypted inside it.
+        sealed = _fernet(_settings(request)).encrypt(github_token.encode()).decode()
+        request.session[_SESSION_GITHUB_TOKEN] = sealed
+    request.session["v"] = 1
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
+
+
+def user_github_token(request: HTTPConnection) -> str | None:
+    """The logged-in user's own GitHub OAuth token, when they logged in with GitHub."""
+    sealed = request.session.get(_SESSION_GITHUB_TOKEN)
+    if not sealed:
+        return None
+    try:
+        return _fernet(_settings(request)).decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None

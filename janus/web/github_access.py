@@ -1,0 +1,41 @@
+"""PyGithub clients for the access repo: as the logged-in user when they logged in with GitHub
+(so the PR author is the requester), otherwise with the app's configured token."""
+
+from __future__ import annotations
+
+from github import Auth, Github
+from github.Repository import Repository
+from starlette.requests import HTTPConnection
+
+from janus.web.auth import user_github_token
+from janus.web.settings import WebSettings
+
+_TIMEOUT_SECONDS = 15
+
+
+class NoGitHubCredentials(RuntimeError):
+    pass
+
+
+def _client(settings: WebSettings, token: str) -> Github:
+    return Github(
+        base_url=settings.github_api_url.rstrip("/"),
+        auth=Auth.Token(token),
+        timeout=_TIMEOUT_SECONDS,
+        retry=None,
+    )
+
+
+def app_repo(settings: WebSettings) -> Repository:
+    """The access repo with the app's own token (reading policies, PR status)."""
+    if not settings.github_token or not settings.repo:
+        raise NoGitHubCredentials("no github_token / repo configured")
+    return _client(settings, settings.github_token).get_repo(settings.repo)
+
+
+def repo_for_user(request: HTTPConnection) -> Repository:
+    settings: WebSettings = request.app.state.settings
+    token = user_github_token(request) or settings.github_token
+    if not token or not settings.repo:
+        raise NoGitHubCredentials("no GitHub token for this user and no github_token configured")
+    return _client(settings, token).get_repo(settings.repo)
