@@ -18,6 +18,8 @@ from janus import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "janus.validate_cli",
     "janus.dev.cli",
+    "janus.controller.cli",
+    "janus.web_cli",
 )
 
 EXIT_USAGE = 2
