@@ -202,8 +202,8 @@ def load_config_file(path: Path) -> JanusConfig:
             f"cannot read {path}: {exc.strerror}; a JanusConfig file is expected"
         ))]) from None
     kind, document, marks, problems = _load_document(shown, data)
-    if kind != "JanusConfig" and not problems:
-        problems.append(Problem(shown, 1, 1, "config.kind", (
+    if kind != "JanusConfig" and not any(p.rule == "config.kind" for p in problems):
+        problems.insert(0, Problem(shown, 1, 1, "config.kind", (
             f"kind is {kind!r}; a JanusConfig is expected in this file"
         )))
     if problems:
