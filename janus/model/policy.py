@@ -172,21 +172,12 @@ def load_policy_set_from_files(files: Mapping[str, bytes]) -> PolicySet:
         problems += found
     built: list[AccessPolicy] = []
     if config is not None:
-        seen: dict[str, str] = {}
+        # Names are unique: each equals its file's stem (checked in _load_document).
         for path, document, marks in policies:
             policy, found = _build_policy(path, document, marks, config)
             problems += found
-            if policy is None:
-                continue
-            if policy.name in seen:
-                problems.append(Problem(path, *schema.mark_of(marks, ("metadata", "name")),
-                                        "policy.duplicate-name", (
-                    f"policy name {policy.name!r} is already used by {seen[policy.name]}; "
-                    "names must be unique"
-                )))
-                continue
-            seen[policy.name] = path
-            built.append(policy)
+            if policy is not None:
+                built.append(policy)
     if problems or config is None:
         raise ConfigError(problems)
     return PolicySet(config=config, policies=tuple(built))

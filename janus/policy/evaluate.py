@@ -7,7 +7,9 @@ Order of checks, each refusal naming the field's line and what would be accepted
 2. some policy covers the cluster, the namespace (exact or glob) and the role;
 3. among those, a policy *allows* the request when it lists the requester (as a user, or through
    a team from the membership source), its ``maxDuration`` holds and, when it has a
-   ``ticketPattern``, the ticket matches it as a whole.
+   ``ticketPattern``, the ticket matches it as a whole. When none allows, the refusal names the
+   accepted requesters if no policy lists the requester, else the limits broken by the policies
+   that do (a catch-all SRE policy does not clutter a developer's errors).
 
 When several policies allow the request, the one with the **strictest approval** decides which
 approvals the receiver demands: the highest ``required``; on a tie the fewest approver entries
@@ -78,10 +80,21 @@ def evaluate(request: Request, policies: PolicySet, membership: Membership) -> D
         return Decision(allowed=False, problems=problems)
 
     teams = membership.teams_of(request.requester)
+    eligible = [p for p in candidates if _lists_requester(p, request.requester, teams)]
+    if not eligible:
+        who = sorted({f"@{t}" for p in candidates for t in p.requester_teams}) + sorted(
+            {f"@{u}" for p in candidates for u in p.requester_users})
+        problems.append(problem("requester", "requester.not-eligible", (
+            f"{request.requester} may not request {request.role} in "
+            f"{request.cluster}/{request.namespace}; accepted requesters are "
+            f"{', '.join(who)} (membership of a team counts)"
+        )))
+        return Decision(allowed=False, problems=problems)
+    # Only the limits of policies that list the requester are worth reporting.
     allowing: list[AccessPolicy] = []
     refusals: list[tuple[AccessPolicy, list[tuple[str, str, str]]]] = []
-    for policy in candidates:
-        reasons = _refusals(policy, request, teams)
+    for policy in eligible:
+        reasons = _refusals(policy, request)
         if reasons:
             refusals.append((policy, reasons))
         else:
@@ -114,20 +127,13 @@ def _strictness(policy: AccessPolicy) -> tuple[int, int, str]:
     return (-policy.required, len(policy.approver_users) + len(policy.approver_teams), policy.name)
 
 
-def _refusals(
-    policy: AccessPolicy, request: Request, teams: frozenset[str]
-) -> list[tuple[str, str, str]]:
+def _lists_requester(policy: AccessPolicy, login: str, teams: frozenset[str]) -> bool:
+    return login.lower() in policy.requester_users or bool(teams & policy.requester_teams)
+
+
+def _refusals(policy: AccessPolicy, request: Request) -> list[tuple[str, str, str]]:
     """(field, rule, message) for each limit of *policy* that *request* breaks."""
     out: list[tuple[str, str, str]] = []
-    login = request.requester.lower()
-    if login not in policy.requester_users and not teams & policy.requester_teams:
-        who = sorted(f"@{t}" for t in policy.requester_teams) + sorted(
-            f"@{u}" for u in policy.requester_users
-        )
-        out.append(("requester", "requester.not-eligible", (
-            f"{request.requester} may not request this access; accepted requesters are "
-            f"{', '.join(who)} (membership of teams counts)"
-        )))
     if request.duration > policy.max_duration:
         out.append(("duration", "duration.policy-max", (
             f"duration {format_duration(request.duration)} is longer than this policy allows; "
