@@ -1,0 +1,29 @@
+"""The Janus controller: a kopf operator that grants, expires, revokes and extends access.
+
+One AccessRequest (namespace ``janus`` of the central cluster) is one grant on one namespace of
+one target cluster. Its life is driven by a single per-object kopf daemon (``handlers.py``) that
+runs the level-based reconcile of ``reconcile.py``: it reads the CR, decides the next step from
+``lifecycle.plan`` (a pure function), performs it with idempotent steps (``grants.py``), writes the
+status with a compare-and-set on ``resourceVersion`` (``status.py``) and then sleeps exactly until
+``status.expiresAt`` — or until a watch event on the CR pokes it (revocation, extension).
+
+Contract decisions (see also the README section "Controller"):
+
+* A CR without ``status.phase`` is Approved: the receiver creates CRs only after verifying the
+  approval. Terminal phases (Expired, Revoked, Failed) are final; every phase write is a
+  compare-and-set, so a revocation that raced an expiry can never be overwritten, and a Revoked
+  grant never turns Expired.
+* Revocation API: set ``spec.revocation = {by, reason, requestedAt}`` with a merge patch. The CRD
+  forbids removing or changing it once set.
+* Extension: change ``spec.duration`` of an Active grant. ``expiresAt`` is recomputed as
+  ``grantedAt + duration`` and a fresh token is minted (the old one stays valid no longer than the
+  ServiceAccount it belongs to).
+* **Departure from DESIGN §7 ("Secret owned by the CR")**: the token Secret lives in namespace
+  ``janus-tokens`` and the CR in ``janus``. A cross-namespace ownerReference is invalid; a real
+  garbage collector treats such an owner as absent and would *delete the Secret* at once. So the
+  Secret carries no ownerReference: it is linked by the ``janus.dev/request`` label and removed by
+  the controller (on expiry, revocation, and from the finalizer when the CR is deleted).
+* Order of removal: token Secret first (it closes open terminals on every web replica), then the
+  RoleBinding, then the ServiceAccount (which also invalidates every token minted for it). The
+  phase turns Expired/Revoked only after a list by label confirms nothing is left.
+"""

@@ -1,0 +1,162 @@
+"""kopf wiring: one daemon per live AccessRequest, a finalizer, kubeconfig Secret watching.
+
+* ``grant_lifecycle`` (daemon, only for non-terminal CRs): loops ``Controller.step`` and sleeps
+  exactly until the next instant that matters — ``expiresAt`` for an Active grant, a backoff for
+  an unavailable cluster — or until ``poke`` wakes it because the CR changed. There is no polling
+  interval: 200 grants expiring in the same second are 200 timers firing in that second. After a
+  restart kopf resumes a daemon per live CR, and an overdue one expires on its first pass.
+* kopf puts its finalizer on every CR that has a daemon (non-terminal ones); ``on_delete`` then
+  removes the grant's objects before the CR may go. A terminal CR has nothing left to remove and
+  no finalizer.
+* ``kubeconfig_changed`` invalidates the cached client of a target cluster and wakes the grants
+  waiting for it.
+
+One ``asyncio.Lock`` per CR serialises the daemon's pass and the finalizer, so a deletion can
+never race a grant half-way through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import logging
+from collections import defaultdict
+from typing import Any
+
+import kopf
+
+from janus import names
+from janus.controller import kube, status, timefmt
+from janus.controller.crd import TERMINAL_PHASES
+from janus.controller.reconcile import Controller
+from janus.logs import event
+
+log = logging.getLogger("janus.controller")
+
+BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
+
+
+class Runtime:
+    """Per-process state shared by the handlers (kept in kopf's memo as ``memo.runtime``)."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.pokes: dict[str, asyncio.Event] = {}
+        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.waiting_for_cluster: dict[str, str] = {}  # CR name -> cluster it backs off from
+
+    def poke(self, name: str) -> None:
+        wake = self.pokes.get(name)
+        if wake is not None:
+            wake.set()
+
+    def poke_cluster(self, cluster: str | None) -> None:
+        for name, waiting in list(self.waiting_for_cluster.items()):
+            if cluster is None or waiting == cluster:
+                self.poke(name)
+
+
+def _live(status: dict[str, Any] | Any, **_: Any) -> bool:
+    return (status or {}).get("phase") not in TERMINAL_PHASES
+
+
+async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:
+    if seconds <= 0:
+        return
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.Memo,
+                          **_: Any) -> None:
+    rt: Runtime = memo.runtime
+    wake = rt.pokes.setdefault(name, asyncio.Event())
+    failures = 0
+    latest: dict[str, Any] | None = None
+    try:
+        while not stopped:
+            wake.clear()
+            cr = copy.deepcopy(dict(body))
+            # After our own write the live body is either that write (the watch caught up: no
+            # call needed) or something else — older, or newer from someone else. Resource
+            # versions must not be compared for order, so read the object fresh in that case.
+            if latest is not None and cr["metadata"].get("resourceVersion") != \
+                    latest["metadata"].get("resourceVersion"):
+                fresh = await kube.run(status.read, rt.controller.central,
+                                       rt.controller.namespace, name)
+                if fresh is None:
+                    return
+                cr = fresh
+            async with rt.locks[name]:
+                if stopped or cr["metadata"].get("deletionTimestamp"):
+                    return
+                try:
+                    outcome = await rt.controller.step(cr)
+                except Exception as exc:  # the central API itself failed: log, back off, retry
+                    event(log, "grant.error", request=name, error=f"{type(exc).__name__}: "
+                          f"{str(exc)[:300]}", level=logging.ERROR)
+                    outcome = None
+            if outcome is not None and outcome.latest is not None:
+                latest = outcome.latest
+            if outcome is not None and outcome.done:
+                return
+            if outcome is None or outcome.retry_in is not None:
+                failures += 1
+                delay = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (failures - 1))
+                rt.waiting_for_cluster[name] = cr["spec"].get("cluster", "")
+            else:
+                failures = 0
+                rt.waiting_for_cluster.pop(name, None)
+                wake_at = outcome.wake_at or (timefmt.now() + dt.timedelta(hours=1))
+                delay = (wake_at - timefmt.now()).total_seconds()
+            await _sleep(delay, wake, stopped)
+    finally:
+        rt.waiting_for_cluster.pop(name, None)
+        if rt.pokes.get(name) is wake:
+            del rt.pokes[name]
+
+
+async def on_event(name: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.runtime.poke(name)
+
+
+async def on_delete(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    rt: Runtime = memo.runtime
+    cr = copy.deepcopy(dict(body))
+    async with rt.locks[name]:
+        try:
+            await rt.controller.remove_for_deletion(cr)
+        except Exception as exc:
+            event(log, "grant.delete_blocked", request=name,
+                  error=f"{type(exc).__name__}: {str(exc)[:300]}", level=logging.WARNING)
+            raise kopf.TemporaryError(f"cleanup not finished: {str(exc)[:300]}", delay=5) \
+                from None
+    rt.locks.pop(name, None)
+
+
+async def kubeconfig_changed(name: str, namespace: str, labels: Any, memo: kopf.Memo,
+                             type: str | None, **_: Any) -> None:
+    rt: Runtime = memo.runtime
+    if namespace != rt.controller.namespace or type is None:
+        return  # only the Janus namespace holds cluster kubeconfigs; None = initial listing
+    cluster = labels.get(names.LABEL_CLUSTER)
+    rt.controller.registry.invalidate(cluster)
+    event(log, "cluster.kubeconfig_changed", cluster=cluster, secret=name, change=type)
+    rt.poke_cluster(cluster)
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    """Attach the handlers to *registry* (the CLI's, or a test's)."""
+    resource = dict(group=names.GROUP, version=names.VERSION, plural=names.PLURAL)
+    kopf.daemon(**resource, id="grant-lifecycle", when=_live, registry=registry,
+                cancellation_timeout=30.0)(grant_lifecycle)
+    kopf.on.event(**resource, id="poke", registry=registry)(on_event)
+    kopf.on.delete(**resource, id="cleanup", when=_live, registry=registry)(on_delete)
+    kopf.on.event("", "v1", "secrets", id="kubeconfigs", registry=registry,
+                  labels={names.LABEL_CLUSTER: kopf.PRESENT})(kubeconfig_changed)
+

@@ -1,0 +1,65 @@
+"""Calling the sync Kubernetes client from kopf's event loop without blocking it.
+
+Every API call of the controller goes through :func:`run`, which hands it to a dedicated thread
+pool: kopf's watch streams, daemons and event posting keep running while a call waits on the
+network. The pool is sized for bursts (hundreds of grants applied at once), and each ApiClient's
+connection pool is sized to match (see ``clusters.py``), so threads never queue on sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from kubernetes.client.rest import ApiException
+
+T = TypeVar("T")
+
+POOL_SIZE = 32
+# (connect, read) seconds: an unreachable target cluster must fail fast into the retry path
+# instead of pinning a thread for minutes.
+REQUEST_TIMEOUT = (3.0, 15.0)
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="janus-kube")
+    return _executor
+
+
+async def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run the blocking call ``fn(*args, **kwargs)`` in the pool and await its result."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor(), functools.partial(fn, *args, **kwargs))
+
+
+def status_of(exc: BaseException) -> int | None:
+    return exc.status if isinstance(exc, ApiException) else None
+
+
+def ignore(statuses: tuple[int, ...], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Call *fn*; an ApiException with one of *statuses* (404 on delete, 409 on create) is
+    success for an idempotent step and returns None."""
+    try:
+        return fn(*args, **kwargs)
+    except ApiException as exc:
+        if exc.status in statuses:
+            return None
+        raise
+
+
+def reason_of(exc: ApiException) -> str:
+    """The API server's short ``reason``/``message`` without echoing request bodies."""
+    import json
+
+    try:
+        body = json.loads(exc.body or "{}")
+        return str(body.get("message") or exc.reason)[:300]
+    except (TypeError, ValueError):
+        return str(exc.reason)[:300]

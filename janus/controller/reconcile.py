@@ -1,0 +1,343 @@
+"""One reconcile pass over one AccessRequest: decide (``lifecycle.plan``), act, record.
+
+Steps are idempotent and ordered so that a crash between any two of them converges on the next
+pass: nothing is recorded as done before it is done (Active only after the token Secret exists;
+Expired/Revoked only after a list by label shows nothing left), and every status write is a
+compare-and-set (``status.patch``), so a pass that lost a race simply decides again.
+
+Errors are sorted three ways:
+
+* the target cluster cannot be used (no kubeconfig Secret, network, 5xx, 401/403/429):
+  :class:`ClusterUnavailable` — shown in the ``ClusterReachable`` condition, retried with backoff,
+  the grant kept as it is;
+* the target refuses the grant for good (namespace missing, invalid object): roll back what was
+  created, phase Failed with the API server's message;
+* anything else (the central cluster itself): logged, retried with backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes.client.rest import ApiException
+
+from janus import names
+from janus.controller import crashpoints, grants, kube, lifecycle, metrics, status, timefmt
+from janus.controller.clusters import ClusterUnavailable, Registry, Target
+from janus.logs import event
+
+log = logging.getLogger("janus.controller")
+T = TypeVar("T")
+
+# Target-cluster API answers that mean "this grant can never succeed as asked".
+_PERMANENT = (400, 404, 422)
+_CONFLICT_RETRIES = 5
+
+
+class GrantRefused(Exception):
+    pass
+
+
+class CleanupIncomplete(Exception):
+    pass
+
+
+EventSink = Callable[[Mapping[str, Any], str, str, str], None]  # (cr, type, reason, message)
+
+
+def kopf_events(cr: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    import kopf
+
+    (kopf.warn if type_ == "Warning" else kopf.info)(dict(cr), reason=reason, message=message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    done: bool = False
+    wake_at: dt.datetime | None = None
+    retry_in: float | None = None
+    latest: dict[str, Any] | None = None  # the CR as our last write left it
+
+
+@dataclass
+class Controller:
+    central: Any  # ApiClient of the central cluster (where the CRs and token Secrets live)
+    registry: Registry
+    policy: lifecycle.Policy
+    parse_duration: Callable[[str], dt.timedelta]
+    namespace: str = names.JANUS_NAMESPACE
+    central_cluster: str | None = None
+    events: EventSink = kopf_events
+    active: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        metrics.ACTIVE.set_function(lambda: len(self.active))
+
+    # ---- entry point -----------------------------------------------------------------------
+
+    async def step(self, cr: dict[str, Any]) -> Outcome:
+        """Run one pass; on a lost compare-and-set, re-read and decide again."""
+        name = cr["metadata"]["name"]
+        for _ in range(_CONFLICT_RETRIES):
+            try:
+                return await self._step(cr)
+            except status.Conflict:
+                fresh = await kube.run(status.read, self.central, self.namespace, name)
+                if fresh is None:
+                    return Outcome(done=True)
+                cr = fresh
+            except ClusterUnavailable as exc:
+                return await self._unavailable(cr, exc)
+        return Outcome(retry_in=1.0)
+
+    async def _step(self, cr: dict[str, Any]) -> Outcome:
+        now = timefmt.now()
+        action = lifecycle.plan(cr, now, self.policy, self.parse_duration,
+                                central_cluster=self.central_cluster,
+                                janus_namespace=self.namespace)
+        name = cr["metadata"]["name"]
+        if not isinstance(action, lifecycle.Done | lifecycle.Wait):
+            event(log, "grant.plan", request=name, action=type(action).__name__,
+                  level=logging.DEBUG)
+        match action:
+            case lifecycle.Done():
+                self.active.discard(name)
+                return Outcome(done=True)
+            case lifecycle.Fail(message=message):
+                return await self._fail(cr, message, rollback=False)
+            case lifecycle.Grant():
+                return await self._grant(cr, action)
+            case lifecycle.Revoke():
+                return await self._revoke(cr, action)
+            case lifecycle.Expire():
+                return await self._expire(cr)
+            case lifecycle.Extend(expires_at=expires_at):
+                return await self._extend(cr, expires_at)
+            case lifecycle.Wait(until=until, warning=warning):
+                self.active.add(name)
+                if warning and (cr.get("status") or {}).get("message") != warning:
+                    latest = await kube.run(status.patch, self.central, cr, {"message": warning})
+                    self.events(cr, "Warning", "ExtensionRefused", warning)
+                    event(log, "grant.extension_refused", request=name, reason=warning,
+                          level=logging.WARNING)
+                    return Outcome(wake_at=until, latest=latest)
+                return Outcome(wake_at=until)
+        raise AssertionError(f"unhandled action {action!r}")  # pragma: no cover
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def _objects(self, cr: Mapping[str, Any], cluster_role: str = "") -> grants.GrantObjects:
+        spec = cr["spec"]
+        return grants.GrantObjects(
+            cr_name=cr["metadata"]["name"], requester=spec["requester"],
+            cluster=spec["cluster"], namespace=spec["namespace"],
+            cluster_role=cluster_role or self.policy.roles.get(spec.get("role", ""), ""),
+        )
+
+    async def _grant(self, cr: dict[str, Any], action: lifecycle.Grant) -> Outcome:
+        g = self._objects(cr, action.cluster_role)
+        target = await self.registry.get(g.cluster)
+        try:
+            await self._on_target(target, grants.ensure_service_account, g)
+            crashpoints.reached("serviceaccount")
+            await self._on_target(target, grants.ensure_role_binding, g)
+            crashpoints.reached("rolebinding")
+            now = timefmt.now()
+            granted_at = timefmt.floor_second(now)
+            expires_at = granted_at + action.duration
+            token = await self._on_target(
+                target, grants.mint_token, g, grants.token_seconds(expires_at, now))
+            crashpoints.reached("token")
+        except GrantRefused as exc:
+            return await self._fail(cr, f"the target cluster refused the grant: {exc}",
+                                    rollback=True)
+        await kube.run(grants.write_token_secret, self.central, g, token=token,
+                       server=target.server, ca_pem=target.ca_pem, expires_at=expires_at)
+        del token
+        crashpoints.reached("secret")
+        conditions = status.condition((cr.get("status") or {}).get("conditions"),
+                                      "ClusterReachable", True, "Reachable",
+                                      f"{g.cluster} answered", now)
+        conditions = status.condition(conditions, "Granted", True, "Active",
+                                      f"access until {timefmt.fmt(expires_at)}", now)
+        latest = await kube.run(status.patch, self.central, cr, {
+            "phase": "Active",
+            "grantedAt": timefmt.fmt(granted_at),
+            "expiresAt": timefmt.fmt(expires_at),
+            "objects": {"serviceAccount": g.service_account, "roleBinding": g.role_binding,
+                        "tokenSecret": g.token_secret},
+            "conditions": conditions,
+            "message": f"granted {g.cluster_role} in {g.cluster}/{g.namespace} until "
+                       f"{timefmt.fmt(expires_at)}",
+            "observedGeneration": cr["metadata"].get("generation"),
+        })
+        created = timefmt.parse(cr["metadata"].get("creationTimestamp"))
+        if created:
+            metrics.GRANT_LATENCY.observe(max(0.0, (timefmt.now() - created).total_seconds()))
+        metrics.GRANTS.labels("granted").inc()
+        self.active.add(g.cr_name)
+        self.events(latest, "Normal", "Granted",
+                    f"ServiceAccount {g.service_account} bound to ClusterRole {g.cluster_role} "
+                    f"in {g.cluster}/{g.namespace} until {timefmt.fmt(expires_at)}")
+        event(log, "grant.active", request=g.cr_name, cluster=g.cluster, namespace=g.namespace,
+              requester=cr["spec"]["requester"], serviceAccount=g.service_account,
+              expiresAt=timefmt.fmt(expires_at))
+        return Outcome(wake_at=expires_at, latest=latest)
+
+    async def _extend(self, cr: dict[str, Any], expires_at: dt.datetime) -> Outcome:
+        g = self._objects(cr)
+        target = await self.registry.get(g.cluster)
+        now = timefmt.now()
+        try:
+            token = await self._on_target(target, grants.mint_token, g,
+                                          grants.token_seconds(expires_at, now))
+        except GrantRefused as exc:
+            # The ServiceAccount is gone from under us: end the grant rather than pretend.
+            event(log, "grant.extension_failed", request=g.cr_name, error=str(exc),
+                  level=logging.WARNING)
+            return await self._expire(cr)
+        await kube.run(grants.write_token_secret, self.central, g, token=token,
+                       server=target.server, ca_pem=target.ca_pem, expires_at=expires_at)
+        del token
+        old = (cr.get("status") or {}).get("expiresAt")
+        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
+                                      True, "Active", f"access until {timefmt.fmt(expires_at)}",
+                                      now)
+        latest = await kube.run(status.patch, self.central, cr, {
+            "expiresAt": timefmt.fmt(expires_at),
+            "conditions": conditions,
+            "message": f"duration changed to {cr['spec']['duration']}: access until "
+                       f"{timefmt.fmt(expires_at)} (was {old})",
+            "observedGeneration": cr["metadata"].get("generation"),
+        })
+        self.events(latest, "Normal", "Extended",
+                    f"expiresAt moved from {old} to {timefmt.fmt(expires_at)}; new token minted")
+        event(log, "grant.extended", request=g.cr_name, expiresAt=timefmt.fmt(expires_at),
+              previous=old)
+        return Outcome(wake_at=expires_at, latest=latest)
+
+    async def _expire(self, cr: dict[str, Any]) -> Outcome:
+        g = self._objects(cr)
+        await self._remove(g)
+        now = timefmt.now()
+        expires_at = timefmt.parse((cr.get("status") or {}).get("expiresAt")) or now
+        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
+                                      False, "Expired", "all objects removed", now)
+        latest = await kube.run(status.patch, self.central, cr, {
+            "phase": "Expired", "conditions": conditions,
+            "message": f"expired at {timefmt.fmt(expires_at)}; ServiceAccount, RoleBinding and "
+                       "token Secret removed",
+        })
+        lag = (now - expires_at).total_seconds()
+        metrics.EXPIRY_LAG.observe(max(0.0, lag))
+        metrics.GRANTS.labels("expired").inc()
+        self.active.discard(g.cr_name)
+        self.events(latest, "Normal", "Expired", f"access removed {lag:.3f}s after expiresAt")
+        event(log, "grant.expired", request=g.cr_name, cluster=g.cluster, namespace=g.namespace,
+              lagSeconds=round(lag, 3))
+        return Outcome(done=True, latest=latest)
+
+    async def _revoke(self, cr: dict[str, Any], action: lifecycle.Revoke) -> Outcome:
+        g = self._objects(cr)
+        known = g.cluster in set(self.policy.clusters)
+        await self._remove(g, target_optional=not known)
+        now = timefmt.now()
+        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
+                                      False, "Revoked", f"revoked by {action.by}", now)
+        latest = await kube.run(status.patch, self.central, cr, {
+            "phase": "Revoked", "revokedAt": timefmt.fmt(now), "revokedBy": action.by,
+            "revokedReason": action.reason, "conditions": conditions,
+            "message": f"revoked by {action.by}; objects removed",
+        })
+        metrics.GRANTS.labels("revoked").inc()
+        self.active.discard(g.cr_name)
+        self.events(latest, "Normal", "Revoked", f"revoked by {action.by}: {action.reason}"[:1000])
+        event(log, "grant.revoked", request=g.cr_name, by=action.by, reason=action.reason)
+        return Outcome(done=True, latest=latest)
+
+    async def _fail(self, cr: dict[str, Any], message: str, *, rollback: bool) -> Outcome:
+        g = self._objects(cr)
+        # A refusal before any API call still sweeps the token Secret (central, always there):
+        # the request may have been allowed by an older config and crashed mid-grant.
+        await self._remove(g, target_optional=not rollback)
+        now = timefmt.now()
+        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
+                                      False, "Refused", message, now)
+        latest = await kube.run(status.patch, self.central, cr, {
+            "phase": "Failed", "message": message, "conditions": conditions,
+        })
+        metrics.GRANTS.labels("failed").inc()
+        self.active.discard(g.cr_name)
+        self.events(latest, "Warning", "Failed", message)
+        event(log, "grant.failed", request=g.cr_name, reason=message, level=logging.WARNING)
+        return Outcome(done=True, latest=latest)
+
+    # ---- removal (expiry, revocation, rollback, finalizer) ----------------------------------
+
+    async def _remove(self, g: grants.GrantObjects, *, target_optional: bool = False) -> None:
+        """Token Secret first (closes terminals), then the target objects; raise unless gone."""
+        left = await kube.run(grants.remove_token_secret, self.central, g)
+        crashpoints.reached("cleanup-secret")
+        try:
+            target = await self.registry.get(g.cluster)
+            left += await self._on_target(target, grants.remove_target_objects, g)
+        except ClusterUnavailable as exc:
+            if not target_optional:
+                metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
+                raise
+            event(log, "grant.cleanup_skipped", request=g.cr_name, cluster=g.cluster,
+                  reason=exc.message)
+        except GrantRefused as exc:
+            metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
+            raise ClusterUnavailable(g.cluster, f"cleanup refused: {exc}") from None
+        crashpoints.reached("cleanup-target")
+        if left:
+            metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
+            raise ClusterUnavailable(g.cluster, f"objects still present: {', '.join(left)}")
+
+    async def remove_for_deletion(self, cr: Mapping[str, Any]) -> None:
+        """The finalizer's work: remove everything a non-terminal CR may have created."""
+        g = self._objects(cr)
+        await self._remove(g, target_optional=g.cluster not in set(self.policy.clusters))
+        self.active.discard(g.cr_name)
+        event(log, "grant.deleted", request=g.cr_name, cluster=g.cluster,
+              namespace=g.namespace)
+
+    # ---- target calls and unavailability ----------------------------------------------------
+
+    async def _on_target(self, target: Target, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await kube.run(fn, target.api, *args)
+        except ApiException as exc:
+            if exc.status in _PERMANENT:
+                raise GrantRefused(f"{exc.status} {kube.reason_of(exc)}") from None
+            self.registry.invalidate(target.name)
+            raise ClusterUnavailable(
+                target.name, f"API error {exc.status}: {kube.reason_of(exc)}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            self.registry.invalidate(target.name)
+            raise ClusterUnavailable(target.name, f"unreachable ({type(exc).__name__})") \
+                from None
+
+    async def _unavailable(self, cr: dict[str, Any], exc: ClusterUnavailable) -> Outcome:
+        name = cr["metadata"]["name"]
+        metrics.CLUSTER_UNAVAILABLE.labels(exc.cluster).inc()
+        event(log, "grant.cluster_unavailable", request=name, cluster=exc.cluster,
+              reason=exc.message, level=logging.WARNING)
+        latest = None
+        if not status.has_condition(cr, "ClusterReachable", False, "Unavailable", exc.message):
+            conditions = status.condition((cr.get("status") or {}).get("conditions"),
+                                          "ClusterReachable", False, "Unavailable", exc.message,
+                                          timefmt.now())
+            try:
+                latest = await kube.run(status.patch, self.central, cr,
+                                        {"conditions": conditions})
+                self.events(cr, "Warning", "ClusterUnavailable", exc.message)
+            except status.Conflict:
+                pass  # the next pass writes it
+        return Outcome(retry_in=-1.0, latest=latest)  # the daemon picks the backoff
