@@ -33,9 +33,17 @@ def app_repo(settings: WebSettings) -> Repository:
     return _client(settings, settings.github_token).get_repo(settings.repo)
 
 
+def _dev_token(request: HTTPConnection, settings: WebSettings) -> str | None:
+    if settings.auth_mode != "dev":
+        return None
+    login = str(request.session.get("login", "")).lower()
+    tokens = {k.lower(): v for k, v in settings.dev_user_tokens.items()}
+    return tokens.get(login)
+
+
 def repo_for_user(request: HTTPConnection) -> Repository:
     settings: WebSettings = request.app.state.settings
-    token = user_github_token(request) or settings.github_token
+    token = user_github_token(request) or _dev_token(request, settings) or settings.github_token
     if not token or not settings.repo:
         raise NoGitHubCredentials("no GitHub token for this user and no github_token configured")
     return _client(settings, token).get_repo(settings.repo)

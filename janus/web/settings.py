@@ -57,6 +57,9 @@ class WebSettings:
     repo: str = ""
     # Token used to open PRs when the user has no OAuth token of their own (proxy/OIDC/dev).
     github_token: str | None = None
+    # Dev login only (the local demo against the GitHub simulator): each user's own token, so
+    # the PRs the form opens are authored by the requester as with OAuth. Ignored otherwise.
+    dev_user_tokens: dict[str, str] = field(default_factory=dict)
 
     # A local checkout of the access repo (its policies/ folder is read). When unset, policies
     # are read from the repo's default branch on GitHub with github_token. They give the form's
