@@ -1,0 +1,5 @@
+"""GitHub side of Janus: the PyGithub client, merged-PR verification (DESIGN §5), AccessRequest
+create/extend/revoke, check runs and plan comments, ``/janus revoke``, reconcile and status
+write-back. The webhook receiver (:mod:`janus.webhook`) only queues deliveries; everything that
+reads GitHub or writes Kubernetes lives here.
+"""

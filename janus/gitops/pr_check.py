@@ -1,0 +1,139 @@
+"""Before merge: the ``janus/policy`` check run and the plan comment of an open request PR.
+
+The same judge as at merge (:mod:`janus.gitops.verify`), but on the PR head against the
+policies of the PR's base commit, and without the approval step (reviews come later; the check
+says which approvals will be needed). A PR that changes no request file at all (an admin's
+policy PR) is not a request PR: the check passes with a note and no plan comment is written.
+
+Check runs need GitHub App auth; with a plain token GitHub answers 403, and Janus falls back to a
+commit status of the same name (pin the required check to the App in production).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from github import GithubException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from janus.gitops import comments, render
+from janus.gitops.verify import StepFailed, classify_files, judge_file, load_base_policies
+from janus.logs import event
+from janus.model import PolicySet, Problem
+from janus.policy import Membership
+from janus.policy.codeowners import CodeOwners
+from janus.policy.plan import plan_objects
+
+log = logging.getLogger("janus.gitops.pr_check")
+
+CHECK_NAME = "janus/policy"
+PLAN_KEY = "plan"
+MAX_ANNOTATIONS = 50  # per request, GitHub's limit
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    conclusion: str  # "success" | "failure"
+    title: str
+    summary: str
+    problems: list[Problem]
+
+
+def evaluate_pull(
+    repo: Repository,
+    pull: PullRequest,
+    membership_for: Callable[[PolicySet, CodeOwners | None], Membership],
+) -> tuple[CheckResult, str | None]:
+    """The check result and the plan comment body (None: not a request PR)."""
+    head, base = pull.head.sha, pull.base.sha
+    changes = classify_files(pull)
+    if not changes.changed and not changes.removed:
+        return CheckResult("success", "Not a request PR",
+                           "No file under requests/ changes; Janus has nothing to judge.",
+                           []), None
+    try:
+        policy_set, codeowners = load_base_policies(repo, base)
+    except StepFailed as failure:
+        problems = [Problem("policies", None, None, failure.step, d) for d in failure.details]
+        summary = f"{failure.summary}.\n\n" + "\n".join(f"- {d}" for d in failure.details)
+        return CheckResult("failure", "Policies do not load", summary, problems), None
+    membership = membership_for(policy_set, codeowners)
+    judged = [judge_file(repo, p, head, policy_set, membership) for p in changes.changed]
+    problems = [p for j in judged for p in j.problems]
+    author = pull.user.login
+    for j in judged:
+        if j.request is not None and j.request.requester.lower() != author.lower():
+            problems.append(Problem(j.path, j.request.line_of.get("requester"), None,
+                                    "requester.author",
+                                    f"requester {j.request.requester} is not the PR author "
+                                    f"{author}; open the PR as the requester"))
+    plans = {j.path: plan_objects(j.request, policy_set.config)
+             for j in judged if j.allowed and j.request is not None}
+    messages = [p.format() for p in problems]
+    plan = render.plan_comment(judged, messages, changes.outside, plans, head)
+    ok = not problems and not changes.outside
+    if ok:
+        title = f"{len(judged)} request file(s) valid" if judged else "Revocation only"
+    else:
+        title = f"{len(problems) + len(changes.outside)} problem(s)"
+    summary = plan if len(plan) < 60000 else plan[:60000] + "\n…"
+    outside_problems = [Problem(p, None, None, "files.outside-requests",
+                                "a request PR may change only files under requests/")
+                        for p in changes.outside]
+    return CheckResult("success" if ok else "failure", title, summary,
+                       problems + outside_problems), plan
+
+
+def annotations(problems: list[Problem]) -> list[dict[str, Any]]:
+    out = []
+    for p in problems[:MAX_ANNOTATIONS]:
+        line = p.line or 1
+        out.append({
+            "path": p.path,
+            "start_line": line,
+            "end_line": line,
+            "annotation_level": "failure",
+            "title": p.rule,
+            "message": p.message,
+        })
+    return out
+
+
+def publish_check(repo: Repository, head_sha: str, result: CheckResult) -> str:
+    """Create or update the check run on *head_sha*; returns "check-run" or "status"."""
+    output = {"title": result.title, "summary": result.summary,
+              "annotations": annotations(result.problems)}
+    try:
+        existing = list(repo.get_commit(head_sha).get_check_runs(check_name=CHECK_NAME))
+        if existing:
+            existing[0].edit(status="completed", conclusion=result.conclusion, output=output)
+        else:
+            repo.create_check_run(CHECK_NAME, head_sha, status="completed",
+                                  conclusion=result.conclusion, output=output)
+        return "check-run"
+    except GithubException as exc:
+        if exc.status != 403:
+            raise
+    state = "success" if result.conclusion == "success" else "failure"
+    repo.get_commit(head_sha).create_status(state, description=result.title[:140],
+                                            context=CHECK_NAME)
+    return "status"
+
+
+def run_pr_check(
+    repo: Repository,
+    pull: PullRequest,
+    membership_for: Callable[[PolicySet, CodeOwners | None], Membership],
+    janus_login: str | None,
+) -> CheckResult:
+    result, plan = evaluate_pull(repo, pull, membership_for)
+    how = publish_check(repo, pull.head.sha, result)
+    if plan is not None:
+        comments.upsert(pull, PLAN_KEY, plan, author=janus_login)
+    event(log, "pr.checked", pull=pull.number, head=pull.head.sha,
+          conclusion=result.conclusion, problems=len(result.problems), via=how)
+    return result

@@ -1,0 +1,99 @@
+"""The Markdown Janus posts: plan comments, merge verdicts, status write-back, revoke replies.
+
+Only request specs, policy names, object names and timestamps go in; never a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from janus.model import format_duration
+
+
+def _list(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def plan_comment(files: list[Any], problems: list[str], outside: list[str],
+                 plans: dict[str, list[dict[str, Any]]], head_sha: str) -> str:
+    """*files*: JudgedFile objects of the PR head; *plans*: path -> plan_objects(...)."""
+    lines = [f"### Janus plan for `{head_sha[:12]}`", ""]
+    if outside:
+        lines += ["**Not grantable:** this PR changes files outside `requests/`; on merge it "
+                  "would grant nothing.", "", _list(f"`{p}`" for p in outside), ""]
+    if problems:
+        lines += ["**Problems** (fix them; nothing is granted while any remains):", "",
+                  _list(problems), ""]
+    for judged in files:
+        if not judged.allowed:
+            continue
+        request, decision = judged.request, judged.decision
+        lines += [
+            f"#### `{judged.path}`",
+            "",
+            f"- requester **{request.requester}**, cluster **{request.cluster}**, namespace "
+            f"**{request.namespace}**, role **{request.role}**, for "
+            f"**{format_duration(request.duration)}**",
+            f"- policy **{decision.policy}**; needs {decision.approval.describe()}, each also a "
+            "code owner of the file, on the final commit",
+            "",
+            "On merge and approval, exactly these objects are created:",
+            "",
+            "```yaml",
+            yaml.safe_dump_all(plans[judged.path], sort_keys=False).rstrip(),
+            "```",
+            "",
+        ]
+    if not files and not outside and not problems:
+        lines.append("No request files in this PR.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def refusal_comment(merge_commit: str, step: str, summary: str, details: list[str]) -> str:
+    lines = [
+        f"### Janus: nothing granted for merge `{merge_commit[:12]}`",
+        "",
+        f"Verification failed at step **`{step}`**: {summary}.",
+    ]
+    if details:
+        lines += ["", _list(details)]
+    lines += ["", "No AccessRequest was created or changed from this PR. Fix the cause and open "
+                  "a new PR."]
+    return "\n".join(lines) + "\n"
+
+
+def merge_comment(merge_commit: str, outcomes: list[tuple[str, str, str]],
+                  failure: tuple[str, str, list[str]] | None) -> str:
+    """*outcomes*: (path, CR name, what happened). *failure*: (step, summary, details)."""
+    if failure is not None and not outcomes:
+        return refusal_comment(merge_commit, *failure)
+    lines = [f"### Janus: merge `{merge_commit[:12]}` verified", ""]
+    lines += [_list(f"`{path}` → AccessRequest `{name}`: {what}" for path, name, what in outcomes)]
+    if failure is not None:
+        step, summary, details = failure
+        lines += ["", f"No grant from this PR: verification failed at step **`{step}`**: "
+                      f"{summary}.", "", _list(details)]
+    return "\n".join(lines) + "\n"
+
+
+def status_comment(cr: dict[str, Any]) -> str:
+    spec, status = cr.get("spec") or {}, cr.get("status") or {}
+    phase = status.get("phase", "Approved")
+    who = f"**{spec.get('requester')}** in `{spec.get('cluster')}/{spec.get('namespace')}`"
+    if phase == "Active":
+        text = (f"Access granted: {who} until **{status.get('expiresAt')}** "
+                f"(role `{spec.get('role')}`, {spec.get('duration')}).")
+    elif phase == "Expired":
+        text = f"Access expired: {who}; the ServiceAccount, RoleBinding and token are removed."
+    elif phase == "Revoked":
+        by = status.get("revokedBy") or (spec.get("revocation") or {}).get("by")
+        reason = status.get("revokedReason") or (spec.get("revocation") or {}).get("reason")
+        text = f"Access revoked: {who}, by {by}" + (f": {reason}" if reason else "") + "."
+    elif phase == "Failed":
+        text = f"Grant failed: {who}: {status.get('message') or 'see the controller logs'}."
+    else:
+        text = f"{phase}: {who}."
+    return f"Janus — AccessRequest `{cr['metadata']['name']}`: {text}\n"

@@ -1,0 +1,213 @@
+"""What Janus does with each GitHub event, once the receiver has queued it.
+
+Every handler re-reads state from the API; the delivery only says which PR to look at. Work on
+one PR is serialised (a per-PR lock), so a replayed or concurrent delivery for the same PR waits
+and then finds everything already done (deterministic CR names, comments found by marker).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import defaultdict
+from typing import Any
+
+from github import Github
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from janus import names
+from janus.gitops import comments, render, sources
+from janus.gitops.crs import AccessRequests, Provenance, has_ended
+from janus.gitops.membership import GitHubMembership
+from janus.gitops.pr_check import run_pr_check
+from janus.gitops.verify import Context, MergeVerdict, StepFailed, verify_merge
+from janus.logs import event
+from janus.model import JanusConfig, PolicySet
+from janus.policy import Membership
+from janus.policy.codeowners import CodeOwners
+from janus.webhook.metrics import COUNTERS, Counters
+from janus.webhook.store import Delivery
+
+log = logging.getLogger("janus.gitops")
+
+STEP_EXISTING = "existing-grant-compatible"
+CHECK_ACTIONS = frozenset({"opened", "synchronize", "reopened", "edited"})
+
+
+class GitOps:
+    def __init__(
+        self,
+        gh: Github,
+        repo_name: str,
+        access_requests: AccessRequests,
+        config: JanusConfig,
+        *,
+        janus_login: str | None,
+        counters: Counters = COUNTERS,
+    ) -> None:
+        self.gh = gh
+        self.repo_name = repo_name
+        self.crs = access_requests
+        self.config = config
+        self.janus_login = janus_login
+        self.counters = counters
+        self._repo: Repository | None = None
+        self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_guard = threading.Lock()
+        self.reconcile_requested = threading.Event()
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    @property
+    def repo(self) -> Repository:
+        if self._repo is None:
+            self._repo = self.gh.get_repo(self.repo_name)
+        return self._repo
+
+    @property
+    def default_branch(self) -> str:
+        return self.repo.default_branch
+
+    def lock_for(self, number: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks[number]
+
+    def membership_for(self, policy_set: PolicySet, codeowners: CodeOwners | None) -> Membership:
+        return GitHubMembership(self.gh, sources.teams_named(policy_set, codeowners))
+
+    def is_admin(self, login: str) -> bool:
+        if login.lower() in self.config.admin_users:
+            return True
+        membership = GitHubMembership(self.gh, self.config.admin_teams)
+        return bool(membership.teams_of(login) & self.config.admin_teams)
+
+    # ---- dispatch ------------------------------------------------------------------------------
+
+    def handle(self, delivery: Delivery) -> None:
+        payload: dict[str, Any] = json.loads(delivery.body)
+        repo_name = (payload.get("repository") or {}).get("full_name", "")
+        if repo_name.lower() != self.repo_name.lower():
+            event(log, "webhook.other_repo", delivery=delivery.id, repo=repo_name,
+                  level=logging.WARNING)
+            return
+        if delivery.event == "pull_request":
+            number = int(payload["number"])
+            if delivery.action in CHECK_ACTIONS:
+                self.check_pull(number)
+            elif delivery.action == "closed":
+                self.process_merge(number)
+        elif delivery.event == "issue_comment":
+            self.handle_comment(payload)
+        elif delivery.event == "push":
+            if payload.get("ref") == f"refs/heads/{self.default_branch}":
+                self.reconcile_requested.set()
+        elif delivery.event in ("check_suite", "check_run"):
+            suite = payload.get(delivery.event) or {}
+            if delivery.event == "check_run":
+                suite = suite.get("check_suite") or {}
+            for pr in suite.get("pull_requests") or []:
+                self.check_pull(int(pr["number"]))
+
+    # ---- before merge --------------------------------------------------------------------------
+
+    def check_pull(self, number: int) -> None:
+        with self.lock_for(number):
+            pull = self.repo.get_pull(number)
+            if pull.state != "open":
+                return
+            run_pr_check(self.repo, pull, self.membership_for, self.janus_login)
+
+    # ---- at merge ------------------------------------------------------------------------------
+
+    def process_merge(self, number: int) -> MergeVerdict | None:
+        with self.lock_for(number):
+            pull = self.repo.get_pull(number)
+            if not pull.merged:
+                event(log, "pr.closed_unmerged", pull=number)
+                return None
+            ctx = Context(self.repo, pull, self.default_branch, self.janus_login,
+                          self.membership_for)
+            verdict = verify_merge(ctx)
+            self._apply(pull, verdict)
+            return verdict
+
+    def _apply(self, pull: PullRequest, verdict: MergeVerdict) -> None:
+        outcomes: list[tuple[str, str, str]] = []
+        for rev in verdict.revocations:
+            cr_name = names.access_request_name(rev.cluster, rev.namespace, rev.name)
+            result = self.crs.revoke(cr_name, by=verdict.author,
+                                     reason=f"{rev.path} deleted by PR #{verdict.number}")
+            outcomes.append((rev.path, cr_name, {
+                "revoked": "revoked", "absent": "no grant existed",
+                "already-revoked": "already revoked", "ended": "already ended",
+            }[result]))
+            self.counters.inc("revocations_total", source="file-deleted", outcome=result)
+            event(log, "grant.revoke_requested", request=cr_name, pull=verdict.number,
+                  outcome=result, source="file-deleted")
+        failure = verdict.failure
+        if failure is None:
+            try:
+                self._check_existing(verdict)
+            except StepFailed as exc:
+                failure = exc
+        if failure is None:
+            for grant in verdict.grants:
+                provenance = Provenance(
+                    repo=verdict.repo, pull_request=verdict.number,
+                    merge_commit=verdict.merge_commit, path=grant.path,
+                    blob_sha=grant.blob_sha, approvers=grant.approvers,
+                    merged_by=verdict.merged_by, merged_at=verdict.merged_at,
+                )
+                result = self.crs.apply_grant(grant.request, provenance)
+                cr_name = names.access_request_name(grant.request.cluster,
+                                                    grant.request.namespace, grant.request.name)
+                outcomes.append((grant.path, cr_name, {
+                    "created": f"created (approved by {', '.join(grant.approvers)})",
+                    "recreated": f"created again (approved by {', '.join(grant.approvers)})",
+                    "extended": f"extended to {grant.request.duration} "
+                                f"(approved by {', '.join(grant.approvers)})",
+                    "unchanged": "already applied",
+                }[result]))
+                self.counters.inc("grants_total", outcome=result)
+                event(log, "grant.applied", request=cr_name, pull=verdict.number,
+                      outcome=result, approvers=list(grant.approvers), policy=grant.policy)
+        else:
+            self.counters.inc("verification_failures_total", step=failure.step)
+            event(log, "merge.refused", pull=verdict.number, step=failure.step,
+                  summary=failure.summary, details=failure.details[:20],
+                  merge_commit=verdict.merge_commit, level=logging.WARNING)
+        if not outcomes and failure is None:
+            return  # a merge that touched no request file: nothing to say
+        body = render.merge_comment(
+            verdict.merge_commit, outcomes,
+            None if failure is None else (failure.step, failure.summary, failure.details),
+        )
+        comments.upsert(pull, f"merge:{verdict.merge_commit or pull.number}", body,
+                        author=self.janus_login, edit=False)
+
+    def _check_existing(self, verdict: MergeVerdict) -> None:
+        """All-or-nothing: refuse before creating anything if one file cannot be applied."""
+        problems = []
+        for grant in verdict.grants:
+            r = grant.request
+            cr = self.crs.get(names.access_request_name(r.cluster, r.namespace, r.name))
+            if cr is None or has_ended(cr):
+                continue
+            spec = cr.get("spec") or {}
+            for key, new in (("requester", r.requester), ("role", r.role)):
+                if str(spec.get(key, "")).lower() != new.lower():
+                    problems.append(f"`{grant.path}`: {key} of the live grant is "
+                                    f"{spec.get(key)}, the file says {new}")
+        if problems:
+            raise StepFailed(STEP_EXISTING, "a live grant's requester or role cannot change; "
+                             "delete the file (revoke) and request again under a new name",
+                             problems)
+
+    # ---- /janus revoke -------------------------------------------------------------------------
+
+    def handle_comment(self, payload: dict[str, Any]) -> None:
+        from janus.gitops.revoke_command import handle_revoke_comment
+
+        handle_revoke_comment(self, payload)

@@ -1,0 +1,96 @@
+"""Reading the access repository at a given commit through the API: request files, policies and
+CODEOWNERS. Always at an explicit commit SHA, never a branch name, so what was judged is exactly
+what is recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from github import GithubException
+from github.Repository import Repository
+
+from janus.model import PolicySet, load_policy_set_from_files
+from janus.policy.codeowners import CodeOwners, find_codeowners
+
+POLICIES_DIR = "policies"
+REQUESTS_DIR = "requests"
+# Files a human may keep in requests/ that are not requests (DESIGN §3).
+REQUESTS_EXTRAS = frozenset({"README.md", ".gitkeep"})
+
+
+@dataclass(frozen=True)
+class FileAtCommit:
+    path: str
+    data: bytes
+    blob_sha: str
+
+
+def read_file(repo: Repository, path: str, ref: str) -> FileAtCommit | None:
+    """The file's bytes at *ref*, or None if absent there (or a directory)."""
+    try:
+        content = repo.get_contents(path, ref=ref)
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    if isinstance(content, list):
+        return None
+    return FileAtCommit(path, content.decoded_content, content.sha)
+
+
+def read_text(repo: Repository, path: str, ref: str) -> str | None:
+    found = read_file(repo, path, ref)
+    return None if found is None else found.data.decode("utf-8", "replace")
+
+
+def policy_files(repo: Repository, ref: str) -> dict[str, bytes]:
+    """``policies/*.yaml`` at *ref*, keyed by repo-relative path."""
+    try:
+        listing = repo.get_contents(POLICIES_DIR, ref=ref)
+    except GithubException as exc:
+        if exc.status == 404:
+            return {}
+        raise
+    entries = listing if isinstance(listing, list) else [listing]
+    files: dict[str, bytes] = {}
+    for entry in entries:
+        if entry.type == "file" and entry.path.endswith((".yaml", ".yml")):
+            found = read_file(repo, entry.path, ref)
+            if found is not None:
+                files[found.path] = found.data
+    return files
+
+
+def load_policy_set(repo: Repository, ref: str) -> PolicySet:
+    """The policies in force at *ref*; raises :class:`janus.model.ConfigError` when invalid."""
+    return load_policy_set_from_files(policy_files(repo, ref))
+
+
+def load_codeowners(repo: Repository, ref: str) -> CodeOwners | None:
+    found = find_codeowners(lambda path: read_text(repo, path, ref))
+    return None if found is None else found[1]
+
+
+def is_request_path(path: str) -> bool:
+    """Under ``requests/`` and not one of the human extras (README.md, .gitkeep)."""
+    return path.startswith(f"{REQUESTS_DIR}/") and path.rsplit("/", 1)[-1] not in REQUESTS_EXTRAS
+
+
+def request_path_parts(path: str) -> tuple[str, str, str] | None:
+    """(cluster, namespace, name) of ``requests/<cluster>/<namespace>/<name>.yaml``."""
+    parts = path.split("/")
+    if len(parts) != 4 or parts[0] != REQUESTS_DIR or not parts[3].endswith(".yaml"):
+        return None
+    return parts[1], parts[2], parts[3][: -len(".yaml")]
+
+
+def teams_named(policy_set: PolicySet, codeowners: CodeOwners | None) -> set[str]:
+    """Every ``org/slug`` the policies or CODEOWNERS mention: the candidates for membership."""
+    config = policy_set.config
+    teams = set(config.admin_teams)
+    for policy in policy_set.policies:
+        teams |= policy.requester_teams | policy.approver_teams
+    if codeowners is not None:
+        for rule in codeowners.rules:
+            teams |= {o[1:].lower() for o in rule.owners if o.startswith("@") and "/" in o}
+    return teams

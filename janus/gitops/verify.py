@@ -1,0 +1,380 @@
+"""DESIGN §5: approval verified again at merge, one function per step.
+
+Nothing from the webhook payload is trusted: the PR, its files, its reviews, its commits and the
+policies and CODEOWNERS of the base commit are all read from the API here. Each step either
+passes or raises :class:`StepFailed` naming itself; those names appear verbatim in the PR comment,
+the log line and the ``verification_failures_total{step=...}`` counter:
+
+1. ``merged-into-default-branch`` — merged, into the configured repository's default branch.
+2. ``only-request-files`` — every changed file is under ``requests/``.
+3. ``policies-at-base-commit`` — policies and CODEOWNERS read from the base commit (the merge
+   commit's first parent) load cleanly. The PR's own versions are never used.
+4. ``request-valid`` — each added or modified request file, read at the merge commit, is valid
+   and allowed by those policies.
+5. ``requester-is-author`` — the requester is the PR author, or Janus opened the PR and every
+   commit on it is Janus's.
+6. ``approvals`` — per file, enough latest APPROVED reviews on the final head commit by writers
+   who are neither author nor requester, approvers of the deciding policy and code owners of
+   the file.
+
+A deleted request file is a revocation: it needs step 1 only (taking access away is always
+allowed), and it takes effect even when a grant in the same PR is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from github import GithubException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from janus.gitops import sources
+from janus.model import ConfigError, PolicySet, Problem, Request, load_request
+from janus.policy import Decision, Membership, evaluate
+from janus.policy.approval import APPROVED, Review, latest_reviews, verify_approvals
+from janus.policy.codeowners import CodeOwners
+
+log = logging.getLogger("janus.gitops.verify")
+
+STEP_MERGED = "merged-into-default-branch"
+STEP_FILES = "only-request-files"
+STEP_POLICIES = "policies-at-base-commit"
+STEP_VALID = "request-valid"
+STEP_REQUESTER = "requester-is-author"
+STEP_APPROVALS = "approvals"
+STEPS = (STEP_MERGED, STEP_FILES, STEP_POLICIES, STEP_VALID, STEP_REQUESTER, STEP_APPROVALS)
+
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# File statuses GitHub reports for a PR; renames are a removal plus an addition.
+_CHANGED = frozenset({"added", "modified", "changed", "copied", "renamed"})
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, summary: str, details: list[str] | None = None) -> None:
+        super().__init__(f"{step}: {summary}")
+        self.step = step
+        self.summary = summary
+        self.details = details or []
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A verified request file: create the CR, or extend the existing one."""
+
+    request: Request
+    path: str
+    blob_sha: str
+    approvers: tuple[str, ...]
+    policy: str
+
+
+@dataclass(frozen=True)
+class Revocation:
+    path: str
+    cluster: str
+    namespace: str
+    name: str
+
+
+@dataclass
+class MergeVerdict:
+    """What a merged PR amounts to. ``failure`` set means: no grant at all from this PR."""
+
+    repo: str
+    number: int
+    merge_commit: str
+    merged_by: str
+    merged_at: dt.datetime | None
+    author: str
+    grants: list[Grant] = field(default_factory=list)
+    revocations: list[Revocation] = field(default_factory=list)
+    failure: StepFailed | None = None
+
+
+@dataclass(frozen=True)
+class JudgedFile:
+    """One request file read at a commit and evaluated against the policies."""
+
+    path: str
+    blob_sha: str
+    request: Request | None
+    decision: Decision | None
+    problems: list[Problem]
+
+    @property
+    def allowed(self) -> bool:
+        return self.request is not None and self.decision is not None and self.decision.allowed
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything read once from the API and shared by the steps."""
+
+    repo: Repository
+    pull: PullRequest
+    default_branch: str
+    app_login: str | None
+    membership_for: Callable[[PolicySet, CodeOwners | None], Membership]
+
+
+# ---- step 1 -------------------------------------------------------------------------------------
+
+def check_merged_into_default_branch(ctx: Context) -> None:
+    pull = ctx.pull
+    if not pull.merged or not pull.merge_commit_sha:
+        raise StepFailed(STEP_MERGED, f"PR #{pull.number} is not merged")
+    base_repo = pull.base.repo.full_name
+    if base_repo.lower() != ctx.repo.full_name.lower():
+        raise StepFailed(STEP_MERGED, f"PR #{pull.number} belongs to {base_repo}, "
+                                      f"not {ctx.repo.full_name}")
+    if pull.base.ref != ctx.default_branch:
+        raise StepFailed(STEP_MERGED, f"PR #{pull.number} was merged into "
+                                      f"{pull.base.ref!r}, not the default branch "
+                                      f"{ctx.default_branch!r}; nothing is granted")
+
+
+# ---- step 2 -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileChanges:
+    changed: list[str]          # added or modified request files (judged as new requests)
+    removed: list[str]          # deleted request files (revocations)
+    outside: list[str]          # files outside requests/ (refused)
+
+
+def classify_files(pull: PullRequest) -> FileChanges:
+    changed: list[str] = []
+    removed: list[str] = []
+    outside: list[str] = []
+    for f in pull.get_files():
+        paths = [f.filename]
+        if f.status == "renamed" and f.previous_filename:
+            paths.append(f.previous_filename)
+        for path in paths:
+            if not path.startswith(f"{sources.REQUESTS_DIR}/"):
+                outside.append(path)
+        if f.status == "removed":
+            if sources.is_request_path(f.filename):
+                removed.append(f.filename)
+        elif f.status in _CHANGED:
+            if sources.is_request_path(f.filename):
+                changed.append(f.filename)
+            if f.status == "renamed" and f.previous_filename and \
+                    sources.is_request_path(f.previous_filename):
+                removed.append(f.previous_filename)
+    return FileChanges(sorted(set(changed)), sorted(set(removed)), sorted(set(outside)))
+
+
+def check_only_request_files(changes: FileChanges) -> None:
+    if changes.outside:
+        raise StepFailed(
+            STEP_FILES,
+            "the PR changes files outside requests/; a request PR may change nothing else "
+            "(policies and CODEOWNERS change in their own PRs, reviewed by admins)",
+            [f"`{p}`" for p in changes.outside],
+        )
+
+
+# ---- step 3 -------------------------------------------------------------------------------------
+
+def base_commit_of_merge(repo: Repository, merge_commit: str) -> str:
+    """The default branch just before the merge: the merge commit's first parent.
+
+    For a merge commit that is the base side; for a squash merge the single parent is the base
+    tip. (For a rebase merge of several commits it is the PR's previous commit, whose policies
+    equal the base's, since step 2 refuses any PR that changes them.)
+    """
+    parents = repo.get_commit(merge_commit).parents
+    if not parents:
+        raise StepFailed(STEP_POLICIES, f"merge commit {merge_commit[:12]} has no parent")
+    return parents[0].sha
+
+
+def load_base_policies(repo: Repository, ref: str) -> tuple[PolicySet, CodeOwners | None]:
+    try:
+        policy_set = sources.load_policy_set(repo, ref)
+    except ConfigError as exc:
+        raise StepFailed(
+            STEP_POLICIES,
+            f"the policies at base commit {ref[:12]} do not load; nothing can be judged",
+            [p.format() for p in exc.problems],
+        ) from None
+    return policy_set, sources.load_codeowners(repo, ref)
+
+
+# ---- step 4 -------------------------------------------------------------------------------------
+
+def judge_file(
+    repo: Repository, path: str, ref: str, policy_set: PolicySet, membership: Membership
+) -> JudgedFile:
+    """Read *path* at *ref* and evaluate it (shared with the pre-merge check run)."""
+    found = sources.read_file(repo, path, ref)
+    if found is None:
+        problem = Problem(path, None, None, "file.missing", f"{path} is not present at {ref[:12]}")
+        return JudgedFile(path, "", None, None, [problem])
+    request, problems = load_request(path, found.data)
+    if request is None:
+        return JudgedFile(path, found.blob_sha, None, None, problems)
+    decision = evaluate(request, policy_set, membership)
+    return JudgedFile(path, found.blob_sha, request, decision, problems + decision.problems)
+
+
+def check_requests_valid(judged: list[JudgedFile]) -> None:
+    bad = [j for j in judged if not j.allowed]
+    if bad:
+        raise StepFailed(
+            STEP_VALID,
+            "request files are invalid or not allowed by the policies of the base commit",
+            [p.format() for j in bad for p in j.problems] or [f"`{j.path}`" for j in bad],
+        )
+
+
+# ---- step 5 -------------------------------------------------------------------------------------
+
+def check_requester_is_author(ctx: Context, judged: list[JudgedFile]) -> None:
+    author = ctx.pull.user.login
+    opened_by_janus = ctx.app_login is not None and author.lower() == ctx.app_login.lower()
+    if opened_by_janus:
+        strangers = sorted({
+            (c.author.login if c.author else (c.commit.author.name or "unknown"))
+            for c in ctx.pull.get_commits()
+            if c.author is None or c.author.login.lower() != author.lower()
+        })
+        if strangers:
+            raise StepFailed(
+                STEP_REQUESTER,
+                f"the PR was opened by Janus ({author}) but has commits by others; "
+                "only Janus's own commits are trusted to carry the requester's identity",
+                [f"commit author `{s}`" for s in strangers],
+            )
+        return
+    mismatched = [j for j in judged
+                  if j.request is not None and j.request.requester.lower() != author.lower()]
+    if mismatched:
+        raise StepFailed(
+            STEP_REQUESTER,
+            f"the requester must be the PR author ({author}); open the PR as the requester",
+            [f"`{j.path}`: requester {j.request.requester}"  # type: ignore[union-attr]
+             for j in mismatched],
+        )
+
+
+# ---- step 6 -------------------------------------------------------------------------------------
+
+def fetch_reviews(pull: PullRequest) -> list[Review]:
+    reviews = []
+    for r in pull.get_reviews():
+        if r.user is None or r.submitted_at is None:  # PENDING drafts have no submitted_at
+            continue
+        reviews.append(Review(r.user.login, r.state.upper(), r.commit_id or "", r.submitted_at))
+    return reviews
+
+
+def writers_only(
+    repo: Repository, reviews: list[Review], author: str
+) -> tuple[list[Review], list[str], list[str]]:
+    """Split reviews by the reviewer's repository permission, as GitHub does.
+
+    Returns (reviews of writers, reasons for ignored non-writer approvals, writers whose latest
+    review requests changes — those block the merge on GitHub and block the grant here).
+    """
+    latest = [r for r in latest_reviews(reviews) if r.user.lower() != author.lower()]
+    permission: dict[str, str] = {}
+    for login in sorted({r.user.lower() for r in latest}):
+        try:
+            permission[login] = repo.get_collaborator_permission(login)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            permission[login] = "none"
+    kept = [r for r in reviews if permission.get(r.user.lower(), "write") in WRITE_PERMISSIONS]
+    ignored = [f"{r.user}: has {permission[r.user.lower()]!r} access to the repository, "
+               "not write, so the approval does not count"
+               for r in latest
+               if r.state == APPROVED and permission[r.user.lower()] not in WRITE_PERMISSIONS]
+    blocking = [r.user for r in latest
+                if r.state == "CHANGES_REQUESTED"
+                and permission[r.user.lower()] in WRITE_PERMISSIONS]
+    return kept, ignored, blocking
+
+
+def check_approvals(
+    ctx: Context,
+    judged: list[JudgedFile],
+    codeowners: CodeOwners | None,
+    membership: Membership,
+) -> dict[str, tuple[str, ...]]:
+    """Approvers per file; raises when any file lacks enough valid approvals."""
+    head = ctx.pull.head.sha
+    author = ctx.pull.user.login
+    reviews, writer_reasons, blocking = writers_only(ctx.repo, fetch_reviews(ctx.pull), author)
+    approvers: dict[str, tuple[str, ...]] = {}
+    details: list[str] = [f"{login}: requested changes (latest review); resolve and re-approve"
+                          for login in blocking]
+    for j in judged:
+        assert j.request is not None and j.decision is not None
+        assert j.decision.approval is not None
+        owners = codeowners.owners_for(j.path) if codeowners is not None else None
+        result = verify_approvals(reviews, head, author, j.request.requester,
+                                  j.decision.approval, owners, membership)
+        if result.ok:
+            approvers[j.path] = result.approvers
+        else:
+            details += [f"`{j.path}`: {reason}" for reason in writer_reasons + result.reasons]
+    if details:
+        raise StepFailed(STEP_APPROVALS, "not enough valid approvals", details)
+    return approvers
+
+
+# ---- the pipeline -------------------------------------------------------------------------------
+
+def verify_merge(ctx: Context) -> MergeVerdict:
+    pull = ctx.pull
+    verdict = MergeVerdict(
+        repo=ctx.repo.full_name,
+        number=pull.number,
+        merge_commit=pull.merge_commit_sha or "",
+        merged_by=pull.merged_by.login if pull.merged_by else "",
+        merged_at=pull.merged_at,
+        author=pull.user.login,
+    )
+    try:
+        check_merged_into_default_branch(ctx)
+    except StepFailed as failure:
+        verdict.failure = failure
+        return verdict
+    changes = classify_files(pull)
+    for path in changes.removed:
+        parts = sources.request_path_parts(path)
+        if parts is not None:
+            verdict.revocations.append(Revocation(path, *parts))
+    try:
+        verdict.grants = _verify_grants(ctx, changes)
+    except StepFailed as failure:
+        verdict.failure = failure
+    return verdict
+
+
+def _verify_grants(ctx: Context, changes: FileChanges) -> list[Grant]:
+    check_only_request_files(changes)
+    if not changes.changed:
+        return []
+    merge_commit = ctx.pull.merge_commit_sha
+    assert merge_commit
+    base = base_commit_of_merge(ctx.repo, merge_commit)
+    policy_set, codeowners = load_base_policies(ctx.repo, base)
+    membership = ctx.membership_for(policy_set, codeowners)
+    judged = [judge_file(ctx.repo, path, merge_commit, policy_set, membership)
+              for path in changes.changed]
+    check_requests_valid(judged)
+    check_requester_is_author(ctx, judged)
+    approvers = check_approvals(ctx, judged, codeowners, membership)
+    return [
+        Grant(j.request, j.path, j.blob_sha, approvers[j.path],  # type: ignore[arg-type]
+              j.decision.policy or "")  # type: ignore[union-attr]
+        for j in judged
+    ]
