@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -91,9 +91,58 @@ class AccessPolicy:
 class PolicySet:
     config: JanusConfig
     policies: tuple[AccessPolicy, ...]
+    # (cluster, namespace) -> covering policies; a repository has many requests per namespace,
+    # so `janus validate` over thousands of files asks the same question again and again.
+    _covering: dict[tuple[str, str], tuple[AccessPolicy, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def policy(self, name: str) -> AccessPolicy | None:
         return next((p for p in self.policies if p.name == name), None)
+
+    _index: dict[str, _ClusterIndex] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        for order, policy in enumerate(self.policies):
+            for cluster in policy.clusters:
+                index = self._index.setdefault(cluster, _ClusterIndex({}, {}))
+                for pattern in policy.namespaces:
+                    if is_glob(pattern):
+                        prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
+                        index.globs.setdefault(prefix, []).append((order, pattern, policy))
+                    else:
+                        index.exact.setdefault(pattern, []).append((order, policy))
+
+    def covering(self, cluster: str, namespace: str) -> tuple[AccessPolicy, ...]:
+        """The policies whose clusters and namespaces (exact or glob) cover the pair, in file
+        order. Same answer as checking every policy, found through an index by exact name
+        and by the literal prefix of each glob."""
+        key = (cluster, namespace)
+        found = self._covering.get(key)
+        if found is None:
+            found = self._lookup(cluster, namespace)
+            if len(self._covering) < 100_000:  # bounded: names come from untrusted files
+                self._covering[key] = found
+        return found
+
+    def _lookup(self, cluster: str, namespace: str) -> tuple[AccessPolicy, ...]:
+        index = self._index.get(cluster)
+        if index is None:
+            return ()
+        hits: dict[int, AccessPolicy] = dict(index.exact.get(namespace, ()))
+        for end in range(len(namespace) + 1):
+            for order, pattern, policy in index.globs.get(namespace[:end], ()):
+                if order not in hits and namespace_matches(pattern, namespace):
+                    hits[order] = policy
+        return tuple(hits[order] for order in sorted(hits))
+
+
+@dataclass
+class _ClusterIndex:
+    exact: dict[str, list[tuple[int, AccessPolicy]]]
+    globs: dict[str, list[tuple[int, str, AccessPolicy]]]
 
 
 def is_glob(pattern: str) -> bool:
@@ -147,17 +196,21 @@ def load_policy_set_from_files(files: Mapping[str, bytes]) -> PolicySet:
     problems: list[Problem] = []
     configs: list[tuple[str, dict[str, Any], Marks]] = []
     policies: list[tuple[str, dict[str, Any], Marks]] = []
+    saw_config = False
     for path in sorted(files):
         parts = path.split("/")
         if len(parts) != 2 or parts[0] != POLICIES_DIR or not parts[1].endswith(".yaml"):
             continue
         kind, document, marks, found = _load_document(path, files[path])
         problems += found
+        saw_config = saw_config or kind == "JanusConfig"
+        if found:
+            continue
         if kind == "JanusConfig":
             configs.append((path, document, marks))
         elif kind == "AccessPolicy":
             policies.append((path, document, marks))
-    if not configs and not any(p.rule == "config.kind" for p in problems):
+    if not saw_config:
         problems.append(Problem(f"{POLICIES_DIR}/janus.yaml", None, None, "config.missing", (
             "no JanusConfig found; exactly one file in policies/ with kind JanusConfig is "
             "accepted"
@@ -193,7 +246,7 @@ def load_config_file(path: Path) -> JanusConfig:
             f"cannot read {path}: {exc.strerror}; a JanusConfig file is expected"
         ))]) from None
     kind, document, marks, problems = _load_document(shown, data)
-    if kind != "JanusConfig" and not any(p.rule == "config.kind" for p in problems):
+    if kind == "AccessPolicy":
         problems.insert(0, Problem(shown, 1, 1, "config.kind", (
             f"kind is {kind!r}; a JanusConfig is expected in this file"
         )))
@@ -206,7 +259,10 @@ def load_config_file(path: Path) -> JanusConfig:
 
 
 def _load_document(path: str, data: bytes) -> tuple[str | None, Any, Marks, list[Problem]]:
-    """Safe-load and schema-check one policy file; the kind decides the schema."""
+    """Safe-load and schema-check one policy file; the kind decides the schema.
+
+    Builders may trust the document only when no problem is returned.
+    """
     try:
         document, marks = load(path, data)
     except YamlError as exc:
@@ -239,8 +295,6 @@ def _at(path: str, marks: Marks, field: tuple[str | int, ...], rule: str, msg: s
 def _build_config(
     path: str, document: dict[str, Any], marks: Marks
 ) -> tuple[JanusConfig | None, list[Problem]]:
-    if schema.validate("JanusConfig", document, path, marks):
-        return None, []  # already reported by _load_document
     from janus.policy.roles import CLUSTER_ROLE_RULES  # the catalogue is policy-side data
 
     spec = document["spec"]
@@ -290,8 +344,6 @@ def _build_config(
 def _build_policy(
     path: str, document: dict[str, Any], marks: Marks, config: JanusConfig
 ) -> tuple[AccessPolicy | None, list[Problem]]:
-    if schema.validate("AccessPolicy", document, path, marks):
-        return None, []  # already reported by _load_document
     spec = document["spec"]
     problems: list[Problem] = []
     for i, cluster in enumerate(spec["clusters"]):

@@ -22,7 +22,6 @@ policy decisions can point at the line a reviewer should look at.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -50,6 +49,8 @@ _INT16 = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+_NON_STRING_STARTS = frozenset("~nNtTfF-+.0123456789")
+_SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _MAX_NUMBER_CHARS = 64  # longer digit strings are errors, not 10,000-digit ints
 
 
@@ -122,9 +123,22 @@ class _Builder:
         return YamlError(Problem(self.path, line, column, rule, message))
 
     def build(self, text: str) -> tuple[Any, Marks]:
+        handlers = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.MappingStartEvent: self._start_mapping,
+            yaml.MappingEndEvent: self._end,
+            yaml.SequenceStartEvent: self._start_sequence,
+            yaml.SequenceEndEvent: self._end,
+            yaml.AliasEvent: self._alias,
+            yaml.DocumentStartEvent: self._document,
+        }
+        loader = _Loader(text)
         try:
-            for event in self._events(text):
-                self._handle(event)
+            # get_event() returns None after the stream ends (C and Python parsers alike).
+            while (event := loader.get_event()) is not None:
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             reason = exc.problem or str(exc)
@@ -133,38 +147,26 @@ class _Builder:
             ) from None
         except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
             raise self.problem(None, "yaml.syntax", f"{exc}".replace("\n", " ")) from None
-        return self.root, self.marks
-
-    @staticmethod
-    def _events(text: str) -> Iterator[Any]:
-        loader = _Loader(text)
-        try:
-            while loader.check_event():
-                yield loader.get_event()
         finally:
             loader.dispose()
+        return self.root, self.marks
 
     # -- events -------------------------------------------------------------------------------
 
-    def _handle(self, event: Any) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise self.problem(
-                    event.start_mark, "yaml.multi-document",
-                    "a second YAML document starts here; exactly one document per file is "
-                    "accepted (remove the '---' separator and what follows)",
-                )
-        elif isinstance(event, yaml.ScalarEvent):
-            self._scalar(event)
-        elif isinstance(event, yaml.AliasEvent):
-            self._alias(event)
-        elif isinstance(event, yaml.MappingStartEvent):
-            self._start(event, {}, "map")
-        elif isinstance(event, yaml.SequenceStartEvent):
-            self._start(event, [], "seq")
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            self._end()
+    def _document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise self.problem(
+                event.start_mark, "yaml.multi-document",
+                "a second YAML document starts here; exactly one document per file is "
+                "accepted (remove the '---' separator and what follows)",
+            )
+
+    def _start_mapping(self, event: Any) -> None:
+        self._start(event, {}, "map")
+
+    def _start_sequence(self, event: Any) -> None:
+        self._start(event, [], "seq")
 
     def _count(self, mark: Any, weight: int = 1) -> None:
         self.weight += weight
@@ -187,9 +189,7 @@ class _Builder:
 
     def _scalar(self, event: Any) -> None:
         tag = event.tag
-        if tag not in (None, "!") and tag not in {
-            _CORE + t for t in ("str", "int", "float", "bool", "null")
-        }:
+        if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
             self._check_tag(event, "str")
         value = self._resolve(event)
         self._count(event.start_mark)
@@ -250,7 +250,7 @@ class _Builder:
         path = self._place(container, event, is_scalar=False)
         self.stack.append(_Frame(container, path, event.anchor, self.weight - 1))
 
-    def _end(self) -> None:
+    def _end(self, _event: Any) -> None:
         frame = self.stack.pop()
         if frame.anchor is not None:
             self.anchors[frame.anchor] = (frame.container, self.weight - frame.start_weight)
@@ -296,6 +296,8 @@ class _Builder:
 
 def _resolve_core(text: str) -> Any:
     """Resolve a plain scalar by the YAML 1.2 core schema."""
+    if text and text[0] not in _NON_STRING_STARTS:
+        return text  # the common case: a plain word can only be a string
     if _NULL.fullmatch(text):
         return None
     if text in _TRUE:

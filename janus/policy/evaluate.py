@@ -57,10 +57,7 @@ def evaluate(request: Request, policies: PolicySet, membership: Membership) -> D
     if problems and any(p.rule != "duration.bounds" for p in problems):
         return Decision(allowed=False, problems=problems)
 
-    covering = [
-        p for p in policies.policies
-        if request.cluster in p.clusters and p.covers_namespace(request.namespace)
-    ]
+    covering = policies.covering(request.cluster, request.namespace)
     if not covering:
         patterns = sorted({ns for p in policies.policies if request.cluster in p.clusters
                            for ns in p.namespaces})
