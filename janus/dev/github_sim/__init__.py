@@ -1,0 +1,69 @@
+"""A faithful, stateful GitHub simulator for tests and the local demo (``janus dev``).
+
+GitHub cannot be reached from the test bed, so the whole GitOps flow runs against this. PyGithub
+talks to it through ``base_url``; every repository is a real bare git repository (commits, trees,
+merges and SHAs are git's own); webhooks are signed and delivered like GitHub's. The contract
+tests validate every REST response against ``@octokit/openapi`` and every delivery against
+``@octokit/openapi-webhooks``.
+
+Control API (all thread-safe)::
+
+    from janus.dev.github_sim import GitHubSimulator
+
+    with GitHubSimulator.start() as sim:            # uvicorn thread on 127.0.0.1, free port
+        sim.base_url                                # "http://127.0.0.1:PORT" (the REST root)
+        tok = sim.add_user("alice", name=None)      # -> personal token (also sim.token("alice"))
+        sim.add_org("acme", admins=["root"])
+        sim.add_team("acme", "payments-leads", members=["bob"], maintainers=None)  # -> team id
+        sim.set_team_members("acme", "payments-leads", ["bob", "carol"])
+        full = sim.create_repo("acme", "access", files={"README.md": "hi"},
+                               default_branch="main",
+                               collaborators={"alice": "write", "root": "admin"},
+                               teams={"acme/payments-leads": "write"})   # -> "acme/access"
+        sha = sim.push(full, "req-1", {"requests/a.yaml": "...", "old.txt": None},
+                       author="alice", message="Request", base=None)     # None deletes a file
+        sim.protect_branch(full, "main", required_approvals=1, require_code_owner_reviews=True,
+                           dismiss_stale_reviews=True, enforce_admins=False)
+        n = sim.create_pull(full, head="req-1", title="Access", author="alice")
+        rid = sim.review(full, n, "bob", "APPROVE")  # APPROVE | REQUEST_CHANGES | COMMENT
+        sim.dismiss_review(full, n, rid, actor="root")
+        sim.comment(full, n, "bob", "looks fine"); sim.close_pull(full, n, "alice")
+        merge_sha = sim.merge(full, n, actor="root", method="merge")  # or "squash"
+        sim.pull(full, n)                           # REST-shaped dict
+        sim.head(full, "main"); sim.read_file(full, "requests/a.yaml", ref=merge_sha)
+        sim.git_dir(full)                           # the bare repo on disk
+
+        app_id, private_key_pem = sim.create_app("janus-app")   # bot login "janus-app[bot]"
+        inst = sim.install_app(app_id, full)        # -> installation id; PyGithub's AppAuth works
+        sim.installation_token(inst)                # shortcut for an installation token
+
+        hook_id = sim.add_webhook(full, "http://127.0.0.1:9/hook", secret="s", events=["*"])
+        sim.deliveries                              # [Delivery] with .guid .event .action
+                                                    #  .payload .headers .state .attempts
+        sim.set_delivery_mode("sync" | "background" | "hold")
+        sim.drop_next(1, event="pull_request"); sim.duplicate_next(1, event=None)
+        sim.held_deliveries(); sim.release_held("fifo" | "reverse" | [guid, ...])
+        sim.redeliver(guid)                         # same X-GitHub-Delivery, redelivery=True
+        sim.wait_for_deliveries(timeout=10)         # background mode: wait until sent
+        sim.exhaust_rate_limit("alice")             # 403 "API rate limit exceeded ..."
+        sim.recorder.enabled = True                 # keep every REST exchange (contract tests)
+
+Review page for the demo: ``{base_url}/_sim/`` (repositories → pull requests → a PR page with
+files, code owners, reviews, and forms to approve / request changes / merge as any user).
+
+Semantics worth knowing (all as on GitHub): reviews carry ``commit_id`` = head at review time;
+pushing to a PR branch changes its head, sends ``synchronize`` and, with
+``dismiss_stale_reviews``, dismisses approvals when the diff changed. By default anyone with
+write may merge without approval (admins/bypass actors on real GitHub), so Janus must re-verify;
+``protect_branch`` adds required approvals and code-owner review, which admins bypass unless
+``enforce_admins``. CODEOWNERS is read from the base branch (``.github/``, root, ``docs/``).
+Review requests go to eligible code owners (write access) on PR creation, never to the author.
+Webhook review states are lower-case. Check runs can only be created by App installations.
+"""
+
+from .delivery import Delivery
+from .errors import ApiError
+from .server import GitHubSimulator
+from .signature import sign_sha256, verify_sha256
+
+__all__ = ["ApiError", "Delivery", "GitHubSimulator", "sign_sha256", "verify_sha256"]

@@ -1,0 +1,129 @@
+"""The ASGI application: REST dispatch under the world lock, then webhook pumping, recording.
+
+Order per request: authenticate → rate-limit → find the route → run the handler holding the
+world lock → release the lock → pump webhook deliveries (in ``sync`` mode they are sent now,
+so the caller's next request sees their effects) → record the exchange → respond.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from . import routes_apps, routes_pulls, routes_repos  # noqa: F401 - registers the routes
+from .delivery import Deliverer
+from .errors import ApiError
+from .render import Renderer
+from .rest import Caller, Ctx, RateLimits, Reply, authenticate, find_route, parse_query, path_exists
+from .world import World
+
+log = logging.getLogger("janus.dev.github_sim")
+
+
+@dataclass
+class Exchange:
+    """One recorded request/response pair, for the contract tests."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class Recorder:
+    """Keeps every REST exchange while :attr:`enabled`; the OpenAPI tests validate them."""
+
+    enabled: bool = False
+    exchanges: list[Exchange] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, exchange: Exchange) -> None:
+        if self.enabled:
+            with self._lock:
+                self.exchanges.append(exchange)
+
+
+class SimulatorApp:
+    def __init__(self, world: World, render: Renderer, deliverer: Deliverer,
+                 recorder: Recorder, ui: Any = None) -> None:
+        self.world = world
+        self.render = render
+        self.deliverer = deliverer
+        self.recorder = recorder
+        self.rate_limits = RateLimits()
+        world.rate_limits = self.rate_limits  # type: ignore[attr-defined]
+        world.deliverer = deliverer  # type: ignore[attr-defined]
+        self.ui = ui
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        if scope["path"].startswith("/_sim") and self.ui is not None:
+            await self.ui(scope, receive, send)
+            return
+        raw = await request.body()
+        response = await run_in_threadpool(self.handle, request, raw)
+        await response(scope, receive, send)
+
+    def handle(self, request: Request, raw: bytes) -> Response:
+        method = request.method
+        path = request.url.path
+        query = parse_query(request.url.query)
+        headers: dict[str, str] = {}
+        try:
+            caller = Caller()
+            with self.world.lock:
+                caller = authenticate(self.world, request.headers.get("authorization"))
+                headers |= self.rate_limits.count(caller)
+                reply = self._dispatch(method, path, query, raw, caller)
+        except ApiError as err:
+            headers |= getattr(err, "headers", {})
+            reply = Reply(err.status, err.body())
+        except Exception:  # a simulator bug: answer like GitHub would, and say so in the log
+            log.exception("github_sim: %s %s failed", method, path)
+            reply = Reply(500, ApiError(500, "Server Error").body())
+        finally:
+            self.deliverer.pump()  # after the lock: receivers may call back into us
+        headers |= reply.headers
+        body = None if reply.body is None else json.dumps(reply.body).encode()
+        self.recorder.add(Exchange(method, path, query, reply.status, reply.body, dict(headers)))
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+        headers["X-GitHub-Request-Id"] = f"SIM:{id(request):x}"
+        return Response(content=body, status_code=reply.status, headers=headers)
+
+    def _dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes,
+                  caller: Caller) -> Reply:
+        found = find_route(method, path)
+        if found is None:
+            if path_exists(path):
+                raise ApiError(404, "Not Found")  # GitHub answers 404, not 405
+            raise ApiError(404, "Not Found")
+        route, params = found
+        if route.jwt and caller.app_id is None:
+            raise ApiError(401, "A JSON web token could not be decoded")
+        if not route.jwt and caller.app_id is not None:
+            raise ApiError(403, "Resource not accessible by integration")
+        ctx = Ctx(self.world, self.render, method, path, params, query, raw, caller)
+        return route.handler(ctx)

@@ -1,0 +1,344 @@
+"""A bare git repository driven through git plumbing: the simulator's storage for one repo.
+
+Every blob, tree and commit the simulator reports is a real git object, so SHAs, trees, merge
+bases and merge commits behave exactly like git's (and like GitHub's, which is git underneath).
+Nothing here knows about pull requests; it only answers "what is at this ref" and makes commits.
+
+Commits are built without a worktree: ``read-tree`` into a throwaway index file, ``update-index``
+the changes, ``write-tree``, ``commit-tree``. Merges use ``merge-tree --write-tree`` (git >= 2.38),
+which merges two commits in memory and reports conflicts through its exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message carries git's stderr."""
+
+
+class MergeConflict(GitError):
+    """The two commits do not merge cleanly."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    timestamp: int  # seconds since the epoch, UTC
+
+    def git_env(self, role: str) -> dict[str, str]:
+        return {
+            f"GIT_{role}_NAME": self.name,
+            f"GIT_{role}_EMAIL": self.email,
+            f"GIT_{role}_DATE": f"{self.timestamp} +0000",
+        }
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    author: Person
+    committer: Person
+    message: str
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    type: str  # blob | tree | commit
+    sha: str
+    path: str
+    size: int | None
+
+
+@dataclass(frozen=True)
+class FileChange:
+    status: str  # added | removed | modified | renamed
+    path: str
+    previous_path: str | None
+    old_sha: str | None
+    new_sha: str | None
+    additions: int
+    deletions: int
+    patch: str | None
+
+
+def _parse_person(text: str) -> Person:
+    # "Name <email> 1700000000 +0000"
+    head, _, rest = text.rpartition(">")
+    name, _, email = head.partition(" <")
+    stamp = rest.strip().split(" ")[0]
+    return Person(name=name, email=email, timestamp=int(stamp))
+
+
+class GitRepo:
+    """One bare repository under *path* (created if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not (self.path / "HEAD").exists():
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._git("init", "--bare", "--quiet", "--initial-branch=main")
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _git(
+        self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+        ok_codes: tuple[int, ...] = (0,),
+    ) -> bytes:
+        full_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.path),  # no user config leaks into the simulated repo
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_DIR": str(self.path),
+            "LC_ALL": "C",
+        }
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            ["git", *args], input=stdin, capture_output=True, env=full_env, check=False
+        )
+        if proc.returncode not in ok_codes:
+            raise GitError(f"git {args[0]}: {proc.stderr.decode(errors='replace').strip()}")
+        return proc.stdout
+
+    def _git_rc(self, *args: str) -> tuple[int, bytes]:
+        proc = subprocess.run(
+            ["git", *args], capture_output=True, check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_DIR": str(self.path),
+                 "HOME": str(self.path), "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"},
+        )
+        return proc.returncode, proc.stdout
+
+    # -- objects --------------------------------------------------------------------------------
+
+    def write_blob(self, data: bytes) -> str:
+        return self._git("hash-object", "-w", "--stdin", stdin=data).decode().strip()
+
+    def read_blob(self, sha: str) -> bytes:
+        return self._git("cat-file", "blob", sha)
+
+    def object_type(self, sha: str) -> str | None:
+        rc, out = self._git_rc("cat-file", "-t", sha)
+        return out.decode().strip() if rc == 0 else None
+
+    def resolve(self, rev: str) -> str | None:
+        """Commit SHA for a branch name, full ref or (abbreviated) SHA; ``None`` if unknown."""
+        if not rev or rev.startswith("-"):
+            return None
+        for candidate in (f"refs/heads/{rev}", f"refs/tags/{rev}", rev):
+            rc, out = self._git_rc("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+            if rc == 0:
+                return out.decode().strip()
+        return None
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        raw = self._git("cat-file", "commit", sha).decode("utf-8", errors="replace")
+        header, _, message = raw.partition("\n\n")
+        tree = ""
+        parents: list[str] = []
+        author = committer = None
+        for line in header.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = value
+            elif key == "parent":
+                parents.append(value)
+            elif key == "author":
+                author = _parse_person(value)
+            elif key == "committer":
+                committer = _parse_person(value)
+        assert author is not None and committer is not None
+        return CommitInfo(sha, tree, tuple(parents), author, committer, message)
+
+    # -- refs -----------------------------------------------------------------------------------
+
+    def refs(self, prefix: str = "refs/") -> dict[str, str]:
+        out = self._git("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        pairs = (line.split(" ", 1) for line in out.decode().splitlines() if line)
+        return {name: sha for name, sha in pairs}
+
+    def ref(self, name: str) -> str | None:
+        return self.refs(name).get(name)
+
+    def update_ref(self, name: str, new: str, old: str | None = None) -> None:
+        """Move *name* to *new*; with *old*, only if it still points there (compare-and-swap)."""
+        args = ["update-ref", name, new]
+        if old is not None:
+            args.append(old)
+        self._git(*args)
+
+    def delete_ref(self, name: str) -> None:
+        self._git("update-ref", "-d", name)
+
+    # -- trees ----------------------------------------------------------------------------------
+
+    def ls_tree(self, treeish: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
+        """Entries of the tree at *path* inside *treeish* (a commit or tree SHA)."""
+        args = ["ls-tree", "-l", "-z"]
+        if recursive:
+            args.append("-r")
+            args.append("-t")
+        spec = f"{treeish}:{path}" if path else treeish
+        out = self._git(*args, spec)
+        entries = []
+        for record in out.decode("utf-8", errors="replace").split("\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition("\t")
+            mode, otype, sha, size = meta.split()
+            entries.append(
+                TreeEntry(mode, otype, sha, name, None if size == "-" else int(size))
+            )
+        return entries
+
+    def entry_at(self, commit: str, path: str) -> TreeEntry | None:
+        """The tree entry for *path* at *commit* (``None`` if absent); ``""`` is the root tree."""
+        path = path.strip("/")
+        if not path:
+            return TreeEntry("040000", "tree", self.tree_of(commit), "", None)
+        parent, _, name = path.rpartition("/")
+        rc, _ = self._git_rc("rev-parse", "--verify", "--quiet", f"{commit}:{path}")
+        if rc != 0:
+            return None
+        for entry in self.ls_tree(commit, parent):
+            if entry.path == name:
+                return TreeEntry(entry.mode, entry.type, entry.sha, path, entry.size)
+        return None
+
+    def tree_of(self, commit: str) -> str:
+        return self.commit_info(commit).tree
+
+    # -- writing commits ------------------------------------------------------------------------
+
+    def commit_changes(
+        self,
+        parent: str | None,
+        changes: dict[str, bytes | None],
+        message: str,
+        author: Person,
+        committer: Person | None = None,
+    ) -> str:
+        """A new commit on top of *parent* with files written (bytes) or deleted (``None``)."""
+        with tempfile.TemporaryDirectory(prefix="sim-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if parent:
+                self._git("read-tree", parent, env=env)
+            else:
+                self._git("read-tree", "--empty", env=env)
+            # One --index-info batch: "<mode> <sha>\t<path>"; mode 0 removes the entry (this
+            # works without a work tree, unlike --force-remove).
+            lines = []
+            for path, data in changes.items():
+                path = path.strip("/")
+                if data is None:
+                    lines.append(f"0 {'0' * 40}\t{path}")
+                else:
+                    lines.append(f"100644 {self.write_blob(data)}\t{path}")
+            self._git("update-index", "--index-info", stdin=("\n".join(lines) + "\n").encode(),
+                      env=env)
+            tree = self._git("write-tree", env=env).decode().strip()
+        return self.commit_tree(tree, [parent] if parent else [], message, author, committer)
+
+    def commit_tree(
+        self, tree: str, parents: list[str], message: str, author: Person,
+        committer: Person | None = None,
+    ) -> str:
+        args = ["commit-tree", tree]
+        for p in parents:
+            args += ["-p", p]
+        env = author.git_env("AUTHOR") | (committer or author).git_env("COMMITTER")
+        return self._git(*args, stdin=message.encode(), env=env).decode().strip()
+
+    def merge_trees(self, ours: str, theirs: str) -> str:
+        """Tree of merging commit *theirs* into *ours*; :class:`MergeConflict` if they clash."""
+        rc, out = self._git_rc("merge-tree", "--write-tree", "--no-messages", ours, theirs)
+        if rc == 1:
+            raise MergeConflict(f"{theirs[:7]} conflicts with {ours[:7]}")
+        if rc != 0:
+            raise GitError(f"git merge-tree failed for {ours[:7]} and {theirs[:7]}")
+        return out.decode().splitlines()[0].strip()
+
+    # -- history --------------------------------------------------------------------------------
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        rc, out = self._git_rc("merge-base", a, b)
+        return out.decode().strip() if rc == 0 else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        rc, _ = self._git_rc("merge-base", "--is-ancestor", ancestor, descendant)
+        return rc == 0
+
+    def commits_between(self, base: str | None, head: str) -> list[str]:
+        """Commits reachable from *head* but not *base*, oldest first (like ``base..head``)."""
+        spec = [head, f"^{base}"] if base else [head]
+        out = self._git("rev-list", "--reverse", "--topo-order", *spec)
+        return out.decode().split()
+
+    def diff(self, base: str, head: str) -> list[FileChange]:
+        """Files changed between two commits, with rename detection and unified patches."""
+        raw = self._git("diff-tree", "-r", "-z", "-M", "--raw", "--no-commit-id", base, head)
+        numstat = self._git("diff-tree", "-r", "-z", "-M", "--numstat", "--no-commit-id",
+                            base, head)
+        counts = _parse_numstat(numstat)
+        fields = raw.decode("utf-8", errors="replace").split("\0")
+        changes: list[FileChange] = []
+        i = 0
+        while i < len(fields) and fields[i]:
+            meta = fields[i].lstrip(":").split()
+            old_mode, _new_mode, old_sha, new_sha, letter = meta
+            if letter.startswith("R"):
+                prev, path = fields[i + 1], fields[i + 2]
+                i += 3
+            else:
+                prev, path = None, fields[i + 1]
+                i += 2
+            status = {"A": "added", "D": "removed", "M": "modified", "R": "renamed",
+                      "T": "changed"}.get(letter[0], "modified")
+            adds, dels = counts.get(path, (0, 0))
+            zero = "0" * 40
+            changes.append(FileChange(
+                status=status, path=path, previous_path=prev,
+                old_sha=None if old_sha == zero or old_mode == "000000" else old_sha,
+                new_sha=None if new_sha == zero else new_sha,
+                additions=adds, deletions=dels,
+                patch=self._patch(base, head, path, prev),
+            ))
+        return changes
+
+    def _patch(self, base: str, head: str, path: str, prev: str | None) -> str | None:
+        paths = [prev, path] if prev else [path]
+        out = self._git("diff", "-M", "--no-color", base, head, "--", *paths)
+        text = out.decode("utf-8", errors="replace")
+        # GitHub's `patch` starts at the first hunk and omits the file headers.
+        at = text.find("\n@@")
+        if at < 0:
+            return None
+        return text[at + 1:].rstrip("\n")
+
+
+def _parse_numstat(raw: bytes) -> dict[str, tuple[int, int]]:
+    counts: dict[str, tuple[int, int]] = {}
+    fields = raw.decode("utf-8", errors="replace").split("\0")
+    i = 0
+    while i < len(fields) and fields[i]:
+        parts = fields[i].split("\t")
+        adds = int(parts[0]) if parts[0].isdigit() else 0
+        dels = int(parts[1]) if parts[1].isdigit() else 0
+        if len(parts) >= 3 and parts[2]:
+            counts[parts[2]] = (adds, dels)
+            i += 1
+        else:  # a rename: "adds\tdels\t" NUL old NUL new
+            counts[fields[i + 2]] = (adds, dels)
+            i += 3
+    return counts

@@ -1,0 +1,213 @@
+"""The simulator's in-memory records: accounts, repositories, pull requests and their satellites.
+
+Plain dataclasses with no behaviour; :mod:`.world` owns the rules that change them and
+:mod:`.render` turns them into GitHub's JSON shapes. File contents, trees and commits are not
+here: they live in each repository's real git store (:mod:`.gitstore`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .gitstore import GitRepo
+
+PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
+
+
+def perm_rank(permission: str) -> int:
+    return PERMISSIONS.index(permission) if permission in PERMISSIONS else 0
+
+
+@dataclass
+class Account:
+    """A user, a bot (an App's installation identity) or an organisation."""
+
+    login: str
+    id: int
+    type: str  # User | Bot | Organization
+    name: str | None = None
+    email: str | None = None
+    created_at: str = ""
+    site_admin: bool = False
+
+
+@dataclass
+class Team:
+    id: int
+    org: str
+    slug: str
+    name: str
+    members: dict[str, str] = field(default_factory=dict)  # login -> member | maintainer
+    description: str | None = None
+    created_at: str = ""
+
+
+@dataclass
+class Org:
+    account: Account
+    members: dict[str, str] = field(default_factory=dict)  # login -> member | admin
+    teams: dict[str, Team] = field(default_factory=dict)  # slug -> team
+
+
+@dataclass
+class Protection:
+    """The subset of classic branch protection that decides whether a merge is allowed."""
+
+    required_approvals: int = 0
+    require_code_owner_reviews: bool = False
+    dismiss_stale_reviews: bool = False
+    enforce_admins: bool = False
+
+
+@dataclass
+class Review:
+    id: int
+    user: str
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    body: str
+    commit_id: str
+    submitted_at: str
+
+
+@dataclass
+class Comment:
+    id: int
+    issue_number: int
+    user: str
+    body: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Label:
+    id: int
+    name: str
+    color: str = "ededed"
+    description: str | None = None
+
+
+@dataclass
+class Pull:
+    number: int
+    id: int
+    title: str
+    body: str | None
+    user: str
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    base_sha: str
+    created_at: str
+    updated_at: str
+    draft: bool = False
+    state: str = "open"
+    closed_at: str | None = None
+    merged: bool = False
+    merged_at: str | None = None
+    merged_by: str | None = None
+    merge_commit_sha: str | None = None
+    maintainer_can_modify: bool = False
+    labels: list[str] = field(default_factory=list)
+    requested_reviewers: list[str] = field(default_factory=list)
+    requested_teams: list[str] = field(default_factory=list)  # "org/slug"
+    reviews: list[Review] = field(default_factory=list)
+    # The mergeability test commit GitHub keeps at refs/pull/N/merge while the PR is open.
+    test_merge_sha: str | None = None
+
+
+@dataclass
+class CheckRun:
+    id: int
+    suite_id: int
+    name: str
+    head_sha: str
+    app_id: int
+    status: str = "queued"
+    conclusion: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    details_url: str | None = None
+    external_id: str | None = None
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CommitStatus:
+    id: int
+    sha: str
+    state: str
+    context: str
+    description: str | None
+    target_url: str | None
+    creator: str
+    created_at: str
+
+
+@dataclass
+class Hook:
+    id: int
+    url: str
+    secret: str | None
+    events: list[str]
+    active: bool = True
+    created_at: str = ""
+    last_status: int | None = None
+
+
+@dataclass
+class Repo:
+    id: int
+    owner: str
+    name: str
+    git: GitRepo
+    default_branch: str
+    private: bool
+    created_at: str
+    description: str | None = None
+    pushed_at: str = ""
+    collaborators: dict[str, str] = field(default_factory=dict)  # login -> permission
+    team_permissions: dict[str, str] = field(default_factory=dict)  # "org/slug" -> permission
+    protection: dict[str, Protection] = field(default_factory=dict)  # branch -> rules
+    pulls: dict[int, Pull] = field(default_factory=dict)
+    comments: dict[int, Comment] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)  # lower-case name -> label
+    check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    statuses: list[CommitStatus] = field(default_factory=list)
+    hooks: dict[int, Hook] = field(default_factory=dict)
+    next_number: int = 1  # issues and pull requests share one sequence, as on GitHub
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass
+class App:
+    id: int
+    slug: str
+    name: str
+    owner: str
+    public_key_pem: bytes
+    bot_login: str
+    created_at: str
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Installation:
+    id: int
+    app_id: int
+    account: str
+    repos: list[str]  # full names
+    created_at: str
+
+
+@dataclass
+class Token:
+    """An API credential: a user's personal token or an App installation token."""
+
+    login: str
+    installation_id: int | None = None
+    expires_at: float | None = None  # epoch seconds; personal tokens never expire

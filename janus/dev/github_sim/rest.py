@@ -1,0 +1,237 @@
+"""The REST plumbing: routing by GitHub's path templates, auth, pagination, rate-limit headers.
+
+Handlers are plain functions ``handler(ctx) -> Reply`` registered with :func:`route` against
+the same path templates GitHub's OpenAPI description uses. Each request runs under the world
+lock; webhook deliveries it caused are pumped after the lock is released (see ``app.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import jwt
+
+from .errors import ApiError, not_found
+from .model import Repo
+from .render import Renderer
+from .world import World
+
+RATE_LIMIT = 5000
+# Parameters whose value may contain slashes (file paths, git refs, "base...head").
+_GREEDY = {"path", "ref", "basehead"}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Caller:
+    login: str | None = None
+    installation_id: int | None = None
+    app_id: int | None = None  # set when authenticated with an App JWT
+    token: str | None = None
+
+
+@dataclass
+class Ctx:
+    world: World
+    render: Renderer
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    raw_body: bytes
+    caller: Caller
+
+    def json(self) -> dict[str, Any]:
+        if not self.raw_body:
+            return {}
+        try:
+            data = json.loads(self.raw_body)
+        except ValueError:
+            raise ApiError(400, "Problems parsing JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "Body should be a JSON object")
+        return data
+
+    @property
+    def login(self) -> str:
+        if self.caller.login is None:
+            raise ApiError(401, "Requires authentication")
+        return self.caller.login
+
+    def repo(self, needed: str = "read") -> Repo:
+        repo = self.world.repo(f"{self.params['owner']}/{self.params['repo']}")
+        self.world.require(repo, self.caller.login, needed)
+        return repo
+
+    def int_param(self, name: str) -> int:
+        try:
+            return int(self.params[name])
+        except ValueError:
+            raise not_found() from None
+
+
+Handler = Callable[[Ctx], Reply]
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    regex: re.Pattern[str]
+    handler: Handler
+    jwt: bool  # the endpoint wants an App JWT, not a token
+
+
+ROUTES: list[Route] = []
+
+
+def route(method: str, template: str, *, app_jwt: bool = False) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        pattern = re.sub(
+            r"\{(\w+)\}",
+            lambda m: f"(?P<{m.group(1)}>.+)" if m.group(1) in _GREEDY
+            else f"(?P<{m.group(1)}>[^/]+)",
+            template,
+        )
+        ROUTES.append(Route(method, template, re.compile(f"^{pattern}$"), handler, app_jwt))
+        return handler
+    return register
+
+
+def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    # Most specific first: literal segments beat parameters (".../pulls/{n}/files" vs greedy).
+    for r in sorted(ROUTES, key=lambda r: (r.template.count("{"), -len(r.template))):
+        if r.method != method:
+            continue
+        m = r.regex.match(path)
+        if m:
+            return r, m.groupdict()
+    return None
+
+
+def path_exists(path: str) -> bool:
+    return any(r.regex.match(path) for r in ROUTES)
+
+
+# -- authentication ------------------------------------------------------------------------------
+
+def authenticate(world: World, header: str | None) -> Caller:
+    if not header:
+        return Caller()
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() not in ("token", "bearer") or not credential:
+        raise ApiError(401, "Bad credentials")
+    if credential.count(".") == 2 and credential.startswith("eyJ"):
+        return Caller(app_id=_verify_app_jwt(world, credential))
+    token = world.tokens.get(credential)
+    if token is None or (token.expires_at is not None and token.expires_at < time.time()):
+        raise ApiError(401, "Bad credentials")
+    return Caller(login=token.login, installation_id=token.installation_id, token=credential)
+
+
+def _verify_app_jwt(world: World, credential: str) -> int:
+    try:
+        claims = jwt.decode(credential, options={"verify_signature": False})
+        app = world.apps.get(int(claims.get("iss", 0)))
+        if app is None:
+            raise ApiError(401, "Integration not found")
+        claims = jwt.decode(credential, app.public_key_pem, algorithms=["RS256"],
+                            options={"require": ["iat", "exp", "iss"]}, leeway=60)
+    except (jwt.PyJWTError, ValueError):
+        raise ApiError(401, "A JSON web token could not be decoded") from None
+    if claims["exp"] - claims["iat"] > 660:  # GitHub: at most 10 minutes (+ clock drift)
+        raise ApiError(401, "'Expiration time' claim ('exp') is too far in the future")
+    return app.id
+
+
+# -- pagination and headers ----------------------------------------------------------------------
+
+def paginate(ctx: Ctx, items: list[Any]) -> Reply:
+    """One page of *items* with GitHub's ``Link`` header (``per_page`` ≤ 100, default 30)."""
+    try:
+        per_page = max(1, min(100, int(ctx.query.get("per_page", 30))))
+        page = max(1, int(ctx.query.get("page", 1)))
+    except ValueError:
+        per_page, page = 30, 1
+    last = max(1, -(-len(items) // per_page))
+    chunk = items[(page - 1) * per_page: page * per_page]
+
+    def link(n: int) -> str:
+        query = dict(ctx.query) | {"per_page": str(per_page), "page": str(n)}
+        return f"{ctx.render.api}{ctx.path}?{urlencode(query)}"
+
+    rels = []
+    if page < last:
+        rels += [f'<{link(page + 1)}>; rel="next"', f'<{link(last)}>; rel="last"']
+    if page > 1:
+        rels += [f'<{link(page - 1)}>; rel="prev"', f'<{link(1)}>; rel="first"']
+    headers = {"Link": ", ".join(rels)} if rels else {}
+    return Reply(200, chunk, headers)
+
+
+class RateLimits:
+    """Per-credential hourly counters, reported like GitHub's ``X-RateLimit-*`` headers."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, int] = {}
+        self.window_start = time.time()
+        self.exhausted: set[str] = set()  # logins forced to 0 remaining, for tests
+
+    def _key(self, caller: Caller) -> str:
+        return caller.login or (f"app:{caller.app_id}" if caller.app_id else "anonymous")
+
+    def count(self, caller: Caller) -> dict[str, str]:
+        now = time.time()
+        if now - self.window_start >= 3600:
+            self.used.clear()
+            self.window_start = now
+        key = self._key(caller)
+        limit = 60 if key == "anonymous" else RATE_LIMIT
+        used = self.used.get(key, 0) + 1
+        self.used[key] = used
+        remaining = 0 if key in self.exhausted else max(0, limit - used)
+        headers = {
+            "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(int(self.window_start + 3600)),
+            "X-RateLimit-Used": str(used), "X-RateLimit-Resource": "core",
+        }
+        if key in self.exhausted or used > limit:
+            raise RateLimited(headers, caller)
+        return headers
+
+    def overview(self, caller: Caller) -> dict[str, Any]:
+        key = self._key(caller)
+        limit = 60 if key == "anonymous" else RATE_LIMIT
+        used = self.used.get(key, 0)
+        core = {"limit": limit, "used": used, "remaining": max(0, limit - used),
+                "reset": int(self.window_start + 3600), "resource": "core"}
+        return core
+
+
+class RateLimitedError(ApiError):
+    pass
+
+
+def RateLimited(headers: dict[str, str], caller: Caller) -> ApiError:
+    err = RateLimitedError(403, f"API rate limit exceeded for user ID {caller.login or 0}.",
+                           doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+    err.headers = headers  # type: ignore[attr-defined]
+    return err
+
+
+def parse_query(raw: bytes | str) -> dict[str, str]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    return dict(parse_qsl(text, keep_blank_values=True))

@@ -1,0 +1,254 @@
+"""REST handlers: pull requests, reviews, merges, issue comments and labels."""
+
+from __future__ import annotations
+
+import json
+
+from .errors import ApiError, validation_failed
+from .model import Pull, Repo
+from .rest import Ctx, Reply, paginate, route
+
+
+def _pr(ctx: Ctx, needed: str = "read") -> tuple[Repo, Pull]:
+    repo = ctx.repo(needed)
+    number = ctx.int_param("pull_number" if "pull_number" in ctx.params else "issue_number")
+    return repo, ctx.world.pull(repo, number)
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls")
+def create_pull(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    body = ctx.json()
+    if not body.get("head"):
+        raise validation_failed("PullRequest", "missing_field", "head")
+    if not body.get("base"):
+        raise validation_failed("PullRequest", "missing_field", "base")
+    pr = ctx.world.create_pull(repo, body.get("title"), body["head"], body["base"],
+                               body.get("body"), bool(body.get("draft")), ctx.login,
+                               bool(body.get("maintainer_can_modify")))
+    return Reply(201, ctx.render.pull(repo, pr))
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls")
+def list_pulls(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    state = ctx.query.get("state", "open")
+    if state not in ("open", "closed", "all"):
+        raise validation_failed("PullRequest", "invalid", "state")
+    pulls = [p for p in repo.pulls.values() if state in ("all", p.state)]
+    head = ctx.query.get("head")
+    if head:
+        owner, _, branch = head.partition(":")
+        # GitHub ignores a head filter without the "owner:" prefix (a classic gotcha).
+        if branch:
+            pulls = [p for p in pulls if p.head_ref == branch and owner.lower()
+                     == repo.owner.lower()]
+    if ctx.query.get("base"):
+        pulls = [p for p in pulls if p.base_ref == ctx.query["base"]]
+    pulls.sort(key=lambda p: p.number, reverse=ctx.query.get("direction", "desc") == "desc")
+    return paginate(ctx, [ctx.render.pull(repo, p, full=False) for p in pulls])
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
+def get_pull(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    return Reply(200, ctx.render.pull(repo, pr))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}")
+def edit_pull(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    body = ctx.json()
+    if body.get("state") not in (None, "open", "closed"):
+        raise validation_failed("PullRequest", "invalid", "state")
+    ctx.world.edit_pull(repo, pr, body, ctx.login)
+    return Reply(200, ctx.render.pull(repo, pr))
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files")
+def pull_files(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    base = repo.git.merge_base(pr.base_sha, pr.head_sha) or pr.base_sha
+    changes = repo.git.diff(base, pr.head_sha)
+    return paginate(ctx, [ctx.render.diff_entry(repo, pr.head_sha, c) for c in changes])
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits")
+def pull_commits(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    base = repo.git.merge_base(pr.base_sha, pr.head_sha) or pr.base_sha
+    shas = repo.git.commits_between(base, pr.head_sha)
+    return paginate(ctx, [ctx.render.commit(repo, s, with_files=False) for s in shas])
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/merge")
+def is_merged(ctx: Ctx) -> Reply:
+    _, pr = _pr(ctx)
+    if pr.merged:
+        return Reply(204)
+    return Reply(404)  # documented (and sent) without a body
+
+
+@route("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge")
+def merge_pull(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    body = ctx.json()
+    sha = ctx.world.merge(repo, pr, ctx.login, body.get("merge_method") or "merge",
+                          body.get("sha"), body.get("commit_title"), body.get("commit_message"))
+    return Reply(200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
+def requested_reviewers(ctx: Ctx) -> Reply:
+    _, pr = _pr(ctx)
+    return Reply(200, {
+        "users": [ctx.render.user(u) for u in pr.requested_reviewers],
+        "teams": [ctx.render.team(ctx.world.team(*t.split("/", 1))) for t in pr.requested_teams],
+    })
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
+def request_reviewers(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    body = ctx.json()
+    ctx.world.request_reviewers(repo, pr, list(body.get("reviewers") or []),
+                                list(body.get("team_reviewers") or []), ctx.login)
+    return Reply(201, ctx.render.pull(repo, pr, full=False))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
+def remove_reviewers(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    body = ctx.json()
+    ctx.world.remove_requested(repo, pr, list(body.get("reviewers") or []),
+                               list(body.get("team_reviewers") or []), ctx.login)
+    return Reply(200, ctx.render.pull(repo, pr, full=False))
+
+
+# -- reviews -------------------------------------------------------------------------------------
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
+def list_reviews(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    viewer = (ctx.caller.login or "").lower()
+    # A pending review is visible only to its author, as on GitHub.
+    visible = [r for r in pr.reviews if r.state != "PENDING" or r.user.lower() == viewer]
+    return paginate(ctx, [ctx.render.review(repo, pr, r) for r in visible])
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
+def create_review(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    body = ctx.json()
+    if body.get("comments"):
+        raise ApiError(422, "Unprocessable Entity",
+                       ["The simulator does not support line comments in reviews"])
+    review = ctx.world.create_review(repo, pr, body.get("event"), body.get("body"),
+                                     body.get("commit_id"), ctx.login)
+    return Reply(200, ctx.render.review(repo, pr, review))
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}")
+def get_review(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    review = ctx.world.review(pr, ctx.int_param("review_id"))
+    return Reply(200, ctx.render.review(repo, pr, review))
+
+
+@route("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals")
+def dismiss_review(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    review = ctx.world.review(pr, ctx.int_param("review_id"))
+    body = ctx.json()
+    if not body.get("message"):
+        raise ApiError(422, "Unprocessable Entity", ["message is required"])
+    ctx.world.dismiss_review(repo, pr, review, body["message"], ctx.login)
+    return Reply(200, ctx.render.review(repo, pr, review))
+
+
+# -- issues: comments and labels (pull requests are issues) --------------------------------------
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
+def get_issue(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    return Reply(200, ctx.render.issue(repo, pr))
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
+def list_comments(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    comments = [c for c in repo.comments.values() if c.issue_number == pr.number]
+    return paginate(ctx, [ctx.render.comment(repo, c) for c in comments])
+
+
+@route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
+def create_comment(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    comment = ctx.world.create_comment(repo, pr.number, str(ctx.json().get("body") or ""),
+                                       ctx.login)
+    return Reply(201, ctx.render.comment(repo, comment))
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+def get_comment(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    return Reply(200, ctx.render.comment(repo, ctx.world.comment(repo,
+                                                                 ctx.int_param("comment_id"))))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+def edit_comment(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    comment = ctx.world.comment(repo, ctx.int_param("comment_id"))
+    body = ctx.json().get("body")
+    if not isinstance(body, str) or not body:
+        raise validation_failed("IssueComment", "missing_field", "body")
+    ctx.world.edit_comment(repo, comment, body, ctx.login)
+    return Reply(200, ctx.render.comment(repo, comment))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+def delete_comment(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    ctx.world.delete_comment(repo, ctx.world.comment(repo, ctx.int_param("comment_id")),
+                             ctx.login)
+    return Reply(204)
+
+
+def _label_names(ctx: Ctx) -> list[str]:
+    # Both {"labels": [...]} and a bare JSON array are accepted, as on GitHub.
+    try:
+        body = json.loads(ctx.raw_body or b"[]")
+    except ValueError:
+        raise ApiError(400, "Problems parsing JSON") from None
+    names = body.get("labels") or [] if isinstance(body, dict) else body
+    return [n["name"] if isinstance(n, dict) else str(n) for n in names]
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
+def list_labels(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    return paginate(ctx, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
+
+
+@route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
+def add_labels(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    ctx.world.add_labels(repo, pr, _label_names(ctx), ctx.login)
+    return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
+
+
+@route("PUT", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
+def set_labels(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    ctx.world.add_labels(repo, pr, _label_names(ctx), ctx.login, replace=True)
+    return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}")
+def remove_label(ctx: Ctx) -> Reply:
+    repo, pr = _pr(ctx)
+    ctx.world.remove_label(repo, pr, ctx.params["name"], ctx.login)
+    return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])

@@ -1,0 +1,76 @@
+"""Fetch GitHub's official API descriptions from npm into a cache outside the repository.
+
+The simulator's contract tests validate every REST response against ``@octokit/openapi`` and
+every webhook payload against ``@octokit/openapi-webhooks``. Both are large (the REST one is
+13 MB), so they are not vendored: ``npm install --prefix`` puts each pinned version into
+``~/.cache/janus/npm/<name>-<version>/`` once, and later runs reuse it. A ``.complete`` marker is
+written last, so an interrupted install is redone instead of half-used.
+
+Command line: ``python -m janus.dev.github_sim.specs`` prints the two JSON paths.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+OPENAPI_VERSION = "23.0.2"
+WEBHOOKS_VERSION = "12.1.0"
+_PACKAGES = {
+    "openapi": ("@octokit/openapi", OPENAPI_VERSION, "generated/api.github.com.json"),
+    "openapi-webhooks": (
+        "@octokit/openapi-webhooks",
+        WEBHOOKS_VERSION,
+        "generated/api.github.com.json",
+    ),
+}
+
+
+def cache_root() -> Path:
+    base = os.environ.get("JANUS_CACHE") or Path.home() / ".cache" / "janus"
+    return Path(base) / "npm"
+
+
+def _ensure(kind: str) -> Path:
+    package, version, inner = _PACKAGES[kind]
+    target = cache_root() / f"octokit-{kind}-{version}"
+    doc = target / "node_modules" / package / inner
+    marker = target / ".complete"
+    if marker.exists() and doc.exists():
+        return doc
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"npm is needed once to fetch {package}@{version} into {target}")
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    # --ignore-scripts: a description package has no reason to run install hooks.
+    subprocess.run(
+        [npm, "install", "--prefix", str(target), "--no-audit", "--no-fund", "--ignore-scripts",
+         "--no-save", f"{package}@{version}"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    if not doc.exists():
+        raise RuntimeError(f"{package}@{version} has no {inner}")
+    marker.write_text(f"{package}@{version}\n")
+    return doc
+
+
+def rest_description() -> Path:
+    """Path of ``@octokit/openapi``'s ``api.github.com.json`` (OpenAPI 3.0.3)."""
+    return _ensure("openapi")
+
+
+def webhooks_description() -> Path:
+    """Path of ``@octokit/openapi-webhooks``'s ``api.github.com.json`` (OpenAPI 3.1)."""
+    return _ensure("openapi-webhooks")
+
+
+if __name__ == "__main__":
+    print(rest_description())
+    print(webhooks_description())
+    sys.exit(0)

@@ -1,0 +1,168 @@
+"""A tiny review page for the local demo: list pull requests, approve, request changes, merge.
+
+Plain HTML forms, no JavaScript. It acts "as" any simulated user picked in the form: it is a
+dev tool bound to loopback, standing in for github.com's review UI, so there is no login and no
+CSRF token. Every action goes through the same :class:`~.world.World` rules as the REST API
+(self-approval refused, protection enforced) and emits the same webhooks. Everything shown is
+HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
+
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .server import GitHubSimulator
+
+e = html.escape
+STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}
+pre{background:#f6f8fa;padding:.5rem;overflow:auto}.err{color:#b00}.ok{color:#070}
+table{border-collapse:collapse}
+td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+form{display:inline-block;margin:.3rem .6rem .3rem 0}"""
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}"
+                        f"</title><style>{STYLE}</style></head><body>{body}</body></html>")
+
+
+class ReviewPages:
+    def __init__(self, sim: GitHubSimulator) -> None:
+        self.sim = sim
+        self.world = sim.world
+        self.router = Router(routes=[
+            Route("/_sim", self.index), Route("/_sim/", self.index),
+            Route("/_sim/{owner}/{repo}", self.repo_page),
+            Route("/_sim/{owner}/{repo}/pull/{number:int}", self.pull_page),
+            Route("/_sim/{owner}/{repo}/pull/{number:int}/review", self.post_review,
+                  methods=["POST"]),
+            Route("/_sim/{owner}/{repo}/pull/{number:int}/merge", self.post_merge,
+                  methods=["POST"]),
+        ])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.router(scope, receive, send)
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    async def index(self, request: Request) -> Response:
+        with self.world.lock:
+            rows = "".join(
+                f"<li><a href='/_sim/{quote(r.full_name)}'>{e(r.full_name)}</a> "
+                f"({sum(p.state == 'open' for p in r.pulls.values())} open)</li>"
+                for r in self.world.repos.values())
+        return _page("GitHub simulator", f"<h1>Repositories</h1><ul>{rows}</ul>")
+
+    async def repo_page(self, request: Request) -> Response:
+        full = f"{request.path_params['owner']}/{request.path_params['repo']}"
+        with self.world.lock:
+            try:
+                repo = self.world.repo(full)
+            except ApiError:
+                return _page("Not found", "<h1>Not found</h1>")
+            rows = "".join(
+                f"<tr><td>#{p.number}</td><td><a href='/_sim/{quote(full)}/pull/{p.number}'>"
+                f"{e(p.title)}</a></td><td>{e(p.user)}</td><td>"
+                f"{'merged' if p.merged else e(p.state)}</td></tr>"
+                for p in sorted(repo.pulls.values(), key=lambda p: -p.number))
+        return _page(full, f"<p><a href='/_sim/'>all repositories</a></p><h1>{e(full)}</h1>"
+                           f"<table><tr><th>#</th><th>title</th><th>author</th><th>state</th>"
+                           f"</tr>{rows}</table>")
+
+    async def pull_page(self, request: Request) -> Response:
+        full = f"{request.path_params['owner']}/{request.path_params['repo']}"
+        number = request.path_params["number"]
+        return await run_in_threadpool(self._render_pull, full, number,
+                                       request.query_params.get("error"),
+                                       request.query_params.get("ok"))
+
+    def _render_pull(self, full: str, number: int, error: str | None,
+                     ok: str | None) -> Response:
+        with self.world.lock:
+            try:
+                repo = self.world.repo(full)
+                pr = self.world.pull(repo, number)
+            except ApiError:
+                return _page("Not found", "<h1>Not found</h1>")
+            base = repo.git.merge_base(pr.base_sha, pr.head_sha) or pr.base_sha
+            files = "".join(
+                f"<h3>{e(c.status)}: {e(c.path)}</h3><pre>{e(c.patch or '')}</pre>"
+                for c in repo.git.diff(base, pr.head_sha))
+            reviews = "".join(
+                f"<tr><td>{e(r.user)}</td><td>{e(r.state)}</td><td><code>{e(r.commit_id[:7])}"
+                f"</code>{' (head)' if r.commit_id == pr.head_sha else ''}</td>"
+                f"<td>{e(r.body)}</td></tr>" for r in pr.reviews)
+            comments = "".join(
+                f"<li><b>{e(c.user)}</b>: {e(c.body)}</li>"
+                for c in repo.comments.values() if c.issue_number == pr.number)
+            users = [a.login for a in self.world.accounts.values() if a.type == "User"]
+            options = "".join(f"<option>{e(u)}</option>" for u in users)
+            state = "merged" if pr.merged else pr.state
+            owners = self.world.code_owners_for(repo, pr)
+        action = f"/_sim/{quote(full)}/pull/{number}"
+        notice = (f"<p class='err'>{e(error)}</p>" if error else "") + (
+            f"<p class='ok'>{e(ok)}</p>" if ok else "")
+        owner_rows = "".join(f"<li>{e(p)}: {e(' '.join(o) or '(unowned)')}</li>"
+                             for p, o in owners.items())
+        forms = ""
+        if pr.state == "open":
+            forms = (
+                f"<h2>Review</h2><form method='post' action='{action}/review'>"
+                f"as <select name='user'>{options}</select> "
+                "<select name='event'><option value='APPROVE'>approve</option>"
+                "<option value='REQUEST_CHANGES'>request changes</option>"
+                "<option value='COMMENT'>comment</option></select> "
+                "<input name='body' placeholder='comment'> <button>submit review</button></form>"
+                f"<h2>Merge</h2><form method='post' action='{action}/merge'>"
+                f"as <select name='user'>{options}</select> <button>merge</button></form>")
+        body = (
+            f"<p><a href='/_sim/{quote(full)}'>{e(full)}</a></p>{notice}"
+            f"<h1>#{number} {e(pr.title)}</h1>"
+            f"<p>{e(pr.user)} wants to merge <code>{e(pr.head_ref)}</code> into "
+            f"<code>{e(pr.base_ref)}</code> — <b>{e(state)}</b>; head "
+            f"<code>{e(pr.head_sha[:7])}</code></p><pre>{e(pr.body or '')}</pre>"
+            f"<h2>Code owners (base branch)</h2><ul>{owner_rows}</ul>"
+            f"<h2>Reviews</h2><table><tr><th>user</th><th>state</th><th>commit</th>"
+            f"<th>body</th></tr>{reviews}</table><h2>Comments</h2><ul>{comments}</ul>"
+            f"{forms}<h2>Files</h2>{files}")
+        return _page(f"#{number} {pr.title}", body)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+
+    async def post_review(self, request: Request) -> Response:
+        form = await self._form(request)
+        return await run_in_threadpool(
+            self._act, request, "review submitted",
+            lambda full, n: self.sim.review(full, n, form.get("user", ""), form.get("event", ""),
+                                            form.get("body") or None))
+
+    async def post_merge(self, request: Request) -> Response:
+        form = await self._form(request)
+        return await run_in_threadpool(
+            self._act, request, "merged",
+            lambda full, n: self.sim.merge(full, n, form.get("user", "")))
+
+    def _act(self, request: Request, done: str, fn: Any) -> Response:
+        full = f"{request.path_params['owner']}/{request.path_params['repo']}"
+        number = request.path_params["number"]
+        target = f"/_sim/{quote(full)}/pull/{number}"
+        try:
+            fn(full, number)
+        except ApiError as err:
+            detail = err.message + (f": {'; '.join(map(str, err.errors))}" if err.errors else "")
+            return RedirectResponse(f"{target}?error={quote(detail)}", status_code=303)
+        return RedirectResponse(f"{target}?ok={quote(done)}", status_code=303)
