@@ -128,3 +128,125 @@ def handshake_status(error: Exception) -> int:
     if not match:
         raise AssertionError(f"not a websocket handshake failure: {error}")
     return int(match.group(1))
+
+
+# ---- grants as the controller makes them (used by the terminal tests) -----------------------
+
+GRANT_CLUSTER_ROLE = "janus-pod-exec"
+
+
+def ensure_cluster_role(api: Any, name: str, rules: list[client.V1PolicyRule]) -> None:
+    from kubernetes.client.rest import ApiException
+
+    try:
+        client.RbacAuthorizationV1Api(api).create_cluster_role(
+            client.V1ClusterRole(metadata=client.V1ObjectMeta(name=name), rules=rules)
+        )
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+def ensure_namespace(api: Any, name: str) -> None:
+    from kubernetes.client.rest import ApiException
+
+    try:
+        create_namespace(api, name)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+def make_grant_secret(
+    cluster: LocalCluster,
+    *,
+    cr_name: str,
+    requester: str,
+    namespace: str,
+    cluster_name: str = "central",
+    expires_at: str = "",
+    expiration_seconds: int = 600,
+) -> str:
+    """What the controller does for a grant, on *cluster*: SA + RoleBinding to the pod-exec
+    ClusterRole in *namespace*, a TokenRequest token, and the token Secret in `janus-tokens`
+    with the contract's keys (token, server, ca, cluster, namespace, expiresAt) and labels.
+    Returns the Secret's name."""
+    import base64
+
+    from janus import names
+
+    api = cluster.admin_client()
+    ensure_cluster_role(api, GRANT_CLUSTER_ROLE, POD_EXEC_RULES)
+    ensure_namespace(api, names.TOKENS_NAMESPACE)
+    sa = names.service_account_name(requester, cr_name)
+    token = make_sa_token(
+        api, namespace, sa, [], cluster_role=GRANT_CLUSTER_ROLE,
+        expiration_seconds=expiration_seconds,
+    )
+    data = {
+        "token": token,
+        "server": cluster.server,
+        "ca": cluster.pki.ca_cert.read_text(),
+        "cluster": cluster_name,
+        "namespace": namespace,
+        "expiresAt": expires_at,
+    }
+    secret_name = names.token_secret_name(cr_name)
+    client.CoreV1Api(api).create_namespaced_secret(
+        names.TOKENS_NAMESPACE,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(
+                name=secret_name, labels=names.grant_labels(cr_name, requester, cluster_name)
+            ),
+            type="Opaque",
+            data={k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        ),
+    )
+    return secret_name
+
+
+def create_access_request(
+    cluster: LocalCluster,
+    *,
+    request_name: str,
+    requester: str,
+    namespace: str,
+    cluster_name: str = "central",
+    phase: str = "Active",
+    expires_at: str = "",
+    pull_request: int | None = None,
+) -> str:
+    """An AccessRequest CR in `janus` (CRD installed on first use) with the given status, as
+    the receiver and the controller would leave it. Returns the CR name."""
+    from janus import names
+    from janus.controller import crd
+
+    api = cluster.admin_client()
+    crd.install(api)
+    ensure_namespace(api, names.JANUS_NAMESPACE)
+    cr_name = names.access_request_name(cluster_name, namespace, request_name)
+    spec: dict[str, Any] = {
+        "requestName": request_name,
+        "requester": requester,
+        "cluster": cluster_name,
+        "namespace": namespace,
+        "role": "pod-exec",
+        "duration": "1h",
+        "reason": "terminal test grant",
+    }
+    if pull_request is not None:
+        spec["provenance"] = {"repo": "acme/access", "pullRequest": pull_request}
+    custom = client.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object(
+        names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL,
+        {"apiVersion": names.API_VERSION, "kind": names.KIND,
+         "metadata": {"name": cr_name}, "spec": spec},
+    )
+    status: dict[str, Any] = {"phase": phase}
+    if expires_at:
+        status["expiresAt"] = expires_at
+    custom.patch_namespaced_custom_object_status(
+        names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, cr_name,
+        {"status": status},
+    )
+    return cr_name

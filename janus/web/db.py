@@ -1,0 +1,177 @@
+"""Session audit storage: one row per terminal session, its asciicast recording in chunks.
+
+SQLAlchemy 2.x Core, so the same code runs on SQLite (the default, one replica) and PostgreSQL
+(several replicas share one database). Tables are created on startup; there is no migration
+tool yet because this is the schema's first version.
+
+Recordings are stored as ordered chunks of asciicast v2 lines rather than one growing blob: a
+session appends a chunk about once a second, which costs one INSERT instead of rewriting the
+whole recording, and a crash loses at most the last second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    insert,
+    select,
+    update,
+)
+
+metadata = MetaData()
+
+terminal_sessions = Table(
+    "terminal_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cr_name", String(253), nullable=False, index=True),
+    Column("user", String(100), nullable=False, index=True),
+    Column("cluster", String(63), nullable=False),
+    Column("namespace", String(63), nullable=False),
+    Column("pod", String(253), nullable=False),
+    Column("container", String(63), nullable=False),
+    Column("shell", String(32), nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("close_reason", String(32), nullable=True),
+    Column("bytes_in", BigInteger, nullable=False, default=0),
+    Column("bytes_out", BigInteger, nullable=False, default=0),
+)
+
+recording_chunks = Table(
+    "terminal_recording_chunks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "session_id", Integer, ForeignKey("terminal_sessions.id"), nullable=False, index=True
+    ),
+    Column("seq", Integer, nullable=False),
+    # asciicast v2 lines, newline-terminated; the header is chunk 0.
+    Column("content", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    cr_name: str
+    user: str
+    cluster: str
+    namespace: str
+    pod: str
+    container: str
+    shell: str | None
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    close_reason: str | None
+    bytes_in: int
+    bytes_out: int
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for *database_url*; SQLite gets settings that suit a threaded web server."""
+    if database_url.startswith("sqlite"):
+        return create_engine(
+            database_url, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+def create_tables(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SessionStore:
+    """The audit operations the terminal needs. Blocking: call from a worker thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def open_session(
+        self, *, cr_name: str, user: str, cluster: str, namespace: str, pod: str, container: str
+    ) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(terminal_sessions).values(
+                    cr_name=cr_name,
+                    user=user,
+                    cluster=cluster,
+                    namespace=namespace,
+                    pod=pod,
+                    container=container,
+                    opened_at=now(),
+                    bytes_in=0,
+                    bytes_out=0,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def set_shell(self, session_id: int, shell: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(terminal_sessions)
+                .where(terminal_sessions.c.id == session_id)
+                .values(shell=shell)
+            )
+
+    def close_session(self, session_id: int, reason: str, bytes_in: int, bytes_out: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(terminal_sessions)
+                .where(terminal_sessions.c.id == session_id)
+                .where(terminal_sessions.c.closed_at.is_(None))
+                .values(
+                    closed_at=now(), close_reason=reason, bytes_in=bytes_in, bytes_out=bytes_out
+                )
+            )
+
+    def append_recording(self, session_id: int, seq: int, content: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(recording_chunks).values(session_id=session_id, seq=seq, content=content)
+            )
+
+    def recording(self, session_id: int) -> str:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(recording_chunks.c.content)
+                .where(recording_chunks.c.session_id == session_id)
+                .order_by(recording_chunks.c.seq)
+            )
+            return "".join(row.content for row in rows)
+
+    def get(self, session_id: int) -> SessionRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(terminal_sessions).where(terminal_sessions.c.id == session_id)
+            ).first()
+            return SessionRow(**row._asdict()) if row else None
+
+    def list_sessions(self, limit: int = 200) -> list[SessionRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(terminal_sessions).order_by(terminal_sessions.c.id.desc()).limit(limit)
+            )
+            return [SessionRow(**row._asdict()) for row in rows]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(terminal_sessions)).scalar())

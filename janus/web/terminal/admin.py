@@ -1,0 +1,57 @@
+"""Admin pages: the list of terminal sessions and the replay of one recording.
+
+Admins watch what happened; they cannot open a terminal on someone else's grant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from janus.web.auth import User, require_admin
+from janus.web.templating import templates
+from janus.web.terminal.runtime import TerminalRuntime
+
+router = APIRouter()
+
+
+def _runtime(request: Request) -> TerminalRuntime:
+    return request.app.state.terminal
+
+
+@router.get("/admin/sessions", response_class=HTMLResponse)
+async def sessions_page(
+    request: Request, user: Annotated[User, Depends(require_admin)]
+) -> Response:
+    sessions = await asyncio.to_thread(_runtime(request).store.list_sessions)
+    return templates.TemplateResponse(
+        request, "terminal/sessions.html", {"sessions": sessions}
+    )
+
+
+@router.get("/admin/sessions/{session_id}", response_class=HTMLResponse)
+async def replay_page(
+    request: Request, session_id: int, user: Annotated[User, Depends(require_admin)]
+) -> Response:
+    session = await asyncio.to_thread(_runtime(request).store.get, session_id)
+    if session is None:
+        raise HTTPException(status_code=404, detail="no such session")
+    return templates.TemplateResponse(request, "terminal/replay.html", {"session": session})
+
+
+@router.get("/admin/sessions/{session_id}/cast")
+async def recording(
+    request: Request, session_id: int, user: Annotated[User, Depends(require_admin)]
+) -> Response:
+    store = _runtime(request).store
+    if await asyncio.to_thread(store.get, session_id) is None:
+        raise HTTPException(status_code=404, detail="no such session")
+    text = await asyncio.to_thread(store.recording, session_id)
+    return PlainTextResponse(
+        text,
+        media_type="application/x-asciicast",
+        headers={"Content-Disposition": f'inline; filename="session-{session_id}.cast"'},
+    )

@@ -1,0 +1,139 @@
+"""HTTP and WebSocket routes of the terminal.
+
+Only the grant's requester may open its terminal — checked on the page, the pods API AND the
+WebSocket (the original tool checked only the page). Admins cannot exec as someone else; they
+watch recordings (janus.web.terminal.admin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.websockets import WebSocketDisconnect
+
+from janus.logs import event
+from janus.web.auth import User, require_user, user_from_websocket
+from janus.web.templating import templates
+from janus.web.terminal import protocol
+from janus.web.terminal.grants import Grant
+from janus.web.terminal.pods import PodListError, list_pods
+from janus.web.terminal.runtime import TerminalRuntime
+from janus.web.terminal.session import TerminalSession
+
+log = logging.getLogger("janus.web.terminal")
+router = APIRouter()
+
+OPEN_TIMEOUT_SECONDS = 30.0
+
+
+def _runtime(conn: Request | WebSocket) -> TerminalRuntime:
+    runtime: TerminalRuntime | None = getattr(conn.app.state, "terminal", None)
+    if runtime is None or not runtime.available:
+        raise HTTPException(status_code=503, detail="the terminal is not available")
+    return runtime
+
+
+async def _own_grant(runtime: TerminalRuntime, cr_name: str, user: User) -> Grant:
+    """The grant, if *user* is its requester; 403 otherwise (also when it does not exist)."""
+    grant = await runtime.grant(cr_name)
+    if grant is None or not grant.belongs_to(user.login):
+        event(log, "terminal.refused", request=cr_name, user=user.login, reason="not requester",
+              level=logging.WARNING)
+        raise HTTPException(status_code=403, detail="only the requester may use this terminal")
+    return grant
+
+
+@router.get("/terminal/{cr_name}", response_class=HTMLResponse)
+async def terminal_page(
+    request: Request, cr_name: str, user: Annotated[User, Depends(require_user)]
+) -> Response:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    tabs = await runtime.sibling_grants(grant)
+    return templates.TemplateResponse(
+        request,
+        "terminal/terminal.html",
+        {
+            "grant": grant,
+            "tabs": tabs,
+            "idle_timeout_seconds": runtime.settings.idle_timeout_seconds,
+        },
+    )
+
+
+@router.get("/api/terminal/{cr_name}/pods")
+async def terminal_pods(
+    request: Request, cr_name: str, user: Annotated[User, Depends(require_user)]
+) -> JSONResponse:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    if not grant.usable:
+        raise HTTPException(status_code=409, detail=f"the grant is {grant.phase}")
+    credentials = await runtime.credentials(grant)
+    if credentials is None:
+        raise HTTPException(status_code=409, detail="the grant has no token (yet)")
+    try:
+        pods = await list_pods(credentials, grant.namespace)
+    except PodListError as exc:
+        raise HTTPException(status_code=502, detail=str(exc)) from None
+    return JSONResponse({"cluster": grant.cluster, "namespace": grant.namespace, "pods": pods})
+
+
+async def _refuse(ws: WebSocket, reason: str, message: str) -> None:
+    await ws.send_text(json.dumps(protocol.closed(reason, message)))
+    await ws.close(code=protocol.close_code(reason))
+
+
+@router.websocket("/ws/terminal/{cr_name}")
+async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
+    runtime: TerminalRuntime | None = getattr(ws.app.state, "terminal", None)
+    if runtime is None or not runtime.available:
+        await ws.close(code=1011)
+        return
+    user = user_from_websocket(ws)
+    if user is None:
+        event(log, "terminal.refused", request=cr_name, reason="no session or foreign origin",
+              level=logging.WARNING)
+        await ws.close(code=4403)  # before accept: the handshake gets HTTP 403
+        return
+    grant = await runtime.grant(cr_name)
+    if grant is None or not grant.belongs_to(user.login):
+        event(log, "terminal.refused", request=cr_name, user=user.login, reason="not requester",
+              level=logging.WARNING)
+        await ws.close(code=4403)
+        return
+    await ws.accept()
+    if not grant.usable:
+        await _refuse(ws, "not-active", f"The grant is {grant.phase}.")
+        return
+    try:
+        first = await asyncio.wait_for(ws.receive(), OPEN_TIMEOUT_SECONDS)
+        if first["type"] == "websocket.disconnect":
+            return
+        target = protocol.parse_open(first.get("text") or "")
+    except TimeoutError:
+        await _refuse(ws, "bad-request", "No terminal was selected.")
+        return
+    except (protocol.ProtocolError, WebSocketDisconnect) as exc:
+        await _refuse(ws, "bad-request", str(exc))
+        return
+    credentials = await runtime.credentials(grant)
+    if credentials is None:
+        await _refuse(ws, "not-active", "The grant has no token.")
+        return
+    session = TerminalSession(
+        ws=ws,
+        grant=grant,
+        credentials=credentials,
+        user=user.login,
+        target=target,
+        registry=runtime.registry,
+        store=runtime.store,
+        limits=runtime.limits,
+    )
+    await session.run()

@@ -1,0 +1,122 @@
+"""What the terminal keeps for the life of the app: central-cluster client, watcher, open
+sessions, audit store. Created on startup by the lifespan that `install()` wraps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from janus.logs import event
+from janus.web import db
+from janus.web.recording import DEFAULT_MAX_BYTES
+from janus.web.settings import WebSettings
+from janus.web.terminal.central import CentralApi, load_configuration
+from janus.web.terminal.grants import Grant, GrantCredentials, secret_name
+from janus.web.terminal.session import SessionLimits
+from janus.web.terminal.watcher import GrantWatcher, SessionRegistry
+
+log = logging.getLogger("janus.web.terminal")
+
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
+class TerminalUnavailable(RuntimeError):
+    """The central cluster is not configured or not reachable from this replica."""
+
+
+@dataclass
+class TerminalRuntime:
+    settings: WebSettings
+    central: CentralApi | None
+    registry: SessionRegistry
+    watcher: GrantWatcher | None
+    store: db.SessionStore
+
+    @classmethod
+    async def start(cls, settings: WebSettings) -> TerminalRuntime:
+        engine = db.make_engine(settings.database_url)
+        await asyncio.to_thread(db.create_tables, engine)
+        registry = SessionRegistry()
+        try:
+            central = CentralApi(load_configuration(settings.kubeconfig))
+        except Exception as exc:
+            # No central cluster (a unit test, a misconfigured kubeconfig): the rest of the web
+            # app still serves; terminal routes answer 503 until the app restarts configured.
+            event(log, "terminal.unavailable", level=logging.ERROR,
+                  error=f"{exc.__class__.__name__}: {exc}"[:300])
+            return cls(settings, None, registry, None, db.SessionStore(engine))
+        watcher = GrantWatcher(
+            central,
+            registry,
+            janus_ns=settings.janus_namespace,
+            tokens_ns=settings.tokens_namespace,
+        )
+        watcher.start()
+        event(log, "terminal.started", database=engine.url.get_backend_name())
+        return cls(settings, central, registry, watcher, db.SessionStore(engine))
+
+    async def stop(self) -> None:
+        for cr_name in self.registry.grants():
+            self.registry.end_grant(cr_name, "server-shutdown", "The server is shutting down.")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE_SECONDS
+        # Sessions unregister themselves as they finish; a short poll is enough at shutdown.
+        while self.registry.count() and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if self.watcher is not None:
+            await self.watcher.stop()
+        if self.central is not None:
+            await self.central.aclose()
+        self.store.engine.dispose()
+
+    @property
+    def limits(self) -> SessionLimits:
+        return SessionLimits(
+            idle_timeout_seconds=self.settings.idle_timeout_seconds,
+            max_recording_bytes=int(
+                getattr(self.settings, "recording_max_bytes", DEFAULT_MAX_BYTES)
+            ),
+        )
+
+    @property
+    def available(self) -> bool:
+        return self.central is not None
+
+    def _central(self) -> CentralApi:
+        if self.central is None:
+            raise TerminalUnavailable()
+        return self.central
+
+    async def grant(self, cr_name: str) -> Grant | None:
+        cr = await self._central().get_access_request(self.settings.janus_namespace, cr_name)
+        return Grant.from_cr(cr) if cr else None
+
+    async def sibling_grants(self, grant: Grant) -> list[Grant]:
+        """The user's usable grants from the same pull request (one tab per namespace)."""
+        if grant.pull_request is None:
+            return [grant]
+        crs = await self._central().list_access_requests(self.settings.janus_namespace)
+        siblings = [
+            other
+            for other in (Grant.from_cr(cr) for cr in crs)
+            if other.pull_request == grant.pull_request
+            and other.belongs_to(grant.requester)
+            and (other.usable or other.cr_name == grant.cr_name)
+        ]
+        return sorted(siblings, key=lambda g: (g.cluster, g.namespace))
+
+    async def credentials(self, grant: Grant) -> GrantCredentials | None:
+        secret = await self._central().get_secret(
+            self.settings.tokens_namespace, secret_name(grant.cr_name)
+        )
+        if secret is None:
+            return None
+        credentials = GrantCredentials.from_secret(secret)
+        # The Secret must describe this grant; anything else is a mix-up, never used.
+        if credentials.namespace != grant.namespace or (
+            credentials.cluster and credentials.cluster != grant.cluster
+        ):
+            event(log, "terminal.secret_mismatch", request=grant.cr_name, level=logging.ERROR)
+            return None
+        return credentials

@@ -1,0 +1,295 @@
+"""One terminal session: a browser WebSocket bridged to one exec stream in one container.
+
+The session ends — exec stream closed FIRST, then the browser socket — on whichever comes
+first: the grant's expiry (a server-side deadline, moved by extensions), a revocation seen by
+the watcher, the idle timeout (the session only; the grant stays), the shell exiting, the
+browser leaving. The reason is sent to the browser, stored with the session and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from janus.logs import event
+from janus.web.db import SessionStore
+from janus.web.recording import AsciicastRecorder
+from janus.web.terminal import protocol
+from janus.web.terminal.exec_stream import ERROR, ExecError, ExecStream, open_shell, status_failed
+from janus.web.terminal.grants import Grant, GrantCredentials
+from janus.web.terminal.watcher import SessionRegistry
+
+log = logging.getLogger("janus.web.terminal")
+
+EXPIRY_WARNING_SECONDS = 300
+COUNTDOWN_EVERY_SECONDS = 15  # also keeps idle proxies from cutting a quiet connection
+RECORDING_FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class SessionLimits:
+    idle_timeout_seconds: int
+    max_recording_bytes: int
+
+    @property
+    def idle_warning_seconds(self) -> float:
+        return min(60.0, self.idle_timeout_seconds / 3)
+
+
+class TerminalSession:
+    def __init__(
+        self,
+        *,
+        ws: WebSocket,
+        grant: Grant,
+        credentials: GrantCredentials,
+        user: str,
+        target: protocol.OpenRequest,
+        registry: SessionRegistry,
+        store: SessionStore,
+        limits: SessionLimits,
+    ) -> None:
+        self.ws = ws
+        self.grant = grant
+        self.cr_name = grant.cr_name
+        self.credentials = credentials
+        self.user = user
+        self.target = target
+        self.registry = registry
+        self.store = store
+        self.limits = limits
+        self.expires_at = grant.expires_at
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.session_id: int | None = None
+        self._last_input = time.monotonic()
+        self._stopped = asyncio.Event()
+        self._deadline_moved = asyncio.Event()
+        self._reason: tuple[str, str] | None = None
+        self._stream: ExecStream | None = None
+        self._recorder: AsciicastRecorder | None = None
+        self._send_lock = asyncio.Lock()
+
+    # ---- called by the watcher (same event loop) --------------------------------------------
+
+    def stop(self, reason: str, message: str) -> None:
+        if self._reason is None:
+            self._reason = (reason, message)
+        self._stopped.set()
+
+    def set_expiry(self, expires_at: dt.datetime | None) -> None:
+        if expires_at != self.expires_at:
+            self.expires_at = expires_at
+            self._deadline_moved.set()
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        target = self.target
+        self.session_id = await asyncio.to_thread(
+            self.store.open_session,
+            cr_name=self.cr_name,
+            user=self.user,
+            cluster=self.grant.cluster,
+            namespace=self.grant.namespace,
+            pod=target.pod,
+            container=target.container,
+        )
+        # Registered before the exec starts: a revocation during the slow part still counts.
+        self.registry.add(self)
+        try:
+            await self._run_registered()
+        finally:
+            self.registry.remove(self)
+
+    async def _run_registered(self) -> None:
+        target = self.target
+        try:
+            self._stream, shell = await open_shell(
+                self.credentials,
+                self.grant.namespace,
+                target.pod,
+                target.container,
+                cols=target.cols,
+                rows=target.rows,
+            )
+        except ExecError as exc:
+            await self._finish("exec-failed", str(exc))
+            return
+        if self._stopped.is_set():  # revoked while the exec was starting
+            await self._finish(*self._reason_or("grant-ended", "The grant ended."))
+            return
+        await asyncio.to_thread(self.store.set_shell, self._session_id, shell)
+        self._recorder = AsciicastRecorder(
+            target.cols,
+            target.rows,
+            title=f"{self.cr_name} {target.pod}/{target.container}",
+            shell=shell,
+            max_bytes=self.limits.max_recording_bytes,
+        )
+        event(log, "terminal.opened", request=self.cr_name, session=self._session_id,
+              user=self.user, namespace=self.grant.namespace, pod=target.pod,
+              container=target.container, shell=shell, protocol=self._stream.subprotocol)
+        await self._send_control(
+            protocol.connected(self._session_id, shell, target.pod, target.container)
+        )
+        await self._send_control(protocol.countdown(self.expires_at))
+        workers = [
+            asyncio.create_task(self._pump_from_browser(), name="from-browser"),
+            asyncio.create_task(self._pump_to_browser(), name="to-browser"),
+            asyncio.create_task(self._watch_deadline(), name="deadline"),
+            asyncio.create_task(self._watch_idle(), name="idle"),
+            asyncio.create_task(self._flush_recording_forever(), name="recording"),
+            asyncio.create_task(self._stopped.wait(), name="stopped"),
+        ]
+        try:
+            await asyncio.wait(workers, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        await self._finish(*self._reason_or("closed", "The session ended."))
+
+    @property
+    def _session_id(self) -> int:
+        assert self.session_id is not None
+        return self.session_id
+
+    def _reason_or(self, reason: str, message: str) -> tuple[str, str]:
+        return self._reason or (reason, message)
+
+    async def _finish(self, reason: str, message: str) -> None:
+        # Access first: the exec stream is what reaches the pod.
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._stream.close(), 2.0)
+        if self._recorder is not None:
+            self._recorder.marker(f"closed: {reason}")
+        await self._flush_recording()
+        with contextlib.suppress(Exception):
+            await self._send_control(protocol.closed(reason, message))
+        with contextlib.suppress(Exception):
+            if self.ws.client_state != WebSocketState.DISCONNECTED:
+                await self.ws.close(code=protocol.close_code(reason), reason=reason[:100])
+        await asyncio.to_thread(
+            self.store.close_session, self._session_id, reason, self.bytes_in, self.bytes_out
+        )
+        event(log, "terminal.closed", request=self.cr_name, session=self._session_id,
+              user=self.user, reason=reason, bytes_in=self.bytes_in, bytes_out=self.bytes_out)
+
+    # ---- data paths -------------------------------------------------------------------------
+
+    async def _send_control(self, message: dict[str, object]) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(json.dumps(message))
+
+    async def _pump_from_browser(self) -> None:
+        assert self._stream is not None
+        while True:
+            try:
+                message = await self.ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                self.stop("client-closed", "The browser closed the terminal.")
+                return
+            if message["type"] == "websocket.disconnect":
+                self.stop("client-closed", "The browser closed the terminal.")
+                return
+            data = message.get("bytes")
+            if data is not None:
+                # Keystrokes and pastes: binary frames only, so a pasted JSON text stays input.
+                self.bytes_in += len(data)
+                self._last_input = time.monotonic()
+                await self._stream.send_stdin(data)
+                continue
+            control = protocol.parse_control(message.get("text") or "")
+            if isinstance(control, protocol.Resize):
+                self._last_input = time.monotonic()
+                await self._stream.resize(control.cols, control.rows)
+                if self._recorder is not None:
+                    self._recorder.resize(control.cols, control.rows)
+
+    async def _pump_to_browser(self) -> None:
+        assert self._stream is not None and self._recorder is not None
+        while True:
+            received = await self._stream.recv()
+            if received is None:
+                self.stop("exited", "The shell ended.")
+                return
+            channel, data = received
+            if channel == ERROR:
+                failure = status_failed(data)
+                message = f"The shell ended: {failure}" if failure else "The shell ended."
+                self.stop("exited", message)
+                return
+            self.bytes_out += len(data)
+            self._recorder.output(data)
+            async with self._send_lock:
+                await self.ws.send_bytes(data)
+
+    # ---- timers -----------------------------------------------------------------------------
+
+    async def _watch_deadline(self) -> None:
+        warned = False
+        last_countdown = time.monotonic()
+        while True:
+            self._deadline_moved.clear()
+            sleep = float(COUNTDOWN_EVERY_SECONDS)
+            if self.expires_at is not None:
+                remaining = (self.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+                if remaining <= 0:
+                    self.stop("expired", "The grant expired.")
+                    return
+                if remaining <= EXPIRY_WARNING_SECONDS and not warned:
+                    warned = True
+                    await self._send_control(protocol.warning("expiry", remaining))
+                sleep = min(sleep, remaining)
+                if not warned:
+                    sleep = min(sleep, remaining - EXPIRY_WARNING_SECONDS)
+            if time.monotonic() - last_countdown >= COUNTDOWN_EVERY_SECONDS:
+                last_countdown = time.monotonic()
+                await self._send_control(protocol.countdown(self.expires_at))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._deadline_moved.wait(), sleep)
+            if self._deadline_moved.is_set():
+                warned = False  # an extension: warn again before the new deadline
+                await self._send_control(protocol.countdown(self.expires_at))
+
+    async def _watch_idle(self) -> None:
+        timeout = float(self.limits.idle_timeout_seconds)
+        warn_at = timeout - self.limits.idle_warning_seconds
+        warned_for: float | None = None
+        while True:
+            idle = time.monotonic() - self._last_input
+            if idle >= timeout:
+                self.stop("idle", "Closed after inactivity; the grant is still active.")
+                return
+            if idle >= warn_at and warned_for != self._last_input:
+                warned_for = self._last_input
+                await self._send_control(protocol.warning("idle", timeout - idle))
+            await asyncio.sleep(min(1.0, max(0.05, timeout - idle)))
+
+    async def _flush_recording_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECORDING_FLUSH_SECONDS)
+            await self._flush_recording()
+
+    async def _flush_recording(self) -> None:
+        if self._recorder is None:
+            return
+        text = self._recorder.take_pending()
+        if text:
+            seq = self._next_seq()
+            await asyncio.to_thread(self.store.append_recording, self._session_id, seq, text)
+
+    _seq = 0
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
