@@ -119,7 +119,7 @@ def _request_files(repo: Path, paths: list[str]) -> Iterator[Path]:
                         yield Path(folder) / name
         elif not paths and not root.exists():
             return
-        else:
+        elif root.name not in NON_REQUEST_FILES:
             yield root
 
 

@@ -69,6 +69,7 @@ def load_request(path: str, data: bytes) -> tuple[Request | None, list[Problem]]
         ]
     problems = path_problems + schema.validate("AccessRequest", document, path, marks)
     problems += _check_path_matches(path, document, marks)
+    problems += _check_reason(path, document, marks)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.rule))
         return None, problems
@@ -94,6 +95,19 @@ def _build(path: str, document: dict[str, Any], marks: Marks) -> Request:
         path=path,
         line_of=MappingProxyType(line_of),
     )
+
+
+def _check_reason(path: str, document: dict[str, Any], marks: Marks) -> list[Problem]:
+    """Ten spaces are ten characters but no reason; an auditor must learn why."""
+    spec = document.get("spec")
+    reason = spec.get("reason") if isinstance(spec, dict) else None
+    if isinstance(reason, str) and len(reason) >= 10 and len(reason.strip()) < 10:
+        line, column = schema.mark_of(marks, ("spec", "reason"))
+        return [Problem(path, line, column, "request.reason", (
+            "spec.reason is mostly blank; 10 to 500 characters saying why access is needed "
+            "are accepted"
+        ))]
+    return []
 
 
 def _layout_problem(path: str, message: str) -> Problem:

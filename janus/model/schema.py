@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -187,4 +188,14 @@ def _explain(error: ValidationError) -> list[tuple[YamlPath, str, str]]:
         return [(where, rule, f"{name}: may not be empty; {_describe(schema)}")]
     shown = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
     length = f" ({len(value)} characters)" if isinstance(value, str) else ""
-    return [(where, rule, f"{name}: {shown!r}{length} is not accepted; {_describe(schema)}")]
+    message = f"{name}: {shown!r}{length} is not accepted; {_describe(schema)}"
+    return [(where, rule, message + _lookalike_note(value))]
+
+
+def _lookalike_note(value: object) -> str:
+    """Name the first non-ASCII character: 'pаyments' with a Cyrillic 'а' looks right."""
+    if not isinstance(value, str) or value.isascii():
+        return ""
+    char = next(c for c in value if not c.isascii())
+    name = unicodedata.name(char, "unnamed character")
+    return f" (it contains {char!r}, U+{ord(char):04X} {name}, which is not ASCII)"

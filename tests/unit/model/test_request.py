@@ -114,6 +114,17 @@ def test_unknown_field_message_lists_the_accepted_fields():
     assert "requester" in problem.message and "duration" in problem.message
 
 
+def test_homoglyph_is_named():
+    _, problems = load(replace("namespace: payments", "namespace: p\u0430yments"))
+    message = next(p.message for p in problems if p.rule == "schema.pattern")
+    assert "U+0430 CYRILLIC SMALL LETTER A" in message
+
+
+def test_blank_reason_is_refused():
+    _, problems = load(replace('reason: "INC-1234: worker stuck"', 'reason: "    x     "'))
+    assert rules(problems) == ["request.reason"]
+
+
 def test_plain_number_duration_gets_a_hint():
     _, problems = load(replace("duration: 1h", "duration: 90"))
     assert "90m" in problems[0].message
