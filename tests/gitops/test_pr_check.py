@@ -1,0 +1,82 @@
+"""Before merge: the ``janus/policy`` check run with line annotations, and one plan comment per
+PR, edited in place on every push."""
+
+from __future__ import annotations
+
+import pytest
+from github import Auth, Github
+
+from tests.gitops import harness
+from tests.gitops.harness import open_request_pr, request_name, request_path
+
+pytestmark = pytest.mark.k8s_real
+
+
+def _check_runs(bed, sha: str):
+    gh = Github(auth=Auth.Token(bed.sim.token("root")), base_url=bed.sim.base_url, retry=None,
+                seconds_between_requests=None, seconds_between_writes=None)
+    return list(gh.get_repo(bed.repo).get_commit(sha).get_check_runs(check_name="janus/policy"))
+
+
+def _plans(bed, number: int) -> list[str]:
+    return [b for b in harness.comments_of(bed.sim, bed.repo, number) if "janus:plan" in b]
+
+
+def test_valid_request_gets_a_successful_check_and_a_plan(bed, gitops) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    gitops.check_pull(number)
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+    runs = _check_runs(bed, head)
+    assert len(runs) == 1 and runs[0].conclusion == "success"
+    plans = _plans(bed, number)
+    assert len(plans) == 1
+    assert "kind: RoleBinding" in plans[0] and "janus-pod-exec" in plans[0]
+    assert "acme/payments-leads" in plans[0]
+    gitops.check_pull(number)  # a replay: still one check run, still one comment
+    assert len(_check_runs(bed, head)) == 1 and len(_plans(bed, number)) == 1
+
+
+def test_invalid_request_fails_with_one_annotation_per_error_and_the_plan_is_edited(
+    bed, gitops
+) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    gitops.check_pull(number)
+    bad = harness.request_yaml(name, duration="9h", ticket="JIRA-1")
+    head = bed.sim.push(bed.repo, f"req/{name}", {request_path(name): bad}, author="alice",
+                        message="longer")
+    gitops.check_pull(number)
+    runs = _check_runs(bed, head)
+    assert len(runs) == 1 and runs[0].conclusion == "failure"
+    assert runs[0].output.annotations_count >= 2
+    # The simulator has no GET .../annotations endpoint: read what it stored from the POST.
+    stored = bed.sim.world.repo(bed.repo).check_runs[runs[0].id].output["annotations"]
+    assert len(stored) == runs[0].output.annotations_count
+    assert {a["path"] for a in stored} == {request_path(name)}
+    lines = {a["start_line"] for a in stored}
+    assert 10 in lines  # the duration line
+    plans = _plans(bed, number)
+    assert len(plans) == 1, "the plan comment is edited in place, not added"
+    assert head[:12] in plans[0] and "Problems" in plans[0]
+
+
+def test_pr_touching_policies_fails_the_check(bed, gitops) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name, files={
+        request_path(name): harness.request_yaml(name), "policies/extra.yaml": "x: 1\n"})
+    gitops.check_pull(number)
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+    runs = _check_runs(bed, head)
+    assert runs[0].conclusion == "failure"
+    assert "policies/extra.yaml" in _plans(bed, number)[0]
+
+
+def test_policy_only_pr_is_not_judged_as_a_request(bed, gitops) -> None:
+    bed.sim.push(bed.repo, "policy-change", {"policies/README.md": "notes\n"}, author="root",
+                 message="docs", base="main")
+    number = bed.sim.create_pull(bed.repo, head="policy-change", title="docs", author="root")
+    gitops.check_pull(number)
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+    assert _check_runs(bed, head)[0].conclusion == "success"
+    assert _plans(bed, number) == []
