@@ -12,7 +12,9 @@ values straight from the parser's *events* instead of letting PyYAML construct o
 * aliases are bounded twice: by count, and by the size they would expand to, so a
   "billion laughs" file fails after a few hundred events in constant memory (aliases are stored
   as shared references, never copied);
-* nesting depth is bounded, so nothing downstream recurses without limit.
+* nesting depth is bounded, so nothing downstream recurses without limit;
+* strings may not carry control characters (even as escapes such as ``"\\e"``) or Unicode
+  bidi controls, which could make a reviewer read something other than what Janus acts on.
 
 The result is the value plus ``marks``: for every path (tuple of keys and indexes) the 1-based
 line and column where that entry starts (the key for mapping entries), so schema errors and
@@ -22,6 +24,7 @@ policy decisions can point at the line a reviewer should look at.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import yaml
@@ -49,6 +52,11 @@ _INT16 = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+# Control characters (which YAML lets through as escapes like "\e") and Unicode bidi controls
+# ("Trojan Source"): a reviewer must see exactly what Janus will act on and show to others.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _NON_STRING_STARTS = frozenset("~nNtTfF-+.0123456789")
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null"))
 _MAX_NUMBER_CHARS = 64  # longer digit strings are errors, not 10,000-digit ints
@@ -192,6 +200,14 @@ class _Builder:
         if tag is not None and tag != "!" and tag not in _SCALAR_TAGS:
             self._check_tag(event, "str")
         value = self._resolve(event)
+        if isinstance(value, str) and (bad := _INVISIBLE.search(value)):
+            char = bad.group()
+            name = unicodedata.name(char, "a control character")
+            raise self.problem(
+                event.start_mark, "yaml.control-character",
+                f"the value contains U+{ord(char):04X} ({name}), which can hide or reorder what "
+                "a reviewer sees; plain text is accepted (tabs and line breaks are fine)",
+            )
         self._count(event.start_mark)
         self._place(value, event, is_scalar=True)
         if event.anchor is not None:

@@ -68,6 +68,13 @@ def test_core_schema_resolution(text, expected):
     (b"a: caf\xe9\n", "file.encoding", 1),
     (b"a: 1\nb: \xff\xfe\n", "file.encoding", 2),
     ("a: 1\n".encode("utf-16"), "file.encoding", 1),
+    # invisible characters through escapes: terminal escapes, bidi overrides ("Trojan Source")
+    (b'a: "x\\e[2Jy"\n', "yaml.control-character", 1),
+    (b'a: "x\\x00y"\n', "yaml.control-character", 1),
+    (b'a: "admin\\u202e"\n', "yaml.control-character", 1),
+    ("a: evil\u2066x\n".encode(), "yaml.control-character", 1),
+    (b'"k\\e": 1\n', "yaml.control-character", 1),
+    (b'a: "tab\\tand\\nnewline"\n', None, None),
     # numbers too long to be sane
     (b"a: " + b"9" * 100 + b"\n", "yaml.number-too-long", 1),
 ])
