@@ -35,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _repo_option(validate)
     _members_option(validate)
-    validate.add_argument("--format", choices=("text", "json"), default="text",
-                          help="text: one line per error, like a compiler (default); json")
+    validate.add_argument("--format", choices=("text", "json", "github"), default="text",
+                          help="text: one line per error, like a compiler (default); json; "
+                               "github: GitHub Actions annotations on the PR's lines")
     validate.add_argument("paths", nargs="*", metavar="PATH",
                           help="request files or folders (default: everything under requests/)")
     validate.set_defaults(func=_validate)
@@ -172,9 +173,9 @@ def _validate(args: argparse.Namespace) -> int:
         shown, _, _, problems = _judge(args.repo, file, policies, members)
         invalid += bool(problems)
         results.append((shown, problems))
-        if args.format == "text":
+        if args.format in ("text", "github"):
             for problem in problems:
-                print(problem.format())
+                print(problem.format() if args.format == "text" else _annotation(problem))
     if args.format == "json":
         print(json.dumps({"files": [
             {"path": shown, "valid": not problems, "errors": [p.as_json() for p in problems]}
@@ -182,6 +183,22 @@ def _validate(args: argparse.Namespace) -> int:
         ]}, indent=2))
     print(f"janus validate: {len(results)} file(s) checked, {invalid} invalid", file=sys.stderr)
     return EXIT_INVALID if invalid else EXIT_OK
+
+
+def _annotation(problem: Problem) -> str:
+    """A GitHub Actions workflow command, escaped as the runner expects."""
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    where = f"file={prop(problem.path)}"
+    if problem.line is not None:
+        where += f",line={problem.line}"
+        if problem.column is not None:
+            where += f",col={problem.column}"
+    return f"::error {where},title={prop(problem.rule)}::{data(problem.message)}"
 
 
 def _plan(args: argparse.Namespace) -> int:

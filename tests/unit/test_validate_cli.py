@@ -68,6 +68,14 @@ def test_json_output(repo, capsys):
                                    "message": files[1]["errors"][0]["message"]}]
 
 
+def test_github_annotations(repo, capsys):
+    write(repo, "requests/prod/payments/bad.yaml", "a: 1\na: 2\n")
+    code, out, _ = run(capsys, "validate", "--repo", str(repo), "--format", "github")
+    assert code == 1
+    assert out.startswith("::error file=requests/prod/payments/bad.yaml,line=2,col=1,"
+                          "title=yaml.duplicate-key::key 'a' appears twice")
+
+
 def test_given_paths_only(repo, capsys, monkeypatch):
     write(repo, "requests/prod/payments/bad.yaml", "x")
     monkeypatch.chdir(repo)
