@@ -47,12 +47,19 @@ class ApprovalResult:
 def latest_reviews(reviews: Iterable[Review]) -> list[Review]:
     """Per reviewer (case-insensitively), the latest review that is not a comment."""
     latest: dict[str, Review] = {}
+    counted = [r for r in reviews if r.state.upper() not in _IGNORED_STATES]
     # Stable sort: reviews with equal timestamps keep the API's order, the later one wins.
-    for review in sorted(reviews, key=lambda r: r.submitted_at):
-        if review.state.upper() in _IGNORED_STATES:
-            continue
+    for review in sorted(counted, key=_when):
         latest[review.user.lower()] = review
     return list(latest.values())
+
+
+def _when(review: Review) -> dt.datetime:
+    """Sort key: naive times are UTC (the API's); a missing time sorts last (newest)."""
+    when = review.submitted_at
+    if when is None:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def verify_approvals(

@@ -151,6 +151,13 @@ def test_every_non_approval_state_alone_fails(state):
     assert not verify([review("bob", state)]).ok
 
 
+def test_pending_reviews_without_a_time_and_naive_times_do_not_crash():
+    reviews = [Review("bob", "PENDING", HEAD, None),  # type: ignore[arg-type]
+               Review("carol", "APPROVED", HEAD, T0.replace(tzinfo=None)),
+               review("bob", minute=1)]
+    assert sorted(r.user for r in latest_reviews(reviews)) == ["bob", "carol"]
+
+
 def test_latest_reviews_ignores_comments():
     reviews = [review("bob", minute=0), review("bob", "COMMENTED", minute=1),
                review("carol", "COMMENTED", minute=2)]
