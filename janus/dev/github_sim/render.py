@@ -364,7 +364,8 @@ class Renderer:
     def label(self, repo: Repo, label: Label) -> dict[str, Any]:
         return {"id": label.id, "node_id": node_id("Label", label.id),
                 "url": f"{self.api}/repos/{repo.full_name}/labels/{label.name}",
-                "name": label.name, "description": label.description,
+                # "" rather than null: the pull-request-simple shape requires a string.
+                "name": label.name, "description": label.description or "",
                 "color": label.color, "default": False}
 
     def pull(self, repo: Repo, pr: Pull, full: bool = True) -> dict[str, Any]:
