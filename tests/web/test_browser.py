@@ -1,0 +1,178 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright (never a downloaded
+browser), against the app served by uvicorn, the GitHub simulator and the real control plane.
+
+Set ``JANUS_SCREENSHOTS_DIR=docs/screenshots`` to refresh the README's screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+
+from janus.dev.github_sim import GitHubSimulator
+from janus.web.app import create_app
+from janus.web.grants import GrantStore
+from janus.web.settings import WebSettings
+from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY
+
+pytestmark = pytest.mark.k8s_real
+
+CHROMIUM = Path("/usr/bin/chromium")
+VENDOR = Path(__file__).resolve().parents[2] / "janus" / "web" / "static" / "vendor"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _require(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if os.environ.get("JANUS_REQUIRE_CLUSTER") == "1":
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[GitHubSimulator]:
+    with GitHubSimulator.start() as simulator:
+        simulator.add_user("root")
+        simulator.add_user("alice")
+        simulator.add_org("acme", admins=["root"])
+        simulator.create_repo(
+            "acme", "access",
+            files={"policies/janus.yaml": JANUS_CONFIG,
+                   "policies/payments-prod.yaml": PAYMENTS_POLICY},
+            collaborators={"alice": "write", "root": "admin"},
+        )
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def server(central, sim: GitHubSimulator, access_repo: Path) -> Iterator[str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = WebSettings(
+        public_url=url, session_secret="browser-test-secret-0123456789",
+        kubeconfig=central.admin_kubeconfig, auth_mode="dev", repo="acme/access",
+        github_api_url=sim.base_url, github_token=sim.token("root"),
+        dev_user_tokens={"alice": sim.token("alice")},
+        membership_file=access_repo / "membership.yaml",
+    )
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            proxy_headers=False, access_log=False)
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not uv.started:
+        assert time.monotonic() < deadline, "web app did not start"
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
+    _require((VENDOR / "htmx" / "htmx.min.js").exists(), "no vendored assets (make assets)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    tab = context.new_page()
+    problems: list[str] = []
+    # A CSP violation or a script error shows up on the console: the test fails on any.
+    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
+    tab.problems = problems
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def _log_in(page, server: str, login: str) -> None:
+    page.goto(f"{server}/requests/new")
+    assert "/auth/dev" in page.url
+    page.fill("input[name=login]", login)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/requests/new")
+
+
+def test_request_form_opens_a_pr(
+    page, server: str, sim: GitHubSimulator, tmp_path: Path
+) -> None:
+    _log_in(page, server, "alice")
+    assert page.text_content("[data-testid=whoami]") == "alice"
+    assert page.evaluate("typeof window.htmx") == "object"  # vendored htmx loaded under the CSP
+    assert "4h for you" in page.text_content("select[name=cluster]")
+    page.fill("input[name=namespaces]", "payments payments-api")
+    page.select_option("select[name=duration]", "2h")
+    page.fill("textarea[name=reason]", "INC-99: checkout pods restart in a loop")
+    page.fill("input[name=ticket]", "INC-99")
+    shots = Path(os.environ.get("JANUS_SCREENSHOTS_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "request-form.png"), full_page=True)
+    page.click("form[data-testid=request-form] button[type=submit]")
+    page.wait_for_url(f"{server}/requests/pr/*")
+    link = page.locator("[data-testid=pr-link]")
+    assert link.get_attribute("href").endswith("/acme/access/pull/1")
+    assert "awaiting review" in page.text_content("[data-testid=pr-status]")
+    # HTMX polls the status fragment: an approval shows up without reloading.
+    sim.add_user("lena")
+    sim.review("acme/access", 1, "lena", "APPROVE")
+    # (expect() polls from the test side: wait_for_function would need eval, which our CSP
+    # rightly forbids.)
+    expect(page.locator("[data-testid=pr-status]")).to_contain_text("approved by lena",
+                                                                    timeout=15000)
+    assert sim.pull("acme/access", 1)["user"]["login"] == "alice"
+    assert page.problems == []
+
+
+def test_countdown_and_relinquish_via_htmx(
+    page, server: str, make_grant: Callable[..., str], grants: GrantStore
+) -> None:
+    name = make_grant("alice", reason="INC-5: <b>not bold</b> in a browser")
+    _log_in(page, server, "alice")
+    page.goto(f"{server}/")
+    row = page.locator(f"#grant-{name}")
+    assert "<b>not bold</b>" in row.text_content()  # shown as text, not markup
+    expect(row.locator(".countdown")).to_have_text(re.compile(r"^\d+m \d\ds left$"))
+    page.on("dialog", lambda dialog: dialog.accept())
+    row.locator("button", has_text="Relinquish").click()
+    page.wait_for_load_state("networkidle")
+    deadline = time.monotonic() + 10
+    while not grants.get(name).revocation_requested:
+        assert time.monotonic() < deadline, "relinquish did not reach the CR"
+        time.sleep(0.1)
+    assert grants.get(name).revoked_by == "alice"
+    assert page.problems == []
