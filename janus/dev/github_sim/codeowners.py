@@ -40,7 +40,31 @@ def owners_resolver(text: str | None) -> Callable[[str], list[str]]:
         rules = _parse(text)
         return lambda path: _owners(rules, path)
     parsed = CodeOwners.parse(text)
-    return lambda path: list(parsed.owners_for(path))
+    return lambda path: list(parsed.owners_for(path) or ())
+
+
+def syntax_errors(text: str) -> list[tuple[int, str]]:
+    """``(line, message)`` for lines GitHub would skip (needs ``janus.policy.codeowners``)."""
+    try:
+        from janus.policy.codeowners import CodeOwners  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    return [(e.line, e.message) for e in CodeOwners.parse(text).errors]
+
+
+def owner_lines(text: str) -> list[tuple[int, str]]:
+    """``(line number, owner)`` for every owner named in *text*, for "unknown owner" checks."""
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        for token in line.split()[1:]:
+            if token.startswith("#"):
+                break
+            if token.startswith("@"):
+                found.append((number, token))
+    return found
 
 
 def _parse(text: str) -> list[tuple[re.Pattern[str], list[str]]]:

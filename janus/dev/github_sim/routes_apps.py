@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import codeowners
 from .errors import ApiError, not_found, validation_failed
 from .rest import Ctx, Reply, paginate, route
 from .world import now_iso
@@ -236,5 +237,32 @@ def rate_limit(ctx: Ctx) -> Reply:
 
 @route("GET", "/repos/{owner}/{repo}/codeowners/errors")
 def codeowners_errors(ctx: Ctx) -> Reply:
-    ctx.repo()
-    return Reply(200, {"errors": []})
+    """Lines GitHub skips: bad syntax, and owners that do not exist or lack write access."""
+    repo = ctx.repo()
+    commit = ctx.world.resolve(repo, ctx.query.get("ref"))
+    for path in codeowners.LOCATIONS:
+        entry = repo.git.entry_at(commit, path)
+        if entry is not None and entry.type == "blob":
+            break
+    else:
+        raise ApiError(404, "No CODEOWNERS file found in the repository")
+    text = repo.git.read_blob(entry.sha).decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    errors = []
+    for number, message in codeowners.syntax_errors(text):
+        errors.append(_co_error(path, lines, number, "Invalid pattern", message))
+    for number, owner in codeowners.owner_lines(text):
+        if not ctx.world.eligible_owner(repo, owner):
+            errors.append(_co_error(
+                path, lines, number, "Unknown owner",
+                f"Unknown owner on line {number}: make sure {owner} exists and has write "
+                "access to the repository"))
+    errors.sort(key=lambda e: e["line"])
+    return Reply(200, {"errors": errors})
+
+
+def _co_error(path: str, lines: list[str], number: int, kind: str,
+              message: str) -> dict[str, Any]:
+    source = lines[number - 1] if 0 < number <= len(lines) else ""
+    return {"line": number, "column": 1, "kind": kind, "source": source, "suggestion": None,
+            "message": message, "path": path}

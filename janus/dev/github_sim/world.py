@@ -474,7 +474,8 @@ class World:
         resolve = codeowners.owners_resolver(text)
         return {path: resolve(path) for path in self.changed_paths(repo, pr)}
 
-    def _eligible_owner(self, repo: Repo, owner: str) -> bool:
+    def eligible_owner(self, repo: Repo, owner: str) -> bool:
+        """GitHub ignores owners without write access (teams: explicitly granted write)."""
         name = owner.lstrip("@")
         if "/" in name:
             perm = repo.team_permissions.get(name.lower(), "none")
@@ -484,7 +485,7 @@ class World:
     def _request_code_owners(self, repo: Repo, pr: Pull) -> None:
         for owners in self.code_owners_for(repo, pr).values():
             for owner in owners:
-                if not self._eligible_owner(repo, owner):
+                if not self.eligible_owner(repo, owner):
                     continue  # GitHub silently ignores owners without write access
                 name = owner.lstrip("@")
                 if "/" in name:
@@ -686,7 +687,7 @@ class World:
                 team = self.team(org, slug)
             except ApiError:
                 return False
-            return login in team.members and self._eligible_owner(repo, owner)
+            return login in team.members and self.eligible_owner(repo, owner)
         return name.lower() == login.lower()
 
     def set_protection(self, full_name: str, branch: str, **rules: Any) -> Protection:

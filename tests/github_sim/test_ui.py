@@ -1,0 +1,34 @@
+"""The demo review page: list, show, approve, refuse self-approval, merge; everything escaped."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import Scene
+from .test_flow import open_request
+
+
+def test_review_page_approve_and_merge(scene: Scene) -> None:
+    _, pr = open_request(scene)
+    pr.edit(title="<script>alert(1)</script>")
+    base = scene.sim.base_url
+    with httpx.Client(base_url=base, follow_redirects=True) as web:
+        index = web.get("/_sim/")
+        assert "acme/access" in index.text
+        listing = web.get("/_sim/acme/access")
+        assert "&lt;script&gt;" in listing.text and "<script>" not in listing.text
+        page = web.get(f"/_sim/acme/access/pull/{pr.number}")
+        assert "alice-payments-inc1234.yaml" in page.text and "@acme/payments-leads" in page.text
+
+        own = web.post(f"/_sim/acme/access/pull/{pr.number}/review",
+                       data={"user": "alice", "event": "APPROVE", "body": ""})
+        assert "Can not approve your own pull request" in own.text
+
+        ok = web.post(f"/_sim/acme/access/pull/{pr.number}/review",
+                      data={"user": "bob", "event": "APPROVE", "body": "<b>fine</b>"})
+        assert "APPROVED" in ok.text and "&lt;b&gt;fine&lt;/b&gt;" in ok.text
+        merged = web.post(f"/_sim/acme/access/pull/{pr.number}/merge", data={"user": "root"})
+        assert "merged" in merged.text
+    assert scene.sim.pull(scene.repo, pr.number)["merged"] is True
+    assert ("pull_request_review", "submitted") in scene.receiver.events()
+    assert ("pull_request", "closed") in scene.receiver.events()
