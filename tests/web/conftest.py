@@ -89,10 +89,12 @@ def central(cluster: LocalCluster) -> LocalCluster:
 
 @pytest.fixture
 def settings_for(
-    central: LocalCluster, access_repo: Path
+    central: LocalCluster, access_repo: Path, tmp_path: Path
 ) -> Callable[..., WebSettings]:
     def make(**overrides: Any) -> WebSettings:
         values: dict[str, Any] = {
+            # The terminal's session records: one throwaway SQLite file per test.
+            "database_url": f"sqlite:///{tmp_path / 'web.db'}",
             "public_url": PUBLIC_URL,
             "session_secret": "test-session-secret-0123456789",
             "kubeconfig": central.admin_kubeconfig,

@@ -64,8 +64,11 @@ def sim() -> Iterator[GitHubSimulator]:
 
 
 @pytest.fixture(scope="module")
-def server(central, sim: GitHubSimulator, access_repo: Path) -> Iterator[str]:
+def server(
+    central, sim: GitHubSimulator, access_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     port = _free_port()
+    database = tmp_path_factory.mktemp("browser") / "web.db"
     url = f"http://127.0.0.1:{port}"
     settings = WebSettings(
         public_url=url, session_secret="browser-test-secret-0123456789",
@@ -73,6 +76,7 @@ def server(central, sim: GitHubSimulator, access_repo: Path) -> Iterator[str]:
         github_api_url=sim.base_url, github_token=sim.token("root"),
         dev_user_tokens={"alice": sim.token("alice")},
         membership_file=access_repo / "membership.yaml",
+        database_url=f"sqlite:///{database}",
     )
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
