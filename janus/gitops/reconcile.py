@@ -1,0 +1,173 @@
+"""Reconcile: git's ``requests/`` on the default branch against the AccessRequest CRs.
+
+Runs periodically and on every ``push`` to the default branch, so a lost webhook delays a grant
+but never loses one:
+
+* a request file on the default branch without a CR: find the PR that merged it (the latest
+  commit touching the file, then that commit's pull requests) and run the *same* verification
+  as the webhook path (:meth:`GitOps.process_merge`) — reconcile never grants what verification
+  refuses. A file whose window has already passed (merged longer ago than its duration) is not
+  granted late: the CR it had may simply have been cleaned up after expiry.
+* a live CR of this repository whose file is gone from the default branch: revoked.
+* an open request PR older than ``pendingTimeout``: closed with a comment.
+
+The CRs are listed *before* the tree is read, so a grant created meanwhile by a webhook worker
+(whose file is necessarily already on the branch) is never mistaken for an orphan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from github import GithubException
+
+from janus import names
+from janus.gitops import comments, sources
+from janus.gitops.crs import has_ended
+from janus.logs import event
+from janus.model import format_duration, load_request
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
+
+    from janus.gitops.service import GitOps
+
+log = logging.getLogger("janus.gitops.reconcile")
+
+RECONCILER = "janus-reconcile"
+
+
+@dataclass
+class ReconcileReport:
+    granted: list[str] = field(default_factory=list)       # CR names created
+    refused: list[int] = field(default_factory=list)       # PR numbers refused by verification
+    revoked: list[str] = field(default_factory=list)       # CR names revoked (file gone)
+    closed: list[int] = field(default_factory=list)        # stale PRs closed
+    stale: list[str] = field(default_factory=list)         # files whose window has passed
+
+
+class Reconciler:
+    def __init__(self, ops: GitOps) -> None:
+        self.ops = ops
+        # Merge commits verification refused: not re-verified on every pass (restart clears it).
+        self._refused: set[str] = set()
+        self._lock = threading.Lock()
+
+    def run(self, now: dt.datetime | None = None) -> ReconcileReport:
+        with self._lock:
+            return self._run(now or dt.datetime.now(dt.UTC))
+
+    def _run(self, now: dt.datetime) -> ReconcileReport:
+        ops, report = self.ops, ReconcileReport()
+        crs = {cr["metadata"]["name"]: cr for cr in ops.crs.list()}
+        repo, branch = ops.repo, ops.default_branch
+        head = repo.get_branch(branch).commit.sha
+        files = {
+            entry.path for entry in repo.get_git_tree(head, recursive=True).tree
+            if entry.type == "blob" and sources.request_path_parts(entry.path) is not None
+        }
+        for path in sorted(files):
+            cr_name = names.access_request_name(*sources.request_path_parts(path))  # type: ignore[misc]
+            if cr_name not in crs:
+                self._grant_missing(path, cr_name, head, now, report)
+        for cr_name, cr in sorted(crs.items()):
+            provenance = (cr.get("spec") or {}).get("provenance") or {}
+            if str(provenance.get("repo", "")).lower() != ops.repo_name.lower():
+                continue  # another access repository's grant
+            path = provenance.get("path")
+            if path and path not in files and not has_ended(cr):
+                outcome = ops.crs.revoke(cr_name, by=RECONCILER,
+                                         reason=f"{path} is no longer on {branch}")
+                if outcome == "revoked":
+                    report.revoked.append(cr_name)
+                    ops.counters.inc("revocations_total", source="reconcile", outcome=outcome)
+                    event(log, "grant.revoke_requested", request=cr_name, source="reconcile",
+                          path=path)
+        self._close_stale_pulls(now, report)
+        event(log, "reconcile.done", files=len(files), crs=len(crs), granted=report.granted,
+              refused=report.refused, revoked=report.revoked, closed=report.closed)
+        return report
+
+    def _grant_missing(self, path: str, cr_name: str, head: str, now: dt.datetime,
+                       report: ReconcileReport) -> None:
+        ops = self.ops
+        pull = self._merging_pull(path, head)
+        if pull is None:
+            event(log, "reconcile.no_pull", request=cr_name, path=path, level=logging.WARNING)
+            return
+        if pull.merge_commit_sha in self._refused:
+            return
+        found = sources.read_file(ops.repo, path, head)
+        request, _ = load_request(path, found.data) if found else (None, [])
+        merged_at = pull.merged_at
+        if request is not None and merged_at is not None:
+            if merged_at.tzinfo is None:
+                merged_at = merged_at.replace(tzinfo=dt.UTC)
+            if merged_at + request.duration < now:
+                report.stale.append(path)
+                event(log, "reconcile.stale", request=cr_name, path=path, pull=pull.number,
+                      duration=format_duration(request.duration))
+                return
+        event(log, "reconcile.missing_grant", request=cr_name, path=path, pull=pull.number)
+        verdict = ops.process_merge(pull.number)
+        if verdict is None:
+            return
+        if verdict.failure is not None:
+            self._refused.add(pull.merge_commit_sha)
+            report.refused.append(pull.number)
+        elif ops.crs.get(cr_name) is not None:
+            report.granted.append(cr_name)
+            ops.counters.inc("reconcile_grants_total")
+
+    def _merging_pull(self, path: str, head: str) -> PullRequest | None:
+        """The merged PR (into the default branch) that last changed *path*."""
+        repo, branch = self.ops.repo, self.ops.default_branch
+        for commit in repo.get_commits(sha=head, path=path)[:3]:
+            candidates = [p for p in commit.get_pulls()
+                          if p.merged_at is not None and p.base.ref == branch]
+            if candidates:
+                return max(candidates, key=lambda p: p.merged_at)
+        return None
+
+    def _close_stale_pulls(self, now: dt.datetime, report: ReconcileReport) -> None:
+        ops = self.ops
+        timeout = ops.config.pending_timeout
+        for pull in ops.repo.get_pulls(state="open", base=ops.default_branch):
+            created = pull.created_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=dt.UTC)
+            if now - created <= timeout:
+                continue
+            if not any(f.filename.startswith(f"{sources.REQUESTS_DIR}/")
+                       for f in pull.get_files()):
+                continue
+            with ops.lock_for(pull.number):
+                comments.upsert(pull, "pending-timeout", (
+                    f"Janus: this request has waited longer than the pending timeout "
+                    f"({format_duration(timeout)}) and is closed. Open a new request if access "
+                    "is still needed.\n"), author=ops.janus_login, edit=False)
+                try:
+                    pull.edit(state="closed")
+                except GithubException as exc:
+                    event(log, "reconcile.close_failed", pull=pull.number, status=exc.status,
+                          level=logging.WARNING)
+                    continue
+            report.closed.append(pull.number)
+            event(log, "pr.closed_pending_timeout", pull=pull.number)
+
+
+def run_forever(reconciler: Reconciler, interval: float, stop: threading.Event) -> None:
+    """Reconcile every *interval* seconds, and at once when a push asks for it."""
+    trigger = reconciler.ops.reconcile_requested
+    while not stop.is_set():
+        try:
+            reconciler.run()
+        except Exception:  # keep the loop alive: the next pass retries
+            log.exception("reconcile.failed", extra={"event": "reconcile.failed",
+                                                     "request": None, "fields": {}})
+        trigger.wait(interval)
+        trigger.clear()

@@ -1,0 +1,78 @@
+"""Reconcile: a lost webhook delays a grant but never loses one, and never grants what
+verification refuses; files gone are revoked; stale request PRs are closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from janus.gitops.crs import AccessRequests
+from janus.gitops.reconcile import Reconciler
+from tests.gitops import harness
+from tests.gitops.harness import cr_name, open_request_pr, request_name, request_path
+
+pytestmark = pytest.mark.k8s_real
+
+
+def test_merge_whose_delivery_was_lost_is_granted_by_reconcile(bed, gitops, kube) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    merge_sha = bed.sim.merge(bed.repo, number, actor="root")
+    # No delivery was processed. The reconcile finds the file without a CR:
+    report = Reconciler(gitops).run()
+    assert report.granted == [cr_name(name)]
+    cr = AccessRequests(kube).get(cr_name(name))
+    assert cr["spec"]["provenance"]["mergeCommit"] == merge_sha
+    assert cr["spec"]["provenance"]["pullRequest"] == number
+    assert Reconciler(gitops).run().granted == []  # nothing left to do
+
+
+def test_reconcile_never_grants_what_verification_refuses(bed, gitops, kube) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    bed.sim.merge(bed.repo, number, actor="root")  # admin merge, no approval
+    reconciler = Reconciler(gitops)
+    assert reconciler.run().refused == [number]
+    assert AccessRequests(kube).get(cr_name(name)) is None
+    reconciler.run()  # not re-verified, not re-commented
+    assert bed.counters.get("verification_failures_total", step="approvals") == 1
+    bodies = harness.comments_of(bed.sim, bed.repo, number)
+    assert sum("nothing granted" in b for b in bodies) == 1
+
+
+def test_request_whose_window_has_passed_is_not_granted_late(bed, gitops, kube) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    bed.sim.merge(bed.repo, number, actor="root")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    report = Reconciler(gitops).run(now=later)
+    assert report.stale == [request_path(name)]
+    assert AccessRequests(kube).get(cr_name(name)) is None
+
+
+def test_grant_whose_file_is_gone_is_revoked(bed, gitops, kube) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    bed.sim.merge(bed.repo, number, actor="root")
+    gitops.process_merge(number)
+    # Removed on main without a PR whose delivery we saw (e.g. a direct push by an admin).
+    bed.sim.push(bed.repo, "main", {request_path(name): None}, author="root", message="rm")
+    report = Reconciler(gitops).run()
+    assert report.revoked == [cr_name(name)]
+    revocation = AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]
+    assert revocation["by"] == "janus-reconcile"
+
+
+def test_request_pr_pending_too_long_is_closed_with_a_comment(bed, gitops, kube) -> None:
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    fresh = Reconciler(gitops).run()
+    assert fresh.closed == []
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)  # pendingTimeout is 24h
+    assert Reconciler(gitops).run(now=later).closed == [number]
+    assert bed.sim.pull(bed.repo, number)["state"] == "closed"
+    assert any("pending timeout" in b for b in harness.comments_of(bed.sim, bed.repo, number))
