@@ -12,7 +12,6 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -27,6 +26,7 @@ from janus.web import login_routes, pages
 from janus.web.auth import AdminResolver
 from janus.web.github_access import app_repo
 from janus.web.grants import GrantStore, api_client_for
+from janus.web.membership import membership_for
 from janus.web.policy_source import PolicySource, from_directory, from_github
 from janus.web.settings import WebSettings
 from janus.web.templating import templates
@@ -36,14 +36,6 @@ log = logging.getLogger("janus.web")
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "janus_session"
 _HTTP_TIMEOUT_SECONDS = 15.0
-
-
-def _membership(settings: WebSettings) -> Any:
-    from janus.policy.membership import StaticMembership
-
-    if settings.membership_file is not None:
-        return StaticMembership.from_file(settings.membership_file)
-    return StaticMembership({})
 
 
 def _policy_source(settings: WebSettings) -> PolicySource:
@@ -94,8 +86,8 @@ def create_app(
     app.state.settings = settings
     app.state.http = http_client
     app.state.grants = grants or GrantStore(api_client_for(settings), settings.janus_namespace)
-    app.state.membership = _membership(settings)
     app.state.policies = _policy_source(settings)
+    app.state.membership = membership_for(settings, app.state.policies)
     app.state.admins = AdminResolver(
         settings.admin_users,
         settings.admin_teams,

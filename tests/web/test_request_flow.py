@@ -191,6 +191,20 @@ def test_hostile_reason_is_escaped_on_the_form(web_gh: Callable[..., TestClient]
     assert "&lt;script&gt;" in response.text
 
 
+def test_admin_team_membership_from_github(
+    web_gh: Callable[..., TestClient], sim: GitHubSimulator
+) -> None:
+    """Without a membership file, JanusConfig's admin team is resolved through the GitHub API."""
+    sim.add_user("sam")
+    sim.add_team("acme", "sre", members=["sam"])
+    sam = web_gh(membership_file=None)
+    dev_login(sam, "sam")
+    assert sam.get("/admin").status_code == 200
+    alice = web_gh(membership_file=None)
+    dev_login(alice, "alice")
+    assert alice.get("/admin").status_code == 403
+
+
 def test_github_down_is_reported_not_crashed(web: WebFactory) -> None:
     alice = web(repo=REPO, github_api_url="http://127.0.0.1:9", github_token="x")
     token = dev_login(alice, "alice")
