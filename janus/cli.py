@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "janus.dev.cli",
     "janus.controller.cli",
     "janus.web_cli",
+    "janus.webhook_cli",
 )
 
 EXIT_USAGE = 2

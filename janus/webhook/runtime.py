@@ -1,0 +1,105 @@
+"""The receiver process assembled: HTTP front door, delivery store, workers, periodic reconcile
+and the status watch, with one start/stop. ``janus webhook`` runs it; the end-to-end tests and
+the benchmark run it in-process on a loopback port."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from janus.gitops.reconcile import Reconciler, run_forever
+from janus.gitops.service import GitOps
+from janus.gitops.status_watch import StatusReporter
+from janus.logs import event
+from janus.webhook.app import DEFAULT_MAX_BODY, create_app
+from janus.webhook.store import DeliveryStore
+from janus.webhook.worker import WorkerPool
+
+log = logging.getLogger("janus.webhook")
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    secret: bytes
+    db_path: Path
+    host: str = "127.0.0.1"
+    port: int = 8081
+    workers: int = 2
+    reconcile_interval: float = 60.0  # 0 disables the periodic reconcile
+    status_watch: bool = True
+    max_body: int = DEFAULT_MAX_BODY
+
+
+class Receiver:
+    def __init__(self, ops: GitOps, settings: ReceiverSettings) -> None:
+        self.ops = ops
+        self.settings = settings
+        self.store = DeliveryStore(settings.db_path)
+        self.pool = WorkerPool(self.store, ops.handle, workers=settings.workers)
+        self.app = create_app(settings.secret, self.store, on_stored=self.pool.wake,
+                              max_body=settings.max_body, counters=ops.counters)
+        self.reconciler = Reconciler(ops)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        sock = self._server.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        return f"http://{host}:{port}/webhooks/github"
+
+    def start(self) -> Receiver:
+        self.pool.start()
+        if self.settings.reconcile_interval > 0:
+            self._spawn("janus-reconcile", run_forever, self.reconciler,
+                        self.settings.reconcile_interval, self._stop)
+        if self.settings.status_watch:
+            self._spawn("janus-status", StatusReporter(self.ops).run_forever, self._stop)
+        config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port,
+                                log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._spawn("janus-http", self._server.run)
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the webhook receiver did not start listening")
+            time.sleep(0.02)
+        event(log, "webhook.started", url=self.url, repo=self.ops.repo_name)
+        return self
+
+    def _spawn(self, name: str, target, *args) -> None:  # type: ignore[no-untyped-def]
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def serve_forever(self) -> None:
+        try:
+            while all(t.is_alive() for t in self._threads if t.name == "janus-http"):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.ops.reconcile_requested.set()  # wake the reconcile loop so it sees the stop
+        if self._server is not None:
+            self._server.should_exit = True
+        self.pool.stop()
+        for thread in self._threads:
+            thread.join(timeout=40)
+        self.store.close()
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,97 @@
+"""``janus webhook`` (the receiver) and ``janus reconcile`` (one reconcile pass, then exit)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True,
+                        help="the deployment's JanusConfig (admins, pendingTimeout)")
+    parser.add_argument("--repo", required=True, help="the access repository, owner/name")
+    parser.add_argument("--github-api-url", default="https://api.github.com",
+                        help="REST root; GitHub Enterprise: https://HOST/api/v3")
+    parser.add_argument("--app-id", type=int)
+    parser.add_argument("--app-key", help="file with the GitHub App's private key (PEM)")
+    parser.add_argument("--installation-id", type=int)
+    parser.add_argument("--token-file", help="file with a token (instead of App auth)")
+    parser.add_argument("--no-throttle", action="store_true",
+                        help="no pause between writes (simulator and tests only)")
+    parser.add_argument("--kubeconfig", help="central cluster kubeconfig (default: in-cluster)")
+    parser.add_argument("--namespace", default="janus", help="namespace of the AccessRequests")
+
+
+def register(subparsers: Any) -> None:
+    webhook = subparsers.add_parser(
+        "webhook", help="run the GitHub webhook receiver",
+        description="Receive signed GitHub deliveries, verify merged request PRs (DESIGN §5) "
+                    "and create, extend or revoke AccessRequests; check runs, plan comments, "
+                    "/janus revoke, periodic reconcile and status write-back.")
+    _add_common(webhook)
+    webhook.add_argument("--secret-file", required=True, help="file with the webhook secret")
+    webhook.add_argument("--host", default="127.0.0.1")
+    webhook.add_argument("--port", type=int, default=8081)
+    webhook.add_argument("--db", default=".janus-webhook.sqlite",
+                         help="SQLite file of received deliveries (dedupe, crash recovery)")
+    webhook.add_argument("--workers", type=int, default=2)
+    webhook.add_argument("--reconcile-interval", type=float, default=60.0,
+                         help="seconds between reconcile passes (0: only on push)")
+    webhook.set_defaults(func=_run_webhook)
+
+    reconcile = subparsers.add_parser(
+        "reconcile", help="compare requests/ on the default branch with the AccessRequests once",
+        description="One reconcile pass: grant verified merged requests that have no "
+                    "AccessRequest, revoke grants whose file is gone, close stale request PRs.")
+    _add_common(reconcile)
+    reconcile.set_defaults(func=_run_reconcile)
+
+
+def _gitops(args: argparse.Namespace) -> Any:
+    from kubernetes import client, config
+
+    from janus import logs
+    from janus.gitops.client import GitHubSettings, acting_login, connect
+    from janus.gitops.crs import AccessRequests
+    from janus.gitops.service import GitOps
+    from janus.model import load_config_file
+
+    logs.configure()
+    settings = GitHubSettings.from_files(
+        args.github_api_url, app_id=args.app_id, app_key_file=args.app_key,
+        installation_id=args.installation_id, token_file=args.token_file,
+        throttle=not args.no_throttle)
+    gh = connect(settings)
+    if args.kubeconfig:
+        api = config.new_client_from_config(config_file=args.kubeconfig)
+    else:
+        config.load_incluster_config()
+        api = client.ApiClient()
+    janus_config = load_config_file(Path(args.config))
+    return GitOps(gh, args.repo, AccessRequests(api, args.namespace), janus_config,
+                  janus_login=acting_login(gh, settings))
+
+
+def _run_webhook(args: argparse.Namespace) -> int:
+    from janus.webhook.runtime import Receiver, ReceiverSettings
+
+    secret = Path(args.secret_file).read_bytes().strip()
+    if len(secret) < 16:
+        raise SystemExit("the webhook secret must be at least 16 bytes of high entropy")
+    ops = _gitops(args)
+    receiver = Receiver(ops, ReceiverSettings(
+        secret=secret, db_path=Path(args.db), host=args.host, port=args.port,
+        workers=args.workers, reconcile_interval=args.reconcile_interval))
+    receiver.start()
+    receiver.serve_forever()
+    return 0
+
+
+def _run_reconcile(args: argparse.Namespace) -> int:
+    from janus.gitops.reconcile import Reconciler
+
+    report = Reconciler(_gitops(args)).run()
+    print(json.dumps(report.__dict__, indent=2))
+    return 0
