@@ -132,3 +132,27 @@ def test_rest_redelivery_keeps_the_guid(scene: Scene) -> None:
         time.sleep(0.02)
     assert [r.headers["X-GitHub-Delivery"] for r in scene.receiver.received] == [first.guid] * 2
     assert json.loads(scene.receiver.received[1].body)["zen"]
+
+
+def test_app_webhook_carries_the_installation(sim: GitHubSimulator, receiver: Receiver) -> None:
+    sim.add_user("o")
+    repo = sim.create_repo("o", "r", files={"x": "1"})
+    other = sim.create_repo("o", "elsewhere", files={"x": "1"})
+    app_id, key = sim.create_app("janus-app", owner="o", webhook_url=receiver.url,
+                                 webhook_secret="s3")
+    inst = sim.install_app(app_id, repo)
+    sim.push(repo, "b", {"y": "2"}, author="o", message="m")
+    sim.push(other, "b", {"y": "2"}, author="o", message="m")  # not installed there
+    sim.create_pull(repo, "b", "t", author="o")
+    assert receiver.events() == [("push", None), ("pull_request", "opened")]
+    for item in receiver.received:
+        assert item.json["installation"]["id"] == inst
+        assert item.headers["X-GitHub-Hook-Installation-Target-Type"] == "integration"
+        assert item.headers["X-GitHub-Hook-Installation-Target-ID"] == str(app_id)
+        assert verify_sha256("s3", item.body, item.headers["X-Hub-Signature-256"])
+    from github import Auth, GithubIntegration
+
+    integration = GithubIntegration(auth=Auth.AppAuth(app_id, key), base_url=sim.base_url)
+    _, listed = integration.requester.requestJsonAndCheck("GET", "/app/hook/deliveries")
+    assert [d["event"] for d in listed] == ["pull_request", "push"]
+    assert listed[0]["installation_id"] == inst

@@ -61,6 +61,8 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     redelivery: bool = False
+    app_id: int | None = None  # a GitHub App's webhook rather than a repository hook
+    installation_id: int | None = None
     state: str = "pending"  # pending | held | dropped | delivered | failed
     attempts: list[Attempt] = field(default_factory=list)
     created_at: str = field(default_factory=now_iso)
@@ -81,7 +83,8 @@ class Delivery:
             self.created_at, "redelivery": self.redelivery,
             "duration": round(last.duration, 3) if last else 0.0,
             "status": _status_text(last), "status_code": (last.status_code or 0) if last else 0,
-            "event": self.event, "action": self.action, "installation_id": None,
+            "event": self.event, "action": self.action,
+            "installation_id": self.installation_id,
             "repository_id": self.repository_id, "throttled_at": None,
         }
 
@@ -157,15 +160,21 @@ class Deliverer:
     def _make(self, item: Outgoing) -> Delivery:
         with self.world.lock:
             repo = self.world.repo(item.repo)
-            hook = repo.hooks[item.hook_id]
+            if item.app_id is not None:
+                hook = self.world.apps[item.app_id].hook
+                target = ("integration", item.app_id)
+            else:
+                hook = repo.hooks[item.hook_id]
+                target = ("repository", repo.id)
+            assert hook is not None
             body = json.dumps(item.payload, separators=(",", ":")).encode()
             guid = str(uuid.uuid4())
             headers = {
                 "Content-Type": "application/json", "User-Agent": HOOKSHOT,
                 "X-GitHub-Event": item.event, "X-GitHub-Delivery": guid,
                 "X-GitHub-Hook-ID": str(hook.id),
-                "X-GitHub-Hook-Installation-Target-Type": "repository",
-                "X-GitHub-Hook-Installation-Target-ID": str(repo.id),
+                "X-GitHub-Hook-Installation-Target-Type": target[0],
+                "X-GitHub-Hook-Installation-Target-ID": str(target[1]),
             }
             if hook.secret:
                 headers["X-Hub-Signature"] = sign_sha1(hook.secret, body)
@@ -173,7 +182,8 @@ class Deliverer:
             delivery = Delivery(
                 id=self.world.next_id(), guid=guid, hook_id=hook.id, repo=repo.full_name,
                 repository_id=repo.id, event=item.event, action=item.payload.get("action"),
-                url=hook.url, headers=headers, body=body,
+                url=hook.url, headers=headers, body=body, app_id=item.app_id,
+                installation_id=(item.payload.get("installation") or {}).get("id"),
             )
         with self._lock:
             self._log.append(delivery)
@@ -247,7 +257,8 @@ class Deliverer:
             id=self.world.next_id(), guid=original.guid, hook_id=original.hook_id,
             repo=original.repo, repository_id=original.repository_id, event=original.event,
             action=original.action, url=original.url, headers=dict(original.headers),
-            body=original.body, redelivery=True,
+            body=original.body, redelivery=True, app_id=original.app_id,
+            installation_id=original.installation_id,
         )
         with self._lock:
             self._log.append(copy)
@@ -270,10 +281,8 @@ class Deliverer:
             delivery.attempts.append(attempt)
             delivery.state = "delivered" if ok else "failed"
         with self.world.lock:
-            try:
-                hook = self.world.repo(delivery.repo).hooks.get(delivery.hook_id)
-            except Exception:
-                hook = None
+            hook = (self.world.apps[delivery.app_id].hook if delivery.app_id is not None
+                    else self.world.repo(delivery.repo).hooks.get(delivery.hook_id))
             if hook is not None:
                 hook.last_status = attempt.status_code
         log_event(log, "github_sim.delivery.sent", guid=delivery.guid, hook_event=delivery.event,

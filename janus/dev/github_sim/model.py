@@ -193,6 +193,9 @@ class App:
     bot_login: str
     created_at: str
     events: list[str] = field(default_factory=list)
+    # The App's own webhook: every event of every repository it is installed on, with
+    # `installation` in the payload (how a GitHub App like Janus usually receives events).
+    hook: Hook | None = None
 
 
 @dataclass

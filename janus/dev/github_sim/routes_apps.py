@@ -224,6 +224,32 @@ def redeliver(ctx: Ctx) -> Reply:
     raise not_found()
 
 
+@route("GET", "/app/hook/deliveries", app_jwt=True)
+def list_app_deliveries(ctx: Ctx) -> Reply:
+    app_id = _app_id(ctx)
+    items = [d.summary() for d in reversed(ctx.world.deliverer.log()) if d.app_id == app_id]
+    return paginate(ctx, items)
+
+
+def _app_delivery(ctx: Ctx) -> Any:
+    app_id = _app_id(ctx)
+    for d in ctx.world.deliverer.log():
+        if d.app_id == app_id and d.id == ctx.int_param("delivery_id"):
+            return d
+    raise not_found()
+
+
+@route("GET", "/app/hook/deliveries/{delivery_id}", app_jwt=True)
+def get_app_delivery(ctx: Ctx) -> Reply:
+    return Reply(200, _app_delivery(ctx).detail())
+
+
+@route("POST", "/app/hook/deliveries/{delivery_id}/attempts", app_jwt=True)
+def redeliver_app_delivery(ctx: Ctx) -> Reply:
+    ctx.world.deliverer.schedule_redelivery(_app_delivery(ctx))
+    return Reply(202, {})
+
+
 # -- misc ----------------------------------------------------------------------------------------
 
 

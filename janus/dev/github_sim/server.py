@@ -220,12 +220,15 @@ class GitHubSimulator:
 
     # -- apps -----------------------------------------------------------------------------------
 
-    def create_app(self, slug: str, owner: str | None = None,
-                   events: list[str] | None = None) -> tuple[int, str]:
+    def create_app(self, slug: str, owner: str | None = None, events: list[str] | None = None,
+                   webhook_url: str | None = None,
+                   webhook_secret: str | None = None) -> tuple[int, str]:
         """Register a GitHub App; returns ``(app_id, private_key_pem)``.
 
         The simulator keeps only the public key and verifies RS256 JWTs against it; the app's
-        installation tokens act as ``<slug>[bot]``.
+        installation tokens act as ``<slug>[bot]``. With *webhook_url*, the App receives the
+        *events* of every repository it is installed on, with ``installation`` in the payload
+        and ``X-GitHub-Hook-Installation-Target-Type: integration``.
         """
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         private_pem = key.private_bytes(serialization.Encoding.PEM,
@@ -241,8 +244,15 @@ class GitHubSimulator:
                 self.world.add_user(f"{slug}-owner")
                 owner = f"{slug}-owner"
             app = self.world.create_app(slug, owner, public_pem, events or [
-                "pull_request", "pull_request_review", "issue_comment", "push", "check_run"])
+                "pull_request", "pull_request_review", "issue_comment", "push", "check_run",
+                "check_suite"])
+            if webhook_url:
+                self.world.set_app_hook(app.id, webhook_url, webhook_secret)
         return app.id, private_pem
+
+    def set_app_webhook(self, app_id: int, url: str, secret: str | None) -> int:
+        """Point the App's webhook at *url*; returns its hook id."""
+        return self.world.set_app_hook(app_id, url, secret).id
 
     def install_app(self, app_id: int, repo: str | list[str]) -> int:
         """Install the app on a repository (or several); returns the installation id."""

@@ -53,6 +53,7 @@ class Outgoing:
     hook_id: int
     event: str
     payload: dict[str, Any]
+    app_id: int | None = None  # set when the target is a GitHub App's webhook
 
 
 def now_iso(ts: float | None = None) -> str:
@@ -861,6 +862,13 @@ class World:
             self.apps[app.id] = app
             return app
 
+    def set_app_hook(self, app_id: int, url: str, secret: str | None) -> Hook:
+        with self.lock:
+            app = self.apps[app_id]
+            app.hook = Hook(id=self.next_id(), url=url, secret=secret, events=app.events,
+                            created_at=now_iso())
+            return app.hook
+
     def install_app(self, app_id: int, full_names: list[str]) -> Installation:
         with self.lock:
             app = self.apps[app_id]
@@ -891,11 +899,20 @@ class World:
         targets = [h for h in repo.hooks.values() if h.active and (
             (hook_id is not None and h.id == hook_id)
             or (hook_id is None and (event in h.events or "*" in h.events)))]
-        if not targets:
+        apps = [] if hook_id is not None else [
+            (inst, self.apps[inst.app_id]) for inst in self.installations.values()
+            if repo.full_name in inst.repos and self.apps[inst.app_id].hook is not None
+            and event in self.apps[inst.app_id].events]
+        if not targets and not apps:
             return
         payload = build(self.payloads)
         for hook in targets:
             self.outbox.append(Outgoing(repo.full_name, hook.id, event, payload))
+        for inst, app in apps:
+            assert app.hook is not None
+            installed = payload | {"installation": {"id": inst.id,
+                                                    "node_id": f"MDIzOkluc3RhbGxhdGlvbj{inst.id}"}}
+            self.outbox.append(Outgoing(repo.full_name, app.hook.id, event, installed, app.id))
 
     def take_outbox(self) -> list[Outgoing]:
         with self.lock:
