@@ -118,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300
-        settings.peering.stealth = True
 
     peering = None if args.standalone else (args.peering or None)
     if peering:

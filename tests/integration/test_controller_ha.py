@@ -1,0 +1,63 @@
+"""Two controller replicas with kopf peering: only the highest priority acts; when it stops, the
+other takes over. (A SIGKILLed leader is replaced after kopf's peering lifetime, 60 s by default;
+the graceful handover is what is timed here.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from janus.dev.controlplane import LocalCluster
+from tests.integration.controller_env import (
+    ControllerProcess,
+    create_request,
+    prepare_central,
+    wait_phase,
+)
+from tests.k8s_helpers import create_namespace
+
+pytestmark = pytest.mark.k8s_real
+
+
+def _granted(log: str) -> set[str]:
+    return set(re.findall(r'"request": "([^"]+)", "event": "grant.active"', log))
+
+
+def test_two_replicas_never_act_on_the_same_grant(cluster: LocalCluster, tmp_path: Path,
+                                                  unique_ns: str) -> None:
+    api = cluster.admin_client()
+    janus_ns = prepare_central(cluster)
+    create_namespace(api, unique_ns)
+    peering = ["--peering", "janus-ha"]
+    leader = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"],
+                               extra_args=[*peering, "--priority", "200"], tag="leader")
+    standby = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"],
+                                extra_args=[*peering, "--priority", "100"], tag="standby")
+    try:
+        leader.start()
+        leader.wait_log("controller.start")
+        standby.start()
+        # The standby starts paused and announces itself; it resumes only when the leader goes.
+        standby.wait_log("Keep-alive in 'janus-ha'", timeout=30)
+
+        first = [create_request(api, janus_ns, cluster="central", namespace=unique_ns,
+                                request=f"ha-{i}") for i in range(5)]
+        for name in first:
+            wait_phase(api, janus_ns, name, "Active")
+        assert _granted(leader.log()) == set(first)
+        assert _granted(standby.log()) == set()
+        assert "Resuming operations" not in standby.log()
+
+        leader.stop()
+        standby.wait_log("Resuming operations", timeout=30)
+        late = create_request(api, janus_ns, cluster="central", namespace=unique_ns,
+                              request="ha-late")
+        wait_phase(api, janus_ns, late, "Active")
+        assert _granted(standby.log()) == {late}
+    finally:
+        leader.stop()
+        standby.stop()
+        print("--- leader ---\n" + leader.log()[-4000:])
+        print("--- standby ---\n" + standby.log()[-4000:])
