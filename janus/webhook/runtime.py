@@ -32,6 +32,7 @@ class ReceiverSettings:
     workers: int = 2
     reconcile_interval: float = 60.0  # 0 disables the periodic reconcile
     status_watch: bool = True
+    status_watch_seconds: int = 30  # one watch request; bounds how long stop() waits
     max_body: int = DEFAULT_MAX_BODY
 
 
@@ -61,7 +62,8 @@ class Receiver:
             self._spawn("janus-reconcile", run_forever, self.reconciler,
                         self.settings.reconcile_interval, self._stop)
         if self.settings.status_watch:
-            self._spawn("janus-status", StatusReporter(self.ops).run_forever, self._stop)
+            reporter = StatusReporter(self.ops, self.settings.status_watch_seconds)
+            self._spawn("janus-status", reporter.run_forever, self._stop)
         config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
