@@ -187,6 +187,9 @@ def test_comments_labels_checks_and_close(scene: Scene) -> None:
     bot_repo = bot.get_repo(scene.repo)
     run = bot_repo.create_check_run("janus-policy", pr.head.sha, status="in_progress")
     run.edit(conclusion="success", output={"title": "Allowed", "summary": "plan"})
+    events = scene.receiver.events()
+    assert ("check_run", "completed") in events and ("check_suite", "completed") in events
+    assert events.count(("pull_request", "labeled")) == 2
     runs = list(bot_repo.get_commit(pr.head.sha).get_check_runs())
     assert [(r.name, r.conclusion) for r in runs] == [("janus-policy", "success")]
     assert runs[0].app.slug == "janus-app"

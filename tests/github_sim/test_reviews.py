@@ -67,8 +67,10 @@ def test_close_reopen_edit_and_draft(scene: Scene) -> None:
     pr.edit(state="closed")
     pr.edit(state="open")
     actions = [r.json["action"] for r in scene.receiver.received if r.event == "pull_request"]
-    assert actions == ["opened", "edited", "closed", "reopened"]
-    edited = [r.json for r in scene.receiver.received if r.event == "pull_request"][1]
+    assert actions == ["opened", "review_requested", "edited", "closed", "reopened"]
+    requested = [r.json for r in scene.receiver.received if r.event == "pull_request"][1]
+    assert requested["requested_team"]["slug"] == "payments-leads"
+    edited = [r.json for r in scene.receiver.received if r.event == "pull_request"][2]
     assert edited["changes"] == {"title": {"from": "Access: payments"}}
     scene.sim.push(scene.repo, "wip", {"requests/prod/payments/c.yaml": REQUEST},
                    author="alice", message="c")

@@ -37,12 +37,14 @@ class Payloads:
 
     def pull_request(self, repo: Repo, pr: Pull, action: str, sender: str,
                      before: str | None = None, after: str | None = None,
-                     changes: dict[str, Any] | None = None) -> dict[str, Any]:
+                     changes: dict[str, Any] | None = None,
+                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"action": action, "number": pr.number}
         if action == "synchronize":
             data |= {"before": before, "after": after}
         if changes is not None:
             data["changes"] = changes
+        data |= extra or {}
         pull = self.render.pull(repo, pr)
         data["pull_request"] = pull
         return data | self._common(repo, sender)
@@ -69,6 +71,27 @@ class Payloads:
         body = self.render.check_run(repo, run)
         body["check_suite"] = self._check_suite(repo, run)
         return {"action": action, "check_run": body} | self._common(repo, sender)
+
+    def check_suite(self, repo: Repo, run: CheckRun, action: str, sender: str) -> dict[str, Any]:
+        suite = self._check_suite(repo, run)
+        runs = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
+        suite |= {
+            "head_commit": self._simple_commit(repo, run.head_sha),
+            "latest_check_runs_count": len(runs),
+            "check_runs_url": f"{suite['url']}/check-runs",
+            "rerequestable": True, "runs_rerequestable": True,
+        }
+        return {"action": action, "check_suite": suite} | self._common(repo, sender)
+
+    def _simple_commit(self, repo: Repo, sha: str) -> dict[str, Any]:
+        info = repo.git.commit_info(sha)
+        return {
+            "id": sha, "tree_id": info.tree, "message": info.message.rstrip("\n"),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                       time.gmtime(info.committer.timestamp)),
+            "author": {"name": info.author.name, "email": info.author.email},
+            "committer": {"name": info.committer.name, "email": info.committer.email},
+        }
 
     def _check_suite(self, repo: Repo, run: CheckRun) -> dict[str, Any]:
         runs = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]

@@ -438,9 +438,9 @@ class World:
         repo.next_number += 1
         repo.pulls[pr.number] = pr
         self._refresh_test_merge(repo, pr)
-        if not draft:
-            self._request_code_owners(repo, pr)
         self.emit(repo, "pull_request", lambda p: p.pull_request(repo, pr, "opened", actor))
+        if not draft:  # GitHub asks code owners right after opening, never for drafts
+            self._request_code_owners(repo, pr)
         return pr
 
     def _refresh_test_merge(self, repo: Repo, pr: Pull) -> None:
@@ -490,15 +490,9 @@ class World:
                     continue  # GitHub silently ignores owners without write access
                 name = owner.lstrip("@")
                 if "/" in name:
-                    if name.lower() not in (t.lower() for t in pr.requested_teams):
-                        pr.requested_teams.append(name)
-                elif name.lower() != pr.user.lower() and name in self._logins():
-                    login = self.account(name).login
-                    if login not in pr.requested_reviewers:
-                        pr.requested_reviewers.append(login)
-
-    def _logins(self) -> set[str]:
-        return {a.login for a in self.accounts.values()} | set(self.accounts)
+                    self._add_requested_team(repo, pr, self.team(*name.split("/", 1)), pr.user)
+                elif name.lower() != pr.user.lower() and name.lower() in self.accounts:
+                    self._add_requested_user(repo, pr, self.account(name).login, pr.user)
 
     def request_reviewers(self, repo: Repo, pr: Pull, users: list[str], teams: list[str],
                           actor: str) -> None:
@@ -511,13 +505,25 @@ class World:
                                     f"collaborator of the {repo.full_name} repository.")
             if acc.login.lower() == pr.user.lower():
                 raise unprocessable("Review cannot be requested from pull request author.")
-            if acc.login not in pr.requested_reviewers:
-                pr.requested_reviewers.append(acc.login)
+            self._add_requested_user(repo, pr, acc.login, actor)
         for slug in teams:
-            team = self.team(repo.owner, slug)
-            key = f"{team.org}/{team.slug}"
-            if key not in pr.requested_teams:
-                pr.requested_teams.append(key)
+            self._add_requested_team(repo, pr, self.team(repo.owner, slug), actor)
+
+    def _add_requested_user(self, repo: Repo, pr: Pull, login: str, actor: str) -> None:
+        if login in pr.requested_reviewers:
+            return
+        pr.requested_reviewers.append(login)
+        self.emit(repo, "pull_request", lambda p: p.pull_request(
+            repo, pr, "review_requested", actor,
+            extra={"requested_reviewer": p.render.user(login)}))
+
+    def _add_requested_team(self, repo: Repo, pr: Pull, team: Team, actor: str) -> None:
+        key = f"{team.org}/{team.slug}"
+        if key.lower() in (t.lower() for t in pr.requested_teams):
+            return
+        pr.requested_teams.append(key)
+        self.emit(repo, "pull_request", lambda p: p.pull_request(
+            repo, pr, "review_requested", actor, extra={"requested_team": p.render.team(team)}))
 
     def remove_requested(self, repo: Repo, pr: Pull, users: list[str], teams: list[str],
                          actor: str) -> None:
@@ -748,12 +754,17 @@ class World:
             label = self.label(repo, name)
             if label.name not in pr.labels:
                 pr.labels.append(label.name)
+                self.emit(repo, "pull_request", lambda p, lb=label: p.pull_request(
+                    repo, pr, "labeled", actor, extra={"label": p.render.label(repo, lb)}))
 
     def remove_label(self, repo: Repo, pr: Pull, name: str, actor: str) -> None:
         self.require(repo, actor, "triage")
         for existing in pr.labels:
             if existing.lower() == name.lower():
                 pr.labels.remove(existing)
+                label = self.label(repo, existing)
+                self.emit(repo, "pull_request", lambda p, lb=label: p.pull_request(
+                    repo, pr, "unlabeled", actor, extra={"label": p.render.label(repo, lb)}))
                 return
         raise ApiError(404, "Label does not exist")
 
@@ -785,6 +796,7 @@ class World:
         self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "created", actor))
         if run.status == "completed":
             self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "completed", actor))
+            self._maybe_complete_suite(repo, run, actor)
         return run
 
     def update_check_run(self, repo: Repo, run: CheckRun, fields: dict[str, Any],
@@ -796,6 +808,13 @@ class World:
         self._apply_check_fields(run, fields)
         if run.status == "completed" and not was_completed:
             self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "completed", actor))
+            self._maybe_complete_suite(repo, run, actor)
+
+    def _maybe_complete_suite(self, repo: Repo, run: CheckRun, actor: str) -> None:
+        suite = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
+        if all(r.status == "completed" for r in suite):
+            self.emit(repo, "check_suite",
+                      lambda p: p.check_suite(repo, run, "completed", actor))
 
     @staticmethod
     def _apply_check_fields(run: CheckRun, fields: dict[str, Any]) -> None:
