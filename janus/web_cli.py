@@ -39,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     web.add_argument("--membership-file", type=Path, help="YAML team membership file")
     web.add_argument("--admin", action="append", default=[], metavar="LOGIN",
                      help="extra admin login (repeatable; JanusConfig admins always are)")
+    web.add_argument("--github-sim-state", type=Path, metavar="FILE",
+                     help="with --dev-login: the GitHub simulator's state file "
+                          "(.janus-dev/github-sim.json) gives the API URL, repo and each demo "
+                          "user's token, so PRs are authored by the logged-in user")
     web.add_argument("--log-level", default="info")
     web.set_defaults(func=_run)
 
@@ -73,9 +77,28 @@ def build_settings(args: argparse.Namespace) -> WebSettings:
         settings.public_url = f"http://{host}:{args.port}"
     if args.dev_login:
         settings.auth_mode = "dev"
+    if getattr(args, "github_sim_state", None):
+        _apply_simulator_state(settings, args.github_sim_state)
     if args.admin:
         settings.admin_users = settings.admin_users | {a.lower() for a in args.admin}
     return settings
+
+
+def _apply_simulator_state(settings: WebSettings, path: Path) -> None:
+    """Point a dev-login app at the local GitHub simulator (``python -m janus.dev.github_sim``)."""
+    import json
+
+    from janus.web.settings import SettingsError
+
+    if settings.auth_mode != "dev":
+        raise SettingsError("--github-sim-state is for the local demo: use it with --dev-login")
+    state = json.loads(path.read_text(encoding="utf-8"))
+    tokens: dict[str, str] = dict(state["tokens"])
+    settings.github_api_url = state["base_url"]
+    settings.repo = settings.repo or state["repo"]
+    settings.dev_user_tokens = tokens
+    # The app's own reads (policies, team membership) use the org admin's token.
+    settings.github_token = settings.github_token or tokens.get("root")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -89,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = build_settings(args)
         settings.validate()
-    except (SettingsError, OSError, ValueError) as exc:
+    except (SettingsError, OSError, ValueError, KeyError) as exc:
         print(f"janus web: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     if settings.auth_mode == "dev" and not is_loopback_host(args.host):

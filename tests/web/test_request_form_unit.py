@@ -153,3 +153,26 @@ def test_settings_refuse_unsafe_or_incomplete(data: dict) -> None:
 def test_settings_refuse_unknown_keys() -> None:
     with pytest.raises(SettingsError):
         WebSettings.from_mapping({"auth_mod": "dev"})
+
+
+def test_cli_reads_the_simulator_state_for_the_demo(tmp_path: Path) -> None:
+    import json
+
+    from janus.cli import build_parser
+    from janus.web_cli import build_settings
+
+    state = tmp_path / "github-sim.json"
+    state.write_text(json.dumps({"base_url": "http://127.0.0.1:4567", "repo": "acme/access",
+                                 "tokens": {"alice": "t-alice", "root": "t-root"}}))
+    args = build_parser().parse_args(
+        ["web", "--dev-login", "--port", "8181", "--github-sim-state", str(state)])
+    settings = build_settings(args)
+    assert settings.auth_mode == "dev"
+    assert settings.public_url == "http://127.0.0.1:8181"
+    assert settings.github_api_url == "http://127.0.0.1:4567"
+    assert settings.repo == "acme/access"
+    assert settings.dev_user_tokens["alice"] == "t-alice"
+    assert settings.github_token == "t-root"
+    not_dev = build_parser().parse_args(["web", "--github-sim-state", str(state)])
+    with pytest.raises(SettingsError):
+        build_settings(not_dev)
