@@ -85,6 +85,7 @@
       this.podSelect.addEventListener("change", () => this.fillContainers());
       this.connectButton.addEventListener("click", () => this.connect());
       this.closeButton.addEventListener("click", () => this.workspace.removePane(this));
+      this.root.dataset.paneIndex = String(window.janusPanes.length);
       window.janusPanes.push(this);
     }
 

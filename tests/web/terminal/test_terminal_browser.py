@@ -1,0 +1,197 @@
+"""The terminal in a real browser: Debian's Chromium (never a downloaded one) driven by
+Playwright, against two grants from one PR, the app served by uvicorn and the real control plane.
+
+Set ``JANUS_SCREENSHOTS_DIR=docs/screenshots`` to refresh the README's terminal screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from janus import names
+from janus.dev.controlplane import LocalCluster
+from tests.web.terminal.support import AppServer
+
+pytestmark = pytest.mark.k8s_real
+
+CHROMIUM = Path("/usr/bin/chromium")
+VENDOR = Path(__file__).resolve().parents[3] / "janus" / "web" / "static" / "vendor"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+BUFFER_TEXT = """(index) => {
+  const buffer = window.janusPanes[index].term.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+  return lines.join("\\n");
+}"""
+
+TERM_SIZE = "(i) => [window.janusPanes[i].term.rows, window.janusPanes[i].term.cols]"
+
+
+def _require(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if os.environ.get("JANUS_REQUIRE_CLUSTER") == "1":
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def dev_replica(web_kube: Path, terminal_dir: Path) -> Iterator[AppServer]:
+    replica = AppServer.start(web_kube, terminal_dir / "browser.db", auth_mode="dev")
+    try:
+        yield replica
+    finally:
+        replica.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
+    _require((VENDOR / "xterm" / "xterm.js").exists(), "no vendored assets (make assets)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _wait(predicate: Callable[[], object], seconds: float, what: str) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _screen_or_none(page, index: int) -> str:
+    try:
+        return _screen(page, index)
+    except Exception as exc:  # the page may be gone; the assertion message still helps
+        return f"<no screen: {exc}>"
+
+
+def _screen(page, index: int = 0) -> str:
+    return str(page.evaluate(BUFFER_TEXT, index))
+
+
+def _type_line(page, index: int, text: str) -> None:
+    page.locator(f'[data-pane-index="{index}"] .xterm-helper-textarea').focus()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def _stty_size(page, index: int, marker: str) -> tuple[int, int]:
+    _type_line(page, index, f"echo {marker}-$(stty size | tr ' ' x)")
+    found = _wait(lambda: re.search(rf"{marker}-(\d+)x(\d+)", _screen(page, index)), 10,
+                  f"stty size ({marker})")
+    return int(found.group(1)), int(found.group(2))  # type: ignore[union-attr]
+
+
+def test_terminal_in_chromium(
+    browser, dev_replica: AppServer, make_grant, cluster: LocalCluster
+) -> None:
+    first = make_grant(pull_request=4242)
+    second = make_grant(pull_request=4242)
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    # A CSP violation or a script error is reported on the console: the test fails on any.
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)
+    try:
+        page.goto(f"{dev_replica.base}/terminal/{first.cr_name}")
+        assert "/auth/dev" in page.url
+        page.fill("input[name=login]", "alice")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{dev_replica.base}/terminal/{first.cr_name}")
+        problems.clear()  # the login page is not the terminal's to judge
+
+        # One tab per namespace of the PR's grants.
+        tabs = page.locator(".term-tab")
+        assert sorted(tabs.all_text_contents()) == sorted([first.namespace, second.namespace])
+        pane = page.locator(".term-workspace:not([hidden]) .term-pane").first
+        _wait(lambda: pane.locator(".term-pod option").count() > 0, 10, "pods listed")
+        assert pane.locator(".term-container option").all_text_contents() == ["app", "sidecar"]
+        assert re.match(r"(\d+:)?\d+:\d\d$", page.text_content("#term-countdown") or "")
+
+        main = int(pane.get_attribute("data-pane-index") or -1)
+        pane.locator(".term-connect").click()
+        _wait(lambda: "Connected" in (pane.locator(".term-status").text_content() or ""), 15,
+              "connected")
+        # Type once the prompt is there, as a person would: a shell may discard type-ahead
+        # while it sets up its line editor.
+        _wait(lambda: "$ " in _screen(page, main), 10, "prompt")
+        _type_line(page, main, "echo hello-$((6*7))")
+        _wait(lambda: "hello-42" in _screen(page, main), 10, "echo output")
+
+        # The pod's TTY follows the browser's terminal size, and a window resize.
+        rows, cols = _stty_size(page, main, "before")
+        assert (rows, cols) == tuple(page.evaluate(TERM_SIZE, main))
+        page.set_viewport_size({"width": 900, "height": 650})
+        _wait(lambda: page.evaluate(TERM_SIZE, main)[1] < cols, 5, "refit")
+        new_rows, new_cols = _stty_size(page, main, "after")
+        assert (new_rows, new_cols) != (rows, cols)
+        assert (new_rows, new_cols) == tuple(page.evaluate(TERM_SIZE, main))
+        page.set_viewport_size({"width": 1300, "height": 900})
+
+        # A split pane: the sidecar container of the same pod, its own session.
+        page.locator(".term-workspace:not([hidden]) .term-split").click()
+        second_pane = page.locator(".term-workspace:not([hidden]) .term-pane").nth(1)
+        _wait(lambda: second_pane.locator(".term-pod option").count() > 0, 10, "pods (pane 2)")
+        second_pane.locator(".term-container").select_option("sidecar")
+        second_pane.locator(".term-connect").click()
+        _wait(lambda: "sidecar" in (second_pane.locator(".term-status").text_content() or ""),
+              15, "pane 2 connected")
+        split_index = int(second_pane.get_attribute("data-pane-index") or -1)
+        _wait(lambda: "$ " in _screen(page, split_index), 10, "prompt (pane 2)")
+        _type_line(page, split_index, "echo pane-two-$((1+1))")
+        _wait(lambda: "pane-two-2" in _screen(page, split_index), 10, "pane 2 output")
+        _type_line(page, main, "ls /; echo ready")
+        _wait(lambda: "ready" in _screen(page, main).split("ls /")[-1], 10, "ls output")
+
+        shots = os.environ.get("JANUS_SCREENSHOTS_DIR")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(shots) / "terminal.png"))
+
+        # Revocation: both panes are cut, the page says why.
+        custom = client.CustomObjectsApi(cluster.admin_client())
+        started = time.monotonic()
+        custom.patch_namespaced_custom_object(
+            names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, first.cr_name,
+            {"spec": {"revocation": {"by": "root-admin", "reason": "browser test"}}})
+        for index in (0, 1):
+            status = page.locator(".term-workspace:not([hidden]) .term-status").nth(index)
+            _wait(lambda s=status: "revoked" in (s.text_content() or ""), 5, "revoked status")
+        elapsed = time.monotonic() - started
+        assert elapsed < 2.0, elapsed  # < 1 s server-side; the rest is the browser polling
+        assert "revoked" in _screen(page, main)
+        assert page.locator("#term-warning").is_visible()
+
+        # The second namespace's tab is its own grant and still works.
+        tabs.filter(has_text=second.namespace).click()
+        other = page.locator(".term-workspace:not([hidden]) .term-pane").first
+        _wait(lambda: other.locator(".term-pod option").count() > 0, 10, "pods (tab 2)")
+        other.locator(".term-connect").click()
+        _wait(lambda: "Connected" in (other.locator(".term-status").text_content() or ""), 15,
+              "tab 2 connected")
+        assert problems == [], problems
+    finally:
+        context.close()
