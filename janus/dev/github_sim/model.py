@@ -7,10 +7,17 @@ here: they live in each repository's real git store (:mod:`.gitstore`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from .gitstore import GitRepo
+
+
+def now_iso(ts: float | None = None) -> str:
+    """GitHub's timestamp format (UTC, seconds, ``Z``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts if ts is not None else time.time()))
+
 
 PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
 

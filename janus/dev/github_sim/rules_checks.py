@@ -1,0 +1,115 @@
+"""World rules for check runs (GitHub Apps only) and commit statuses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError, validation_failed
+from .model import (
+    App,
+    CheckRun,
+    CommitStatus,
+    Repo,
+    now_iso,
+)
+
+if TYPE_CHECKING:
+    from .world import World
+
+    _Base = World
+else:
+    _Base = object
+
+
+class CheckRules(_Base):
+    # -- checks and statuses --------------------------------------------------------------------
+
+    def app_of(self, login: str) -> App | None:
+        for app in self.apps.values():
+            if app.bot_login.lower() == login.lower():
+                return app
+        return None
+
+    def create_check_run(self, repo: Repo, fields: dict[str, Any], actor: str) -> CheckRun:
+        app = self.app_of(actor)
+        if app is None:
+            raise ApiError(403, "You must authenticate via a GitHub App.")
+        self.require(repo, actor, "write")
+        if not fields.get("name"):
+            raise validation_failed("CheckRun", "missing_field", "name")
+        head = str(fields.get("head_sha") or "")
+        if repo.git.object_type(head) != "commit":
+            raise validation_failed("CheckRun", "invalid", "head_sha",
+                                    f"No commit found for SHA: {head}")
+        suite = next((r.suite_id for r in repo.check_runs.values()
+                      if r.head_sha == head and r.app_id == app.id), None) or self.next_id()
+        run = CheckRun(id=self.next_id(), suite_id=suite, name=fields["name"], head_sha=head,
+                       app_id=app.id)
+        self._apply_check_fields(run, fields)
+        repo.check_runs[run.id] = run
+        self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "created", actor))
+        if run.status == "completed":
+            self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "completed", actor))
+            self._maybe_complete_suite(repo, run, actor)
+        return run
+
+    def update_check_run(self, repo: Repo, run: CheckRun, fields: dict[str, Any],
+                         actor: str) -> None:
+        app = self.app_of(actor)
+        if app is None or app.id != run.app_id:
+            raise ApiError(403, "Resource not accessible by integration")
+        was_completed = run.status == "completed"
+        self._apply_check_fields(run, fields)
+        if run.status == "completed" and not was_completed:
+            self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "completed", actor))
+            self._maybe_complete_suite(repo, run, actor)
+
+    def _maybe_complete_suite(self, repo: Repo, run: CheckRun, actor: str) -> None:
+        suite = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
+        if all(r.status == "completed" for r in suite):
+            self.emit(repo, "check_suite",
+                      lambda p: p.check_suite(repo, run, "completed", actor))
+
+    @staticmethod
+    def _apply_check_fields(run: CheckRun, fields: dict[str, Any]) -> None:
+        for key in ("name", "details_url", "external_id", "started_at", "completed_at"):
+            if key in fields:
+                setattr(run, key, fields[key])
+        if "status" in fields:
+            if fields["status"] not in ("queued", "in_progress", "completed"):
+                raise validation_failed("CheckRun", "invalid", "status")
+            run.status = fields["status"]
+        if fields.get("conclusion"):
+            valid = ("action_required", "cancelled", "failure", "neutral", "success",
+                     "skipped", "timed_out")
+            if fields["conclusion"] not in valid:
+                raise validation_failed("CheckRun", "invalid", "conclusion")
+            run.conclusion = fields["conclusion"]
+            run.status = "completed"  # giving a conclusion completes the run, as on GitHub
+        if run.status == "completed" and run.conclusion is None:
+            raise validation_failed("CheckRun", "missing_field", "conclusion")
+        if run.status == "completed" and run.completed_at is None:
+            run.completed_at = now_iso()
+        if run.status != "queued" and run.started_at is None:
+            run.started_at = now_iso()
+        if fields.get("output"):
+            output = dict(fields["output"])
+            if "title" not in output or "summary" not in output:
+                raise validation_failed("CheckRun", "missing_field", "output")
+            run.output = output
+
+    def create_status(self, repo: Repo, sha: str, fields: dict[str, Any],
+                      actor: str) -> CommitStatus:
+        self.require(repo, actor, "write")
+        if repo.git.object_type(sha) != "commit":
+            raise validation_failed("Status", "invalid", "sha", f"No commit found for SHA: {sha}")
+        if fields.get("state") not in ("error", "failure", "pending", "success"):
+            raise validation_failed("Status", "custom", "state")
+        status = CommitStatus(id=self.next_id(), sha=sha, state=fields["state"],
+                              context=fields.get("context") or "default",
+                              description=fields.get("description"),
+                              target_url=fields.get("target_url"),
+                              creator=self.account(actor).login, created_at=now_iso())
+        repo.statuses.append(status)
+        return status
+

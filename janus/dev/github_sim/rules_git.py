@@ -1,0 +1,160 @@
+"""World rules for git data: refs, pushes (and what they trigger on pull requests), contents."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError, not_found, validation_failed
+from .model import (
+    Pull,
+    Repo,
+    now_iso,
+)
+
+if TYPE_CHECKING:
+    from .world import World
+
+    _Base = World
+else:
+    _Base = object
+
+
+class GitRules(_Base):
+    # -- git: refs and commits ------------------------------------------------------------------
+
+    def resolve(self, repo: Repo, rev: str | None) -> str:
+        sha = repo.git.resolve(rev or repo.default_branch)
+        if sha is None:
+            raise ApiError(404, f"No commit found for the ref {rev}")
+        return sha
+
+    def push(self, full_name: str, branch: str, files: dict[str, bytes | str | None],
+             author: str, message: str, base: str | None = None) -> str:
+        """Commit *files* on *branch* (created from *base* or the default branch) as *author*."""
+        with self.lock:
+            repo = self.repo(full_name)
+            ref = f"refs/heads/{branch}"
+            before = repo.git.ref(ref)
+            parent = before or (repo.git.resolve(base or repo.default_branch))
+            sha = repo.git.commit_changes(parent, as_bytes(files), message, self._person(author))
+            repo.git.update_ref(ref, sha, before or "0" * 40)
+            self.after_ref_update(repo, ref, before, sha, author)
+            return sha
+
+    def create_ref(self, repo: Repo, ref: str, sha: str, actor: str | None) -> None:
+        self.require(repo, actor, "write")
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            raise ApiError(422, "Reference name must start with 'refs/' and have at least two "
+                           "slashes.")
+        if repo.git.ref(ref) is not None:
+            raise ApiError(422, "Reference already exists")
+        if repo.git.object_type(sha) != "commit":
+            raise ApiError(422, "Object does not exist")
+        repo.git.update_ref(ref, sha, "0" * 40)
+        self.after_ref_update(repo, ref, None, sha, actor or repo.owner)
+
+    def update_ref(self, repo: Repo, ref: str, sha: str, force: bool, actor: str | None) -> None:
+        self.require(repo, actor, "write")
+        before = repo.git.ref(ref)
+        if before is None:
+            raise ApiError(422, "Reference does not exist")
+        if repo.git.object_type(sha) != "commit":
+            raise ApiError(422, "Object does not exist")
+        if not force and not repo.git.is_ancestor(before, sha):
+            raise ApiError(422, "Update is not a fast forward")
+        repo.git.update_ref(ref, sha, before)
+        self.after_ref_update(repo, ref, before, sha, actor or repo.owner)
+
+    def delete_ref(self, repo: Repo, ref: str, actor: str | None) -> None:
+        self.require(repo, actor, "write")
+        before = repo.git.ref(ref)
+        if before is None:
+            raise ApiError(422, "Reference does not exist")
+        repo.git.delete_ref(ref)
+        self.after_ref_update(repo, ref, before, None, actor or repo.owner)
+
+    def after_ref_update(self, repo: Repo, ref: str, before: str | None, after: str | None,
+                         pusher: str) -> None:
+        """What GitHub does after a push: webhook, PR head sync, stale-review dismissal."""
+        repo.pushed_at = now_iso()
+        self.emit(repo, "push", lambda p: p.push(repo, ref, before, after, pusher))
+        if not ref.startswith("refs/heads/") or after is None:
+            return
+        branch = ref.removeprefix("refs/heads/")
+        for pr in repo.pulls.values():
+            if pr.state != "open":
+                continue
+            if pr.base_ref == branch:
+                pr.base_sha = after
+                self._refresh_test_merge(repo, pr)
+            if pr.head_ref == branch and pr.head_sha != after:
+                old_head = pr.head_sha
+                pr.head_sha = after
+                pr.updated_at = now_iso()
+                self._refresh_test_merge(repo, pr)
+                self.emit(repo, "pull_request",
+                          lambda p, pr=pr, old=old_head: p.pull_request(
+                              repo, pr, "synchronize", pusher, before=old, after=after))
+                self._dismiss_stale(repo, pr, old_head, pusher)
+
+    def _dismiss_stale(self, repo: Repo, pr: Pull, old_head: str, pusher: str) -> None:
+        rules = repo.protection.get(pr.base_ref)
+        if rules is None or not rules.dismiss_stale_reviews:
+            return
+        if not repo.git.diff(old_head, pr.head_sha):
+            return  # an empty push leaves the diff unchanged; GitHub keeps approvals then
+        for review in pr.reviews:
+            if review.state == "APPROVED" and review.commit_id != pr.head_sha:
+                review.state = "DISMISSED"
+                self.emit(repo, "pull_request_review",
+                          lambda p, r=review: p.review(repo, pr, r, "dismissed", pusher))
+
+    # -- contents -------------------------------------------------------------------------------
+
+    def put_file(self, repo: Repo, path: str, content: bytes, message: str, branch: str | None,
+                 sha: str | None, actor: str) -> tuple[str, str]:
+        """Create or update one file; returns (commit sha, blob sha). GitHub's 409/422 rules."""
+        self.require(repo, actor, "write")
+        branch = branch or repo.default_branch
+        ref = f"refs/heads/{branch}"
+        before = repo.git.ref(ref)
+        if before is None and branch != repo.default_branch:
+            raise ApiError(404, f"Branch {branch} not found")
+        existing = repo.git.entry_at(before, path) if before else None
+        if existing is not None and existing.type != "blob":
+            raise ApiError(422, "path is a directory")
+        if existing is not None and sha is None:
+            raise validation_failed("Content", "missing_field", "sha",
+                                    '"sha" wasn\'t supplied.')
+        if existing is not None and sha != existing.sha:
+            raise ApiError(409, f"{path} does not match {sha}")
+        if existing is None and sha is not None:
+            raise ApiError(409, f"{path} does not match {sha}")
+        commit = repo.git.commit_changes(before, {path: content}, message, self._person(actor))
+        repo.git.update_ref(ref, commit, before or "0" * 40)
+        self.after_ref_update(repo, ref, before, commit, actor)
+        entry = repo.git.entry_at(commit, path)
+        assert entry is not None
+        return commit, entry.sha
+
+    def delete_file(self, repo: Repo, path: str, message: str, branch: str | None, sha: str,
+                    actor: str) -> str:
+        self.require(repo, actor, "write")
+        branch = branch or repo.default_branch
+        ref = f"refs/heads/{branch}"
+        before = repo.git.ref(ref)
+        if before is None:
+            raise ApiError(404, f"Branch {branch} not found")
+        existing = repo.git.entry_at(before, path)
+        if existing is None:
+            raise not_found()
+        if existing.sha != sha:
+            raise ApiError(409, f"{path} does not match {sha}")
+        commit = repo.git.commit_changes(before, {path: None}, message, self._person(actor))
+        repo.git.update_ref(ref, commit, before)
+        self.after_ref_update(repo, ref, before, commit, actor)
+        return commit
+
+
+def as_bytes(files: dict[str, Any]) -> dict[str, bytes | None]:
+    return {p: (d.encode() if isinstance(d, str) else d) for p, d in files.items()}
