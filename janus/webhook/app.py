@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from janus.logs import event
+from janus.webhook.contract import contract_errors
 from janus.webhook.metrics import COUNTERS, Counters
 from janus.webhook.signature import signature_valid
 from janus.webhook.store import DeliveryStore
@@ -113,6 +114,10 @@ def create_app(
         if allowed is not None and action not in allowed:
             counters.inc("webhook_deliveries_total", outcome="ignored")
             return JSONResponse({"ignored": f"{event_name}.{action}"}, status_code=202)
+        problems = contract_errors(event_name, payload)
+        if problems:
+            return reject(400, "contract", "the payload lacks fields Janus reads: "
+                          + "; ".join(problems[:5]), delivery=delivery_id)
         # Store the JSON document, not the raw body: form-encoded deliveries are unwrapped once.
         document = body if content_type == "application/json" else json.dumps(payload).encode()
         fresh = await run_in_threadpool(store.add, delivery_id, event_name, action, document)
