@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,16 @@ def _run_webhook(args: argparse.Namespace) -> int:
     receiver = Receiver(ops, ReceiverSettings(
         secret=secret, db_path=Path(args.db), host=args.host, port=args.port,
         workers=args.workers, reconcile_interval=args.reconcile_interval))
+    # SIGTERM (Kubernetes stopping the pod) stops like Ctrl-C: workers finish the delivery in
+    # hand; anything not finished stays in the store and is picked up on the next start.
+    signal.signal(signal.SIGTERM, _interrupt)
     receiver.start()
     receiver.serve_forever()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_reconcile(args: argparse.Namespace) -> int:

@@ -1,0 +1,98 @@
+"""`janus webhook` as a real subprocess: App auth against the simulator, a kubeconfig file for
+the real API server, signed deliveries over HTTP, a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.gitops import harness
+from tests.gitops.harness import cr_name, open_request_pr, request_name
+
+pytestmark = pytest.mark.k8s_real
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
+                                                   tmp_path: Path) -> None:
+    sim, app_id, key, bot = e2e_sim
+    sim.set_delivery_mode("sync")
+    repo = harness.new_repo(sim)
+    installation = sim.install_app(app_id, repo)
+    secret = secrets.token_hex(20)
+    files = {"key": key, "secret": secret, "kubeconfig": yaml.safe_dump(cluster.kubeconfig())}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    port = _free_port()
+    log = (tmp_path / "webhook.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "janus", "webhook", "--config",
+         str(harness.ROOT / "policies" / "janus.yaml"), "--repo", repo,
+         "--github-api-url", sim.base_url, "--app-id", str(app_id),
+         "--app-key", str(tmp_path / "key"), "--installation-id", str(installation),
+         "--no-throttle", "--secret-file", str(tmp_path / "secret"),
+         "--kubeconfig", str(tmp_path / "kubeconfig"), "--namespace", janus_ns,
+         "--port", str(port), "--db", str(tmp_path / "d.sqlite"), "--reconcile-interval", "0"],
+        cwd=harness.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ})
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait(healthy, 30, "the receiver to listen")
+        sim.add_webhook(repo, f"{base}/webhooks/github", secret, events=["*"])
+        name = request_name()
+        number = open_request_pr(sim, repo, name)
+        sim.review(repo, number, "bob", "APPROVE")
+        sim.merge(repo, number, actor="root")
+        from janus.gitops.crs import AccessRequests
+
+        crs = AccessRequests(cluster.admin_client(), janus_ns)
+        cr = _wait(lambda: crs.get(cr_name(name)), 30, "the AccessRequest")
+        assert cr["spec"]["provenance"]["approvers"] == ["bob"]
+        # The App's own login was discovered at start-up: its comments carry it.
+        comments = _wait(lambda: [b for b in harness.comments_of(sim, repo, number)
+                                  if "verified" in b], 10, "the verdict comment")
+        assert len(comments) == 1
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'janus_grants_total{outcome="created"} 1' in metrics
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+    output = (tmp_path / "webhook.log").read_text()
+    assert secret not in output and "BEGIN" not in output
