@@ -65,6 +65,9 @@ class Protection:
     require_code_owner_reviews: bool = False
     dismiss_stale_reviews: bool = False
     enforce_admins: bool = False
+    # Required checks: (context, app id or None). Pinned to an App, only that App's check run
+    # counts; unpinned, a check run or a commit status of that name does.
+    required_checks: list[tuple[str, int | None]] = field(default_factory=list)
 
 
 @dataclass

@@ -349,6 +349,31 @@ class Renderer:
             "protection_url": f"{u}/protection",
         }
 
+    def protection(self, repo: Repo, branch: str) -> dict[str, Any]:
+        rules = repo.protection[branch]
+        u = f"{self.api}/repos/{repo.full_name}/branches/{branch}/protection"
+        checks = [{"context": c, "app_id": a} for c, a in rules.required_checks]
+        return {
+            "url": u,
+            "required_status_checks": {
+                "url": f"{u}/required_status_checks", "strict": False,
+                "contexts": [c for c, _ in rules.required_checks],
+                "contexts_url": f"{u}/required_status_checks/contexts", "checks": checks},
+            "required_pull_request_reviews": {
+                "url": f"{u}/required_pull_request_reviews",
+                "dismiss_stale_reviews": rules.dismiss_stale_reviews,
+                "require_code_owner_reviews": rules.require_code_owner_reviews,
+                "required_approving_review_count": rules.required_approvals,
+                "require_last_push_approval": False},
+            "enforce_admins": {"url": f"{u}/enforce_admins", "enabled": rules.enforce_admins},
+            "required_signatures": {"url": f"{u}/required_signatures", "enabled": False},
+            "required_linear_history": {"enabled": False},
+            "allow_force_pushes": {"enabled": False}, "allow_deletions": {"enabled": False},
+            "block_creations": {"enabled": False},
+            "required_conversation_resolution": {"enabled": False},
+            "lock_branch": {"enabled": False}, "allow_fork_syncing": {"enabled": False},
+        }
+
     # -- pull requests --------------------------------------------------------------------------
 
     def author_association(self, repo: Repo, login: str) -> str:

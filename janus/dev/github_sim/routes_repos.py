@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 from .errors import ApiError, not_found, validation_failed
-from .gitstore import EMPTY_TREE
+from .gitstore import EMPTY_TREE, Person
 from .model import perm_rank
 from .rest import Ctx, Reply, paginate, route
 
@@ -222,6 +223,36 @@ def get_branch(ctx: Ctx) -> Reply:
     return Reply(200, ctx.render.branch(repo, name, sha))
 
 
+@route("GET", "/repos/{owner}/{repo}/branches/{branch}/protection")
+def get_protection(ctx: Ctx) -> Reply:
+    repo = ctx.repo("admin")
+    if ctx.params["branch"] not in repo.protection:
+        raise ApiError(404, "Branch not protected")
+    return Reply(200, ctx.render.protection(repo, ctx.params["branch"]))
+
+
+@route("PUT", "/repos/{owner}/{repo}/branches/{branch}/protection")
+def put_protection(ctx: Ctx) -> Reply:
+    """Classic protection as PyGithub's ``Branch.edit_protection`` sends it."""
+    repo = ctx.repo("admin")
+    branch = ctx.params["branch"]
+    if repo.git.ref(f"refs/heads/{branch}") is None:
+        raise ApiError(404, "Branch not found")
+    body = ctx.json()
+    reviews = body.get("required_pull_request_reviews") or {}
+    status = body.get("required_status_checks") or {}
+    checks = [(c["context"], c.get("app_id")) for c in status.get("checks") or []]
+    checks += [(c, None) for c in status.get("contexts") or []
+               if c not in {name for name, _ in checks}]
+    ctx.world.set_protection(
+        repo.full_name, branch,
+        required_approvals=int(reviews.get("required_approving_review_count") or 0),
+        require_code_owner_reviews=bool(reviews.get("require_code_owner_reviews")),
+        dismiss_stale_reviews=bool(reviews.get("dismiss_stale_reviews")),
+        enforce_admins=bool(body.get("enforce_admins")), required_checks=checks)
+    return Reply(200, ctx.render.protection(repo, branch))
+
+
 # -- git objects ---------------------------------------------------------------------------------
 
 
@@ -383,7 +414,8 @@ def put_contents(ctx: Ctx) -> Reply:
     path = ctx.params["path"].strip("/")
     existed = body.get("sha") is not None
     commit, blob = ctx.world.put_file(repo, path, data, body["message"], body.get("branch"),
-                                      body.get("sha"), ctx.login)
+                                      body.get("sha"), ctx.login, _person(body.get("author")),
+                                      _person(body.get("committer")))
     ref = body.get("branch") or repo.default_branch
     return Reply(200 if existed else 201, {
         "content": ctx.render.content(repo, path, blob, len(data), ref),
@@ -402,6 +434,14 @@ def delete_contents(ctx: Ctx) -> Reply:
     commit = ctx.world.delete_file(repo, ctx.params["path"].strip("/"), body["message"],
                                    body.get("branch"), body["sha"], ctx.login)
     return Reply(200, {"content": None, "commit": _file_commit(ctx, repo, commit)})
+
+
+def _person(data: object) -> Person | None:
+    if not isinstance(data, dict):
+        return None
+    if not isinstance(data.get("name"), str) or not isinstance(data.get("email"), str):
+        raise validation_failed("Content", "invalid", "author")
+    return Person(data["name"], data["email"], int(time.time()))
 
 
 def _file_commit(ctx: Ctx, repo, sha: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError, not_found, validation_failed
+from .gitstore import Person
 from .model import (
     Pull,
     Repo,
@@ -78,9 +79,16 @@ class GitRules(_Base):
         """What GitHub does after a push: webhook, PR head sync, stale-review dismissal."""
         repo.pushed_at = now_iso()
         self.emit(repo, "push", lambda p: p.push(repo, ref, before, after, pusher))
-        if not ref.startswith("refs/heads/") or after is None:
+        if not ref.startswith("refs/heads/"):
             return
         branch = ref.removeprefix("refs/heads/")
+        if after is None:  # deleting a head branch closes its open pull requests
+            for pr in repo.pulls.values():
+                if pr.state == "open" and pr.head_ref == branch:
+                    pr.state, pr.closed_at, pr.updated_at = "closed", now_iso(), now_iso()
+                    self.emit(repo, "pull_request",
+                              lambda p, pr=pr: p.pull_request(repo, pr, "closed", pusher))
+            return
         for pr in repo.pulls.values():
             if pr.state != "open":
                 continue
@@ -112,8 +120,13 @@ class GitRules(_Base):
     # -- contents -------------------------------------------------------------------------------
 
     def put_file(self, repo: Repo, path: str, content: bytes, message: str, branch: str | None,
-                 sha: str | None, actor: str) -> tuple[str, str]:
-        """Create or update one file; returns (commit sha, blob sha). GitHub's 409/422 rules."""
+                 sha: str | None, actor: str, author: Person | None = None,
+                 committer: Person | None = None) -> tuple[str, str]:
+        """Create or update one file; returns (commit sha, blob sha). GitHub's 409/422 rules.
+
+        Like GitHub, a caller may name any *author*/*committer* (only the e-mail links a
+        commit to an account), so "who wrote this commit" is not proof of who pushed it.
+        """
         self.require(repo, actor, "write")
         branch = branch or repo.default_branch
         ref = f"refs/heads/{branch}"
@@ -130,7 +143,9 @@ class GitRules(_Base):
             raise ApiError(409, f"{path} does not match {sha}")
         if existing is None and sha is not None:
             raise ApiError(409, f"{path} does not match {sha}")
-        commit = repo.git.commit_changes(before, {path: content}, message, self._person(actor))
+        me = self._person(actor)
+        commit = repo.git.commit_changes(before, {path: content}, message, author or me,
+                                         committer or (me if author is None else author))
         repo.git.update_ref(ref, commit, before or "0" * 40)
         self.after_ref_update(repo, ref, before, commit, actor)
         entry = repo.git.entry_at(commit, path)

@@ -198,7 +198,8 @@ class PullRules(_Base):
             self.emit(repo, "pull_request", lambda p: p.pull_request(repo, pr, "closed", actor))
         elif state == "open" and pr.state == "closed" and not pr.merged:
             if repo.git.ref(f"refs/heads/{pr.head_ref}") is None:
-                raise unprocessable("Cannot reopen: the head branch was deleted")
+                raise validation_failed("PullRequest", "custom", "state",
+                                        "state cannot be changed. The head branch was deleted.")
             pr.state = "open"
             pr.closed_at = None
             self._refresh_test_merge(repo, pr)
@@ -320,6 +321,21 @@ class PullRules(_Base):
                 if owners and not any(self._owns(repo, o, a) for o in owners for a in approvers):
                     raise ApiError(405, f"Waiting on code owner review from "
                                    f"{', '.join(owners)} for {path}.")
+        for context, app_id in rules.required_checks:
+            if not self._check_passed(repo, pr.head_sha, context, app_id):
+                raise ApiError(405, f'Required status check "{context}" is expected.')
+
+    def _check_passed(self, repo: Repo, sha: str, context: str, app_id: int | None) -> bool:
+        runs = [r for r in repo.check_runs.values() if r.head_sha == sha and r.name == context
+                and (app_id is None or r.app_id == app_id)]
+        if runs:
+            latest = max(runs, key=lambda r: r.id)
+            return latest.conclusion in ("success", "neutral", "skipped")
+        if app_id is not None:
+            return False
+        statuses = [st for st in repo.statuses
+                    if st.sha == sha and st.context.lower() == context.lower()]
+        return bool(statuses) and statuses[-1].state == "success"
 
     def _owns(self, repo: Repo, owner: str, login: str) -> bool:
         name = owner.lstrip("@")

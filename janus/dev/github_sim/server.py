@@ -159,12 +159,15 @@ class GitHubSimulator:
 
     def protect_branch(self, repo: str, branch: str, *, required_approvals: int = 0,
                        require_code_owner_reviews: bool = False,
-                       dismiss_stale_reviews: bool = False, enforce_admins: bool = False) -> None:
-        """Classic branch protection: merges need approvals; admins bypass unless enforced."""
+                       dismiss_stale_reviews: bool = False, enforce_admins: bool = False,
+                       required_checks: list[tuple[str, int | None]] | None = None) -> None:
+        """Classic branch protection: merges need approvals (and passing required checks,
+        ``(context, app_id or None)``); admins bypass all of it unless *enforce_admins*."""
         self.world.set_protection(repo, branch, required_approvals=required_approvals,
                                   require_code_owner_reviews=require_code_owner_reviews,
                                   dismiss_stale_reviews=dismiss_stale_reviews,
-                                  enforce_admins=enforce_admins)
+                                  enforce_admins=enforce_admins,
+                                  required_checks=list(required_checks or []))
 
     # -- pull requests (the same rules as the REST API) -----------------------------------------
 
