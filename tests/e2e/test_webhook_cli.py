@@ -40,7 +40,7 @@ def _wait(predicate, timeout: float, what: str):
 
 def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
                                                    tmp_path: Path) -> None:
-    sim, app_id, key, bot = e2e_sim
+    sim, app_id, key, _bot = e2e_sim
     sim.set_delivery_mode("sync")
     repo = harness.new_repo(sim)
     installation = sim.install_app(app_id, repo)
