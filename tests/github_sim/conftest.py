@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from github import Auth, Github
+from github import Github
 
 from janus.dev.github_sim import GitHubSimulator
 from janus.dev.github_sim.contract import RestContract, WebhookContract
@@ -60,8 +60,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def github(sim: GitHubSimulator, token: str) -> Github:
-    return Github(auth=Auth.Token(token), base_url=sim.base_url, retry=None,
-                  seconds_between_requests=None, seconds_between_writes=None, timeout=10)
+    return sim.client(token=token)
 
 
 @dataclass

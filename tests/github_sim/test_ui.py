@@ -32,3 +32,13 @@ def test_review_page_approve_and_merge(scene: Scene) -> None:
     assert scene.sim.pull(scene.repo, pr.number)["merged"] is True
     assert ("pull_request_review", "submitted") in scene.receiver.events()
     assert ("pull_request", "closed") in scene.receiver.events()
+
+
+def test_raw_and_commit_pages_behind_html_urls(scene: Scene) -> None:
+    _, pr = open_request(scene)
+    files = list(pr.get_files())
+    with httpx.Client() as web:
+        raw = web.get(files[0].raw_url)
+        assert raw.status_code == 200 and raw.text.startswith("apiVersion: janus.dev/v1alpha1")
+        commit = web.get(scene.repo_as("alice").get_commit(pr.head.sha).html_url)
+        assert commit.status_code == 200 and "Request access to payments" in commit.text

@@ -93,8 +93,10 @@ class SimulatorApp:
         try:
             caller = Caller()
             with self.world.lock:
-                caller = authenticate(self.world, request.headers.get("authorization"))
-                headers |= self.rate_limits.count(caller)
+                try:
+                    caller = authenticate(self.world, request.headers.get("authorization"))
+                finally:  # a rejected credential still counts against the anonymous limit
+                    headers |= self.rate_limits.count(caller)
                 reply = self._dispatch(method, path, query, raw, caller)
         except ApiError as err:
             headers |= getattr(err, "headers", {})

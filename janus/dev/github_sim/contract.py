@@ -234,3 +234,15 @@ def _problems(where: str, errors: Any) -> list[Problem]:
 
 def _escape(template: str) -> str:
     return template.replace("~", "~0").replace("/", "~1")
+
+
+def check_simulator(sim: Any) -> list[Problem]:
+    """Validate everything a :class:`GitHubSimulator` recorded (enable ``sim.recorder`` first)
+    and every delivery it made; returns the problems (empty when all conform)."""
+    rest, hooks = RestContract.load(), WebhookContract.load()
+    problems: list[Problem] = []
+    for ex in sim.recorder.exchanges:
+        problems += rest.check(ex.method, ex.path, ex.status, ex.body)
+    for delivery in sim.deliveries:
+        problems += hooks.check(delivery.event, delivery.payload)
+    return problems

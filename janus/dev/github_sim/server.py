@@ -103,6 +103,19 @@ class GitHubSimulator:
         """The personal token :meth:`add_user` returned for *login*."""
         return self._tokens[login.lower()]
 
+    def client(self, login: str | None = None, *, token: str | None = None,
+               **kwargs: Any) -> Any:
+        """A PyGithub ``Github`` for *login* (or *token*) with test settings: no retries, no
+        throttling sleeps, 10 s timeout. Extra keyword arguments go to ``Github``."""
+        from github import Auth, Github
+
+        credential = token or (self.token(login) if login else None)
+        options: dict[str, Any] = {"retry": None, "seconds_between_requests": None,
+                                   "seconds_between_writes": None, "timeout": 10}
+        options.update(kwargs)
+        auth = Auth.Token(credential) if credential else None
+        return Github(auth=auth, base_url=self.base_url, **options)
+
     def add_org(self, org: str, admins: list[str] | None = None) -> None:
         self.world.add_org(org, admins=admins)
 

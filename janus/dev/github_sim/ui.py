@@ -44,6 +44,8 @@ class ReviewPages:
         self.router = Router(routes=[
             Route("/_sim", self.index), Route("/_sim/", self.index),
             Route("/_sim/{owner}/{repo}", self.repo_page),
+            Route("/_sim/{owner}/{repo}/raw/{ref}/{path:path}", self.raw_file),
+            Route("/_sim/{owner}/{repo}/commit/{sha}", self.commit_page),
             Route("/_sim/{owner}/{repo}/pull/{number:int}", self.pull_page),
             Route("/_sim/{owner}/{repo}/pull/{number:int}/review", self.post_review,
                   methods=["POST"]),
@@ -79,6 +81,44 @@ class ReviewPages:
         return _page(full, f"<p><a href='/_sim/'>all repositories</a></p><h1>{e(full)}</h1>"
                            f"<table><tr><th>#</th><th>title</th><th>author</th><th>state</th>"
                            f"</tr>{rows}</table>")
+
+    async def raw_file(self, request: Request) -> Response:
+        """``download_url`` of the contents API (branch names with slashes are not supported)."""
+        p = request.path_params
+        data = await run_in_threadpool(
+            self._read, f"{p['owner']}/{p['repo']}", p["path"], p["ref"])
+        if data is None:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return Response(data, media_type="text/plain; charset=utf-8")
+
+    def _read(self, full: str, path: str, ref: str) -> bytes | None:
+        try:
+            return self.sim.read_file(full, path, ref)
+        except ApiError:
+            return None
+
+    async def commit_page(self, request: Request) -> Response:
+        p = request.path_params
+        return await run_in_threadpool(self._render_commit, f"{p['owner']}/{p['repo']}",
+                                       p["sha"])
+
+    def _render_commit(self, full: str, rev: str) -> Response:
+        with self.world.lock:
+            try:
+                repo = self.world.repo(full)
+                sha = self.world.resolve(repo, rev)
+            except ApiError:
+                return _page("Not found", "<h1>Not found</h1>")
+            info = repo.git.commit_info(sha)
+            base = info.parents[0] if info.parents else "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+            files = "".join(f"<h3>{e(c.status)}: {e(c.path)}</h3><pre>{e(c.patch or '')}</pre>"
+                            for c in repo.git.diff(base, sha))
+        parents = " ".join(f"<code>{e(x[:7])}</code>" for x in info.parents)
+        return _page(sha[:7], f"<p><a href='/_sim/{quote(full)}'>{e(full)}</a></p>"
+                              f"<h1>{e(info.message.splitlines()[0] if info.message else sha)}"
+                              f"</h1><p>{e(info.author.name)} &lt;{e(info.author.email)}&gt; — "
+                              f"<code>{e(sha)}</code>, parents {parents}</p>"
+                              f"<pre>{e(info.message)}</pre>{files}")
 
     async def pull_page(self, request: Request) -> Response:
         full = f"{request.path_params['owner']}/{request.path_params['repo']}"
