@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from github import Github, GithubException
 
@@ -41,15 +42,17 @@ class GitHubMembership:
 
     def _ask(self, login: str, team: str) -> bool:
         org, slug = team.split("/", 1)
+        # One request per question (GET /orgs/{org}/teams/{slug}/memberships/{login}); going
+        # through get_organization().get_team_by_slug() would cost two more, eagerly.
+        path = f"/orgs/{quote(org)}/teams/{quote(slug)}/memberships/{quote(login)}"
         try:
-            membership = self._gh.get_organization(org).get_team_by_slug(slug) \
-                .get_team_membership(login)
+            _, data = self._gh.requester.requestJsonAndCheck("GET", path)
         except GithubException as exc:
             if exc.status == 404:  # no such team, or not a member: both mean "not in it"
                 return False
             raise
         # "pending" (invited, not yet accepted) does not count.
-        active = membership.state == "active"
+        active = isinstance(data, dict) and data.get("state") == "active"
         event(log, "github.team_membership", login=login, team=team, active=active,
               level=logging.DEBUG)
         return active

@@ -4,12 +4,14 @@ what is recorded."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from github import GithubException
 from github.Repository import Repository
 
-from janus.model import PolicySet, load_policy_set_from_files
+from janus.model import ConfigError, PolicySet, load_policy_set_from_files
 from janus.policy.codeowners import CodeOwners, find_codeowners
 
 POLICIES_DIR = "policies"
@@ -64,6 +66,49 @@ def policy_files(repo: Repository, ref: str) -> dict[str, bytes]:
 def load_policy_set(repo: Repository, ref: str) -> PolicySet:
     """The policies in force at *ref*; raises :class:`janus.model.ConfigError` when invalid."""
     return load_policy_set_from_files(policy_files(repo, ref))
+
+
+# Inputs of a judgement: the policies/ and .github/ trees, docs/ and a root CODEOWNERS.
+_POLICY_INPUTS = frozenset({POLICIES_DIR, ".github", "docs", "CODEOWNERS"})
+_CACHE_SIZE = 64
+_cache: OrderedDict[tuple[str, ...], tuple[PolicySet | None, ConfigError | None,
+                                            CodeOwners | None]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_policies_and_codeowners(
+    repo: Repository, ref: str
+) -> tuple[PolicySet, CodeOwners | None]:
+    """Policies and CODEOWNERS at *ref*, cached by the git object ids they are read from.
+
+    Git objects are content-addressed, so two commits whose ``policies/``, ``.github/``,
+    ``docs/`` trees and root ``CODEOWNERS`` blob have the same ids judge identically; a burst
+    of merges costs one tree read each instead of re-reading every policy file. Raises
+    :class:`janus.model.ConfigError` when the policies do not load.
+    """
+    root = repo.get_git_tree(ref)
+    key = (repo.full_name.lower(), *sorted(f"{e.path}:{e.sha}" for e in root.tree
+                                           if e.path in _POLICY_INPUTS))
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+    if cached is None:
+        try:
+            policy_set: PolicySet | None = load_policy_set(repo, ref)
+            error: ConfigError | None = None
+        except ConfigError as exc:
+            policy_set, error = None, exc
+        cached = (policy_set, error, load_codeowners(repo, ref))
+        with _cache_lock:
+            _cache[key] = cached
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    policy_set, error, codeowners = cached
+    if error is not None:
+        raise error
+    assert policy_set is not None
+    return policy_set, codeowners
 
 
 def load_codeowners(repo: Repository, ref: str) -> CodeOwners | None:

@@ -196,14 +196,13 @@ def base_commit_of_merge(repo: Repository, merge_commit: str) -> str:
 
 def load_base_policies(repo: Repository, ref: str) -> tuple[PolicySet, CodeOwners | None]:
     try:
-        policy_set = sources.load_policy_set(repo, ref)
+        return sources.load_policies_and_codeowners(repo, ref)
     except ConfigError as exc:
         raise StepFailed(
             STEP_POLICIES,
             f"the policies at base commit {ref[:12]} do not load; nothing can be judged",
             [p.format() for p in exc.problems],
         ) from None
-    return policy_set, sources.load_codeowners(repo, ref)
 
 
 # ---- step 4 -------------------------------------------------------------------------------------

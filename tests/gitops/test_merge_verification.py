@@ -177,3 +177,21 @@ def test_merge_into_another_branch_grants_nothing(bed, gitops, kube) -> None:
                                  base="release")
     bed.sim.review(bed.repo, number, "bob", "APPROVE")
     _refused(bed, gitops, kube, number, name, "merged-into-default-branch")
+
+
+def test_policies_are_those_of_the_base_commit_at_merge_time(bed, gitops, kube) -> None:
+    # The first merge warms the policy cache; then main's policy is tightened (as an admin's
+    # own PR would) before the second request merges with a single approval.
+    first = request_name()
+    number = open_request_pr(bed.sim, bed.repo, first)
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    assert _merge(bed, gitops, number).failure is None
+    second = request_name()
+    number = open_request_pr(bed.sim, bed.repo, second)
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    stricter = harness.template_files()["policies/payments-prod.yaml"].replace(
+        "required: 1", "required: 2")
+    bed.sim.push(bed.repo, "main", {"policies/payments-prod.yaml": stricter}, author="root",
+                 message="two approvals for prod payments")
+    body = _refused(bed, gitops, kube, number, second, "approvals")
+    assert "1 of 2 required approvals" in body
