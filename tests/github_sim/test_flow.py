@@ -152,6 +152,12 @@ def test_push_changes_head_and_dismisses_stale_approvals(scene: Scene) -> None:
     assert states == [("DISMISSED", first_head)]
     assert ("pull_request", "synchronize") in scene.receiver.events()
     assert ("pull_request_review", "dismissed") in scene.receiver.events()
+    # An empty commit leaves the PR's diff alone: a fresh approval survives it.
+    scene.repo_as("carol").get_pull(pr.number).create_review(event="APPROVE")
+    scene.sim.push(scene.repo, "req-1", {}, author="alice", message="empty")
+    assert [r.state for r in repo.get_pull(pr.number).get_reviews()][-1] == "APPROVED"
+    scene.sim.dismiss_review(scene.repo, pr.number,
+                             list(repo.get_pull(pr.number).get_reviews())[-1].id, actor="root")
     # Protection now blocks a writer's merge ...
     with pytest.raises(GithubException) as blocked:
         scene.repo_as("carol").get_pull(pr.number).merge()

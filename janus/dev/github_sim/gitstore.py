@@ -245,8 +245,9 @@ class GitRepo:
                     lines.append(f"0 {'0' * 40}\t{path}")
                 else:
                     lines.append(f"100644 {self.write_blob(data)}\t{path}")
-            self._git("update-index", "--index-info", stdin=("\n".join(lines) + "\n").encode(),
-                      env=env)
+            if lines:  # an empty commit (same tree) is allowed, as with `git commit --allow-empty`
+                self._git("update-index", "--index-info",
+                          stdin=("\n".join(lines) + "\n").encode(), env=env)
             tree = self._git("write-tree", env=env).decode().strip()
         return self.commit_tree(tree, [parent] if parent else [], message, author, committer)
 

@@ -16,6 +16,8 @@ from .rest import Ctx, Reply, paginate, route
 
 @route("GET", "/user")
 def get_authenticated_user(ctx: Ctx) -> Reply:
+    if ctx.caller.installation_id is not None:  # installation tokens have no "user"
+        raise ApiError(403, "Resource not accessible by integration")
     return Reply(200, ctx.render.user_full(ctx.login, private=True))
 
 

@@ -109,13 +109,21 @@ class GitRules(_Base):
         rules = repo.protection.get(pr.base_ref)
         if rules is None or not rules.dismiss_stale_reviews:
             return
-        if not repo.git.diff(old_head, pr.head_sha):
-            return  # an empty push leaves the diff unchanged; GitHub keeps approvals then
+        # GitHub keeps approvals when the pull request's own diff is unchanged (an empty
+        # commit, or merging the base branch in without touching the PR's files).
+        if self._pr_diff(repo, pr.base_sha, old_head) == self._pr_diff(repo, pr.base_sha,
+                                                                        pr.head_sha):
+            return
         for review in pr.reviews:
             if review.state == "APPROVED" and review.commit_id != pr.head_sha:
                 review.state = "DISMISSED"
                 self.emit(repo, "pull_request_review",
                           lambda p, r=review: p.review(repo, pr, r, "dismissed", pusher))
+
+    @staticmethod
+    def _pr_diff(repo: Repo, base: str, head: str) -> set[tuple[str, str | None]]:
+        start = repo.git.merge_base(base, head) or base
+        return {(c.path, c.new_sha) for c in repo.git.diff(start, head)}
 
     # -- contents -------------------------------------------------------------------------------
 
