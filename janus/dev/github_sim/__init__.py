@@ -13,6 +13,7 @@ Control API (all thread-safe)::
     with GitHubSimulator.start() as sim:            # uvicorn thread on 127.0.0.1, free port
         sim.base_url                                # "http://127.0.0.1:PORT" (the REST root)
         tok = sim.add_user("alice", name=None)      # -> personal token (also sim.token("alice"))
+        gh = sim.client("alice")                    # PyGithub Github: no retries/sleeps, 10 s
         sim.add_org("acme", admins=["root"])
         sim.add_team("acme", "payments-leads", members=["bob"], maintainers=None)  # -> team id
         sim.set_team_members("acme", "payments-leads", ["bob", "carol"])
@@ -23,7 +24,9 @@ Control API (all thread-safe)::
         sha = sim.push(full, "req-1", {"requests/a.yaml": "...", "old.txt": None},
                        author="alice", message="Request", base=None)     # None deletes a file
         sim.protect_branch(full, "main", required_approvals=1, require_code_owner_reviews=True,
-                           dismiss_stale_reviews=True, enforce_admins=False)
+                           dismiss_stale_reviews=True, enforce_admins=False,
+                           required_checks=[("janus-policy", app_id)])  # None: any source
+        sim.set_collaborator(full, "mallory", "write")
         n = sim.create_pull(full, head="req-1", title="Access", author="alice")
         rid = sim.review(full, n, "bob", "APPROVE")  # APPROVE | REQUEST_CHANGES | COMMENT
         sim.dismiss_review(full, n, rid, actor="root")
@@ -33,9 +36,12 @@ Control API (all thread-safe)::
         sim.head(full, "main"); sim.read_file(full, "requests/a.yaml", ref=merge_sha)
         sim.git_dir(full)                           # the bare repo on disk
 
-        app_id, private_key_pem = sim.create_app("janus-app")   # bot login "janus-app[bot]"
+        app_id, private_key_pem = sim.create_app("janus-app", owner="acme", events=None,
+                                                 webhook_url=None, webhook_secret=None)
+        sim.bot_login(app_id)                       # "janus-app[bot]" (type Bot)
         inst = sim.install_app(app_id, full)        # -> installation id; PyGithub's AppAuth works
-        sim.installation_token(inst)                # shortcut for an installation token
+        sim.installation_token(inst, ttl=3600)      # shortcut for an installation token
+        sim.set_app_webhook(app_id, url, secret)    # App deliveries carry `installation`
 
         hook_id = sim.add_webhook(full, "http://127.0.0.1:9/hook", secret="s", events=["*"])
         sim.deliveries                              # [Delivery] with .guid .event .action
@@ -46,7 +52,12 @@ Control API (all thread-safe)::
         sim.redeliver(guid)                         # same X-GitHub-Delivery, redelivery=True
         sim.wait_for_deliveries(timeout=10)         # background mode: wait until sent
         sim.exhaust_rate_limit("alice")             # 403 "API rate limit exceeded ..."
-        sim.recorder.enabled = True                 # keep every REST exchange (contract tests)
+        sim.recorder.enabled = True                 # keep every REST exchange, then:
+        contract.check_simulator(sim)               # -> [Problem] against GitHub's descriptions
+
+Demo world: ``demo.seed_demo(sim)`` (this project's policies/CODEOWNERS in ``acme/access``);
+``python -m janus.dev.github_sim --state-file F [--webhook URL --secret S]`` serves it and writes
+base URL, tokens and the App key to *F* (mode 0600).
 
 Review page for the demo: ``{base_url}/_sim/`` (repositories → pull requests → a PR page with
 files, code owners, reviews, and forms to approve / request changes / merge as any user).
