@@ -130,3 +130,23 @@ def test_rate_limit_exhaustion(scene: Scene) -> None:
         gh.get_repo(scene.repo)
     assert limited.value.status == 403
     assert limited.value.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_reconcile_style_listing_labels_and_commits(scene: Scene) -> None:
+    repo = scene.repo_as("alice")
+    for i in range(3):
+        scene.sim.push(scene.repo, f"r{i}", {f"requests/r{i}.yaml": "x"}, author="alice",
+                       message=f"r{i}")
+        scene.sim.create_pull(scene.repo, f"r{i}", f"r{i}", author="alice")
+    scene.sim.review(scene.repo, 1, "bob", "APPROVE")
+    scene.sim.merge(scene.repo, 1, "root")
+    closed = list(repo.get_pulls(state="closed", sort="updated", direction="desc"))
+    assert [p.number for p in closed] == [1] and closed[0].merged
+    assert [p.number for p in repo.get_pulls(state="all")] == [3, 2, 1]
+    assert [p.number for p in repo.get_pulls(state="all", direction="asc")] == [1, 2, 3]
+    label = repo.create_label("policy:ok", "0e8a16", "Janus policy check passed")
+    assert repo.get_label("policy:ok").color == label.color == "0e8a16"
+    assert list(repo.get_pull(2).get_review_comments()) == []
+    newest = repo.get_commits(sha="main")[0]
+    assert len(newest.parents) == 2
+    assert newest.sha in [c.sha for c in repo.get_commits(since=newest.commit.committer.date)]

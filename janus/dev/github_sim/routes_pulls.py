@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .errors import ApiError, validation_failed
+from .errors import ApiError, not_found, validation_failed
 from .model import Pull, Repo
 from .rest import Ctx, Reply, paginate, route
 
@@ -45,7 +45,13 @@ def list_pulls(ctx: Ctx) -> Reply:
                      == repo.owner.lower()]
     if ctx.query.get("base"):
         pulls = [p for p in pulls if p.base_ref == ctx.query["base"]]
-    pulls.sort(key=lambda p: p.number, reverse=ctx.query.get("direction", "desc") == "desc")
+    sort = ctx.query.get("sort", "created")
+    if sort not in ("created", "updated", "popularity", "long-running"):
+        raise validation_failed("PullRequest", "invalid", "sort")
+    # GitHub: newest first by default when sorting by creation, oldest first otherwise.
+    direction = ctx.query.get("direction") or ("desc" if sort == "created" else "asc")
+    key = (lambda p: (p.updated_at, p.number)) if sort == "updated" else (lambda p: p.number)
+    pulls.sort(key=key, reverse=direction == "desc")
     return paginate(ctx, [ctx.render.pull(repo, p, full=False) for p in pulls])
 
 
@@ -252,3 +258,39 @@ def remove_label(ctx: Ctx) -> Reply:
     repo, pr = _pr(ctx)
     ctx.world.remove_label(repo, pr, ctx.params["name"], ctx.login)
     return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/comments")
+def review_comments(ctx: Ctx) -> Reply:
+    _pr(ctx)
+    return paginate(ctx, [])  # line comments are not simulated; the list is honestly empty
+
+
+@route("GET", "/repos/{owner}/{repo}/labels")
+def repo_labels(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    return paginate(ctx, [ctx.render.label(repo, lb) for lb in repo.labels.values()])
+
+
+@route("GET", "/repos/{owner}/{repo}/labels/{name}")
+def repo_label(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    label = repo.labels.get(ctx.params["name"].lower())
+    if label is None:
+        raise not_found()
+    return Reply(200, ctx.render.label(repo, label))
+
+
+@route("POST", "/repos/{owner}/{repo}/labels")
+def create_label(ctx: Ctx) -> Reply:
+    repo = ctx.repo("write")
+    body = ctx.json()
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise validation_failed("Label", "missing_field", "name")
+    if name.lower() in repo.labels:
+        raise validation_failed("Label", "already_exists", "name")
+    label = ctx.world.label(repo, name)
+    label.color = str(body.get("color") or "ededed").lstrip("#")
+    label.description = body.get("description")
+    return Reply(201, ctx.render.label(repo, label))

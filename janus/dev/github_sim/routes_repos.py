@@ -8,7 +8,7 @@ import time
 
 from .errors import ApiError, not_found, validation_failed
 from .gitstore import EMPTY_TREE, Person
-from .model import perm_rank
+from .model import now_iso, perm_rank
 from .rest import Ctx, Reply, paginate, route
 
 # -- users, orgs, teams --------------------------------------------------------------------------
@@ -315,6 +315,12 @@ def list_commits(ctx: Ctx) -> Reply:
     path = ctx.query.get("path")
     if path:
         shas = [s for s in shas if _touches(repo, s, path)]
+    since, until = ctx.query.get("since"), ctx.query.get("until")
+    if since or until:
+        def stamp(sha: str) -> str:
+            return now_iso(repo.git.commit_info(sha).committer.timestamp)
+        shas = [s for s in shas if (not since or stamp(s) >= since)
+                and (not until or stamp(s) <= until)]
     return paginate(ctx, [ctx.render.commit(repo, s, with_files=False) for s in shas])
 
 
