@@ -11,6 +11,7 @@ Command line: ``python -m janus.dev.github_sim.specs`` prints the two JSON paths
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -41,6 +42,17 @@ def _ensure(kind: str) -> Path:
     marker = target / ".complete"
     if marker.exists() and doc.exists():
         return doc
+    cache_root().mkdir(parents=True, exist_ok=True)
+    # Two test runs on a cold cache must not install into the same directory at once.
+    with open(cache_root() / f".octokit-{kind}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists() and doc.exists():
+            return doc
+        return _install(package, version, inner, target, doc, marker)
+
+
+def _install(package: str, version: str, inner: str, target: Path, doc: Path,
+             marker: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError(f"npm is needed once to fetch {package}@{version} into {target}")
