@@ -22,7 +22,7 @@ from . import routes_apps, routes_pulls, routes_repos  # noqa: F401 - registers 
 from .delivery import Deliverer
 from .errors import ApiError
 from .render import Renderer
-from .rest import Caller, Ctx, RateLimits, Reply, authenticate, find_route, parse_query, path_exists
+from .rest import Caller, Ctx, RateLimits, Reply, authenticate, find_route, parse_query
 from .world import World
 
 log = logging.getLogger("janus.dev.github_sim")
@@ -118,9 +118,7 @@ class SimulatorApp:
     def _dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes,
                   caller: Caller) -> Reply:
         found = find_route(method, path)
-        if found is None:
-            if path_exists(path):
-                raise ApiError(404, "Not Found")  # GitHub answers 404, not 405
+        if found is None:  # unknown path or method: GitHub answers 404 for both
             raise ApiError(404, "Not Found")
         route, params = found
         if route.jwt and caller.app_id is None:

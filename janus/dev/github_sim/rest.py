@@ -121,10 +121,6 @@ def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
-def path_exists(path: str) -> bool:
-    return any(r.regex.match(path) for r in ROUTES)
-
-
 # -- authentication ------------------------------------------------------------------------------
 
 def authenticate(world: World, header: str | None) -> Caller:
@@ -209,7 +205,7 @@ class RateLimits:
             "X-RateLimit-Used": str(used), "X-RateLimit-Resource": "core",
         }
         if key in self.exhausted or used > limit:
-            raise RateLimited(headers, caller)
+            raise RateLimitedError(headers, caller.login)
         return headers
 
     def overview(self, caller: Caller) -> dict[str, Any]:
@@ -222,14 +218,13 @@ class RateLimits:
 
 
 class RateLimitedError(ApiError):
-    pass
+    """GitHub's primary rate-limit answer: 403, the message PyGithub recognises, headers."""
 
-
-def RateLimited(headers: dict[str, str], caller: Caller) -> ApiError:
-    err = RateLimitedError(403, f"API rate limit exceeded for user ID {caller.login or 0}.",
-                           doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
-    err.headers = headers  # type: ignore[attr-defined]
-    return err
+    def __init__(self, headers: dict[str, str], login: str | None) -> None:
+        super().__init__(
+            403, f"API rate limit exceeded for user ID {login or 0}.",
+            doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+        self.headers = headers
 
 
 def parse_query(raw: bytes | str) -> dict[str, str]:
