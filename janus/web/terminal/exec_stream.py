@@ -13,6 +13,7 @@ Only the grant's token and the CA from its Secret are used: never the web app's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import urllib.parse
@@ -129,6 +130,21 @@ class ExecStream:
             if not data and channel != ERROR:
                 continue  # v4 servers announce each channel with an empty frame
             return channel, data
+
+    async def hang_up(self) -> None:
+        """Best effort to end the shell before the stream closes.
+
+        Container runtimes (kwok, and often real ones) do NOT kill an exec'd process when its
+        stream goes away: the shell would live on, detached, until the pod restarts. So, like a
+        terminal hanging up: Ctrl-C (interrupts a foreground program), then Ctrl-D (ends the
+        shell at an empty prompt). Sent apart because the TTY flushes pending input on Ctrl-C.
+        A full-screen program that ignores both keeps running; nobody can reach it any more.
+        """
+        with contextlib.suppress(ConnectionClosed):
+            await self.send_stdin(b"\x03")
+            await asyncio.sleep(0.05)
+            await self.send_stdin(b"\x04")
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         try:

@@ -1,9 +1,10 @@
 """One terminal session: a browser WebSocket bridged to one exec stream in one container.
 
-The session ends — exec stream closed FIRST, then the browser socket — on whichever comes
-first: the grant's expiry (a server-side deadline, moved by extensions), a revocation seen by
-the watcher, the idle timeout (the session only; the grant stays), the shell exiting, the
-browser leaving. The reason is sent to the browser, stored with the session and logged.
+The session ends — data stops flowing at once, the browser is told why, then the shell is
+hung up and its exec stream closed — on whichever comes first: the grant's expiry (a
+server-side deadline, moved by extensions), a revocation seen by the watcher, the idle timeout
+(the session only; the grant stays), the shell exiting, the browser leaving. The reason is
+sent to the browser, stored with the session and logged.
 """
 
 from __future__ import annotations
@@ -166,18 +167,21 @@ class TerminalSession:
         return self._reason or (reason, message)
 
     async def _finish(self, reason: str, message: str) -> None:
-        # Access first: the exec stream is what reaches the pod.
-        if self._stream is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._stream.close(), 2.0)
+        # By now the pumps are cancelled: nothing flows between browser and pod any more.
+        # Tell the browser why and close its socket, then end the shell and its stream.
         if self._recorder is not None:
             self._recorder.marker(f"closed: {reason}")
-        await self._flush_recording()
         with contextlib.suppress(Exception):
             await self._send_control(protocol.closed(reason, message))
         with contextlib.suppress(Exception):
             if self.ws.client_state != WebSocketState.DISCONNECTED:
                 await self.ws.close(code=protocol.close_code(reason), reason=reason[:100])
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                if reason != "exited":
+                    await asyncio.wait_for(self._stream.hang_up(), 1.0)
+                await asyncio.wait_for(self._stream.close(), 2.0)
+        await self._flush_recording()
         await asyncio.to_thread(
             self.store.close_session, self._session_id, reason, self.bytes_in, self.bytes_out
         )

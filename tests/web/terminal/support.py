@@ -41,27 +41,29 @@ def in_seconds(seconds: float) -> str:
     return rfc3339(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds))
 
 
-def web_kubeconfig(cluster: LocalCluster, directory: Path) -> Path:
+def web_kubeconfig(
+    cluster: LocalCluster, directory: Path, janus_ns: str = names.JANUS_NAMESPACE
+) -> Path:
     """A kubeconfig for a ServiceAccount with the web app's RBAC only: AccessRequests in
-    `janus` (read, watch, patch for revoke) and Secrets in `janus-tokens` (read, watch)."""
+    *janus_ns* (read, watch, patch for revoke) and Secrets in `janus-tokens` (read, watch)."""
     api = cluster.admin_client()
     crd.install(api)
-    for ns in (names.JANUS_NAMESPACE, names.TOKENS_NAMESPACE):
+    for ns in (janus_ns, names.TOKENS_NAMESPACE):
         ensure_namespace(api, ns)
     core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-    path = directory / "web.kubeconfig"
+    path = directory / f"web-{janus_ns}.kubeconfig"
     if path.exists():
         return path
     try:
         core.create_namespaced_service_account(
-            names.JANUS_NAMESPACE,
+            janus_ns,
             client.V1ServiceAccount(metadata=client.V1ObjectMeta(name=WEB_SA)),
         )
     except client.ApiException as exc:
         if exc.status != 409:
             raise
     grants = [
-        (names.JANUS_NAMESPACE, [client.V1PolicyRule(
+        (janus_ns, [client.V1PolicyRule(
             api_groups=[names.GROUP], resources=[names.PLURAL, f"{names.PLURAL}/status"],
             verbs=["get", "list", "watch", "patch"])]),
         (names.TOKENS_NAMESPACE, [client.V1PolicyRule(
@@ -69,19 +71,20 @@ def web_kubeconfig(cluster: LocalCluster, directory: Path) -> Path:
     ]
     for ns, rules in grants:
         try:
+            role = f"{WEB_SA}-{janus_ns}"
             rbac.create_namespaced_role(
-                ns, client.V1Role(metadata=client.V1ObjectMeta(name=WEB_SA), rules=rules))
+                ns, client.V1Role(metadata=client.V1ObjectMeta(name=role), rules=rules))
             rbac.create_namespaced_role_binding(ns, client.V1RoleBinding(
-                metadata=client.V1ObjectMeta(name=WEB_SA),
+                metadata=client.V1ObjectMeta(name=role),
                 role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role",
-                                          name=WEB_SA),
+                                          name=role),
                 subjects=[client.RbacV1Subject(kind="ServiceAccount", name=WEB_SA,
-                                               namespace=names.JANUS_NAMESPACE)]))
+                                               namespace=janus_ns)]))
         except client.ApiException as exc:
             if exc.status != 409:
                 raise
     token = core.create_namespaced_service_account_token(
-        WEB_SA, names.JANUS_NAMESPACE,
+        WEB_SA, janus_ns,
         client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(
             audiences=[], expiration_seconds=3600)),
     ).status.token
@@ -110,13 +113,14 @@ class AppServer:
     @classmethod
     def start(
         cls, kubeconfig: Path, database: Path, *, idle_timeout: int = 900,
-        auth_mode: str = "proxy",
+        auth_mode: str = "proxy", janus_namespace: str = names.JANUS_NAMESPACE,
     ) -> AppServer:
         port = free_port()
         settings = WebSettings(
             public_url=f"http://127.0.0.1:{port}",
             session_secret="terminal-tests-session-secret-0123456789",
             kubeconfig=kubeconfig,
+            janus_namespace=janus_namespace,
             database_url=f"sqlite:///{database}",
             idle_timeout_seconds=idle_timeout,
             repo="acme/access",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -161,21 +162,36 @@ async def _time_until_closed(terms: list[Terminal], started: float) -> list[tupl
     return list(await asyncio.gather(*(one(t) for t in terms)))
 
 
+def _assert_processes_end(pids: list[int]) -> None:
+    """kwok runs exec'd shells as host processes, so we can see that they really ended (the
+    runtime does not kill them when the stream closes: the terminal hangs them up)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.05)
+    assert not [p for p in pids if Path(f"/proc/{p}").exists()], "shell still running"
+
+
 def test_deleting_the_token_secret_closes_sessions_on_every_replica_within_a_second(
     replicas, make_grant, cluster: LocalCluster
 ) -> None:
     grant = make_grant()
     core = client.CoreV1Api(cluster.admin_client())
 
+    shell_pids: list[int] = []
+
     async def scenario() -> list[tuple[float, dict]]:
         terms = await _open_on_both(replicas, grant.cr_name)
         assert all(r.has_sessions(grant.cr_name) for r in replicas)
+        for term in terms:
+            await term.type("echo PID-$$-\n")
+            shell_pids.append(int((await term.wait_output(r"PID-(\d+)-")).group(1)))
         started = time.monotonic()
         await asyncio.to_thread(core.delete_namespaced_secret, grant.secret,
                                 names.TOKENS_NAMESPACE)
         return await _time_until_closed(terms, started)
 
     results = run(scenario())
+    _assert_processes_end(shell_pids)
     print("close after Secret deletion (s):", [round(r[0], 3) for r in results])
     for elapsed, closed in results:
         assert closed["reason"] == "grant-ended"
@@ -194,8 +210,13 @@ def test_revoking_the_cr_closes_sessions_on_every_replica_within_a_second(
     patch = {"spec": {"revocation": {"by": ADMIN, "reason": "test",
                                      "requestedAt": "2026-01-01T00:00:00Z"}}}
 
+    shell_pids: list[int] = []
+
     async def scenario() -> list[tuple[float, dict]]:
         terms = await _open_on_both(replicas, grant.cr_name)
+        for term in terms:
+            await term.type("echo PID-$$-\n")
+            shell_pids.append(int((await term.wait_output(r"PID-(\d+)-")).group(1)))
         started = time.monotonic()
         await asyncio.to_thread(
             custom.patch_namespaced_custom_object, names.GROUP, names.VERSION,
@@ -207,6 +228,7 @@ def test_revoking_the_cr_closes_sessions_on_every_replica_within_a_second(
     for elapsed, closed in results:
         assert closed["reason"] == "revoked"
         assert elapsed < 1.0
+    _assert_processes_end(shell_pids)
 
 
 def test_the_cr_turning_revoked_closes_sessions(replicas, make_grant, cluster) -> None:
