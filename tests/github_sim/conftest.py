@@ -44,7 +44,7 @@ def sim(contracts: tuple[RestContract, WebhookContract]) -> Iterator[GitHubSimul
     for ex in simulator.recorder.exchanges:
         problems += rest.check(ex.method, ex.path, ex.status, ex.body)
     for delivery in simulator.deliveries:
-        problems += hooks.check(delivery.event, delivery.payload)
+        problems += hooks.check(delivery.event, delivery.payload, delivery.headers)
     COUNTS["responses"] += len(simulator.recorder.exchanges)
     COUNTS["deliveries"] += len(simulator.deliveries)
     if problems:

@@ -85,6 +85,10 @@ def test_checker_rejects_upper_case_review_state_in_webhooks(
     assert hooks.check("pull_request_review", payload) == []
     payload["review"]["state"] = "DISMISSED"  # the REST spelling is wrong in a webhook
     assert "is not one of" in str(hooks.check("pull_request_review", payload)[0])
+    delivery = next(d for d in scene.sim.deliveries if d.event == "pull_request_review")
+    assert hooks.check(delivery.event, delivery.payload, delivery.headers) == []
+    headers = {k: v for k, v in delivery.headers.items() if k != "X-GitHub-Hook-ID"}
+    assert "X-Github-Hook-Id" in str(hooks.check(delivery.event, delivery.payload, headers))
 
 
 def janus_scenario(scene: Scene) -> None:

@@ -156,12 +156,32 @@ class WebhookContract:
         name = event.replace("_", "-")
         return f"{name}-{action.replace('_', '-')}" if action else name
 
-    def check(self, event: str, payload: dict[str, Any]) -> list[Problem]:
+    def check(self, event: str, payload: dict[str, Any],
+              headers: dict[str, str] | None = None) -> list[Problem]:
+        """Validate a delivery's body (and, given *headers*, its required headers)."""
         action = payload.get("action") if event not in ("push", "ping") else None
         key = self.key(event, action)
         where = f"webhook {key}"
         if key not in self.spec["webhooks"]:
             return [Problem(where, "no such webhook in @octokit/openapi-webhooks")]
+        problems = self._check_headers(where, key, headers) if headers is not None else []
+        return problems + self._check_body(where, key, payload)
+
+    def _check_headers(self, where: str, key: str, headers: dict[str, str]) -> list[Problem]:
+        present = {name.lower(): value for name, value in headers.items()}
+        problems = []
+        for param in self.spec["webhooks"][key]["post"].get("parameters", []):
+            name = param["name"].lower()
+            if param.get("in") != "header" or not param.get("required"):
+                continue
+            # Documented as required, but GitHub sends no signature for a hook without secret.
+            if name == "x-hub-signature-256" and "x-hub-signature" not in present:
+                continue
+            if not present.get(name):
+                problems.append(Problem(where, f"required header {param['name']} missing"))
+        return problems
+
+    def _check_body(self, where: str, key: str, payload: dict[str, Any]) -> list[Problem]:
         if key not in self._validators:
             pointer = f"/webhooks/{key}/post/requestBody/content/application~1json/schema"
             self._validators[key] = Draft202012Validator(
@@ -244,5 +264,5 @@ def check_simulator(sim: Any) -> list[Problem]:
     for ex in sim.recorder.exchanges:
         problems += rest.check(ex.method, ex.path, ex.status, ex.body)
     for delivery in sim.deliveries:
-        problems += hooks.check(delivery.event, delivery.payload)
+        problems += hooks.check(delivery.event, delivery.payload, delivery.headers)
     return problems
