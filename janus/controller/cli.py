@@ -108,16 +108,27 @@ def run(args: argparse.Namespace) -> int:
 
     @kopf.on.startup(registry=operator)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-        # Progress and diff-base in annotations: the status schema is strict and would prune
-        # kopf's default status.kopf field. Our own finalizer name says whose it is.
+        # Handler progress in annotations: the status schema is strict and would prune kopf's
+        # default status.kopf field. No diff-base (see NoDiffBase). Our own finalizer name.
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
             prefix="kopf.janus.dev")
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix="kopf.janus.dev", key="last-handled-configuration")
+        settings.persistence.diffbase_storage = handlers.NoDiffBase()
         settings.persistence.finalizer = "janus.dev/cleanup"
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300
+
+    @kopf.on.startup(registry=operator)
+    async def warm_up(**_: Any) -> None:
+        # Open a few TLS connections and start the pool's threads before the first burst of
+        # grants, so the first requests after a restart (overdue expiries) do not pay for it.
+        import asyncio
+
+        from kubernetes import client
+
+        from janus.controller import kube
+
+        await asyncio.gather(*(kube.run(client.VersionApi(api).get_code) for _ in range(8)))
 
     peering = None if args.standalone else (args.peering or None)
     if peering:

@@ -2,9 +2,9 @@
 
 ``JANUS_TEST_CRASH_AFTER=<step>`` makes the controller process exit at once (``os._exit(137)``,
 as a SIGKILL would) right after that step. Steps: ``serviceaccount``, ``rolebinding``, ``token``,
-``secret``, ``cleanup-secret``, ``cleanup-target``. The crash-safety tests use it to prove that a
-restart converges without orphans; it must never be set in a deployment (the Helm chart does not
-expose it).
+``secret`` (grant), ``cleanup`` (objects deleted, phase not yet written). The crash-safety tests
+use it to prove that a restart converges without orphans; it must never be set in a deployment
+(the Helm chart does not expose it).
 """
 
 from __future__ import annotations

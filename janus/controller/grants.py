@@ -143,31 +143,57 @@ def write_token_secret(
                                        _request_timeout=T)
 
 
-def remove_token_secret(central: Any, g: GrantObjects) -> list[str]:
-    """Delete the token Secret (by name, then any stray by label); return what is left."""
+def delete_token_secret(central: Any, g: GrantObjects) -> None:
+    kube.ignore((404,), client.CoreV1Api(central).delete_namespaced_secret, g.token_secret,
+                names.TOKENS_NAMESPACE, _request_timeout=T)
+
+
+def delete_role_binding(api: Any, g: GrantObjects) -> None:
+    kube.ignore((404,), client.RbacAuthorizationV1Api(api).delete_namespaced_role_binding,
+                g.role_binding, g.namespace, _request_timeout=T)
+
+
+def delete_service_account(api: Any, g: GrantObjects) -> None:
+    kube.ignore((404,), client.CoreV1Api(api).delete_namespaced_service_account,
+                g.service_account, g.namespace, _request_timeout=T)
+
+
+def remove_token_secret(central: Any, g: GrantObjects, *, sweep: bool = False) -> list[str]:
+    """Delete the token Secret; with *sweep*, also any stray by label, and return what is left.
+
+    Without *sweep* (expiry, revocation: the hot path) a successful DELETE (or 404) of the one
+    deterministic name is the proof: nothing else is ever created under this request.
+    """
     core = client.CoreV1Api(central)
     kube.ignore((404,), core.delete_namespaced_secret, g.token_secret, names.TOKENS_NAMESPACE,
                 _request_timeout=T)
+    if not sweep:
+        return []
+    left: list[str] = []
     for _ in range(3):
-        left = core.list_namespaced_secret(names.TOKENS_NAMESPACE, label_selector=g.selector,
-                                           _request_timeout=T).items
+        found = core.list_namespaced_secret(names.TOKENS_NAMESPACE, label_selector=g.selector,
+                                            _request_timeout=T).items
+        left = [f"Secret/{o.metadata.name}" for o in found]
         if not left:
             return []
-        for stray in left:
+        for stray in found:
             kube.ignore((404,), core.delete_namespaced_secret, stray.metadata.name,
                         names.TOKENS_NAMESPACE, _request_timeout=T)
-    return [f"Secret/{s.metadata.name}" for s in left]
+    return left
 
 
-def remove_target_objects(api: Any, g: GrantObjects) -> list[str]:
-    """RoleBinding first (access ends), then the ServiceAccount (its tokens die with it), then a
-    list by label as proof that nothing is left (strays are deleted too); return what is left."""
+def remove_target_objects(api: Any, g: GrantObjects, *, sweep: bool = False) -> list[str]:
+    """RoleBinding first (access ends), then the ServiceAccount (its tokens die with it). With
+    *sweep* (finalizer, rollback), strays found by label are deleted too and what is left is
+    returned; see :func:`remove_token_secret` for the hot path."""
     core = client.CoreV1Api(api)
     rbac = client.RbacAuthorizationV1Api(api)
     kube.ignore((404,), rbac.delete_namespaced_role_binding, g.role_binding, g.namespace,
                 _request_timeout=T)
     kube.ignore((404,), core.delete_namespaced_service_account, g.service_account, g.namespace,
                 _request_timeout=T)
+    if not sweep:
+        return []
     left: list[str] = []
     for _ in range(3):
         rbs = rbac.list_namespaced_role_binding(g.namespace, label_selector=g.selector,

@@ -17,7 +17,9 @@ Errors are sorted three ways:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -96,10 +98,7 @@ class Controller:
         return Outcome(retry_in=1.0)
 
     async def _step(self, cr: dict[str, Any]) -> Outcome:
-        now = timefmt.now()
-        action = lifecycle.plan(cr, now, self.policy, self.parse_duration,
-                                central_cluster=self.central_cluster,
-                                janus_namespace=self.namespace)
+        action = self._plan(cr, timefmt.now())
         name = cr["metadata"]["name"]
         if not isinstance(action, lifecycle.Done | lifecycle.Wait):
             event(log, "grant.plan", request=name, action=type(action).__name__,
@@ -109,7 +108,7 @@ class Controller:
                 self.active.discard(name)
                 return Outcome(done=True)
             case lifecycle.Fail(message=message):
-                return await self._fail(cr, message, rollback=False)
+                return await self._fail(cr, message, rollback=False, action=action)
             case lifecycle.Grant():
                 return await self._grant(cr, action)
             case lifecycle.Revoke():
@@ -117,7 +116,7 @@ class Controller:
             case lifecycle.Expire():
                 return await self._expire(cr)
             case lifecycle.Extend(expires_at=expires_at):
-                return await self._extend(cr, expires_at)
+                return await self._extend(cr, expires_at, action)
             case lifecycle.Wait(until=until, warning=warning):
                 self.active.add(name)
                 if warning and (cr.get("status") or {}).get("message") != warning:
@@ -128,6 +127,30 @@ class Controller:
                     return Outcome(wake_at=until, latest=latest)
                 return Outcome(wake_at=until)
         raise AssertionError(f"unhandled action {action!r}")  # pragma: no cover
+
+    # ---- recording -------------------------------------------------------------------------
+
+    async def _commit(self, cr: dict[str, Any], action: lifecycle.Action,
+                      body: dict[str, Any]) -> dict[str, Any]:
+        """Write *body* to the status with compare-and-set. If the CR changed meanwhile but the
+        same decision still follows from the fresh object (kopf's own metadata patches, another
+        field), write again on the fresh version instead of redoing the work; otherwise raise
+        Conflict so the caller decides anew."""
+        for _ in range(_CONFLICT_RETRIES):
+            try:
+                return await kube.run(status.patch, self.central, cr, body)
+            except status.Conflict:
+                fresh = await kube.run(status.read, self.central, self.namespace,
+                                       cr["metadata"]["name"])
+                if fresh is None or self._plan(fresh, timefmt.now()) != action:
+                    raise
+                cr = fresh
+        raise status.Conflict(cr["metadata"]["name"])
+
+    def _plan(self, cr: Mapping[str, Any], now: dt.datetime) -> lifecycle.Action:
+        return lifecycle.plan(cr, now, self.policy, self.parse_duration,
+                              central_cluster=self.central_cluster,
+                              janus_namespace=self.namespace)
 
     # ---- actions ---------------------------------------------------------------------------
 
@@ -165,7 +188,7 @@ class Controller:
                                       f"{g.cluster} answered", now)
         conditions = status.condition(conditions, "Granted", True, "Active",
                                       f"access until {timefmt.fmt(expires_at)}", now)
-        latest = await kube.run(status.patch, self.central, cr, {
+        latest = await self._commit(cr, action, {
             "phase": "Active",
             "grantedAt": timefmt.fmt(granted_at),
             "expiresAt": timefmt.fmt(expires_at),
@@ -189,7 +212,8 @@ class Controller:
               expiresAt=timefmt.fmt(expires_at))
         return Outcome(wake_at=expires_at, latest=latest)
 
-    async def _extend(self, cr: dict[str, Any], expires_at: dt.datetime) -> Outcome:
+    async def _extend(self, cr: dict[str, Any], expires_at: dt.datetime,
+                      action: lifecycle.Action) -> Outcome:
         g = self._objects(cr)
         target = await self.registry.get(g.cluster)
         now = timefmt.now()
@@ -208,7 +232,7 @@ class Controller:
         conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
                                       True, "Active", f"access until {timefmt.fmt(expires_at)}",
                                       now)
-        latest = await kube.run(status.patch, self.central, cr, {
+        latest = await self._commit(cr, action, {
             "expiresAt": timefmt.fmt(expires_at),
             "conditions": conditions,
             "message": f"duration changed to {cr['spec']['duration']}: access until "
@@ -228,7 +252,7 @@ class Controller:
         expires_at = timefmt.parse((cr.get("status") or {}).get("expiresAt")) or now
         conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
                                       False, "Expired", "all objects removed", now)
-        latest = await kube.run(status.patch, self.central, cr, {
+        latest = await self._commit(cr, lifecycle.Expire(), {
             "phase": "Expired", "conditions": conditions,
             "message": f"expired at {timefmt.fmt(expires_at)}; ServiceAccount, RoleBinding and "
                        "token Secret removed",
@@ -249,7 +273,7 @@ class Controller:
         now = timefmt.now()
         conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
                                       False, "Revoked", f"revoked by {action.by}", now)
-        latest = await kube.run(status.patch, self.central, cr, {
+        latest = await self._commit(cr, action, {
             "phase": "Revoked", "revokedAt": timefmt.fmt(now), "revokedBy": action.by,
             "revokedReason": action.reason, "conditions": conditions,
             "message": f"revoked by {action.by}; objects removed",
@@ -260,17 +284,18 @@ class Controller:
         event(log, "grant.revoked", request=g.cr_name, by=action.by, reason=action.reason)
         return Outcome(done=True, latest=latest)
 
-    async def _fail(self, cr: dict[str, Any], message: str, *, rollback: bool) -> Outcome:
+    async def _fail(self, cr: dict[str, Any], message: str, *, rollback: bool,
+                    action: lifecycle.Action | None = None) -> Outcome:
         g = self._objects(cr)
         # A refusal before any API call still sweeps the token Secret (central, always there):
         # the request may have been allowed by an older config and crashed mid-grant.
-        await self._remove(g, target_optional=not rollback)
+        await self._remove(g, target_optional=not rollback, sweep=True)
         now = timefmt.now()
         conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
                                       False, "Refused", message, now)
-        latest = await kube.run(status.patch, self.central, cr, {
-            "phase": "Failed", "message": message, "conditions": conditions,
-        })
+        body = {"phase": "Failed", "message": message, "conditions": conditions}
+        latest = await (self._commit(cr, action, body) if action is not None
+                        else kube.run(status.patch, self.central, cr, body))
         metrics.GRANTS.labels("failed").inc()
         self.active.discard(g.cr_name)
         self.events(latest, "Warning", "Failed", message)
@@ -279,23 +304,47 @@ class Controller:
 
     # ---- removal (expiry, revocation, rollback, finalizer) ----------------------------------
 
-    async def _remove(self, g: grants.GrantObjects, *, target_optional: bool = False) -> None:
-        """Token Secret first (closes terminals), then the target objects; raise unless gone."""
-        left = await kube.run(grants.remove_token_secret, self.central, g)
-        crashpoints.reached("cleanup-secret")
-        try:
-            target = await self.registry.get(g.cluster)
-            left += await self._on_target(target, grants.remove_target_objects, g)
-        except ClusterUnavailable as exc:
-            if not target_optional:
+    async def _remove(self, g: grants.GrantObjects, *, target_optional: bool = False,
+                      sweep: bool = False) -> None:
+        """Remove the token Secret and the target objects; raise unless all are gone.
+
+        Hot path (expiry, revocation): the three deterministic names are deleted in parallel —
+        a successful DELETE or a 404 is the proof, as nothing else is ever created for a
+        request. With *sweep* (finalizer, rollback, refusal) strays found by label go too.
+        """
+        async def secret() -> list[str]:
+            if sweep:
+                return await kube.run(grants.remove_token_secret, self.central, g, sweep=True)
+            await kube.run(grants.delete_token_secret, self.central, g)
+            return []
+
+        async def target() -> list[str]:
+            try:
+                where = await self.registry.get(g.cluster)
+                if sweep:
+                    return await self._on_target(where, functools.partial(
+                        grants.remove_target_objects, sweep=True), g)
+                await asyncio.gather(self._on_target(where, grants.delete_role_binding, g),
+                                     self._on_target(where, grants.delete_service_account, g))
+                return []
+            except ClusterUnavailable as exc:
+                if not target_optional:
+                    raise
+                event(log, "grant.cleanup_skipped", request=g.cr_name, cluster=g.cluster,
+                      reason=exc.message)
+                return []
+            except GrantRefused as exc:
+                raise ClusterUnavailable(g.cluster, f"cleanup refused: {exc}") from None
+
+        # The token Secret goes even when the target is down: open terminals close at once.
+        results = await asyncio.gather(secret(), target(), return_exceptions=True)
+        crashpoints.reached("cleanup")
+        left: list[str] = []
+        for result in results:
+            if isinstance(result, BaseException):
                 metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
-                raise
-            event(log, "grant.cleanup_skipped", request=g.cr_name, cluster=g.cluster,
-                  reason=exc.message)
-        except GrantRefused as exc:
-            metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
-            raise ClusterUnavailable(g.cluster, f"cleanup refused: {exc}") from None
-        crashpoints.reached("cleanup-target")
+                raise result
+            left += result
         if left:
             metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
             raise ClusterUnavailable(g.cluster, f"objects still present: {', '.join(left)}")
@@ -303,7 +352,8 @@ class Controller:
     async def remove_for_deletion(self, cr: Mapping[str, Any]) -> None:
         """The finalizer's work: remove everything a non-terminal CR may have created."""
         g = self._objects(cr)
-        await self._remove(g, target_optional=g.cluster not in set(self.policy.clusters))
+        await self._remove(g, target_optional=g.cluster not in set(self.policy.clusters),
+                           sweep=True)
         self.active.discard(g.cr_name)
         event(log, "grant.deleted", request=g.cr_name, cluster=g.cluster,
               namespace=g.namespace)

@@ -1,0 +1,333 @@
+"""Grant and expiry benchmark of `janus controller` on the local control plane.
+
+    .venv/bin/python bench/grant.py [--count 200] [--workers 32]
+
+1. *Grant*: COUNT AccessRequests applied at once; time from each create to phase Active (seen by
+   a watch), and grants/s for the whole batch.
+2. *Expiry*: the same COUNT grants re-timed (by extension) to expire in the same second; lag
+   from that ``expiresAt`` to phase Expired (written only after the objects are gone).
+3. *Floor*: a bare script making the same API calls the controller makes per grant
+   (ServiceAccount, RoleBinding, TokenRequest, token Secret, CR status patch) and per expiry
+   (Secret, RoleBinding, ServiceAccount deletes, the label-list checks, status patch),
+   sequentially and with WORKERS threads — what the API server itself allows on this machine.
+
+The figures read as ratios: controller batch time / bare concurrent batch time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+from kubernetes import client, watch  # noqa: E402
+
+from janus import names  # noqa: E402
+from janus.controller import crd, grants, timefmt  # noqa: E402
+from janus.dev.controlplane import LocalCluster  # noqa: E402
+from janus.policy.roles import cluster_role_manifest  # noqa: E402
+
+ROLE = "janus-pod-exec"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def ensure_ns(api: Any, name: str) -> None:
+    try:
+        client.CoreV1Api(api).create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+def cr_body(janus_ns: str, ns: str, request: str, duration: str) -> dict[str, Any]:
+    return {
+        "apiVersion": names.API_VERSION, "kind": names.KIND,
+        "metadata": {"name": names.access_request_name("central", ns, request),
+                     "namespace": janus_ns},
+        "spec": {"requestName": request, "requester": "bench", "cluster": "central",
+                 "namespace": ns, "role": "pod-exec", "duration": duration,
+                 "reason": "benchmark grant"},
+    }
+
+
+class PhaseWatch:
+    """Records, per CR, the first wall-clock time each phase was seen by a watch."""
+
+    def __init__(self, api: Any, janus_ns: str) -> None:
+        self.seen: dict[tuple[str, str], float] = {}
+        self.status: dict[str, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(api, janus_ns), daemon=True)
+        self._thread.start()
+
+    def _run(self, api: Any, janus_ns: str) -> None:
+        custom = client.CustomObjectsApi(api)
+        while not self._stop.is_set():
+            w = watch.Watch()
+            for ev in w.stream(custom.list_namespaced_custom_object, names.GROUP, names.VERSION,
+                               janus_ns, names.PLURAL, timeout_seconds=5):
+                obj = ev["object"]
+                name = obj["metadata"]["name"]
+                phase = (obj.get("status") or {}).get("phase")
+                self.status[name] = obj.get("status") or {}
+                if phase:
+                    self.seen.setdefault((name, phase), time.time())
+                if self._stop.is_set():
+                    w.stop()
+                    break
+
+    def wait(self, names_: list[str], phase: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all((n, phase) in self.seen for n in names_):
+                return
+            time.sleep(0.02)
+        missing = [n for n in names_ if (n, phase) not in self.seen]
+        raise SystemExit(f"{len(missing)} requests never reached {phase}, e.g. {missing[:3]}")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class DeletionWatch:
+    """Records when each grant's RoleBinding was deleted (the moment access ended)."""
+
+    def __init__(self, api: Any) -> None:
+        self.deleted: dict[str, float] = {}
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, args=(api,), daemon=True).start()
+
+    def _run(self, api: Any) -> None:
+        rbac = client.RbacAuthorizationV1Api(api)
+        while not self._stop.is_set():
+            w = watch.Watch()
+            for ev in w.stream(rbac.list_role_binding_for_all_namespaces, timeout_seconds=5,
+                               label_selector=f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY}"):
+                if ev["type"] == "DELETED":
+                    request = ev["object"].metadata.labels[names.LABEL_REQUEST]
+                    self.deleted.setdefault(request, time.time())
+                if self._stop.is_set():
+                    w.stop()
+                    break
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def run_controller(cluster: LocalCluster, workdir: Path, janus_ns: str,
+                   verbose: bool = False) -> subprocess.Popen:
+    kubeconfig = workdir / "ctl.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(cluster.kubeconfig()))
+    config = workdir / "janus.yaml"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "janus.dev/v1alpha1", "kind": "JanusConfig", "metadata": {"name": "janus"},
+        "spec": {"clusters": ["central"], "excludedNamespaces": ["kube-system"],
+                 "duration": {"min": "10m", "max": "8h", "default": "1h"},
+                 "roles": {"pod-exec": {"clusterRole": ROLE}},
+                 "admins": {"teams": [], "users": ["root"]}, "pendingTimeout": "24h"},
+    }))
+    log = (workdir / "controller.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "janus", "controller", "--config", str(config), "--namespace",
+         janus_ns, "--central-cluster-name", "central", "--standalone",
+         *(["--verbose"] if verbose else [])],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig), "JANUS_TEST_MIN_DURATION": "1s"})
+
+
+def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: Path,
+                     verbose: bool = False) -> dict:
+    api = cluster.admin_client()
+    janus_ns = f"janus-bench-{uuid.uuid4().hex[:4]}"
+    ensure_ns(api, janus_ns)
+    spaces = [f"bench-{i}" for i in range(10)]
+    for ns in spaces:
+        ensure_ns(api, ns)
+    proc = run_controller(cluster, workdir, janus_ns, verbose)
+    watcher = PhaseWatch(api, janus_ns)
+    removals = DeletionWatch(api)
+    custom = client.CustomObjectsApi(api)
+    try:
+        time.sleep(4)  # controller start-up (imports, kopf login, first listing)
+        bodies = [cr_body(janus_ns, spaces[i % len(spaces)], f"g{i}", "10m")
+                  for i in range(count)]
+        created: dict[str, float] = {}
+
+        def create(body: dict) -> None:
+            custom.create_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns,
+                                                   names.PLURAL, body)
+            created[body["metadata"]["name"]] = time.time()
+
+        start = time.time()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(create, bodies))
+        crs = [b["metadata"]["name"] for b in bodies]
+        watcher.wait(crs, "Active", timeout=300)
+        latencies = [watcher.seen[(n, "Active")] - created[n] for n in crs]
+        batch = max(watcher.seen[(n, "Active")] for n in crs) - start
+
+        # Re-time every grant to expire in the same second (an extension per grant).
+        target = timefmt.floor_second(timefmt.now()) + dt.timedelta(seconds=20)
+
+        def align(name: str) -> None:
+            granted = timefmt.parse(watcher.status[name]["grantedAt"])
+            seconds = int((target - granted).total_seconds())
+            custom.patch_namespaced_custom_object(
+                names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+                {"spec": {"duration": f"{seconds}s"}},
+                _content_type="application/merge-patch+json")
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(align, crs))
+        watcher.wait(crs, "Expired", timeout=120)
+        lags = [watcher.seen[(n, "Expired")] - target.timestamp() for n in crs]
+        time.sleep(0.5)
+        access = [removals.deleted[n] - target.timestamp() for n in crs if n in removals.deleted]
+    finally:
+        watcher.stop()
+        removals.stop()
+        proc.terminate()
+        proc.wait(timeout=20)
+    return {"latencies": latencies, "batch": batch, "lags": lags, "access": access}
+
+
+def bench_floor(cluster: LocalCluster, count: int, workers: int) -> dict:
+    """The same calls with no controller: what the API server allows."""
+    api = cluster.admin_client()
+    api.configuration.connection_pool_maxsize = workers
+    api.rest_client = type(api.rest_client)(api.configuration)
+    janus_ns = f"janus-floor-{uuid.uuid4().hex[:4]}"
+    ensure_ns(api, janus_ns)
+    custom = client.CustomObjectsApi(api)
+    server, ca = cluster.server, Path(cluster.pki.ca_cert).read_text()
+    results = {}
+    for mode, pool_size in (("sequential", 1), ("concurrent", workers)):
+        ns = f"floor-{mode}-{uuid.uuid4().hex[:4]}"
+        ensure_ns(api, ns)
+        objs = []
+        for i in range(count):
+            body = cr_body(janus_ns, ns, f"f{i}", "10m")
+            cr = custom.create_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns,
+                                                        names.PLURAL, body)
+            objs.append((cr, grants.GrantObjects(cr["metadata"]["name"], "bench", "central",
+                                                 ns, ROLE)))
+
+        def grant(item: tuple[dict, grants.GrantObjects]) -> float:
+            _, g = item
+            t0 = time.time()
+            grants.ensure_service_account(api, g)
+            grants.ensure_role_binding(api, g)
+            expires = timefmt.now() + dt.timedelta(minutes=10)
+            token = grants.mint_token(api, g, 600)
+            grants.write_token_secret(api, g, token=token, server=server, ca_pem=ca,
+                                      expires_at=expires)
+            custom.patch_namespaced_custom_object_status(
+                names.GROUP, names.VERSION, janus_ns, names.PLURAL, g.cr_name,
+                {"status": {"phase": "Active", "expiresAt": timefmt.fmt(expires)}},
+                _content_type="application/merge-patch+json")
+            return time.time() - t0
+
+        def expire(item: tuple[dict, grants.GrantObjects], began: list[float]) -> float:
+            _, g = item
+            grants.remove_token_secret(api, g)
+            grants.remove_target_objects(api, g)
+            custom.patch_namespaced_custom_object_status(
+                names.GROUP, names.VERSION, janus_ns, names.PLURAL, g.cr_name,
+                {"status": {"phase": "Expired"}}, _content_type="application/merge-patch+json")
+            return time.time() - began[0]
+
+        start = time.time()
+        with ThreadPoolExecutor(pool_size) as pool:
+            list(pool.map(grant, objs))
+        grant_batch = time.time() - start
+        began = [time.time()]
+        with ThreadPoolExecutor(pool_size) as pool:
+            done = list(pool.map(lambda item, b=began: expire(item, b), objs))
+        results[mode] = {"grant_batch": grant_batch, "expiry_done": done}
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--verbose", action="store_true", help="controller debug log")
+    parser.add_argument("--skip-floor", action="store_true")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="janus-bench-"))
+    cluster = LocalCluster.start("bench", progress=lambda m: print(m, file=sys.stderr))
+    try:
+        api = cluster.admin_client()
+        crd.install(api)
+        ensure_ns(api, names.TOKENS_NAMESPACE)
+        try:
+            client.RbacAuthorizationV1Api(api).create_cluster_role(cluster_role_manifest(ROLE))
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+        floor = (None if args.skip_floor else bench_floor(cluster, args.count, args.workers))
+        ctl = bench_controller(cluster, args.count, args.workers, workdir, args.verbose)
+    finally:
+        cluster.stop()
+
+    n = args.count
+    if floor is None:
+        lat, lags = ctl["latencies"], ctl["lags"]
+        acc = ctl["access"]
+        print(f"grant p50 {pct(lat, 50):.3f} p99 {pct(lat, 99):.3f} batch {ctl['batch']:.2f}s; "
+              f"expiry lag p50 {pct(lags, 50):.3f} p99 {pct(lags, 99):.3f}; access removed "
+              f"p50 {pct(acc, 50):.3f} p99 {pct(acc, 99):.3f}; log {workdir}")
+        return 0
+    seq, con = floor["sequential"], floor["concurrent"]
+    lat, lags, acc = ctl["latencies"], ctl["lags"], ctl["access"]
+    rows = [
+        ("grant: time to Active p50 / p99", f"{pct(lat, 50):.3f} s / {pct(lat, 99):.3f} s"),
+        ("grant: batch of N, grants/s", f"{ctl['batch']:.2f} s, {n / ctl['batch']:.0f}/s"),
+        ("floor sequential: batch, grants/s",
+         f"{seq['grant_batch']:.2f} s, {n / seq['grant_batch']:.0f}/s"),
+        ("floor concurrent: batch, grants/s",
+         f"{con['grant_batch']:.2f} s, {n / con['grant_batch']:.0f}/s"),
+        ("grant ratio controller / concurrent floor",
+         f"{ctl['batch'] / con['grant_batch']:.2f}x (goal < 1.5x)"),
+        ("expiry: RoleBinding deleted, lag p50 / p99 / max",
+         f"{pct(acc, 50):.3f} s / {pct(acc, 99):.3f} s / {max(acc):.3f} s (goal p99 < 1 s)"),
+        ("expiry: phase Expired seen, lag p50 / p99 / max",
+         f"{pct(lags, 50):.3f} s / {pct(lags, 99):.3f} s / {max(lags):.3f} s"),
+        ("floor concurrent: removal of N done p50 / p99 / max",
+         f"{pct(con['expiry_done'], 50):.3f} s / {pct(con['expiry_done'], 99):.3f} s / "
+         f"{max(con['expiry_done']):.3f} s"),
+        ("floor sequential: removal of N, total", f"{max(seq['expiry_done']):.2f} s"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\njanus controller benchmark: N={n} AccessRequests, {args.workers} workers, "
+          f"{os.cpu_count()} CPUs")
+    print("-" * (width + 40))
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print(f"(median of all client-observed grant latencies: {statistics.median(lat):.3f} s; "
+          f"controller log: {workdir / 'controller.log'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
