@@ -40,6 +40,9 @@ def register(subparsers: Any) -> None:
                    help="peering priority (default: random, so replicas never tie)")
     p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics")
     p.add_argument("--liveness-port", type=int, default=None, help="serve kopf /healthz")
+    p.add_argument("--bootstrap", action="store_true",
+                   help="local use: first install the CRDs, the Janus and token namespaces and "
+                        "the catalogue ClusterRoles (needs admin rights)")
     p.add_argument("--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
 
@@ -72,6 +75,32 @@ def ensure_peering(api: Any, namespace: str, name: str) -> None:
             raise
 
 
+def bootstrap(api: Any, namespace: str, cluster_roles: list[str]) -> None:
+    """What the Helm chart installs, for a local run against ``janus dev up``."""
+    from kubernetes import client
+
+    from janus import names
+    from janus.controller import crd
+    from janus.policy.roles import CLUSTER_ROLE_RULES, cluster_role_manifest
+
+    crd.install(api, peering=True)
+    core, rbac_api = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    for ns in (namespace, names.TOKENS_NAMESPACE):
+        try:
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+    for role in cluster_roles:
+        if role not in CLUSTER_ROLE_RULES:
+            continue
+        try:
+            rbac_api.create_cluster_role(cluster_role_manifest(role))
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+
+
 def run(args: argparse.Namespace) -> int:
     import kopf
 
@@ -95,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
 
         policy = dataclasses.replace(policy, duration_min=parse_duration(test_min))
     api = central_client()
+    if args.bootstrap:
+        bootstrap(api, namespace, sorted(set(policy.roles.values())))
     registry = Registry(api, namespace, args.central_cluster_name)
     controller = Controller(central=api, registry=registry, policy=policy,
                             parse_duration=parse_duration, namespace=namespace,
