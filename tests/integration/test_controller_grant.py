@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from kubernetes.stream import stream
 from janus import names
 from janus.controller import timefmt
 from janus.dev.controlplane import LocalCluster
+from janus.dev.controlplane.ports import free_port
 from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
@@ -34,11 +36,13 @@ pytestmark = pytest.mark.k8s_real
 @pytest.fixture(scope="module")
 def env(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     janus_ns = prepare_central(cluster)
+    port = free_port()
     ctl = ControllerProcess(tmp_path_factory.mktemp("controller"), cluster, janus_ns,
-                            clusters=["central"]).start()
+                            clusters=["central"],
+                            extra_args=["--standalone", "--metrics-port", str(port)]).start()
     api = cluster.admin_client()
     try:
-        yield {"api": api, "ns": janus_ns, "ctl": ctl, "cluster": cluster, "tokens": []}
+        yield {"api": api, "ns": janus_ns, "ctl": ctl, "cluster": cluster, "metrics": port}
     finally:
         ctl.stop()
         print(ctl.log()[-20000:])
@@ -54,7 +58,8 @@ def _scan_for_tokens(api: Any, janus_ns: str, ctl: ControllerProcess,
     crs = client.CustomObjectsApi(api).list_namespaced_custom_object(
         names.GROUP, names.VERSION, janus_ns, names.PLURAL)
     events = client.CoreV1Api(api).list_namespaced_event(janus_ns)
-    haystacks = {"crs": str(crs), "events": str(events.to_dict()), "log": ctl.log()}
+    haystacks = {"crs": str(crs), "events": str(events.to_dict()), "log": ctl.log(),
+                 "metrics": METRICS_SEEN[0] if METRICS_SEEN else ""}
     for where, text in haystacks.items():
         for token in tokens:
             assert token not in text, f"a grant token leaked into {where}"
@@ -63,6 +68,7 @@ def _scan_for_tokens(api: Any, janus_ns: str, ctl: ControllerProcess,
 
 
 SEEN_TOKENS: list[str] = []
+METRICS_SEEN: list[str] = []
 
 
 def _secret(api: Any, cr_name: str) -> dict[str, str] | None:
@@ -290,3 +296,19 @@ def test_deleting_the_cr_cleans_up(env: dict) -> None:
         names.GROUP, names.VERSION, env["ns"], names.PLURAL, name)
     wait_for(lambda: get_request(api, env["ns"], name) is None, 10, "CR gone")
     assert _objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
+
+
+def test_metrics_count_outcomes_and_lag(env: dict) -> None:
+    """Runs last in the module: every outcome above has been counted."""
+    url = f"http://127.0.0.1:{env['metrics']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    METRICS_SEEN.append(text)
+    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+              if line.startswith("janus_") and " " in line}
+    for outcome in ("granted", "expired", "revoked", "failed"):
+        assert values.get(f'janus_grants_total{{outcome="{outcome}"}}', 0) >= 1, outcome
+    assert values["janus_expiry_lag_seconds_count"] >= 1
+    assert values["janus_grant_latency_seconds_count"] >= 1
+    assert "janus_active_grants" in values
+    assert "janus_cleanup_failures_total" in text
