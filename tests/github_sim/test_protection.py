@@ -27,6 +27,7 @@ def test_edit_protection_and_required_check_pinned_to_app(scene: Scene) -> None:
     assert protection.required_status_checks.contexts == ["janus-policy"]
 
     _, pr = open_request(scene)
+    assert pr.mergeable_state == "blocked"
     scene.repo_as("bob").get_pull(pr.number).create_review(event="APPROVE")
     carol = scene.repo_as("carol").get_pull(pr.number)
     with pytest.raises(GithubException) as missing:
@@ -42,6 +43,7 @@ def test_edit_protection_and_required_check_pinned_to_app(scene: Scene) -> None:
     _bot(scene).get_repo(scene.repo).create_check_run(
         "janus-policy", pr.head.sha, conclusion="success",
         output={"title": "ok", "summary": "plan"})
+    assert scene.repo_as("carol").get_pull(pr.number).mergeable_state == "clean"
     assert carol.merge().merged
 
 

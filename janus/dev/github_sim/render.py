@@ -13,6 +13,7 @@ import base64
 import hashlib
 from typing import Any
 
+from .errors import ApiError
 from .gitstore import CommitInfo, FileChange, Person
 from .model import (
     App,
@@ -437,8 +438,7 @@ class Renderer:
             data |= {
                 "merged": pr.merged, "mergeable": mergeable,
                 "rebaseable": False if mergeable is not None else None,
-                "mergeable_state": "unknown" if mergeable is None
-                else ("clean" if mergeable else "dirty"),
+                "mergeable_state": self.mergeable_state(repo, pr, mergeable),
                 "merged_by": self.user(pr.merged_by) if pr.merged_by else None,
                 "comments": sum(1 for c in repo.comments.values()
                                 if c.issue_number == pr.number),
@@ -449,6 +449,20 @@ class Renderer:
                 "changed_files": len(changes),
             }
         return data
+
+    def mergeable_state(self, repo: Repo, pr: Pull, mergeable: bool | None) -> str:
+        """GitHub's summary for a non-admin: dirty, draft, blocked (protection), clean."""
+        if mergeable is None:
+            return "unknown"
+        if not mergeable:
+            return "dirty"
+        if pr.draft:
+            return "draft"
+        try:
+            self.world.check_protection(repo, pr, None)
+        except ApiError:
+            return "blocked"
+        return "clean"
 
     def pull_end(self, repo: Repo, ref: str, sha: str, login: str) -> dict[str, Any]:
         return {"label": f"{repo.owner}:{ref}", "ref": ref, "sha": sha,

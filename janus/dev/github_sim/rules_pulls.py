@@ -271,7 +271,7 @@ class PullRules(_Base):
             raise ApiError(409, "Head branch was modified. Review and try the merge again.")
         if pr.draft:
             raise ApiError(405, "Pull Request is still a draft")
-        self._check_protection(repo, pr, actor)
+        self.check_protection(repo, pr, actor)
         base_tip = repo.git.ref(f"refs/heads/{pr.base_ref}")
         assert base_tip is not None
         try:
@@ -298,7 +298,8 @@ class PullRules(_Base):
         self.emit(repo, "pull_request", lambda p: p.pull_request(repo, pr, "closed", actor))
         return commit
 
-    def _check_protection(self, repo: Repo, pr: Pull, actor: str) -> None:
+    def check_protection(self, repo: Repo, pr: Pull, actor: str | None) -> None:
+        """Raise GitHub's 405 when protection forbids *actor* (None: any non-admin) to merge."""
         rules = repo.protection.get(pr.base_ref)
         if rules is None:
             return
