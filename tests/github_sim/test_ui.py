@@ -42,3 +42,14 @@ def test_raw_and_commit_pages_behind_html_urls(scene: Scene) -> None:
         assert raw.status_code == 200 and raw.text.startswith("apiVersion: janus.dev/v1alpha1")
         commit = web.get(scene.repo_as("alice").get_commit(pr.head.sha).html_url)
         assert commit.status_code == 200 and "Request access to payments" in commit.text
+
+
+def test_delivery_log_page_and_redeliver_button(scene: Scene) -> None:
+    scene.sim.push(scene.repo, "b", {"a": "1"}, author="alice", message="m")
+    push = scene.sim.deliveries[-1]
+    with httpx.Client(base_url=scene.sim.base_url, follow_redirects=True) as web:
+        page = web.get("/_sim/deliveries")
+        assert push.guid in page.text and "push" in page.text
+        again = web.post(f"/_sim/deliveries/{push.guid}/redeliver")
+        assert again.status_code == 200 and "redelivery" in again.text
+    assert scene.receiver.received[-1].headers["X-GitHub-Delivery"] == push.guid

@@ -43,6 +43,8 @@ class ReviewPages:
         self.world = sim.world
         self.router = Router(routes=[
             Route("/_sim", self.index), Route("/_sim/", self.index),
+            Route("/_sim/deliveries", self.deliveries),
+            Route("/_sim/deliveries/{guid}/redeliver", self.post_redeliver, methods=["POST"]),
             Route("/_sim/{owner}/{repo}", self.repo_page),
             Route("/_sim/{owner}/{repo}/raw/{ref}/{path:path}", self.raw_file),
             Route("/_sim/{owner}/{repo}/commit/{sha}", self.commit_page),
@@ -64,7 +66,30 @@ class ReviewPages:
                 f"<li><a href='/_sim/{quote(r.full_name)}'>{e(r.full_name)}</a> "
                 f"({sum(p.state == 'open' for p in r.pulls.values())} open)</li>"
                 for r in self.world.repos.values())
-        return _page("GitHub simulator", f"<h1>Repositories</h1><ul>{rows}</ul>")
+        return _page("GitHub simulator", f"<h1>Repositories</h1><ul>{rows}</ul>"
+                                         "<p><a href='/_sim/deliveries'>webhook deliveries</a></p>")
+
+    async def deliveries(self, request: Request) -> Response:
+        rows = "".join(
+            f"<tr><td>{e(d.created_at)}</td><td><code>{e(d.guid)}</code></td>"
+            f"<td>{e(d.event)}{'.' + e(d.action) if d.action else ''}</td><td>{e(d.repo)}</td>"
+            f"<td>{e(d.url)}</td><td>{e(d.state)}</td><td>{e(str(d.status_code or ''))}</td>"
+            f"<td>{'redelivery' if d.redelivery else ''}</td>"
+            f"<td><form method='post' action='/_sim/deliveries/{quote(d.guid)}/redeliver'>"
+            "<button>redeliver</button></form></td></tr>"
+            for d in reversed(self.sim.deliveries))
+        return _page("Deliveries", "<p><a href='/_sim/'>repositories</a></p><h1>Webhook "
+                     "deliveries</h1><table><tr><th>at</th><th>X-GitHub-Delivery</th>"
+                     "<th>event</th><th>repo</th><th>url</th><th>state</th><th>status</th>"
+                     f"<th></th><th></th></tr>{rows}</table>")
+
+    async def post_redeliver(self, request: Request) -> Response:
+        guid = request.path_params["guid"]
+        try:
+            await run_in_threadpool(self.sim.redeliver, guid)
+        except KeyError:
+            return _page("Not found", "<h1>No such delivery</h1>")
+        return RedirectResponse("/_sim/deliveries", status_code=303)
 
     async def repo_page(self, request: Request) -> Response:
         full = f"{request.path_params['owner']}/{request.path_params['repo']}"
@@ -146,6 +171,14 @@ class ReviewPages:
             comments = "".join(
                 f"<li><b>{e(c.user)}</b>: {e(c.body)}</li>"
                 for c in repo.comments.values() if c.issue_number == pr.number)
+            checks = "".join(
+                f"<li>check run <b>{e(r.name)}</b>: {e(r.status)} {e(r.conclusion or '')} "
+                f"— {e(str(r.output.get('title') or ''))}</li>"
+                for r in repo.check_runs.values() if r.head_sha == pr.head_sha)
+            checks += "".join(
+                f"<li>status <b>{e(st.context)}</b>: {e(st.state)} — {e(st.description or '')}"
+                "</li>" for st in repo.statuses if st.sha == pr.head_sha)
+            labels = ", ".join(e(n) for n in pr.labels)
             users = [a.login for a in self.world.accounts.values() if a.type == "User"]
             options = "".join(f"<option>{e(u)}</option>" for u in users)
             state = "merged" if pr.merged else pr.state
@@ -172,6 +205,7 @@ class ReviewPages:
             f"<p>{e(pr.user)} wants to merge <code>{e(pr.head_ref)}</code> into "
             f"<code>{e(pr.base_ref)}</code> — <b>{e(state)}</b>; head "
             f"<code>{e(pr.head_sha[:7])}</code></p><pre>{e(pr.body or '')}</pre>"
+            f"<p>labels: {labels or '(none)'}</p><h2>Checks</h2><ul>{checks}</ul>"
             f"<h2>Code owners (base branch)</h2><ul>{owner_rows}</ul>"
             f"<h2>Reviews</h2><table><tr><th>user</th><th>state</th><th>commit</th>"
             f"<th>body</th></tr>{reviews}</table><h2>Comments</h2><ul>{comments}</ul>"
