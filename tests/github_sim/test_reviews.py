@@ -94,6 +94,7 @@ def test_app_opens_the_pull_request_as_its_bot(scene: Scene) -> None:
     repo.create_file(PATH, "Request via form", REQUEST, branch="janus/req-9")
     pr = repo.create_pull(base="main", head="janus/req-9", title="Access for alice",
                           body="requested-by: alice")
+    assert repo.get_branch("janus/req-9").commit.sha == pr.head.sha  # slash in the name
     assert pr.user.login == "janus-app[bot]" and pr.user.type == "Bot"
     commit = repo.get_commit(pr.head.sha)
     assert commit.author.login == "janus-app[bot]"

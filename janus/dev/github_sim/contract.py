@@ -35,7 +35,7 @@ _REST_URI = "urn:github:rest"
 _HOOKS_URI = "urn:github:webhooks"
 # GitHub's own URL for a team (what PyGithub follows) is an undocumented alias of /teams/{id}.
 _ALIASES = ((re.compile(r"^/organizations/[^/]+/team/"), "/teams/"),)
-_GREEDY = {"path", "basehead"}
+_GREEDY = {"path", "basehead", "branch"}
 
 
 @dataclass(frozen=True)

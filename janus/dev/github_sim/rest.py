@@ -24,7 +24,7 @@ from .world import World
 
 RATE_LIMIT = 5000
 # Parameters whose value may contain slashes (file paths, git refs, "base...head").
-_GREEDY = {"path", "ref", "basehead"}
+_GREEDY = {"path", "ref", "basehead", "branch"}
 
 
 @dataclass
