@@ -194,7 +194,10 @@ async def open_shell(
     last_error = "no shell configured"
     for shell in shells:
         stream = await ExecStream.open(credentials, namespace, pod, container, [shell])
-        await stream.resize(cols, rows)
+        # A missing shell may already have been reported and the stream closed: the error
+        # frame is still buffered and read below.
+        with contextlib.suppress(ConnectionClosed):
+            await stream.resize(cols, rows)
         try:
             first = await asyncio.wait_for(stream.recv(), SHELL_PROBE_SECONDS)
         except TimeoutError:

@@ -8,6 +8,7 @@ watch recordings (janus.web.terminal.admin).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Annotated
@@ -20,6 +21,7 @@ from janus.logs import event
 from janus.web.auth import User, require_user, user_from_websocket
 from janus.web.templating import templates
 from janus.web.terminal import protocol
+from janus.web.terminal.central import CentralApiError
 from janus.web.terminal.grants import Grant
 from janus.web.terminal.pods import PodListError, list_pods
 from janus.web.terminal.runtime import TerminalRuntime
@@ -85,8 +87,9 @@ async def terminal_pods(
 
 
 async def _refuse(ws: WebSocket, reason: str, message: str) -> None:
-    await ws.send_text(json.dumps(protocol.closed(reason, message)))
-    await ws.close(code=protocol.close_code(reason))
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.send_text(json.dumps(protocol.closed(reason, message)))
+        await ws.close(code=protocol.close_code(reason))
 
 
 @router.websocket("/ws/terminal/{cr_name}")
@@ -101,7 +104,12 @@ async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
               level=logging.WARNING)
         await ws.close(code=4403)  # before accept: the handshake gets HTTP 403
         return
-    grant = await runtime.grant(cr_name)
+    try:
+        grant = await runtime.grant(cr_name)
+    except CentralApiError as exc:
+        event(log, "terminal.failed", request=cr_name, level=logging.ERROR, status=exc.status)
+        await ws.close(code=1011)
+        return
     if grant is None or not grant.belongs_to(user.login):
         event(log, "terminal.refused", request=cr_name, user=user.login, reason="not requester",
               level=logging.WARNING)

@@ -18,13 +18,14 @@ import time
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from websockets.exceptions import ConnectionClosed
 
 from janus.logs import event
 from janus.web.db import SessionStore
 from janus.web.recording import AsciicastRecorder
 from janus.web.terminal import protocol
 from janus.web.terminal.exec_stream import ERROR, ExecError, ExecStream, open_shell, status_failed
-from janus.web.terminal.grants import Grant, GrantCredentials
+from janus.web.terminal.grants import Grant, GrantCredentials, earliest
 from janus.web.terminal.watcher import SessionRegistry
 
 log = logging.getLogger("janus.web.terminal")
@@ -66,7 +67,8 @@ class TerminalSession:
         self.registry = registry
         self.store = store
         self.limits = limits
-        self.expires_at = grant.expires_at
+        # The earlier of the CR's and the Secret's expiry: never past either.
+        self.expires_at = earliest(grant.expires_at, credentials.expires_at)
         self.bytes_in = 0
         self.bytes_out = 0
         self.session_id: int | None = None
@@ -195,6 +197,14 @@ class TerminalSession:
             await self.ws.send_text(json.dumps(message))
 
     async def _pump_from_browser(self) -> None:
+        try:
+            await self._copy_from_browser()
+        except ConnectionClosed:
+            # The pod side ended first; _pump_to_browser reports why.
+            await asyncio.sleep(1.0)
+            self.stop("exited", "The shell ended.")
+
+    async def _copy_from_browser(self) -> None:
         assert self._stream is not None
         while True:
             try:

@@ -6,6 +6,7 @@ protocol."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import re
@@ -19,6 +20,7 @@ import uvicorn
 import yaml
 from kubernetes import client
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from janus import names
@@ -173,8 +175,10 @@ class Terminal:
             max_size=None,
             compression=None,
         )
-        await ws.send(json.dumps(
-            {"type": "open", "pod": pod, "container": container, "cols": cols, "rows": rows}))
+        # The server may already have refused (and closed); its reason is still readable.
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps(
+                {"type": "open", "pod": pod, "container": container, "cols": cols, "rows": rows}))
         return cls(ws)
 
     async def _next(self, seconds: float) -> bool:

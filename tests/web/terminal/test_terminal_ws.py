@@ -371,3 +371,15 @@ def test_the_web_identity_itself_cannot_exec(web_kube, make_grant, cluster) -> N
     with pytest.raises(ExecError) as refused:
         run(open_shell(credentials, grant.namespace, "target", "app", cols=80, rows=24))
     assert refused.value.status == 403
+
+
+def test_the_shell_exiting_closes_the_session(replicas, make_grant) -> None:
+    grant = make_grant()
+
+    async def scenario() -> dict:
+        term = await Terminal.open(replicas[0], grant.cr_name, "alice")
+        await term.wait_control("connected")
+        await term.type("exit\n")
+        return await term.wait_closed()
+
+    assert run(scenario())["reason"] == "exited"
