@@ -28,7 +28,7 @@ class AsciicastRecorder:
         height: int,
         *,
         title: str,
-        shell: str = "",
+        shell_name: str = "",
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self._start = time.monotonic()
@@ -43,7 +43,7 @@ class AsciicastRecorder:
             "height": height,
             "timestamp": int(time.time()),
             "title": title,
-            "env": {"TERM": "xterm-256color", "SHELL": shell},
+            "env": {"TERM": "xterm-256color", "SHELL": shell_name},
         }
         self._add(json.dumps(header, ensure_ascii=False))
 

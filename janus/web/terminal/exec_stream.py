@@ -80,6 +80,7 @@ class ExecStream:
         *,
         tty: bool = True,
         open_timeout: float = 15.0,
+        subprotocols: tuple[str, ...] = SUBPROTOCOLS,
     ) -> ExecStream:
         url = exec_url(credentials.server, namespace, pod, container, command, tty)
         try:
@@ -87,7 +88,7 @@ class ExecStream:
                 url,
                 ssl=_ssl_context(credentials.ca_pem) if url.startswith("wss://") else None,
                 additional_headers={"Authorization": f"Bearer {credentials.token}"},
-                subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
+                subprotocols=list(subprotocols),  # type: ignore[arg-type]
                 compression=None,
                 max_size=None,
                 open_timeout=open_timeout,
@@ -185,6 +186,7 @@ async def open_shell(
     cols: int,
     rows: int,
     shells: tuple[str, ...] = DEFAULT_SHELLS,
+    subprotocols: tuple[str, ...] = SUBPROTOCOLS,
 ) -> tuple[ExecStream, str]:
     """Start the first shell of *shells* that exists in the container (bash, then sh).
 
@@ -193,7 +195,9 @@ async def open_shell(
     """
     last_error = "no shell configured"
     for shell in shells:
-        stream = await ExecStream.open(credentials, namespace, pod, container, [shell])
+        stream = await ExecStream.open(
+            credentials, namespace, pod, container, [shell], subprotocols=subprotocols
+        )
         # A missing shell may already have been reported and the stream closed: the error
         # frame is still buffered and read below.
         with contextlib.suppress(ConnectionClosed):

@@ -134,7 +134,7 @@ class TerminalSession:
             target.cols,
             target.rows,
             title=f"{self.cr_name} {target.pod}/{target.container}",
-            shell=shell,
+            shell_name=shell,
             max_bytes=self.limits.max_recording_bytes,
         )
         event(log, "terminal.opened", request=self.cr_name, session=self._session_id,

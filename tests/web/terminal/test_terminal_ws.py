@@ -383,3 +383,57 @@ def test_the_shell_exiting_closes_the_session(replicas, make_grant) -> None:
         return await term.wait_closed()
 
     assert run(scenario())["reason"] == "exited"
+
+
+def _credentials(cluster: LocalCluster, grant) -> GrantCredentials:
+    secret = client.CoreV1Api(cluster.admin_client()).read_namespaced_secret(
+        grant.secret, names.TOKENS_NAMESPACE)
+    return GrantCredentials.from_secret({"data": dict(secret.data)})
+
+
+@pytest.mark.parametrize("subprotocol", ["v5.channel.k8s.io", "v4.channel.k8s.io"])
+def test_exec_bridge_speaks_v5_and_v4(make_grant, cluster: LocalCluster, subprotocol) -> None:
+    grant = make_grant()
+    credentials = _credentials(cluster, grant)
+
+    async def scenario() -> tuple[str, bytes]:
+        stream, _ = await open_shell(credentials, grant.namespace, "target", "app", cols=90,
+                                     rows=20, subprotocols=(subprotocol,))
+        await stream.send_stdin(b"stty size; echo proto-$((2+3))\n")
+        output = b""
+        while b"proto-5" not in output:
+            received = await asyncio.wait_for(stream.recv(), 10)
+            assert received is not None
+            output += received[1]
+        await stream.close()
+        return stream.subprotocol, output
+
+    negotiated, output = run(scenario())
+    assert negotiated == subprotocol
+    assert b"20 90" in output
+
+
+def test_an_extension_moves_the_session_deadline(
+    replicas, make_grant, cluster: LocalCluster
+) -> None:
+    from tests.web.terminal.support import in_seconds
+
+    grant = make_grant(expires_in=4)
+    custom = client.CustomObjectsApi(cluster.admin_client())
+
+    async def scenario() -> Terminal:
+        term = await Terminal.open(replicas[0], grant.cr_name, "alice")
+        await term.wait_control("connected")
+        await asyncio.to_thread(
+            custom.patch_namespaced_custom_object_status, names.GROUP, names.VERSION,
+            names.JANUS_NAMESPACE, names.PLURAL, grant.cr_name,
+            {"status": {"expiresAt": in_seconds(3600)}})
+        await asyncio.sleep(6)  # past the old deadline
+        await term.type("echo still-$((3*3))\n")
+        await term.wait_output(r"still-9")
+        return term
+
+    term = run(scenario())
+    assert term.control("closed") is None
+    countdowns = [c for c in term.controls if c["type"] == "countdown"]
+    assert countdowns[-1]["secondsLeft"] > 3000
