@@ -15,7 +15,13 @@ class ManagedProcess:
     """A child in its own session (process group), so stopping it stops everything it spawned
     (kwok's exec children included) and nothing else."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = argv
         self.log_path = log_path
@@ -25,6 +31,7 @@ class ManagedProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=env,
             start_new_session=True,
         )
 

@@ -1,0 +1,354 @@
+"""``janus dev up``: the whole Janus flow on this machine, on embedded defaults.
+
+What it starts, in order (progress lines on stderr; everything listens on 127.0.0.1):
+
+1. two real clusters, ``prod`` (central cluster and a target) and ``staging`` (a second target),
+   each etcd + kube-apiserver + kwok, with demo namespaces and pods;
+2. the Janus objects a Helm install would create: CRDs, the ``janus`` and ``janus-tokens``
+   namespaces, the catalogue ClusterRoles on both targets, the controller's least-privilege
+   RBAC, and the ``staging`` kubeconfig Secret (a token of the controller's ServiceAccount there,
+   not an admin credential);
+3. the GitHub simulator with the demo organisation and the access repository seeded from this
+   project's ``policies/``, ``requests/`` and ``.github/CODEOWNERS``;
+4. ``janus controller``, ``janus webhook`` and ``janus web`` as child processes, each with a log
+   file under the state directory.
+
+Ctrl-C (or SIGTERM) stops exactly what was started, children first.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from janus import names
+from janus.dev.controlplane import LocalCluster
+from janus.dev.controlplane.ports import free_port
+from janus.dev.controlplane.process import ManagedProcess
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE = REPO_ROOT / "policies" / "janus.yaml"
+
+# Namespaces (and pods in them) the demo policies grant on each cluster.
+DEMO_WORKLOADS: dict[str, dict[str, list[tuple[str, tuple[str, ...]]]]] = {
+    "prod": {
+        "payments": [("checkout-7d9f", ("app", "istio-proxy")), ("ledger-0", ("app",))],
+        "payments-api": [("api-5c6b", ("app",))],
+    },
+    "staging": {"payments": [("checkout-staging", ("app",))]},
+}
+CONTROLLER_TOKEN_SECONDS = 7 * 24 * 3600
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DemoEnvironment:
+    """Everything ``janus dev up`` started, so it can all be stopped again."""
+
+    state_dir: Path
+    clusters: dict[str, LocalCluster] = field(default_factory=dict)
+    processes: list[ManagedProcess] = field(default_factory=list)
+    simulator: Any = None
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def stop(self, progress: Progress) -> None:
+        for proc in reversed(self.processes):
+            progress(f"[demo] stopping {proc.name}")
+            proc.stop()
+        self.processes.clear()
+        if self.simulator is not None:
+            progress("[demo] stopping the GitHub simulator")
+            self.simulator.stop()
+            self.simulator = None
+        for name, cluster in reversed(list(self.clusters.items())):
+            progress(f"[{name}] stopping")
+            cluster.stop()
+        self.clusters.clear()
+
+
+def _write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    return path
+
+
+def _create_workloads(cluster: LocalCluster) -> None:
+    from kubernetes import client
+
+    with cluster.admin_client() as api:
+        core = client.CoreV1Api(api)
+        for namespace, pods in DEMO_WORKLOADS.get(cluster.name, {}).items():
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+            for pod, containers in pods:
+                core.create_namespaced_pod(
+                    namespace,
+                    client.V1Pod(
+                        metadata=client.V1ObjectMeta(name=pod, labels={"app": pod.split("-")[0]}),
+                        spec=client.V1PodSpec(
+                            node_name="kwok-node-0",
+                            containers=[client.V1Container(name=c, image="busybox")
+                                        for c in containers],
+                        ),
+                    ),
+                )
+
+
+def _install_catalogue(cluster: LocalCluster) -> None:
+    from kubernetes import client
+
+    from janus.policy.roles import CLUSTER_ROLE_RULES, cluster_role_manifest
+
+    with cluster.admin_client() as api:
+        rbac = client.RbacAuthorizationV1Api(api)
+        for role in CLUSTER_ROLE_RULES:
+            try:
+                rbac.create_cluster_role(cluster_role_manifest(role))
+            except client.ApiException as exc:
+                if exc.status != 409:
+                    raise
+
+
+def _controller_kubeconfig(cluster: LocalCluster, *, central: bool) -> dict:
+    """A kubeconfig for the controller's ServiceAccount on *cluster*, bound to exactly the
+    shipped RBAC (central roles where it is the central cluster, target role everywhere)."""
+    from kubernetes import client
+
+    from janus.controller import rbac
+    from janus.controller.rbac import default_catalogue
+
+    with cluster.admin_client() as api:
+        core = client.CoreV1Api(api)
+        for ns in (names.JANUS_NAMESPACE, names.TOKENS_NAMESPACE):
+            try:
+                core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+            except client.ApiException as exc:
+                if exc.status != 409:
+                    raise
+        try:
+            core.create_namespaced_service_account(
+                names.JANUS_NAMESPACE,
+                client.V1ServiceAccount(metadata=client.V1ObjectMeta(name=rbac.CONTROLLER_SA)),
+            )
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+        docs = [rbac.target_cluster_role(default_catalogue()),
+                rbac.target_binding(names.JANUS_NAMESPACE)]
+        if central:
+            docs = [*rbac.central_roles(), *docs]
+        rbac.apply(api, docs)
+        token = core.create_namespaced_service_account_token(
+            rbac.CONTROLLER_SA,
+            names.JANUS_NAMESPACE,
+            client.AuthenticationV1TokenRequest(
+                spec=client.V1TokenRequestSpec(
+                    audiences=[], expiration_seconds=CONTROLLER_TOKEN_SECONDS
+                )
+            ),
+        ).status.token
+    return cluster.kubeconfig(token=token)
+
+
+def _register_target(central: LocalCluster, name: str, kubeconfig: dict) -> None:
+    """The kubeconfig Secret the controller discovers target clusters by."""
+    from kubernetes import client
+
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(
+            name=f"cluster-{name}", labels={names.LABEL_CLUSTER: name}
+        ),
+        data={"kubeconfig": base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()},
+    )
+    with central.admin_client() as api:
+        client.CoreV1Api(api).create_namespaced_secret(names.JANUS_NAMESPACE, body)
+
+
+def _wait_http(url: str, proc: ManagedProcess, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.running():
+            raise RuntimeError(f"{proc.name} exited early:\n{proc.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL we built
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{proc.name} not answering at {url} after {timeout}s:\n{proc.log_tail()}")
+
+
+def _spawn(env: DemoEnvironment, name: str, argv: list[str], extra_env: dict[str, str]) -> Any:
+    proc = ManagedProcess(
+        name, argv, env.state_dir / "logs" / f"{name}.log", env={**os.environ, **extra_env}
+    )
+    env.processes.append(proc)
+    return proc
+
+
+def start_demo(
+    state_dir: Path,
+    progress: Progress,
+    *,
+    web_port: int = 8080,
+    clusters: tuple[str, ...] = ("prod", "staging"),
+) -> DemoEnvironment:
+    """Start the whole flow; on any failure stop what was started and re-raise."""
+    from janus.dev.github_sim import GitHubSimulator
+    from janus.dev.github_sim.demo import seed_demo
+
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    (state_dir / "logs").mkdir(parents=True)
+    env = DemoEnvironment(state_dir=state_dir)
+    janus = [sys.executable, "-m", "janus"]
+    try:
+        for name in clusters:
+            env.clusters[name] = LocalCluster.start(
+                name, workdir=state_dir / name, progress=progress
+            )
+        central = env.clusters[clusters[0]]
+
+        progress("[demo] installing CRDs, namespaces, catalogue ClusterRoles and RBAC")
+        from janus.controller import crd
+
+        with central.admin_client() as api:
+            crd.install(api)
+        controller_kubeconfigs: dict[str, dict] = {}
+        for name, cluster in env.clusters.items():
+            _install_catalogue(cluster)
+            _create_workloads(cluster)
+            controller_kubeconfigs[name] = _controller_kubeconfig(
+                cluster, central=cluster is central
+            )
+        for name in clusters[1:]:
+            _register_target(central, name, controller_kubeconfigs[name])
+        controller_kcfg = _write_private(
+            state_dir / "controller.kubeconfig",
+            yaml.safe_dump(controller_kubeconfigs[central.name]),
+        )
+
+        progress("[demo] starting the GitHub simulator (acme/access)")
+        webhook_port = free_port()
+        webhook_secret = secrets.token_hex(32)
+        secret_file = _write_private(state_dir / "webhook-secret", webhook_secret)
+        sim = GitHubSimulator.start()
+        env.simulator = sim
+        world = seed_demo(sim)
+        sim.set_delivery_mode("background")
+        sim.add_webhook(
+            world.repo, f"http://127.0.0.1:{webhook_port}/webhooks/github", webhook_secret, ["*"]
+        )
+        app_key = _write_private(state_dir / "github-app.pem", world.app_private_key)
+        sim_state = _write_private(
+            state_dir / "github-sim.json",
+            json.dumps(
+                {
+                    "base_url": sim.base_url,
+                    "repo": world.repo,
+                    "app_id": world.app_id,
+                    "installation_id": world.installation_id,
+                    "tokens": {login: sim.token(login) for login in world.users},
+                },
+                indent=2,
+            ),
+        )
+
+        progress("[demo] starting janus controller")
+        _spawn(
+            env,
+            "controller",
+            [*janus, "controller", "--config", str(CONFIG_FILE),
+             "--namespace", names.JANUS_NAMESPACE, "--central-cluster-name", central.name,
+             "--standalone"],
+            {"KUBECONFIG": str(controller_kcfg)},
+        )
+
+        progress(f"[demo] starting janus webhook on 127.0.0.1:{webhook_port}")
+        receiver = _spawn(
+            env,
+            "webhook",
+            [*janus, "webhook", "--config", str(CONFIG_FILE), "--repo", world.repo,
+             "--github-api-url", sim.base_url, "--app-id", str(world.app_id),
+             "--app-key", str(app_key), "--installation-id", str(world.installation_id),
+             "--no-throttle", "--kubeconfig", str(central.admin_kubeconfig),
+             "--namespace", names.JANUS_NAMESPACE, "--secret-file", str(secret_file),
+             "--port", str(webhook_port), "--db", str(state_dir / "webhook.sqlite"),
+             "--reconcile-interval", "30"],
+            {},
+        )
+
+        progress(f"[demo] starting janus web on 127.0.0.1:{web_port}")
+        web_config = _write_private(
+            state_dir / "web.yaml",
+            yaml.safe_dump(
+                {
+                    "public_url": f"http://127.0.0.1:{web_port}",
+                    "database_url": f"sqlite:///{state_dir / 'web.sqlite'}",
+                }
+            ),
+        )
+        # Policies and team membership come from the access repository on the simulator, as
+        # they would from GitHub in a deployment.
+        web = _spawn(
+            env,
+            "web",
+            [*janus, "web", "--config", str(web_config), "--dev-login",
+             "--host", "127.0.0.1", "--port", str(web_port),
+             "--kubeconfig", str(central.admin_kubeconfig), "--github-sim-state", str(sim_state)],
+            {},
+        )
+        _wait_http(f"http://127.0.0.1:{webhook_port}/healthz", receiver)
+        _wait_http(f"http://127.0.0.1:{web_port}/healthz", web)
+        env.urls = {
+            "web": f"http://127.0.0.1:{web_port}",
+            "github": sim.base_url,
+            "review": f"{sim.base_url}/_sim/{world.repo}",
+            "webhook": f"http://127.0.0.1:{webhook_port}/webhooks/github",
+        }
+        return env
+    except BaseException:
+        env.stop(progress)
+        raise
+
+
+def instructions(env: DemoEnvironment) -> str:
+    central = next(iter(env.clusters.values()))
+    return f"""
+Janus is running (everything on 127.0.0.1; state and logs in {env.state_dir}).
+
+  Web UI            {env.urls['web']}
+  GitHub simulator  {env.urls['review']}   (review page: approve and merge here)
+
+Try it:
+  1. Open {env.urls['web']}, sign in as "alice" and request access:
+     cluster prod, namespace payments, role pod-exec, 10m, a reason like
+     "INC-1234: checkout pods restart". The form opens a pull request in acme/access.
+  2. Open the pull request on the review page, approve it as "bob" (a payments lead and
+     CODEOWNER of requests/prod/payments/), then merge it.
+  3. The webhook receiver re-verifies the approval and creates the AccessRequest; the
+     controller grants it. Back in the web UI (as alice) it shows Active with a countdown.
+  4. Open the terminal, pick pod checkout-7d9f (container app or istio-proxy), run a command.
+     The session closes at expiry, or within a second when alice relinquishes the grant or an
+     admin ("root") revokes it.
+
+Look underneath:
+  export KUBECONFIG={central.admin_kubeconfig}
+  kubectl -n janus get accessrequests
+  tail -f {env.state_dir}/logs/*.log
+
+Press Ctrl-C to stop everything.
+"""
