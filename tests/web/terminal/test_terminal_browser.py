@@ -17,7 +17,7 @@ from kubernetes import client
 
 from janus import names
 from janus.dev.controlplane import LocalCluster
-from tests.web.terminal.support import AppServer
+from tests.web.terminal.support import ADMIN, AppServer
 
 pytestmark = pytest.mark.k8s_real
 
@@ -195,3 +195,27 @@ def test_terminal_in_chromium(
         assert problems == [], problems
     finally:
         context.close()
+
+    # An admin replays the recording of the first session (xterm.js, static replay.js).
+    admin = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = admin.new_page()
+    try:
+        page.goto(f"{dev_replica.base}/admin/sessions")
+        page.fill("input[name=login]", ADMIN)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{dev_replica.base}/admin/sessions")
+        problems.clear()
+        row = page.locator("tr", has_text=first.cr_name).filter(has_text="/app").last
+        assert "revoked" in (row.text_content() or "")
+        row.locator("a", has_text="replay").click()
+        page.wait_for_selector("#replay-screen .xterm")
+        _wait(lambda: page.evaluate("!!window.janusReplay"), 10, "recording loaded")
+        page.click("#replay-end")
+        replayed = page.evaluate("""() => {
+          const b = window.janusReplay.term.buffer.active; const out = [];
+          for (let i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true));
+          return out.join("\\n"); }""")
+        assert "hello-42" in replayed
+        assert problems == [], problems
+    finally:
+        admin.close()
