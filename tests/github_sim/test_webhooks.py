@@ -144,7 +144,8 @@ def test_app_webhook_carries_the_installation(sim: GitHubSimulator, receiver: Re
     sim.push(repo, "b", {"y": "2"}, author="o", message="m")
     sim.push(other, "b", {"y": "2"}, author="o", message="m")  # not installed there
     sim.create_pull(repo, "b", "t", author="o")
-    assert receiver.events() == [("push", None), ("pull_request", "opened")]
+    assert receiver.events() == [("push", None), ("check_suite", "requested"),
+                                 ("pull_request", "opened")]
     for item in receiver.received:
         assert item.json["installation"]["id"] == inst
         assert item.headers["X-GitHub-Hook-Installation-Target-Type"] == "integration"
@@ -154,5 +155,40 @@ def test_app_webhook_carries_the_installation(sim: GitHubSimulator, receiver: Re
 
     integration = GithubIntegration(auth=Auth.AppAuth(app_id, key), base_url=sim.base_url)
     _, listed = integration.requester.requestJsonAndCheck("GET", "/app/hook/deliveries")
-    assert [d["event"] for d in listed] == ["pull_request", "push"]
+    assert [d["event"] for d in listed] == ["pull_request", "check_suite", "push"]
     assert listed[0]["installation_id"] == inst
+
+
+def test_check_suite_requested_and_rerequests_go_to_the_app(
+        sim: GitHubSimulator, receiver: Receiver) -> None:
+    repo_hook = Receiver().start()
+    try:
+        sim.add_user("o")
+        repo = sim.create_repo("o", "r", files={"x": "1"})
+        sim.add_webhook(repo, repo_hook.url, "s", ["*"])
+        app_id, _ = sim.create_app("janus-app", owner="o", webhook_url=receiver.url,
+                                   webhook_secret="s3")
+        inst = sim.install_app(app_id, repo)
+        head = sim.push(repo, "b", {"y": "2"}, author="o", message="m")
+        requested = [r.json for r in receiver.received if r.event == "check_suite"]
+        assert [(p["action"], p["check_suite"]["head_sha"]) for p in requested] == [
+            ("requested", head)]
+        suite_id = requested[0]["check_suite"]["id"]
+
+        bot = sim.client(token=sim.installation_token(inst)).get_repo(repo)
+        run = bot.create_check_run("janus-policy", head, conclusion="failure",
+                                   output={"title": "denied", "summary": "no policy"})
+        assert run.raw_data["check_suite"]["id"] == suite_id
+        suite = bot.get_check_suite(suite_id)
+        assert suite.conclusion == "failure" and suite.latest_check_runs_count == 1
+        owner = sim.client("o")
+        owner.requester.requestJsonAndCheck("POST", f"/repos/{repo}/check-runs/{run.id}/rerequest")
+        suite.rerequest()
+        app_events = [(r.event, r.json.get("action")) for r in receiver.received]
+        assert ("check_run", "rerequested") in app_events
+        assert ("check_suite", "rerequested") in app_events
+        repo_events = [(r.event, r.json.get("action")) for r in repo_hook.received]
+        assert ("check_suite", "completed") in repo_events
+        assert not any(a in ("requested", "rerequested") for _, a in repo_events)
+    finally:
+        repo_hook.stop()

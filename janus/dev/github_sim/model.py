@@ -144,6 +144,19 @@ class CheckRun:
 
 
 @dataclass
+class CheckSuite:
+    """One App's suite for one commit; GitHub creates it on push (``check_suite.requested``)."""
+
+    id: int
+    app_id: int
+    head_sha: str
+    head_branch: str | None
+    before: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass
 class CommitStatus:
     id: int
     sha: str
@@ -184,6 +197,7 @@ class Repo:
     comments: dict[int, Comment] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)  # lower-case name -> label
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    check_suites: dict[int, CheckSuite] = field(default_factory=dict)
     statuses: list[CommitStatus] = field(default_factory=list)
     hooks: dict[int, Hook] = field(default_factory=dict)
     next_number: int = 1  # issues and pull requests share one sequence, as on GitHub

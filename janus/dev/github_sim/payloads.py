@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from .gitstore import EMPTY_TREE
-from .model import CheckRun, Comment, Hook, Pull, Repo, Review
-from .render import Renderer, node_id
+from .model import CheckRun, CheckSuite, Comment, Hook, Pull, Repo, Review
+from .render import Renderer
 
 ZERO = "0" * 40
 
@@ -69,53 +69,17 @@ class Payloads:
 
     def check_run(self, repo: Repo, run: CheckRun, action: str, sender: str) -> dict[str, Any]:
         body = self.render.check_run(repo, run)
-        body["check_suite"] = self._check_suite(repo, run)
+        suite = self.render.check_suite(repo, repo.check_suites[run.suite_id])
+        body["check_suite"] = {k: v for k, v in suite.items() if k not in (
+            "head_commit", "repository", "latest_check_runs_count", "check_runs_url",
+            "rerequestable", "runs_rerequestable", "node_id")}
         return {"action": action, "check_run": body} | self._common(repo, sender)
 
-    def check_suite(self, repo: Repo, run: CheckRun, action: str, sender: str) -> dict[str, Any]:
-        suite = self._check_suite(repo, run)
-        runs = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
-        suite |= {
-            "head_commit": self._simple_commit(repo, run.head_sha),
-            "latest_check_runs_count": len(runs),
-            "check_runs_url": f"{suite['url']}/check-runs",
-            "rerequestable": True, "runs_rerequestable": True,
-        }
-        return {"action": action, "check_suite": suite} | self._common(repo, sender)
-
-    def _simple_commit(self, repo: Repo, sha: str) -> dict[str, Any]:
-        info = repo.git.commit_info(sha)
-        return {
-            "id": sha, "tree_id": info.tree, "message": info.message.rstrip("\n"),
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                       time.gmtime(info.committer.timestamp)),
-            "author": {"name": info.author.name, "email": info.author.email},
-            "committer": {"name": info.committer.name, "email": info.committer.email},
-        }
-
-    def _check_suite(self, repo: Repo, run: CheckRun) -> dict[str, Any]:
-        runs = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
-        done = all(r.status == "completed" for r in runs)
-        conclusions = {r.conclusion for r in runs}
-        conclusion = None
-        if done:
-            conclusion = next((c for c in ("failure", "cancelled", "timed_out",
-                                           "action_required", "neutral", "skipped", "success")
-                               if c in conclusions), "success")
-        branch = next((p.head_ref for p in repo.pulls.values() if p.head_sha == run.head_sha),
-                      None)
-        u = f"{self.render.api}/repos/{repo.full_name}/check-suites/{run.suite_id}"
-        return {
-            "id": run.suite_id, "node_id": node_id("CheckSuite", run.suite_id),
-            "head_branch": branch, "head_sha": run.head_sha,
-            "status": "completed" if done else "in_progress", "conclusion": conclusion,
-            "url": u, "before": None, "after": run.head_sha,
-            "pull_requests": [self.render.pull_minimal(repo, p) for p in repo.pulls.values()
-                              if p.head_sha == run.head_sha and p.state == "open"],
-            "app": self.render.app(self.world.apps[run.app_id]),
-            "created_at": run.started_at or run.completed_at or "",
-            "updated_at": run.completed_at or run.started_at or "",
-        }
+    def check_suite(self, repo: Repo, suite: CheckSuite, action: str,
+                    sender: str) -> dict[str, Any]:
+        body = self.render.check_suite(repo, suite)
+        body.pop("repository", None)
+        return {"action": action, "check_suite": body} | self._common(repo, sender)
 
     def ping(self, repo: Repo, hook: Hook) -> dict[str, Any]:
         hook_body = self.render.hook(repo, hook)

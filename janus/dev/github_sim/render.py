@@ -18,6 +18,7 @@ from .gitstore import CommitInfo, FileChange, Person
 from .model import (
     App,
     CheckRun,
+    CheckSuite,
     Comment,
     CommitStatus,
     Hook,
@@ -555,6 +556,39 @@ class Renderer:
             "app": self.app(self.world.apps[run.app_id]),
             "pull_requests": [self.pull_minimal(repo, pr) for pr in repo.pulls.values()
                               if pr.head_sha == run.head_sha and pr.state == "open"],
+        }
+
+    def check_suite(self, repo: Repo, suite: CheckSuite) -> dict[str, Any]:
+        runs = [r for r in repo.check_runs.values() if r.suite_id == suite.id]
+        done = bool(runs) and all(r.status == "completed" for r in runs)
+        conclusions = {r.conclusion for r in runs}
+        conclusion = None
+        if done:  # the worst conclusion wins
+            conclusion = next((c for c in ("failure", "cancelled", "timed_out",
+                                           "action_required", "neutral", "skipped", "success")
+                               if c in conclusions), "success")
+        status = "completed" if done else ("in_progress" if runs else "queued")
+        u = f"{self.api}/repos/{repo.full_name}/check-suites/{suite.id}"
+        info = repo.git.commit_info(suite.head_sha)
+        return {
+            "id": suite.id, "node_id": node_id("CheckSuite", suite.id),
+            "head_branch": suite.head_branch, "head_sha": suite.head_sha,
+            "status": status, "conclusion": conclusion, "url": u,
+            "before": suite.before, "after": suite.head_sha,
+            "pull_requests": [self.pull_minimal(repo, p) for p in repo.pulls.values()
+                              if p.head_sha == suite.head_sha and p.state == "open"],
+            "app": self.app(self.world.apps[suite.app_id]),
+            "repository": self.repo(repo, full=False),
+            "created_at": suite.created_at, "updated_at": suite.updated_at,
+            "head_commit": {
+                "id": suite.head_sha, "tree_id": info.tree,
+                "message": info.message.rstrip("\n"),
+                "timestamp": now_iso(info.committer.timestamp),
+                "author": {"name": info.author.name, "email": info.author.email},
+                "committer": {"name": info.committer.name, "email": info.committer.email},
+            },
+            "latest_check_runs_count": len(runs), "check_runs_url": f"{u}/check-runs",
+            "rerequestable": True, "runs_rerequestable": True,
         }
 
     def pull_minimal(self, repo: Repo, pr: Pull) -> dict[str, Any]:

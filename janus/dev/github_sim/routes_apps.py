@@ -125,6 +125,44 @@ def commit_check_runs(ctx: Ctx) -> Reply:
     return page
 
 
+@route("POST", "/repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest")
+def rerequest_check_run(ctx: Ctx) -> Reply:
+    repo, run = _run(ctx)
+    ctx.world.rerequest_run(repo, run, ctx.login)
+    return Reply(201, {})
+
+
+def _suite(ctx: Ctx):
+    repo = ctx.repo()
+    suite = repo.check_suites.get(ctx.int_param("check_suite_id"))
+    if suite is None:
+        raise not_found()
+    return repo, suite
+
+
+@route("GET", "/repos/{owner}/{repo}/check-suites/{check_suite_id}")
+def get_check_suite(ctx: Ctx) -> Reply:
+    repo, suite = _suite(ctx)
+    return Reply(200, ctx.render.check_suite(repo, suite))
+
+
+@route("POST", "/repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest")
+def rerequest_check_suite(ctx: Ctx) -> Reply:
+    repo, suite = _suite(ctx)
+    ctx.world.rerequest_suite(repo, suite, ctx.login)
+    return Reply(201, {})
+
+
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-suites")
+def commit_check_suites(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    sha = ctx.world.resolve(repo, ctx.params["ref"])
+    suites = [s for s in repo.check_suites.values() if s.head_sha == sha]
+    page = paginate(ctx, [ctx.render.check_suite(repo, s) for s in suites])
+    page.body = {"total_count": len(suites), "check_suites": page.body}
+    return page
+
+
 # -- commit statuses -----------------------------------------------------------------------------
 
 

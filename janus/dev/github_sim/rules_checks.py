@@ -8,6 +8,7 @@ from .errors import ApiError, validation_failed
 from .model import (
     App,
     CheckRun,
+    CheckSuite,
     CommitStatus,
     Repo,
     now_iso,
@@ -41,9 +42,8 @@ class CheckRules(_Base):
         if repo.git.object_type(head) != "commit":
             raise validation_failed("CheckRun", "invalid", "head_sha",
                                     f"No commit found for SHA: {head}")
-        suite = next((r.suite_id for r in repo.check_runs.values()
-                      if r.head_sha == head and r.app_id == app.id), None) or self.next_id()
-        run = CheckRun(id=self.next_id(), suite_id=suite, name=fields["name"], head_sha=head,
+        suite = self.suite_for(repo, app.id, head, None, None)
+        run = CheckRun(id=self.next_id(), suite_id=suite.id, name=fields["name"], head_sha=head,
                        app_id=app.id)
         self._apply_check_fields(run, fields)
         repo.check_runs[run.id] = run
@@ -65,10 +65,49 @@ class CheckRules(_Base):
             self._maybe_complete_suite(repo, run, actor)
 
     def _maybe_complete_suite(self, repo: Repo, run: CheckRun, actor: str) -> None:
-        suite = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
-        if all(r.status == "completed" for r in suite):
+        suite = repo.check_suites[run.suite_id]
+        suite.updated_at = now_iso()
+        runs = [r for r in repo.check_runs.values() if r.suite_id == run.suite_id]
+        if all(r.status == "completed" for r in runs):
             self.emit(repo, "check_suite",
-                      lambda p: p.check_suite(repo, run, "completed", actor))
+                      lambda p: p.check_suite(repo, suite, "completed", actor))
+
+    def suite_for(self, repo: Repo, app_id: int, sha: str, branch: str | None,
+                  before: str | None) -> CheckSuite:
+        """The App's suite for *sha*, created on first use."""
+        for suite in repo.check_suites.values():
+            if suite.app_id == app_id and suite.head_sha == sha:
+                return suite
+        stamp = now_iso()
+        suite = CheckSuite(id=self.next_id(), app_id=app_id, head_sha=sha, head_branch=branch,
+                           before=before, created_at=stamp, updated_at=stamp)
+        repo.check_suites[suite.id] = suite
+        return suite
+
+    def request_check_suites(self, repo: Repo, branch: str, before: str | None, after: str,
+                             pusher: str) -> None:
+        """On a push, each installed App with checks gets a suite and ``check_suite.requested``
+        (sent to the App's webhook only, as GitHub does)."""
+        for inst in self.installations.values():
+            app = self.apps[inst.app_id]
+            if repo.full_name not in inst.repos or "check_suite" not in app.events:
+                continue
+            suite = self.suite_for(repo, app.id, after, branch, before)
+            self.emit(repo, "check_suite",
+                      lambda p, s=suite: p.check_suite(repo, s, "requested", pusher),
+                      app_id=app.id)
+
+    def rerequest_suite(self, repo: Repo, suite: CheckSuite, actor: str) -> None:
+        self.require(repo, actor, "write")
+        self.emit(repo, "check_suite", lambda p: p.check_suite(repo, suite, "rerequested",
+                                                                actor), app_id=suite.app_id)
+
+    def rerequest_run(self, repo: Repo, run: CheckRun, actor: str) -> None:
+        self.require(repo, actor, "write")
+        if run.status != "completed":
+            raise ApiError(403, "This check run is not rerequestable or does not exist")
+        self.emit(repo, "check_run", lambda p: p.check_run(repo, run, "rerequested", actor),
+                  app_id=run.app_id)
 
     @staticmethod
     def _apply_check_fields(run: CheckRun, fields: dict[str, Any]) -> None:

@@ -82,6 +82,8 @@ class GitRules(_Base):
         if not ref.startswith("refs/heads/"):
             return
         branch = ref.removeprefix("refs/heads/")
+        if after is not None:
+            self.request_check_suites(repo, branch, before, after, pusher)
         if after is None:  # deleting a head branch closes its open pull requests
             for pr in repo.pulls.values():
                 if pr.state == "open" and pr.head_ref == branch:

@@ -311,17 +311,21 @@ class World(GitRules, PullRules, CheckRules):
     # -- events ---------------------------------------------------------------------------------
 
     def emit(self, repo: Repo, event: str, build: Callable[[Any], dict[str, Any]],
-             hook_id: int | None = None) -> None:
-        """Queue *event* for the repo's hooks that subscribe to it (payload built now)."""
+             hook_id: int | None = None, app_id: int | None = None) -> None:
+        """Queue *event* for the repo's hooks and installed Apps that subscribe to it (payload
+        built now). *hook_id* targets one repo hook (``ping``); *app_id* one App only (the
+        ``requested``/``rerequested`` check events GitHub sends to the App alone)."""
         if self.payloads is None:
             return
-        targets = [h for h in repo.hooks.values() if h.active and (
-            (hook_id is not None and h.id == hook_id)
-            or (hook_id is None and (event in h.events or "*" in h.events)))]
+        targets = [] if app_id is not None else [
+            h for h in repo.hooks.values() if h.active and (
+                (hook_id is not None and h.id == hook_id)
+                or (hook_id is None and (event in h.events or "*" in h.events)))]
         apps = [] if hook_id is not None else [
             (inst, self.apps[inst.app_id]) for inst in self.installations.values()
             if repo.full_name in inst.repos and self.apps[inst.app_id].hook is not None
-            and event in self.apps[inst.app_id].events]
+            and event in self.apps[inst.app_id].events
+            and (app_id is None or inst.app_id == app_id)]
         if not targets and not apps:
             return
         payload = build(self.payloads)
