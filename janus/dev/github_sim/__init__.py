@@ -69,7 +69,12 @@ write may merge without approval (admins/bypass actors on real GitHub), so Janus
 ``protect_branch`` adds required approvals and code-owner review, which admins bypass unless
 ``enforce_admins``. CODEOWNERS is read from the base branch (``.github/``, root, ``docs/``).
 Review requests go to eligible code owners (write access) on PR creation, never to the author.
-Webhook review states are lower-case. Check runs can only be created by App installations.
+Webhook review states are lower-case. Check runs can only be created by App installations;
+each push creates a check suite per installed App and sends ``check_suite.requested`` to that
+App's webhook only (``rerequested`` likewise); repository hooks see ``check_suite.completed``.
+Webhook events: ping, push, pull_request (opened, edited, synchronize, closed, reopened,
+labeled, unlabeled, review_requested), pull_request_review (submitted, dismissed),
+issue_comment (created, edited), check_run (created, completed, rerequested), check_suite.
 """
 
 from .delivery import Delivery
