@@ -43,6 +43,10 @@ Control API (all thread-safe)::
         sim.installation_token(inst, ttl=3600)      # shortcut for an installation token
         sim.set_app_webhook(app_id, url, secret)    # App deliveries carry `installation`
 
+        client_id, client_secret = sim.create_oauth_app("http://127.0.0.1:8000/auth/callback")
+        # GitHub's OAuth web flow at {base_url}/login/oauth/authorize and .../access_token
+        # (user picked on a page, or ?login=alice for scripts); tokens are gho_...
+
         hook_id = sim.add_webhook(full, "http://127.0.0.1:9/hook", secret="s", events=["*"])
         sim.deliveries                              # [Delivery] with .guid .event .action
                                                     #  .payload .headers .state .attempts

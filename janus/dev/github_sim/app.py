@@ -65,6 +65,7 @@ class SimulatorApp:
         world.rate_limits = self.rate_limits  # type: ignore[attr-defined]
         world.deliverer = deliverer  # type: ignore[attr-defined]
         self.ui = ui
+        self.oauth: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -80,6 +81,9 @@ class SimulatorApp:
         request = Request(scope, receive)
         if scope["path"].startswith("/_sim") and self.ui is not None:
             await self.ui(scope, receive, send)
+            return
+        if scope["path"].startswith("/login/oauth/") and self.oauth is not None:
+            await self.oauth(scope, receive, send)  # github.com's host, served here too
             return
         raw = await request.body()
         response = await run_in_threadpool(self.handle, request, raw)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .app import Recorder, SimulatorApp
 from .delivery import Deliverer, Delivery
 from .errors import ApiError
+from .oauth import OAuthFlow
 from .payloads import Payloads
 from .render import Renderer
 from .ui import ReviewPages
@@ -44,6 +45,8 @@ class GitHubSimulator:
         self.recorder = Recorder()
         self.app = SimulatorApp(self.world, self.render, self.deliverer, self.recorder)
         self.app.ui = ReviewPages(self)
+        self.oauth = OAuthFlow(self)
+        self.app.oauth = self.oauth
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._tokens: dict[str, str] = {}
@@ -284,6 +287,12 @@ class GitHubSimulator:
 
     def bot_login(self, app_id: int) -> str:
         return self.world.apps[app_id].bot_login
+
+    def create_oauth_app(self, callback_url: str) -> tuple[str, str]:
+        """Register an OAuth App for the web flow at ``{base_url}/login/oauth/…``; returns
+        ``(client_id, client_secret)``. The user tokens it hands out are ``gho_…``."""
+        app = self.oauth.register(callback_url)
+        return app.client_id, app.client_secret
 
     # -- webhooks -------------------------------------------------------------------------------
 

@@ -107,8 +107,8 @@ class World(GitRules, PullRules, CheckRules):
             return self.issue_token(login)
 
     def issue_token(self, login: str, installation_id: int | None = None,
-                    ttl: float | None = None) -> str:
-        prefix = "ghs_" if installation_id else "ghp_"
+                    ttl: float | None = None, oauth: bool = False) -> str:
+        prefix = "ghs_" if installation_id else ("gho_" if oauth else "ghp_")
         token = prefix + secrets.token_urlsafe(27).replace("-", "a").replace("_", "b")[:36]
         self.tokens[token] = Token(
             login=self.account(login).login, installation_id=installation_id,
