@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook", metavar="URL", help="deliver the repo's events here")
     parser.add_argument("--secret", default=os.environ.get("JANUS_WEBHOOK_SECRET"),
                         help="webhook secret (default: $JANUS_WEBHOOK_SECRET)")
+    parser.add_argument("--oauth-callback", default="http://127.0.0.1:8000/auth/callback",
+                        help="callback URL of the demo OAuth App (for 'log in with GitHub')")
     args = parser.parse_args(argv)
 
     sim = GitHubSimulator.start(port=args.port)
@@ -32,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.webhook:
         sim.set_delivery_mode("background")
         sim.add_webhook(world.repo, args.webhook, args.secret, ["*"])
+    client_id, client_secret = sim.create_oauth_app(args.oauth_callback)
     state = {
         "base_url": sim.base_url, "repo": world.repo, "app_id": world.app_id,
+        "oauth_client_id": client_id, "oauth_client_secret": client_secret,
         "installation_id": world.installation_id, "app_private_key": world.app_private_key,
         "tokens": {login: sim.token(login) for login in world.users},
     }
