@@ -171,7 +171,6 @@ class PullRules(_Base):
     def edit_pull(self, repo: Repo, pr: Pull, changes: dict[str, Any], actor: str) -> None:
         if actor.lower() != pr.user.lower():
             self.require(repo, actor, "triage")
-        before = {"title": pr.title, "body": pr.body, "base": pr.base_ref}
         edited: dict[str, Any] = {}
         if "title" in changes and changes["title"] != pr.title:
             edited["title"] = {"from": pr.title}
@@ -190,7 +189,6 @@ class PullRules(_Base):
         if edited and pr.state == "open":
             self.emit(repo, "pull_request",
                       lambda p: p.pull_request(repo, pr, "edited", actor, changes=edited))
-        del before
         state = changes.get("state")
         if state == "closed" and pr.state == "open":
             pr.state = "closed"
@@ -250,7 +248,7 @@ class PullRules(_Base):
         review.state = "DISMISSED"
         self.emit(repo, "pull_request_review",
                   lambda p: p.review(repo, pr, review, "dismissed", actor))
-        del message
+        del message  # GitHub shows the dismissal message in the timeline, not on the review
 
     def latest_opinions(self, repo: Repo, pr: Pull) -> dict[str, Review]:
         latest: dict[str, Review] = {}
