@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
             prefix="kopf.janus.dev")
         settings.persistence.diffbase_storage = handlers.NoDiffBase()
-        settings.persistence.finalizer = "janus.dev/cleanup"
+        settings.persistence.finalizer = handlers.FINALIZER
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300

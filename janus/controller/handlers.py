@@ -35,6 +35,8 @@ from janus.logs import event
 log = logging.getLogger("janus.controller")
 
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
+FINALIZER = "janus.dev/cleanup"  # kopf's finalizer, renamed (see cli.configure)
+ECHO_WAIT = 0.5  # seconds to wait for the watch to show our own write
 
 
 class Runtime:
@@ -72,26 +74,50 @@ async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:
             waiter.cancel()
 
 
+def _rv(obj: dict[str, Any]) -> str | None:
+    return obj["metadata"].get("resourceVersion")
+
+
+async def _current(rt: Runtime, name: str, body: kopf.Body, wake: asyncio.Event, stopped: Any,
+                   latest: dict[str, Any] | None, echoed: bool) -> tuple[dict | None, bool]:
+    """The CR to decide on, and whether the watch has shown our last write yet.
+
+    kopf's live body lags the API server by one watch event. Resource versions must not be
+    compared for order, so: once the live body has equalled our last write, anything different
+    is newer (use it); before that, wait briefly for the echo, and read fresh if it is late.
+    """
+    for _ in range(2):
+        cr = copy.deepcopy(dict(body))
+        if latest is None or echoed:
+            return cr, echoed
+        if _rv(cr) == _rv(latest):
+            return cr, True
+        wake.clear()
+        await _sleep(ECHO_WAIT, wake, stopped)
+    fresh = await kube.run(status.read, rt.controller.central, rt.controller.namespace, name)
+    return fresh, True
+
+
 async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.Memo,
                           **_: Any) -> None:
     rt: Runtime = memo.runtime
     wake = rt.pokes.setdefault(name, asyncio.Event())
     failures = 0
     latest: dict[str, Any] | None = None
+    echoed = False
     try:
-        while not stopped:
+        # kopf starts the daemon while its own finalizer patch is still in flight; acting on
+        # that older body would only lose the compare-and-set. Wait for the finalizer's echo.
+        for _ in range(20):
+            if FINALIZER in (body.metadata.get("finalizers") or []) or stopped:
+                break
             wake.clear()
-            cr = copy.deepcopy(dict(body))
-            # After our own write the live body is either that write (the watch caught up: no
-            # call needed) or something else — older, or newer from someone else. Resource
-            # versions must not be compared for order, so read the object fresh in that case.
-            if latest is not None and cr["metadata"].get("resourceVersion") != \
-                    latest["metadata"].get("resourceVersion"):
-                fresh = await kube.run(status.read, rt.controller.central,
-                                       rt.controller.namespace, name)
-                if fresh is None:
-                    return
-                cr = fresh
+            await _sleep(ECHO_WAIT, wake, stopped)
+        while not stopped:
+            wake.clear()  # before reading: a change arriving after this wakes the next sleep
+            cr, echoed = await _current(rt, name, body, wake, stopped, latest, echoed)
+            if cr is None:
+                return
             async with rt.locks[name]:
                 if stopped or cr["metadata"].get("deletionTimestamp"):
                     return
@@ -102,7 +128,7 @@ async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.M
                           f"{str(exc)[:300]}", level=logging.ERROR)
                     outcome = None
             if outcome is not None and outcome.latest is not None:
-                latest = outcome.latest
+                latest, echoed = outcome.latest, False
             if outcome is not None and outcome.done:
                 return
             if outcome is None or outcome.retry_in is not None:
