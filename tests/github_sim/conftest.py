@@ -42,6 +42,8 @@ def sim(contracts: tuple[RestContract, WebhookContract]) -> Iterator[GitHubSimul
         simulator.stop()
     problems = []
     for ex in simulator.recorder.exchanges:
+        if ex.status >= 500:
+            problems.append(f"{ex.method} {ex.path} -> {ex.status}: a simulator bug")
         problems += rest.check(ex.method, ex.path, ex.status, ex.body)
     for delivery in simulator.deliveries:
         problems += hooks.check(delivery.event, delivery.payload, delivery.headers)

@@ -155,7 +155,11 @@ class Deliverer:
     def pump(self) -> None:
         """Turn the world's queued events into deliveries and dispatch them per mode."""
         for item in self.world.take_outbox():
-            self._dispatch(self._make(item))
+            try:
+                self._dispatch(self._make(item))
+            except Exception:  # one broken event must not stop the others or the API answer
+                log.exception("github_sim: could not deliver %s to hook %s", item.event,
+                              item.hook_id)
 
     def _make(self, item: Outgoing) -> Delivery:
         with self.world.lock:
