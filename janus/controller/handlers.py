@@ -130,6 +130,7 @@ async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.M
             if outcome is not None and outcome.latest is not None:
                 latest, echoed = outcome.latest, False
             if outcome is not None and outcome.done:
+                rt.locks.pop(name, None)  # terminal: no finalizer, nothing left to serialise
                 return
             if outcome is None or outcome.retry_in is not None:
                 failures += 1

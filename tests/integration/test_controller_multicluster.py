@@ -73,6 +73,10 @@ def env(cluster: LocalCluster, second_cluster: LocalCluster,
     finally:
         ctl.stop()
         print(ctl.log()[-8000:])
+    # The controller's own credential for the target (read from the kubeconfig Secret it
+    # watches) never reaches its log either.
+    assert token not in ctl.log()
+    assert token.rsplit(".", 1)[-1] not in ctl.log()
 
 
 def _objects(api: object, namespace: str, cr_name: str) -> tuple[list[str], list[str]]:
