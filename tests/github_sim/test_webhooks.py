@@ -85,6 +85,8 @@ def test_hold_reorder_drop_duplicate_and_redeliver(scene: Scene) -> None:
     assert again.redelivery and again.guid == dropped.guid and again.id != dropped.id
     assert rx.received[-1].headers["X-GitHub-Delivery"] == dropped.guid
     assert rx.received[-1].json["ref"] == "refs/heads/b3"
+    by_id = sim.redeliver(dropped.id)  # the numeric REST id works too
+    assert by_id.guid == dropped.guid and len(rx.received) == 4
 
 
 def test_failed_delivery_is_logged_not_retried(scene: Scene) -> None:

@@ -53,7 +53,7 @@ Control API (all thread-safe)::
         sim.set_delivery_mode("sync" | "background" | "hold")
         sim.drop_next(1, event="pull_request"); sim.duplicate_next(1, event=None)
         sim.held_deliveries(); sim.release_held("fifo" | "reverse" | [guid, ...])
-        sim.redeliver(guid)                         # same X-GitHub-Delivery, redelivery=True
+        sim.redeliver(guid_or_id)                   # same X-GitHub-Delivery, redelivery=True
         sim.wait_for_deliveries(timeout=10)         # background mode: wait until sent
         sim.exhaust_rate_limit("alice")             # 403 "API rate limit exceeded ..."
         sim.recorder.enabled = True                 # keep every REST exchange, then:

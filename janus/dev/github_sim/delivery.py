@@ -241,12 +241,16 @@ class Deliverer:
             self.send(d)
         return chosen
 
-    def redeliver(self, guid: str) -> Delivery:
-        """Send an earlier delivery again: same GUID and body, a new delivery id, like GitHub."""
+    def redeliver(self, delivery: str | int) -> Delivery:
+        """Send an earlier delivery again: same GUID and body, a new delivery id, like GitHub.
+
+        *delivery* is its GUID (``X-GitHub-Delivery``) or its numeric id (the REST ``id``).
+        """
         with self._lock:
-            original = next((d for d in reversed(self._log) if d.guid == guid), None)
+            original = next((d for d in reversed(self._log)
+                             if d.guid == delivery or d.id == delivery), None)
         if original is None:
-            raise KeyError(guid)
+            raise KeyError(delivery)
         copy = self._redelivery_of(original)
         self.send(copy)
         return copy

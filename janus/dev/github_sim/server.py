@@ -322,9 +322,10 @@ class GitHubSimulator:
     def release_held(self, order: str | list[str] = "fifo") -> list[Delivery]:
         return self.deliverer.release_held(order)
 
-    def redeliver(self, guid: str) -> Delivery:
-        """Send delivery *guid* again with the same ``X-GitHub-Delivery``; returns the new one."""
-        return self.deliverer.redeliver(guid)
+    def redeliver(self, delivery: str | int) -> Delivery:
+        """Send a delivery (by GUID or numeric id) again with the same ``X-GitHub-Delivery``;
+        returns the new delivery record (``redelivery=True``)."""
+        return self.deliverer.redeliver(delivery)
 
     def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
         return self.deliverer.wait_idle(timeout)
