@@ -221,6 +221,9 @@ def test_people_teams_permissions_and_pagination(scene: Scene) -> None:
     assert team.has_in_members(gh.get_user("carol"))
     assert not team.has_in_members(gh.get_user("alice"))
     assert team.get_team_membership("bob").state == "active"
+    scene.sim.set_team_members("acme", "payments-leads", ["bob", "carol"], pending=["mallory"])
+    assert team.get_team_membership("mallory").state == "pending"
+    assert not team.has_in_members(gh.get_user("mallory"))
     repo = gh.get_repo(scene.repo)
     assert repo.get_collaborator_permission("bob") == "write"
     assert repo.get_collaborator_permission("root") == "admin"

@@ -16,7 +16,7 @@ Control API (all thread-safe)::
         gh = sim.client("alice")                    # PyGithub Github: no retries/sleeps, 10 s
         sim.add_org("acme", admins=["root"])
         sim.add_team("acme", "payments-leads", members=["bob"], maintainers=None)  # -> team id
-        sim.set_team_members("acme", "payments-leads", ["bob", "carol"])
+        sim.set_team_members("acme", "payments-leads", ["bob", "carol"], pending=["dave"])
         full = sim.create_repo("acme", "access", files={"README.md": "hi"},
                                default_branch="main",
                                collaborators={"alice": "write", "root": "admin"},

@@ -46,6 +46,8 @@ class Team:
     slug: str
     name: str
     members: dict[str, str] = field(default_factory=dict)  # login -> member | maintainer
+    # Invited, not yet accepted: a membership in state "pending", which grants nothing.
+    pending: dict[str, str] = field(default_factory=dict)
     description: str | None = None
     created_at: str = ""
 

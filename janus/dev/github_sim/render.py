@@ -148,8 +148,10 @@ class Renderer:
         }
 
     def team_membership(self, team: Team, login: str) -> dict[str, Any]:
+        active = login in team.members
         return {"url": f"{self.team_url(team)}/memberships/{login}",
-                "role": team.members[login], "state": "active"}
+                "role": team.members[login] if active else team.pending[login],
+                "state": "active" if active else "pending"}
 
     # -- repositories ---------------------------------------------------------------------------
 

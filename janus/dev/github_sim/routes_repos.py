@@ -90,7 +90,7 @@ def _is_member(ctx: Ctx) -> Reply:
 
 def _membership(ctx: Ctx) -> Reply:
     team = _team_from(ctx)
-    for login in team.members:
+    for login in [*team.members, *team.pending]:
         if login.lower() == ctx.params["username"].lower():
             return Reply(200, ctx.render.team_membership(team, login))
     raise not_found()

@@ -127,8 +127,11 @@ class GitHubSimulator:
         """Create a team (members join the org too); returns the team id."""
         return self.world.add_team(org, slug, members, maintainers).id
 
-    def set_team_members(self, org: str, slug: str, members: list[str]) -> None:
-        self.world.set_team_members(org, slug, members)
+    def set_team_members(self, org: str, slug: str, members: list[str],
+                         pending: list[str] | None = None) -> None:
+        """Replace the team's members; *pending* are invited but have not accepted (their
+        membership reads ``state: pending`` and grants nothing)."""
+        self.world.set_team_members(org, slug, members, pending)
 
     # -- repositories ---------------------------------------------------------------------------
 

@@ -160,10 +160,12 @@ class World(GitRules, PullRules, CheckRules):
                     return team
         raise not_found()
 
-    def set_team_members(self, org: str, slug: str, members: list[str]) -> None:
+    def set_team_members(self, org: str, slug: str, members: list[str],
+                         pending: list[str] | None = None) -> None:
         with self.lock:
             team = self.team(org, slug)
             team.members = {self.account(m).login: "member" for m in members}
+            team.pending = {self.account(m).login: "member" for m in pending or []}
 
     # -- repositories ---------------------------------------------------------------------------
 
