@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("janus.gitops.reconcile")
 
 RECONCILER = "janus-reconcile"
+# Closing stale PRs lists every open PR: not on every push-triggered pass.
+STALE_SCAN_EVERY = dt.timedelta(minutes=5)
+# A burst of merges is a burst of pushes: wait this long after a push, then reconcile once.
+PUSH_DEBOUNCE_SECONDS = 3.0
 
 
 @dataclass
@@ -51,11 +55,13 @@ class ReconcileReport:
 
 
 class Reconciler:
-    def __init__(self, ops: GitOps) -> None:
+    def __init__(self, ops: GitOps, debounce: float = PUSH_DEBOUNCE_SECONDS) -> None:
         self.ops = ops
+        self.debounce = debounce
         # Merge commits verification refused: not re-verified on every pass (restart clears it).
         self._refused: set[str] = set()
         self._lock = threading.Lock()
+        self._last_stale_scan: dt.datetime | None = None
 
     def run(self, now: dt.datetime | None = None) -> ReconcileReport:
         with self._lock:
@@ -87,7 +93,9 @@ class Reconciler:
                     ops.counters.inc("revocations_total", source="reconcile", outcome=outcome)
                     event(log, "grant.revoke_requested", request=cr_name, source="reconcile",
                           path=path)
-        self._close_stale_pulls(now, report)
+        if self._last_stale_scan is None or now - self._last_stale_scan >= STALE_SCAN_EVERY:
+            self._close_stale_pulls(now, report)
+            self._last_stale_scan = now
         event(log, "reconcile.done", files=len(files), crs=len(crs), granted=report.granted,
               refused=report.refused, revoked=report.revoked, closed=report.closed)
         return report
@@ -99,8 +107,8 @@ class Reconciler:
         if pull is None:
             event(log, "reconcile.no_pull", request=cr_name, path=path, level=logging.WARNING)
             return
-        if pull.merge_commit_sha in self._refused:
-            return
+        if pull.merge_commit_sha in self._refused or ops.busy(pull.number):
+            return  # refused before, or a worker is verifying it right now
         found = sources.read_file(ops.repo, path, head)
         request, _ = load_request(path, found.data) if found else (None, [])
         merged_at = pull.merged_at
@@ -160,8 +168,9 @@ class Reconciler:
             event(log, "pr.closed_pending_timeout", pull=pull.number)
 
 
-def run_forever(reconciler: Reconciler, interval: float, stop: threading.Event) -> None:
-    """Reconcile every *interval* seconds, and at once when a push asks for it."""
+def run_forever(reconciler: Reconciler, interval: float | None, stop: threading.Event) -> None:
+    """Reconcile at start, every *interval* seconds (None: never on a timer), and at once when a
+    push asks for it."""
     trigger = reconciler.ops.reconcile_requested
     while not stop.is_set():
         try:
@@ -169,5 +178,8 @@ def run_forever(reconciler: Reconciler, interval: float, stop: threading.Event) 
         except Exception:  # keep the loop alive: the next pass retries
             log.exception("reconcile.failed", extra={"event": "reconcile.failed",
                                                      "request": None, "fields": {}})
-        trigger.wait(interval)
+        if trigger.wait(interval) and not stop.is_set():
+            stop.wait(reconciler.debounce)  # let the merge's own delivery go first
         trigger.clear()
+        if stop.is_set():
+            return

@@ -22,7 +22,7 @@ from janus.gitops import comments, render, sources
 from janus.gitops.crs import AccessRequests, Provenance, has_ended
 from janus.gitops.membership import GitHubMembership
 from janus.gitops.pr_check import run_pr_check
-from janus.gitops.verify import Context, MergeVerdict, StepFailed, verify_merge
+from janus.gitops.verify import Context, MergeVerdict, StepFailed, classify_files, verify_merge
 from janus.logs import event
 from janus.model import JanusConfig, PolicySet
 from janus.policy import Membership
@@ -127,11 +127,40 @@ class GitOps:
             if not pull.merged:
                 event(log, "pr.closed_unmerged", pull=number)
                 return None
+            if self._already_applied(pull):
+                event(log, "merge.already_applied", pull=number, merge=pull.merge_commit_sha)
+                return MergeVerdict(self.repo.full_name, number, pull.merge_commit_sha or "",
+                                    "", pull.merged_at, pull.user.login)
             ctx = Context(self.repo, pull, self.default_branch, self.janus_login,
                           self.membership_for)
             verdict = verify_merge(ctx)
             self._apply(pull, verdict)
             return verdict
+
+    def busy(self, number: int) -> bool:
+        """True while a worker holds PR *number* (the reconcile then leaves it to that worker)."""
+        return self.lock_for(number).locked()
+
+    def _already_applied(self, pull: PullRequest) -> bool:
+        """Every request file of this merge already has its CR from *this* merge commit (only
+        Janus writes provenance, after verification), and every deleted one is revoked or
+        gone: a replay, or the reconcile and the delivery racing. Skips a full re-verification
+        (about twenty API calls) at the cost of one."""
+        changes = classify_files(pull)
+        if changes.outside or not (changes.changed or changes.removed):
+            return False
+        for path in changes.changed:
+            parts = sources.request_path_parts(path)
+            cr = self.crs.get(names.access_request_name(*parts)) if parts else None
+            provenance = ((cr or {}).get("spec") or {}).get("provenance") or {}
+            if provenance.get("mergeCommit") != pull.merge_commit_sha:
+                return False
+        for path in changes.removed:
+            parts = sources.request_path_parts(path)
+            cr = self.crs.get(names.access_request_name(*parts)) if parts else None
+            if cr is not None and not has_ended(cr):
+                return False
+        return True
 
     def _apply(self, pull: PullRequest, verdict: MergeVerdict) -> None:
         outcomes: list[tuple[str, str, str]] = []

@@ -30,7 +30,7 @@ class ReceiverSettings:
     host: str = "127.0.0.1"
     port: int = 8081
     workers: int = 2
-    reconcile_interval: float = 60.0  # 0 disables the periodic reconcile
+    reconcile_interval: float = 60.0  # 0: reconcile only on a push to the default branch
     status_watch: bool = True
     status_watch_seconds: int = 30  # one watch request; bounds how long stop() waits
     max_body: int = DEFAULT_MAX_BODY
@@ -58,9 +58,9 @@ class Receiver:
 
     def start(self) -> Receiver:
         self.pool.start()
-        if self.settings.reconcile_interval > 0:
-            self._spawn("janus-reconcile", run_forever, self.reconciler,
-                        self.settings.reconcile_interval, self._stop)
+        # Always running: with an interval of 0 it reconciles only when a push asks for it.
+        self._spawn("janus-reconcile", run_forever, self.reconciler,
+                    self.settings.reconcile_interval or None, self._stop)
         if self.settings.status_watch:
             reporter = StatusReporter(self.ops, self.settings.status_watch_seconds)
             self._spawn("janus-status", reporter.run_forever, self._stop)
