@@ -33,7 +33,9 @@ ALLOWED: dict[str, frozenset[str] | None] = {
     "pull_request": frozenset({"opened", "synchronize", "reopened", "edited", "closed"}),
     "issue_comment": frozenset({"created"}),
     "push": None,
-    "check_suite": frozenset({"requested", "rerequested"}),
+    # "requested" duplicates the pull_request synchronize that comes with every push (and would
+    # double the API calls); a person clicking "Re-run" sends "rerequested".
+    "check_suite": frozenset({"rerequested"}),
     "check_run": frozenset({"rerequested"}),
 }
 
