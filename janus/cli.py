@@ -17,6 +17,8 @@ from janus import __version__
 # Modules that contribute subcommands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "janus.validate_cli",
+    "janus.request_cli",
+    "janus.revoke_cli",
     "janus.dev.cli",
     "janus.controller.cli",
     "janus.web_cli",

@@ -1,0 +1,366 @@
+"""`janus revoke` and `janus grants`: take access away, and see who has it, from a terminal.
+
+Revoking is what the web admin view does: one JSON merge patch of ``spec.revocation = {by,
+reason, requestedAt}`` on the AccessRequest in the Janus namespace of the central cluster. The
+CRD makes that field write-once (a changed revocation is refused with 422), so a second
+revocation never rewrites who revoked and why: the command reports the existing one and exits 1.
+The controller then removes the grant's objects and sets phase Revoked (``--wait`` waits for it).
+
+``--by`` defaults to the identity the API server sees for the kubeconfig (SelfSubjectReview),
+because that is who really did it; the OS login is the fallback when the server cannot say.
+
+Exit codes: 0 done; 1 unknown, ambiguous, already revoked or ended, or ``--wait`` timed out;
+2 the cluster could not be reached or refused us.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from janus import names
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_CLUSTER = 2
+
+MERGE_PATCH = "application/merge-patch+json"
+ENDED_PHASES = frozenset({"Expired", "Revoked", "Failed"})
+LIVE_PHASES = frozenset({"Approved", "Active"})
+_REASON_MAX = 500   # the CRD's limits on spec.revocation
+_BY_MAX = 100
+
+
+class RevokeError(Exception):
+    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AlreadyRevoked(RevokeError):
+    pass
+
+
+# -- arguments ------------------------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    revoke = subparsers.add_parser(
+        "revoke", help="revoke an active grant (write spec.revocation on its AccessRequest)")
+    revoke.add_argument("target", metavar="NAME_OR_CR",
+                        help="the AccessRequest name, or the request name (file stem)")
+    revoke.add_argument("--reason", required=True, help="why (recorded on the grant, ≤ 500)")
+    revoke.add_argument("--by", metavar="LOGIN",
+                        help="who revokes (default: your identity as the API server sees it)")
+    revoke.add_argument("--cluster", help="with a request name: its target cluster")
+    revoke.add_argument("--namespace", help="with a request name: its namespace")
+    revoke.add_argument("--wait", action="store_true",
+                        help="wait until the controller reports phase Revoked")
+    revoke.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="how long --wait waits (default 60)")
+    _cluster_options(revoke)
+    revoke.set_defaults(func=_revoke)
+
+    grants = subparsers.add_parser("grants", help="list AccessRequests as a table")
+    grants.add_argument("--all", action="store_true",
+                        help="also ended grants (Expired, Revoked, Failed)")
+    _cluster_options(grants)
+    grants.set_defaults(func=_grants)
+
+
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
+                        help="kubeconfig of the central cluster (default: $KUBECONFIG, "
+                             "~/.kube/config, or in-cluster)")
+    parser.add_argument("--janus-namespace", default=names.JANUS_NAMESPACE, metavar="NS",
+                        help=f"where the AccessRequests live (default {names.JANUS_NAMESPACE})")
+
+
+# -- the cluster ----------------------------------------------------------------------------------
+
+
+def api_client(kubeconfig: Path | None) -> Any:
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    configuration = client.Configuration()
+    try:
+        try:
+            config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None,
+                                    client_configuration=configuration)
+        except ConfigException:
+            if kubeconfig is not None:
+                raise
+            config.load_incluster_config(client_configuration=configuration)
+    except (ConfigException, OSError) as exc:
+        where = kubeconfig or "$KUBECONFIG / ~/.kube/config / in-cluster"
+        raise RevokeError(f"no usable kubeconfig ({where}): {exc}", EXIT_CLUSTER) from None
+    return client.ApiClient(configuration)
+
+
+def _crs(api: Any) -> Any:
+    from kubernetes import client
+
+    return client.CustomObjectsApi(api)
+
+
+def _api_error(exc: Any, doing: str) -> RevokeError:
+    reason = exc.reason or ""
+    if exc.status == 403:
+        return RevokeError(f"the API server forbids {doing} (403); your kubeconfig needs "
+                           "get/list/patch on accessrequests.janus.dev", EXIT_CLUSTER)
+    return RevokeError(f"the API server refused {doing} ({exc.status} {reason})", EXIT_CLUSTER)
+
+
+def get_cr(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
+    from kubernetes.client.rest import ApiException
+
+    try:
+        return _crs(api).get_namespaced_custom_object(
+            names.GROUP, names.VERSION, janus_ns, names.PLURAL, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise _api_error(exc, f"reading AccessRequest {name}") from None
+
+
+def list_crs(api: Any, janus_ns: str) -> list[dict[str, Any]]:
+    from kubernetes.client.rest import ApiException
+
+    try:
+        result = _crs(api).list_namespaced_custom_object(
+            names.GROUP, names.VERSION, janus_ns, names.PLURAL)
+    except ApiException as exc:
+        if exc.status == 404:  # the CRD is not installed: there is nothing to list
+            raise RevokeError(f"no AccessRequest resource on this cluster (is Janus installed "
+                              f"here, in namespace {janus_ns}?)", EXIT_CLUSTER) from None
+        raise _api_error(exc, f"listing AccessRequests in {janus_ns}") from None
+    return list(result.get("items", []))
+
+
+# -- finding and revoking -------------------------------------------------------------------------
+
+
+def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
+            namespace: str | None = None) -> dict[str, Any]:
+    """The CR named *target*, else the one whose requestName (and cluster/namespace) match."""
+    if cluster and namespace:
+        derived = names.access_request_name(cluster, namespace, target)
+        found = get_cr(api, janus_ns, derived)
+        if found is not None:
+            return found
+    elif not cluster and not namespace:
+        found = get_cr(api, janus_ns, target)
+        if found is not None:
+            return found
+    matches = [
+        cr for cr in list_crs(api, janus_ns)
+        if (spec := cr.get("spec") or {}).get("requestName") == target
+        and (cluster is None or spec.get("cluster") == cluster)
+        and (namespace is None or spec.get("namespace") == namespace)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    scope = "".join(f" {flag} {value}" for flag, value in
+                    (("--cluster", cluster), ("--namespace", namespace)) if value)
+    if not matches:
+        raise RevokeError(f"no grant named {target!r}{scope} in namespace {janus_ns}; an "
+                          "AccessRequest name or a request name (the file stem) is accepted — "
+                          "see `janus grants --all`")
+    listed = ", ".join(f"{c['metadata']['name']} ({c['spec'].get('cluster')}/"
+                       f"{c['spec'].get('namespace')})" for c in matches)
+    raise RevokeError(f"{target!r} names {len(matches)} grants: {listed}; give the "
+                      "AccessRequest name, or --cluster and --namespace")
+
+
+def _describe_revocation(cr: dict[str, Any]) -> str:
+    revocation = (cr.get("spec") or {}).get("revocation") or {}
+    phase = (cr.get("status") or {}).get("phase") or "Approved"
+    when = revocation.get("requestedAt") or "an unknown time"
+    reason = revocation.get("reason") or "no reason given"
+    return (f"{cr['metadata']['name']} was already revoked by {revocation.get('by', '?')} at "
+            f"{when} ({reason!r}; phase {phase}); a revocation is recorded once and never "
+            "changed")
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def patch_revocation(api: Any, janus_ns: str, name: str, by: str, reason: str,
+                     now: dt.datetime) -> None:
+    """The merge patch itself; the CRD answers 422 if a (different) revocation is already set."""
+    from kubernetes.client.rest import ApiException
+
+    body = {"spec": {"revocation": {"by": by, "reason": reason, "requestedAt": _rfc3339(now)}}}
+    try:
+        _crs(api).patch_namespaced_custom_object(
+            names.GROUP, names.VERSION, janus_ns, names.PLURAL, name, body,
+            _content_type=MERGE_PATCH)
+    except ApiException as exc:
+        if exc.status == 404:
+            raise RevokeError(f"AccessRequest {name} disappeared while being revoked") from None
+        if exc.status == 422:
+            # Someone revoked it between our read and our patch: report theirs, keep it.
+            current = get_cr(api, janus_ns, name)
+            if current is not None and (current.get("spec") or {}).get("revocation"):
+                raise AlreadyRevoked(_describe_revocation(current)) from None
+        raise _api_error(exc, f"revoking AccessRequest {name}") from None
+
+
+def revoke(api: Any, janus_ns: str, cr: dict[str, Any], by: str, reason: str,
+           now: dt.datetime) -> None:
+    name = cr["metadata"]["name"]
+    if (cr.get("spec") or {}).get("revocation"):
+        raise AlreadyRevoked(_describe_revocation(cr))
+    phase = (cr.get("status") or {}).get("phase") or "Approved"
+    if phase in ENDED_PHASES:
+        raise RevokeError(f"{name} has already ended (phase {phase}); there is no access "
+                          "left to revoke")
+    patch_revocation(api, janus_ns, name, by, reason, now)
+
+
+def wait_revoked(api: Any, janus_ns: str, name: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        cr = get_cr(api, janus_ns, name)
+        if cr is None or (cr.get("status") or {}).get("phase") == "Revoked":
+            return True  # gone counts: nothing is left to use
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
+def whoami(api: Any) -> str | None:
+    """The user name the API server authenticates us as, or None if it cannot say."""
+    from kubernetes import client
+
+    try:
+        review = client.AuthenticationV1Api(api).create_self_subject_review(
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+        return review.status.user_info.username or None
+    except Exception:  # an old server, or RBAC without selfsubjectreviews: fall back
+        return None
+
+
+def _revocation_by(args: argparse.Namespace, api: Any) -> str:
+    import getpass
+
+    by = (args.by or "").strip()
+    if args.by is not None and not by:
+        raise RevokeError("--by is empty; a login or name (1..100 characters) is accepted")
+    if not by:
+        by = whoami(api) or getpass.getuser()
+    if len(by) > _BY_MAX:
+        raise RevokeError(f"--by is {len(by)} characters; at most {_BY_MAX} are accepted")
+    return by
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    reason = " ".join(args.reason.split())
+    try:
+        if not reason:
+            raise RevokeError("--reason is empty; say why (1..500 characters) — it is "
+                              "recorded on the grant for the audit")
+        if len(reason) > _REASON_MAX:
+            raise RevokeError(f"--reason is {len(reason)} characters; at most {_REASON_MAX} "
+                              "are accepted")
+        api = api_client(args.kubeconfig)
+        by = _revocation_by(args, api)
+        cr = find_cr(api, args.janus_namespace, args.target, args.cluster, args.namespace)
+        name = cr["metadata"]["name"]
+        revoke(api, args.janus_namespace, cr, by, reason, dt.datetime.now(dt.UTC))
+        spec = cr.get("spec") or {}
+        print(f"revocation recorded: {name} ({spec.get('requester')} in "
+              f"{spec.get('cluster')}/{spec.get('namespace')}) by {by}")
+        if args.wait:
+            if not wait_revoked(api, args.janus_namespace, name, args.timeout):
+                raise RevokeError(f"the revocation of {name} is recorded, but the controller "
+                                  f"did not report phase Revoked within {args.timeout:g}s "
+                                  "(is it running?)")
+            print(f"{name}: Revoked")
+    except RevokeError as exc:
+        print(f"janus revoke: {exc}", file=sys.stderr)
+        return exc.code
+    return EXIT_OK
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    requester: str
+    cluster: str
+    namespace: str
+    phase: str
+    expires_in: str
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def format_remaining(expires_at: dt.datetime | None, now: dt.datetime) -> str:
+    if expires_at is None:
+        return "-"
+    seconds = int((expires_at - now).total_seconds())
+    if seconds <= 0:
+        return "expired"
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def row_of(cr: dict[str, Any], now: dt.datetime) -> Row:
+    spec = cr.get("spec") or {}
+    status = cr.get("status") or {}
+    phase = status.get("phase") or "Approved"
+    if spec.get("revocation") and phase not in ENDED_PHASES:
+        phase = "Revoking"  # recorded, the controller has not finished removing it yet
+    remaining = ("-" if phase in ENDED_PHASES
+                 else format_remaining(_parse_time(status.get("expiresAt")), now))
+    return Row(cr["metadata"]["name"], spec.get("requester", ""), spec.get("cluster", ""),
+               spec.get("namespace", ""), phase, remaining)
+
+
+def table(rows: list[Row]) -> str:
+    header = Row("NAME", "REQUESTER", "CLUSTER", "NAMESPACE", "PHASE", "EXPIRES IN")
+    cells = [[str(v) for v in vars(r).values()] for r in [header, *rows]]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+                     for line in cells)
+
+
+def _grants(args: argparse.Namespace) -> int:
+    try:
+        api = api_client(args.kubeconfig)
+        crs = list_crs(api, args.janus_namespace)
+    except RevokeError as exc:
+        print(f"janus grants: {exc}", file=sys.stderr)
+        return exc.code
+    now = dt.datetime.now(dt.UTC)
+    rows = [row_of(cr, now) for cr in crs]
+    if not args.all:
+        rows = [r for r in rows if r.phase in LIVE_PHASES or r.phase == "Revoking"]
+    rows.sort(key=lambda r: (r.phase in ENDED_PHASES, r.cluster, r.namespace, r.name))
+    if not rows:
+        print("no grants" + ("" if args.all else " live (--all shows ended ones too)"),
+              file=sys.stderr)
+        return EXIT_OK
+    print(table(rows))
+    return EXIT_OK
