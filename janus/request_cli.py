@@ -372,6 +372,26 @@ def _policies_from_github(repo: Repository) -> PolicySet:
                            EXIT_CONFIG) from None
 
 
+def _refuse_if_already_merged(repo: Repository, files: dict[str, str]) -> None:
+    """Identical files already on the default branch: a PR would have no diff (GitHub: 422
+    "No commits between"), so say what happened instead of failing at the last step."""
+    from github import GithubException
+
+    branch = repo.default_branch
+    for path, text in files.items():
+        try:
+            current = repo.get_contents(path, ref=branch)
+        except GithubException as exc:
+            if exc.status == 404:
+                return  # at least one file is new: the PR has something to add
+            raise CommandError(_github_error(exc, f"reading {path}"), EXIT_CONFIG) from None
+        if isinstance(current, list) or current.decoded_content != text.encode("utf-8"):
+            return
+    raise CommandError(f"this exact request is already on {branch} of {repo.full_name} "
+                       "(merged earlier); nothing to open — change --ticket, --name or the "
+                       "duration to ask again")
+
+
 def _candidate_teams(policies: PolicySet) -> set[str]:
     teams: set[str] = set()
     for policy in policies.policies:
@@ -500,6 +520,7 @@ def _open_pr(args: argparse.Namespace) -> int:
         else _FailClosedMembership(GitHubMembership(gh, _candidate_teams(policies)))  # type: ignore[arg-type]
     )
     given, rendered = _judged(args, policies, login, membership)
+    _refuse_if_already_merged(repo, rendered.files)
     title, body = pr_text(given, rendered)
     try:
         pull = open_request_pr(repo, login, rendered.files, title, body)

@@ -244,6 +244,19 @@ def test_open_pr_twice_gives_one_pr_authored_by_the_requester(
     assert sim.token("alice") not in first.out + first.err + second.out + second.err
 
 
+def test_open_pr_after_merge_says_it_is_already_there(
+    sim: GitHubSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = _token_file(sim, tmp_path, "alice")
+    assert _open(sim, token) == 0
+    (pull,) = sim.client("root").get_repo("acme/access").get_pulls(state="all")
+    capsys.readouterr()
+    sim.merge("acme/access", pull.number, actor="root")
+    assert _open(sim, token) == 1
+    assert "already on main of acme/access" in capsys.readouterr().err
+    assert len(list(sim.client("root").get_repo("acme/access").get_pulls(state="all"))) == 1
+
+
 def test_open_pr_refuses_another_requester(sim: GitHubSimulator, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert _open(sim, _token_file(sim, tmp_path, "alice"), "--requester", "bob") == 1
