@@ -464,6 +464,10 @@ def _judged(args: argparse.Namespace, policies: PolicySet, requester: str,
                         "so team membership counted as none)")
             elif args.members is None and not args.open_pr:
                 hint = " (team membership was not checked: pass --members FILE)"
+            elif args.members is None:
+                # GitHub hides team membership from tokens without read:org: a 404, i.e. "no".
+                hint = (" (team membership was asked of GitHub with your token, which needs "
+                        "the read:org scope to see it; or pass --members FILE)")
         raise CommandError(f"the request is invalid{hint}; nothing was written or opened")
     return given, rendered
 

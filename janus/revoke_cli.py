@@ -149,20 +149,21 @@ def list_crs(api: Any, janus_ns: str) -> list[dict[str, Any]]:
 def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
             namespace: str | None = None) -> dict[str, Any]:
     """The CR named *target*, else the one whose requestName (and cluster/namespace) match."""
+    def fits(cr: dict[str, Any]) -> bool:
+        spec = cr.get("spec") or {}
+        return ((cluster is None or spec.get("cluster") == cluster)
+                and (namespace is None or spec.get("namespace") == namespace))
+
+    found = get_cr(api, janus_ns, target)
+    if found is not None and fits(found):
+        return found
     if cluster and namespace:
-        derived = names.access_request_name(cluster, namespace, target)
-        found = get_cr(api, janus_ns, derived)
-        if found is not None:
-            return found
-    elif not cluster and not namespace:
-        found = get_cr(api, janus_ns, target)
+        found = get_cr(api, janus_ns, names.access_request_name(cluster, namespace, target))
         if found is not None:
             return found
     matches = [
         cr for cr in list_crs(api, janus_ns)
-        if (spec := cr.get("spec") or {}).get("requestName") == target
-        and (cluster is None or spec.get("cluster") == cluster)
-        and (namespace is None or spec.get("namespace") == namespace)
+        if (cr.get("spec") or {}).get("requestName") == target and fits(cr)
     ]
     if len(matches) == 1:
         return matches[0]

@@ -86,6 +86,20 @@ def test_rendered_file_is_what_a_human_writes() -> None:
                                      "kind: AccessRequest", "metadata:"]
 
 
+def test_yaml_in_the_reason_stays_a_reason() -> None:
+    """A reason that looks like YAML is quoted as data: it cannot add keys or documents."""
+    policies = load_policy_set(ROOT)
+    reason = "INC-1: ok'\nspec: {role: admin}\n--- # &a *a !!python/object"
+    given = RequestInput("prod", ("payments",), "pod-exec", "1h", " ".join(reason.split()),
+                         "INC-1", "alice")
+    rendered = render(given, policies, StaticMembership({}))
+    assert rendered.problems == []
+    (path, text), = rendered.files.items()
+    request = load_request(path, text.encode())[0]
+    assert request is not None
+    assert (request.reason, request.role) == (" ".join(reason.split()), "pod-exec")
+
+
 # -- hostile input: clear errors, nothing written -------------------------------------------------
 
 

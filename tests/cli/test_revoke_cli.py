@@ -162,6 +162,13 @@ def test_revoke_by_request_name(central: dict[str, Any],
     assert _cli(central, "revoke", request, "--cluster", "prod", "--namespace", "payments",
                 "--reason", "done", "--by", "bob") == 0
     assert _revocation(central, one) is not None
+    # A CR name with a filter it does not match is not that grant.
+    three = _new_cr(central, namespace="payments-db")
+    assert _cli(central, "revoke", three, "--namespace", "payments", "--reason", "done") == 1
+    assert "no grant named" in capsys.readouterr().err
+    assert _cli(central, "revoke", three, "--namespace", "payments-db", "--reason", "done",
+                "--by", "bob") == 0
+    assert _revocation(central, three) is not None
 
 
 @pytest.mark.k8s_real
