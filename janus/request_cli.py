@@ -47,6 +47,7 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NAME_MAX = 63
 _HASH_LEN = 6
 _TICKET_MAX = 20
+CLI_ORIGIN = "`janus request`"
 _MAX_NAMESPACES = 10  # as the web form: one approval round should stay reviewable
 
 
@@ -194,10 +195,9 @@ def render(given: RequestInput, policies: PolicySet, membership: Membership) -> 
         name = given.name or default_name(given.requester, given.cluster, namespace,
                                           given.role, given.duration, given.reason, given.ticket)
         path = request_path(given.cluster, namespace, name)
-        # The form's renderer marks its files as the form's; say where this one came from.
-        text = render_request_yaml(name, given.requester, given.cluster, namespace, form)
-        text = (f"# Opened with `janus request` by {given.requester}.\n"
-                + text.split("\n", 1)[1])
+        text = render_request_yaml(
+            name, given.requester, given.cluster, namespace, form, origin=CLI_ORIGIN
+        )
         out.files[path] = text
         out.names[namespace] = name
         request, problems = load_request(path, text.encode("utf-8"))
@@ -220,8 +220,7 @@ def pr_text(given: RequestInput, rendered: Rendered) -> tuple[str, str]:
                        given.reason, given.ticket)
     prepared = PreparedRequest(name=given.name or "", files=rendered.files,
                                approvals=rendered.approvals)
-    body = pr_body(given.requester, form, prepared).replace(
-        "Opened with the Janus web form.", "Opened with `janus request`.")
+    body = pr_body(given.requester, form, prepared, origin=CLI_ORIGIN)
     return pr_title(given.requester, form), body
 
 

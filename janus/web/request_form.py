@@ -70,8 +70,16 @@ def request_path(cluster: str, namespace: str, name: str) -> str:
     return f"requests/{cluster}/{namespace}/{name}.yaml"
 
 
+WEB_FORM = "the Janus web form"
+
+
 def render_request_yaml(
-    name: str, requester: str, cluster: str, namespace: str, form: RequestForm
+    name: str,
+    requester: str,
+    cluster: str,
+    namespace: str,
+    form: RequestForm,
+    origin: str = WEB_FORM,
 ) -> str:
     spec: dict[str, str] = {
         "requester": requester,
@@ -92,7 +100,7 @@ def render_request_yaml(
     body = yaml.safe_dump(
         document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
     )
-    return f"# Opened with the Janus web form by {requester}.\n{body}"
+    return f"# Opened with {origin} by {requester}.\n{body}"
 
 
 def prepare(
@@ -165,7 +173,9 @@ def pr_title(requester: str, form: RequestForm) -> str:
     return f"Access request: {requester} → {scope} ({form.role}, {form.duration})"
 
 
-def pr_body(requester: str, form: RequestForm, prepared: PreparedRequest) -> str:
+def pr_body(
+    requester: str, form: RequestForm, prepared: PreparedRequest, origin: str = WEB_FORM
+) -> str:
     scope = "\n".join(f"- `{form.cluster}/{ns}`" for ns in form.namespaces)
     quoted_reason = "\n".join(f"> {line}" for line in form.reason.splitlines() or [""])
     lines = [
@@ -178,5 +188,5 @@ def pr_body(requester: str, form: RequestForm, prepared: PreparedRequest) -> str
     lines += ["", "**Scope:**", scope, "", "**Reason:**", quoted_reason]
     if prepared.approvals:
         lines += ["", "**Approvals needed:**", *(f"- {a}" for a in prepared.approvals)]
-    lines += ["", "_Opened with the Janus web form. Approve by reviewing this pull request._"]
+    lines += ["", f"_Opened with {origin}. Approve by reviewing this pull request._"]
     return "\n".join(lines)
