@@ -161,6 +161,15 @@ def run(args: argparse.Namespace) -> int:
 
         await asyncio.gather(*(kube.run(client.VersionApi(api).get_code) for _ in range(8)))
 
+    @kopf.on.startup(registry=operator)
+    async def start_sweep(memo: kopf.Memo, **_: Any) -> None:
+        # In the background: a slow or unreachable target must not delay grants and expiries.
+        import asyncio
+
+        from janus.controller import sweep
+
+        memo.sweeper = asyncio.get_running_loop().create_task(sweep.sweep(controller))
+
     peering = None if args.standalone else (args.peering or None)
     if peering:
         ensure_peering(api, namespace, peering)

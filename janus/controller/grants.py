@@ -24,6 +24,7 @@ from janus import names
 from janus.controller import kube, timefmt
 
 MIN_TOKEN_SECONDS = 600  # the TokenRequest API's own minimum
+ANNOTATION_OWNER_NAMESPACE = "janus.dev/request-namespace"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,13 @@ class GrantObjects:
     cluster: str
     namespace: str
     cluster_role: str
+    owner_namespace: str = names.JANUS_NAMESPACE  # where the AccessRequest lives
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        # Labels hold only the CR name; the sweep needs the CR's namespace too, and must never
+        # touch objects of another Janus installation sharing the cluster.
+        return {ANNOTATION_OWNER_NAMESPACE: self.owner_namespace}
 
     @property
     def service_account(self) -> str:
@@ -60,7 +68,8 @@ T = kube.REQUEST_TIMEOUT
 
 def ensure_service_account(api: Any, g: GrantObjects) -> None:
     body = client.V1ServiceAccount(
-        metadata=client.V1ObjectMeta(name=g.service_account, labels=g.labels),
+        metadata=client.V1ObjectMeta(name=g.service_account, labels=g.labels,
+                                     annotations=g.annotations),
         automount_service_account_token=False,
     )
     kube.ignore((409,), client.CoreV1Api(api).create_namespaced_service_account,
@@ -70,7 +79,8 @@ def ensure_service_account(api: Any, g: GrantObjects) -> None:
 def ensure_role_binding(api: Any, g: GrantObjects) -> None:
     rbac = client.RbacAuthorizationV1Api(api)
     body = client.V1RoleBinding(
-        metadata=client.V1ObjectMeta(name=g.role_binding, labels=g.labels),
+        metadata=client.V1ObjectMeta(name=g.role_binding, labels=g.labels,
+                                     annotations=g.annotations),
         role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
                                   name=g.cluster_role),
         subjects=[client.RbacV1Subject(kind="ServiceAccount", name=g.service_account,
@@ -123,7 +133,8 @@ def write_token_secret(
     core = client.CoreV1Api(central)
     body = client.V1Secret(
         metadata=client.V1ObjectMeta(name=g.token_secret, labels=g.labels,
-                                     annotations={"janus.dev/expires-at": timefmt.fmt(expires_at)}),
+                                     annotations={**g.annotations,
+                                                  "janus.dev/expires-at": timefmt.fmt(expires_at)}),
         type="Opaque",
         data={
             "token": _b64(token),

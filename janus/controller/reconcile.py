@@ -160,6 +160,7 @@ class Controller:
             cr_name=cr["metadata"]["name"], requester=spec["requester"],
             cluster=spec["cluster"], namespace=spec["namespace"],
             cluster_role=cluster_role or self.policy.roles.get(spec.get("role", ""), ""),
+            owner_namespace=self.namespace,
         )
 
     async def _grant(self, cr: dict[str, Any], action: lifecycle.Grant) -> Outcome:

@@ -121,3 +121,24 @@ def test_cr_deleted_while_controller_down_is_cleaned_up_at_restart(setup: dict) 
     ctl.start()
     wait_for(lambda: get_request(api, janus_ns, name) is None, 30, "CR gone")
     assert _objects(api, ns, name) == NONE
+
+
+def test_cr_removed_around_the_finalizer_is_swept_at_restart(setup: dict) -> None:
+    """An AccessRequest deleted with its finalizer stripped by hand while the controller was
+    down leaves objects no finalizer will ever clean: the startup sweep removes them."""
+    api, janus_ns, ns, ctl = setup["api"], setup["janus_ns"], setup["ns"], setup["ctl"]
+    ctl.start()
+    name = create_request(api, janus_ns, cluster="central", namespace=ns, duration="1h")
+    wait_phase(api, janus_ns, name, "Active")
+    ctl.kill()
+    custom = client.CustomObjectsApi(api)
+    custom.patch_namespaced_custom_object(
+        names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+        {"metadata": {"finalizers": None}}, _content_type="application/merge-patch+json")
+    custom.delete_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns, names.PLURAL,
+                                           name)
+    wait_for(lambda: get_request(api, janus_ns, name) is None, 10, "CR gone")
+    assert _objects(api, ns, name) != NONE  # orphaned
+    ctl.start()
+    wait_for(lambda: _objects(api, ns, name) == NONE, 30, "orphans swept")
+    ctl.wait_log('"event": "sweep.done"')
