@@ -176,6 +176,8 @@ def run_forever(reconciler: Reconciler, interval: float | None, stop: threading.
         try:
             reconciler.run()
         except Exception:  # keep the loop alive: the next pass retries
+            if stop.is_set():
+                return  # shutting down: GitHub or the cluster may already be gone
             log.exception("reconcile.failed", extra={"event": "reconcile.failed",
                                                      "request": None, "fields": {}})
         if trigger.wait(interval) and not stop.is_set():
