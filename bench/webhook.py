@@ -249,6 +249,9 @@ def main() -> None:
                     sim.set_delivery_mode("background")
                     try:
                         prs = open_approved(sim, phase, args.prs, namespace)
+                        # The check runs of the PRs just opened are not part of the figure.
+                        sim.wait_for_deliveries(300)
+                        receiver.pool.wait_idle(600)
                         report_merges(label, bench_merges(sim, phase, active, prs,
                                                           spaced=spaced))
                     finally:

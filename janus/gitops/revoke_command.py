@@ -37,6 +37,11 @@ def handle_revoke_comment(ops: GitOps, payload: dict[str, Any]) -> None:
     comment_id = int((payload.get("comment") or {}).get("id", 0))
     if not issue.get("pull_request") or not comment_id:
         return
+    # Most comments are not commands (Janus's own plan and status comments come back as
+    # deliveries too): skip those without an API call. Acting still re-reads the comment.
+    hinted = str((payload.get("comment") or {}).get("body", ""))
+    if parse_revoke(hinted) is None:
+        return
     number = int(issue["number"])
     with ops.lock_for(number):
         pull = ops.repo.get_pull(number)

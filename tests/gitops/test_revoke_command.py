@@ -33,7 +33,7 @@ def _granted(bed, gitops) -> tuple[str, int]:
 def _command(bed, gitops, number: int, who: str, body: str) -> None:
     comment_id = bed.sim.comment(bed.repo, number, who, body)
     payload = {"action": "created", "issue": {"number": number, "pull_request": {"url": "x"}},
-               "comment": {"id": comment_id}, "repository": {"full_name": bed.repo}}
+               "comment": {"id": comment_id, "body": body}, "repository": {"full_name": bed.repo}}
     gitops.handle_comment(payload)
     gitops.handle_comment(payload)  # a replayed delivery: no second answer, no second patch
 
