@@ -7,6 +7,13 @@ runs the level-based reconcile of ``reconcile.py``: it reads the CR, decides the
 status with a compare-and-set on ``resourceVersion`` (``status.py``) and then sleeps exactly until
 ``status.expiresAt`` — or until a watch event on the CR pokes it (revocation, extension).
 
+Modules, one job each: ``crd`` (the CRD, rendered to helm/), ``rbac`` (the controller's own
+RBAC, rendered to helm/), ``lifecycle`` (pure decisions), ``reconcile`` (one pass: act and
+record), ``grants`` (the Kubernetes objects of a grant), ``status`` (compare-and-set writes),
+``clusters`` (target cluster registry), ``kube`` (blocking calls off the event loop),
+``handlers`` (kopf wiring), ``sweep`` (startup orphan sweep), ``metrics``, ``crashpoints``
+(test-only), ``cli`` (``janus controller``).
+
 Contract decisions (see also the README section "Controller"):
 
 * A CR without ``status.phase`` is Approved: the receiver creates CRs only after verifying the
