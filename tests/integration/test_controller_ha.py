@@ -37,7 +37,7 @@ def test_two_replicas_never_act_on_the_same_grant(cluster: LocalCluster, tmp_pat
                                 extra_args=[*peering, "--priority", "100"], tag="standby")
     try:
         leader.start()
-        leader.wait_log("controller.start")
+        leader.wait_log("Keep-alive in 'janus-ha'")  # registered in the peering object
         standby.start()
         # The standby starts paused and announces itself; it resumes only when the leader goes.
         standby.wait_log("Keep-alive in 'janus-ha'", timeout=30)
