@@ -112,7 +112,12 @@ def run(args: argparse.Namespace) -> int:
 
     level = logging.DEBUG if args.verbose else logging.INFO
     logs.configure(level)
-    kopf.configure(verbose=args.verbose, log_prefix=True)
+    # kopf's own lines as JSON too, so the controller's output is one JSON object per line.
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON, log_refkey="object")
+    if not args.verbose:
+        # Per-event handler chatter ("Handler 'poke' succeeded" for every watch event); the
+        # transitions are logged by Janus itself (grant.active, grant.expired, ...).
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     namespace = args.namespace or names.JANUS_NAMESPACE
 
     policy = load_config_file(args.config)
