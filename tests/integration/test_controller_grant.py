@@ -279,6 +279,15 @@ def test_refused_requests_fail_with_a_clear_message(env: dict, namespace: str, r
     assert _objects(api, namespace if namespace != "fine-ns" else "default", name)["sa"] == []
 
 
+def test_a_namespace_missing_on_the_target_fails_without_leftovers(env: dict) -> None:
+    api = env["api"]
+    name = create_request(api, env["ns"], cluster="central", namespace="does-not-exist")
+    cr = wait_phase(api, env["ns"], name, "Failed", timeout=10)
+    assert "refused the grant" in cr["status"]["message"]
+    assert "not found" in cr["status"]["message"]
+    assert _objects(api, "does-not-exist", name) == {"sa": [], "rb": [], "secret": []}
+
+
 def test_janus_namespaces_are_never_granted_even_if_config_forgets_them(env: dict) -> None:
     api = env["api"]
     name = create_request(api, env["ns"], cluster="central", namespace=env["ns"])
