@@ -166,6 +166,12 @@ class GitOps:
         outcomes: list[tuple[str, str, str]] = []
         for rev in verdict.revocations:
             cr_name = names.access_request_name(rev.cluster, rev.namespace, rev.name)
+            if self._head_blob(rev.path) is not None:
+                # The file is back on the default branch (added again by a later PR): this is
+                # an old deletion replayed, and the later grant stands.
+                outcomes.append((rev.path, cr_name, "superseded by a later change on "
+                                                    f"{self.default_branch}; nothing done"))
+                continue
             result = self.crs.revoke(cr_name, by=verdict.author,
                                      reason=f"{rev.path} deleted by PR #{verdict.number}")
             outcomes.append((rev.path, cr_name, {
@@ -183,6 +189,16 @@ class GitOps:
                 failure = exc
         if failure is None:
             for grant in verdict.grants:
+                cr_name = names.access_request_name(grant.request.cluster,
+                                                    grant.request.namespace, grant.request.name)
+                if self._head_blob(grant.path) != grant.blob_sha:
+                    # The file changed or went away on the default branch after this merge:
+                    # an old delivery replayed must neither re-grant a revoked request nor roll
+                    # an extension back. The later merge decides.
+                    outcomes.append((grant.path, cr_name, "superseded by a later change on "
+                                                          f"{self.default_branch}; nothing done"))
+                    self.counters.inc("grants_total", outcome="superseded")
+                    continue
                 provenance = Provenance(
                     repo=verdict.repo, pull_request=verdict.number,
                     merge_commit=verdict.merge_commit, path=grant.path,
@@ -190,8 +206,6 @@ class GitOps:
                     merged_by=verdict.merged_by, merged_at=verdict.merged_at,
                 )
                 result = self.crs.apply_grant(grant.request, provenance)
-                cr_name = names.access_request_name(grant.request.cluster,
-                                                    grant.request.namespace, grant.request.name)
                 outcomes.append((grant.path, cr_name, {
                     "created": f"created (approved by {', '.join(grant.approvers)})",
                     "recreated": f"created again (approved by {', '.join(grant.approvers)})",
@@ -215,6 +229,10 @@ class GitOps:
         )
         comments.upsert(pull, f"merge:{verdict.merge_commit or pull.number}", body,
                         author=self.janus_login, edit=False)
+
+    def _head_blob(self, path: str) -> str | None:
+        found = sources.read_file(self.repo, path, self.default_branch)
+        return None if found is None else found.blob_sha
 
     def _check_existing(self, verdict: MergeVerdict) -> None:
         """All-or-nothing: refuse before creating anything if one file cannot be applied."""

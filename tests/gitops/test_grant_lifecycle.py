@@ -83,3 +83,33 @@ def test_role_or_requester_change_on_a_live_grant_is_refused(bed, gitops, kube) 
     assert AccessRequests(kube).get(cr_name(name))["spec"]["requester"] == "alice"
     bodies = harness.comments_of(bed.sim, bed.repo, number)
     assert any("existing-grant-compatible" in b for b in bodies), bodies
+
+
+def test_replayed_old_merge_neither_regrants_a_revoked_request_nor_undoes_an_extension(
+    bed, gitops, kube
+) -> None:
+    revoked = request_name()
+    first = _grant(bed, gitops, revoked)
+    deletion = _second_pr(bed, revoked, {request_path(revoked): None})
+    bed.sim.merge(bed.repo, deletion, actor="root")
+    gitops.process_merge(deletion)
+    gitops.process_merge(first)  # the old grant's delivery, redelivered
+    crs = AccessRequests(kube)
+    assert crs.get(cr_name(revoked))["spec"].get("revocation"), "must stay revoked"
+    # Even once the ended CR is cleaned up, replaying the old merge grants nothing.
+    crs.api.delete_namespaced_custom_object("janus.dev", "v1alpha1", crs.namespace,
+                                            "accessrequests", cr_name(revoked))
+    verdict = gitops.process_merge(first)
+    assert verdict is not None and verdict.failure is None
+    assert crs.get(cr_name(revoked)) is None
+    assert bed.counters.get("grants_total", outcome="superseded") == 1
+
+    extended = request_name()
+    original = _grant(bed, gitops, extended)
+    longer = _second_pr(bed, extended, {request_path(extended): harness.request_yaml(
+        extended, duration="3h")})
+    bed.sim.review(bed.repo, longer, "carol", "APPROVE")
+    bed.sim.merge(bed.repo, longer, actor="root")
+    gitops.process_merge(longer)
+    gitops.process_merge(original)
+    assert AccessRequests(kube).get(cr_name(extended))["spec"]["duration"] == "3h"
