@@ -238,10 +238,14 @@ def check_requester_is_author(ctx: Context, judged: list[JudgedFile]) -> None:
     author = ctx.pull.user.login
     opened_by_janus = ctx.app_login is not None and author.lower() == ctx.app_login.lower()
     if opened_by_janus:
+        # Author and committer must both map to the App's account. (GitHub maps them by
+        # e-mail, which a pusher can forge; the access repo's ruleset should therefore reserve
+        # the janus/request/* branches for the App — see webhooks/README.md.)
         strangers = sorted({
-            (c.author.login if c.author else (c.commit.author.name or "unknown"))
+            (person.login if person else "an unknown account")
             for c in ctx.pull.get_commits()
-            if c.author is None or c.author.login.lower() != author.lower()
+            for person in (c.author, c.committer)
+            if person is None or person.login.lower() != author.lower()
         })
         if strangers:
             raise StepFailed(
