@@ -18,6 +18,7 @@ from tests.integration.controller_env import (
     create_request,
     patch_spec,
     prepare_central,
+    wait_for,
     wait_phase,
 )
 from tests.k8s_helpers import create_namespace
@@ -53,6 +54,22 @@ def test_controller_runs_with_exactly_the_shipped_rbac(cluster: LocalCluster, tm
         rbac.CONTROLLER_SA, janus_ns, client.AuthenticationV1TokenRequest(
             spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))).status.token
 
+    # The API server's RBAC cache picks new bindings up within moments; start once it has, so
+    # any 403 in the controller's log means a missing rule, not propagation delay.
+    as_controller = client.AuthorizationV1Api(cluster.token_client(token))
+
+    def allowed(namespace: str, resource: str, verb: str, group: str = "") -> bool:
+        review = as_controller.create_self_subject_access_review(
+            client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    namespace=namespace, resource=resource, verb=verb, group=group))))
+        return bool(review.status.allowed)
+
+    wait_for(lambda: allowed(janus_ns, "accessrequests", "watch", "janus.dev")
+             and allowed("janus-tokens", "secrets", "create")
+             and allowed(unique_ns, "serviceaccounts", "create")
+             and allowed("", "customresourcedefinitions", "list", "apiextensions.k8s.io"),
+             10, "RBAC bindings to take effect")
     ctl = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"],
                             kubeconfig=cluster.kubeconfig(token=token))
     ctl.start()
@@ -66,8 +83,9 @@ def test_controller_runs_with_exactly_the_shipped_rbac(cluster: LocalCluster, tm
         patch_spec(api, janus_ns, revoked, {"revocation": {"by": "bob", "reason": "test"}})
         wait_phase(api, janus_ns, revoked, "Revoked", timeout=10)
         wait_phase(api, janus_ns, short, "Expired", timeout=10)
-        events = {e.reason for e in core.list_namespaced_event(janus_ns).items}
-        assert {"Granted", "Expired", "Revoked"} <= events
+        # kopf posts Events asynchronously, just after the status write.
+        wait_for(lambda: {"Granted", "Expired", "Revoked"} <= {
+            e.reason for e in core.list_namespaced_event(janus_ns).items}, 10, "Events")
     finally:
         ctl.stop()
         print(ctl.log()[-6000:])

@@ -104,6 +104,15 @@ def _exec(api_client: Any, ns: str) -> str:
                   stdin=False, stdout=True, tty=False)
 
 
+def _wait_events(api: Any, janus_ns: str, name: str, reasons: set[str]) -> None:
+    """kopf posts Events asynchronously, just after the status write."""
+    def seen() -> set[str]:
+        return {e.reason for e in client.CoreV1Api(api).list_namespaced_event(
+            janus_ns, field_selector=f"involvedObject.name={name}").items}
+
+    wait_for(lambda: reasons <= seen(), 10, f"Events {sorted(reasons)}", interval=0.2)
+
+
 def _assert_token_dead(cluster: LocalCluster, token: str) -> None:
     """The ServiceAccount is gone, so the token no longer authenticates at all (401), once the
     API server's ServiceAccount cache has seen the deletion."""
@@ -197,9 +206,7 @@ def test_expiry_removes_everything_within_a_second_and_the_token_then_fails(env:
         _exec(cluster.token_client(token), ns)
     assert handshake_status(err.value) in (401, 403)
     _assert_token_dead(cluster, token)
-    events = client.CoreV1Api(api).list_namespaced_event(
-        env["ns"], field_selector=f"involvedObject.name={name}").items
-    assert {"Granted", "Expired"} <= {e.reason for e in events}
+    _wait_events(api, env["ns"], name, {"Granted", "Expired"})
 
 
 def test_revoke_removes_objects_and_is_final(env: dict) -> None:
@@ -256,9 +263,7 @@ def test_extension_mints_a_new_token_and_moves_expires_at(env: dict) -> None:
     time.sleep(4)  # past the original 3s
     assert get_request(api, env["ns"], name)["status"]["phase"] == "Active"  # type: ignore[index]
     assert _exec(cluster.token_client(data["token"]), ns).strip() == "granted"
-    events = {e.reason for e in client.CoreV1Api(api).list_namespaced_event(
-        env["ns"], field_selector=f"involvedObject.name={name}").items}
-    assert "Extended" in events
+    _wait_events(api, env["ns"], name, {"Extended"})
     # Shortening into the past expires at once.
     patch_spec(api, env["ns"], name, {"duration": "2s"})
     wait_phase(api, env["ns"], name, "Expired", timeout=5)

@@ -162,9 +162,9 @@ def test_target_down_then_up_keeps_the_grant(env: dict, unique_ns: str) -> None:
 
     wait_for(unreachable, 15, "ClusterReachable=False")
     assert not (get_request(api, janus_ns, name).get("status") or {}).get("phase")
-    events = client.CoreV1Api(api).list_namespaced_event(
-        janus_ns, field_selector=f"involvedObject.name={name}").items
-    assert "ClusterUnavailable" in {e.reason for e in events}
+    wait_for(lambda: "ClusterUnavailable" in {e.reason for e in client.CoreV1Api(
+        api).list_namespaced_event(janus_ns, field_selector=f"involvedObject.name={name}").items},
+        10, "a ClusterUnavailable Event", interval=0.2)  # kopf posts Events asynchronously
 
     # Up again: the Secret change is noticed and the grant goes through.
     register_cluster(env["central"], janus_ns, "second", env["kubeconfig"])
