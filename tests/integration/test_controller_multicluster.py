@@ -144,6 +144,14 @@ def test_controller_identity_cannot_bind_anything_but_the_catalogue(env: dict,
     assert err.value.status == 403
 
 
+def _switch(env: dict, kubeconfig: dict) -> None:
+    """Replace the target's kubeconfig Secret and wait until the controller has noticed."""
+    seen = env["ctl"].log().count('"cluster.kubeconfig_changed"')
+    register_cluster(env["central"], env["janus_ns"], "second", kubeconfig)
+    wait_for(lambda: env["ctl"].log().count('"cluster.kubeconfig_changed"') > seen, 10,
+             "the controller to notice the kubeconfig change", interval=0.1)
+
+
 def test_target_down_then_up_keeps_the_grant(env: dict, unique_ns: str) -> None:
     api, janus_ns = env["api"], env["janus_ns"]
     create_namespace(env["target"], unique_ns)
@@ -151,8 +159,7 @@ def test_target_down_then_up_keeps_the_grant(env: dict, unique_ns: str) -> None:
     dead["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
 
     # Down before the grant: the request waits (condition False), is not lost or failed.
-    register_cluster(env["central"], janus_ns, "second", dead)
-    time.sleep(0.5)
+    _switch(env, dead)
     name = create_request(api, janus_ns, cluster="second", namespace=unique_ns, duration="4s")
 
     def unreachable() -> bool:
@@ -167,14 +174,14 @@ def test_target_down_then_up_keeps_the_grant(env: dict, unique_ns: str) -> None:
         10, "a ClusterUnavailable Event", interval=0.2)  # kopf posts Events asynchronously
 
     # Up again: the Secret change is noticed and the grant goes through.
-    register_cluster(env["central"], janus_ns, "second", env["kubeconfig"])
+    _switch(env, env["kubeconfig"])
     cr = wait_phase(api, janus_ns, name, "Active", timeout=10)
     conds = {c["type"]: c["status"] for c in cr["status"]["conditions"]}
     assert conds["ClusterReachable"] == "True"
 
     # Down across the expiry: the token Secret goes at once, the grant stays Active (its target
     # objects cannot be confirmed gone) and is finished when the cluster is back.
-    register_cluster(env["central"], janus_ns, "second", dead)
+    _switch(env, dead)
     expires = timefmt.parse(cr["status"]["expiresAt"])
     time.sleep(max(0.0, (expires - timefmt.now()).total_seconds()) + 2)
     cr = get_request(api, janus_ns, name)
@@ -184,7 +191,7 @@ def test_target_down_then_up_keeps_the_grant(env: dict, unique_ns: str) -> None:
         client.CoreV1Api(api).read_namespaced_secret(names.token_secret_name(name),
                                                      names.TOKENS_NAMESPACE)
     assert err.value.status == 404  # terminals closed at expiry even with the target down
-    register_cluster(env["central"], janus_ns, "second", env["kubeconfig"])
+    _switch(env, env["kubeconfig"])
     wait_phase(api, janus_ns, name, "Expired", timeout=10)
     assert _objects(env["target"], unique_ns, name) == ([], [])
 
