@@ -1,7 +1,9 @@
 """The ClusterRole catalogue: the only ClusterRoles Janus ever binds (DESIGN §7, §9).
 
-Kept as data so the controller (which creates them) and the Helm chart (whose controller RBAC
-allows ``bind`` on exactly these ``resourceNames``) ship the same rules. ``pods/exec`` needs both
+Kept as data so that what installs them on each target cluster (the chart, or
+``janus controller --bootstrap`` / ``janus dev up`` locally; not the controller at run time,
+which would need ``escalate``) and the controller's RBAC (``bind`` on exactly these
+``resourceNames``) ship the same rules. ``pods/exec`` needs both
 ``get`` and ``create``: kubectl and the websocket exec client use different verbs.
 """
 
