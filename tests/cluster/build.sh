@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the local control plane (kube-apiserver, etcd, kwok) from the Go module proxy.
+# Build the local control plane (kube-apiserver, etcd, kwok) and helm from the Go module proxy.
 #
 # Each binary is built from a small scratch module under tests/cluster/<name>/ (go.mod + go.sum
 # are committed; no sources, no binaries) and cached outside the repo in
@@ -65,6 +65,7 @@ if [[ "${1:-}" == "--tidy" ]]; then
   tidy_apiserver
   tidy_simple etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
   tidy_simple kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+  tidy_simple helm helm.sh/helm/v4 "$HELM_VERSION" helm.sh/helm/v4/cmd/helm
   exit 0
 fi
 
@@ -119,4 +120,6 @@ build etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 build kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 copy_kwok_stages
 moddir=apiserver build kube-apiserver "$KUBERNETES_VERSION" k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ldflags)"
+# Helm renders and lints the chart in tests/helm; built here so those tests need no download.
+build helm "$HELM_VERSION" helm.sh/helm/v4/cmd/helm "-X 'helm.sh/helm/v4/internal/version.version=$HELM_VERSION' -X 'helm.sh/helm/v4/internal/version.gitTreeState=clean'"
 log "control plane ready in $bindir ($(( $(date +%s) - total_start ))s)"
