@@ -33,7 +33,8 @@ def helm_binary() -> Path:
 
 def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     # Own HOME-like dirs so a developer's helm config and repositories never leak in.
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HELM_CACHE_HOME": "/nonexistent",
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
+           "HELM_CACHE_HOME": "/nonexistent",
            "HELM_CONFIG_HOME": "/nonexistent", "HELM_DATA_HOME": "/nonexistent"}
     proc = subprocess.run([str(helm_binary()), *args], capture_output=True, text=True,
                           env=env, timeout=120)

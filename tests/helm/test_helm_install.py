@@ -40,7 +40,9 @@ def helm_cluster() -> Iterator[LocalCluster]:
 def test_install_upgrade_uninstall(helm_cluster: LocalCluster, tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(helm_cluster.kubeconfig()))
+    # HOME too: without it client-go writes its discovery cache to ./.kube of the checkout.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "KUBECONFIG": str(kubeconfig),
+           "HOME": str(tmp_path),
            "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "cfg"),
            "HELM_DATA_HOME": str(tmp_path / "data")}
 
