@@ -373,3 +373,35 @@ def test_services_target_the_named_ports(rendered: tuple[str, list[dict[str, Any
             "labels"].items()
         ports = {p["name"] for p in dep["spec"]["template"]["spec"]["containers"][0]["ports"]}
         assert svc["spec"]["ports"][0]["targetPort"] in ports
+
+
+# ---- configuration the components read ------------------------------------------------------
+
+
+def test_default_policies_load(tmp_path: Path) -> None:
+    """The inline default policies are a valid set, or the controller would not start."""
+    from janus.model.policy import load_policy_set
+
+    docs = render()
+    data = find(docs, "ConfigMap", "janus-policies", NAMESPACE)["data"]
+    (tmp_path / "policies").mkdir()
+    for name, body in data.items():
+        (tmp_path / "policies" / name).write_text(body)
+    policies = load_policy_set(tmp_path)
+    assert _values("default")["controller"]["centralClusterName"] in policies.config.clusters
+    # Roles map to ClusterRole names: all must be in the catalogue the chart installs.
+    assert set(policies.config.roles.values()) <= set(CLUSTER_ROLE_RULES)
+
+
+def test_production_web_settings_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With its Secrets in the environment, the realistic web configuration starts."""
+    from janus.web.settings import WebSettings
+
+    monkeypatch.setenv("JANUS_WEB_SESSION_SECRET", "s" * 32)
+    monkeypatch.setenv("JANUS_OIDC_CLIENT_SECRET", "oidc-secret")
+    docs = render(PRODUCTION_VALUES)
+    data = yaml.safe_load(find(docs, "ConfigMap", "janus-web", NAMESPACE)["data"]["web.yaml"])
+    settings = WebSettings.from_mapping(data)
+    settings.validate()
+    assert settings.public_origin == "https://janus.prod.example.com"
+    assert settings.admin_teams == frozenset({"acme-corp/sre"})
