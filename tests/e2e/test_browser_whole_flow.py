@@ -9,40 +9,24 @@ root (an admin) revokes in the admin view → alice's terminal is cut.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
+from functools import partial
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from janus.dev.controlplane.ports import free_port
 from janus.dev.demo import DemoEnvironment, start_demo
+from tests.browser_support import BUFFER_TEXT, CHROMIUM, launch_chromium, require, wait_for
 
 pytestmark = pytest.mark.k8s_real
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-BUFFER_TEXT = """(index) => {
-  const buffer = window.janusPanes[index].term.buffer.active;
-  const lines = [];
-  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
-  return lines.join("\\n");
-}"""
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnvironment]:
-    if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed (make browser)"
-        if os.environ.get("JANUS_REQUIRE_CLUSTER") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require(CHROMIUM.exists(), "Debian's chromium is not installed (make browser)")
     env = start_demo(tmp_path_factory.mktemp("demo"), print, web_port=free_port(),
                      clusters=("prod",))
     try:
@@ -53,12 +37,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnvironment]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def _page(browser: Browser, problems: list[str]) -> Page:
@@ -69,14 +49,8 @@ def _page(browser: Browser, problems: list[str]) -> Page:
     return page
 
 
-def _wait(predicate: Callable[[], object], seconds: float, what: str) -> object:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+# This flow polls every 0.2 s (the shared helper's default is 0.1 s).
+_wait = partial(wait_for, interval=0.2)
 
 
 def _sign_in(page: Page, web: str, login: str, then: str) -> None:

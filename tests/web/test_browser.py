@@ -22,24 +22,11 @@ from janus.dev.github_sim import GitHubSimulator
 from janus.web.app import create_app
 from janus.web.grants import GrantStore
 from janus.web.settings import WebSettings
+from tests.browser_support import CHROMIUM, VENDOR, launch_chromium, require
 from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY
 
 pytestmark = pytest.mark.k8s_real
 
-CHROMIUM = Path("/usr/bin/chromium")
-VENDOR = Path(__file__).resolve().parents[2] / "janus" / "web" / "static" / "vendor"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def _require(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if os.environ.get("JANUS_REQUIRE_CLUSTER") == "1":
-        pytest.fail(why, pytrace=False)
-    pytest.skip(why)
 
 
 def _free_port() -> int:
@@ -97,16 +84,10 @@ def server(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    _require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
-    _require((VENDOR / "htmx" / "htmx.min.js").exists(), "no vendored assets (make assets)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
+    require((VENDOR / "htmx" / "htmx.min.js").exists(), "no vendored assets (make assets)")
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,32 +17,13 @@ from kubernetes import client
 
 from janus import names
 from janus.dev.controlplane import LocalCluster
+from tests.browser_support import BUFFER_TEXT, CHROMIUM, VENDOR, launch_chromium, require, wait_for
 from tests.web.terminal.support import ADMIN, AppServer
 
 pytestmark = pytest.mark.k8s_real
 
-CHROMIUM = Path("/usr/bin/chromium")
-VENDOR = Path(__file__).resolve().parents[3] / "janus" / "web" / "static" / "vendor"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-BUFFER_TEXT = """(index) => {
-  const buffer = window.janusPanes[index].term.buffer.active;
-  const lines = [];
-  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
-  return lines.join("\\n");
-}"""
 
 TERM_SIZE = "(i) => [window.janusPanes[i].term.rows, window.janusPanes[i].term.cols]"
-
-
-def _require(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if os.environ.get("JANUS_REQUIRE_CLUSTER") == "1":
-        pytest.fail(why, pytrace=False)
-    pytest.skip(why)
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +37,10 @@ def dev_replica(web_kube: Path, terminal_dir: Path) -> Iterator[AppServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    _require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
-    _require((VENDOR / "xterm" / "xterm.js").exists(), "no vendored assets (make assets)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _wait(predicate: Callable[[], object], seconds: float, what: str) -> object:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
+    require((VENDOR / "xterm" / "xterm.js").exists(), "no vendored assets (make assets)")
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def _screen_or_none(page, index: int) -> str:
@@ -97,8 +62,8 @@ def _type_line(page, index: int, text: str) -> None:
 
 def _stty_size(page, index: int, marker: str) -> tuple[int, int]:
     _type_line(page, index, f"echo {marker}-$(stty size | tr ' ' x)")
-    found = _wait(lambda: re.search(rf"{marker}-(\d+)x(\d+)", _screen(page, index)), 10,
-                  f"stty size ({marker})")
+    found = wait_for(lambda: re.search(rf"{marker}-(\d+)x(\d+)", _screen(page, index)), 10,
+                     f"stty size ({marker})")
     return int(found.group(1)), int(found.group(2))  # type: ignore[union-attr]
 
 
@@ -126,25 +91,25 @@ def test_terminal_in_chromium(
         tabs = page.locator(".term-tab")
         assert sorted(tabs.all_text_contents()) == sorted([first.namespace, second.namespace])
         pane = page.locator(".term-workspace:not([hidden]) .term-pane").first
-        _wait(lambda: pane.locator(".term-pod option").count() > 0, 10, "pods listed")
+        wait_for(lambda: pane.locator(".term-pod option").count() > 0, 10, "pods listed")
         assert pane.locator(".term-container option").all_text_contents() == ["app", "sidecar"]
         assert re.match(r"(\d+:)?\d+:\d\d$", page.text_content("#term-countdown") or "")
 
         main = int(pane.get_attribute("data-pane-index") or -1)
         pane.locator(".term-connect").click()
-        _wait(lambda: "Connected" in (pane.locator(".term-status").text_content() or ""), 15,
-              "connected")
+        wait_for(lambda: "Connected" in (pane.locator(".term-status").text_content() or ""), 15,
+                 "connected")
         # Type once the prompt is there, as a person would: a shell may discard type-ahead
         # while it sets up its line editor.
-        _wait(lambda: "$ " in _screen(page, main), 10, "prompt")
+        wait_for(lambda: "$ " in _screen(page, main), 10, "prompt")
         _type_line(page, main, "echo hello-$((6*7))")
-        _wait(lambda: "hello-42" in _screen(page, main), 10, "echo output")
+        wait_for(lambda: "hello-42" in _screen(page, main), 10, "echo output")
 
         # The pod's TTY follows the browser's terminal size, and a window resize.
         rows, cols = _stty_size(page, main, "before")
         assert (rows, cols) == tuple(page.evaluate(TERM_SIZE, main))
         page.set_viewport_size({"width": 900, "height": 650})
-        _wait(lambda: page.evaluate(TERM_SIZE, main)[1] < cols, 5, "refit")
+        wait_for(lambda: page.evaluate(TERM_SIZE, main)[1] < cols, 5, "refit")
         new_rows, new_cols = _stty_size(page, main, "after")
         assert (new_rows, new_cols) != (rows, cols)
         assert (new_rows, new_cols) == tuple(page.evaluate(TERM_SIZE, main))
@@ -153,17 +118,17 @@ def test_terminal_in_chromium(
         # A split pane: the sidecar container of the same pod, its own session.
         page.locator(".term-workspace:not([hidden]) .term-split").click()
         second_pane = page.locator(".term-workspace:not([hidden]) .term-pane").nth(1)
-        _wait(lambda: second_pane.locator(".term-pod option").count() > 0, 10, "pods (pane 2)")
+        wait_for(lambda: second_pane.locator(".term-pod option").count() > 0, 10, "pods (pane 2)")
         second_pane.locator(".term-container").select_option("sidecar")
         second_pane.locator(".term-connect").click()
-        _wait(lambda: "sidecar" in (second_pane.locator(".term-status").text_content() or ""),
-              15, "pane 2 connected")
+        wait_for(lambda: "sidecar" in (second_pane.locator(".term-status").text_content() or ""),
+                 15, "pane 2 connected")
         split_index = int(second_pane.get_attribute("data-pane-index") or -1)
-        _wait(lambda: "$ " in _screen(page, split_index), 10, "prompt (pane 2)")
+        wait_for(lambda: "$ " in _screen(page, split_index), 10, "prompt (pane 2)")
         _type_line(page, split_index, "echo pane-two-$((1+1))")
-        _wait(lambda: "pane-two-2" in _screen(page, split_index), 10, "pane 2 output")
+        wait_for(lambda: "pane-two-2" in _screen(page, split_index), 10, "pane 2 output")
         _type_line(page, main, "ls /; echo ready")
-        _wait(lambda: "ready" in _screen(page, main).split("ls /")[-1], 10, "ls output")
+        wait_for(lambda: "ready" in _screen(page, main).split("ls /")[-1], 10, "ls output")
 
         shots = os.environ.get("JANUS_SCREENSHOTS_DIR")
         if shots:
@@ -178,7 +143,7 @@ def test_terminal_in_chromium(
             {"spec": {"revocation": {"by": "root-admin", "reason": "browser test"}}})
         for index in (0, 1):
             status = page.locator(".term-workspace:not([hidden]) .term-status").nth(index)
-            _wait(lambda s=status: "revoked" in (s.text_content() or ""), 5, "revoked status")
+            wait_for(lambda s=status: "revoked" in (s.text_content() or ""), 5, "revoked status")
         elapsed = time.monotonic() - started
         assert elapsed < 2.0, elapsed  # < 1 s server-side; the rest is the browser polling
         assert "revoked" in _screen(page, main)
@@ -187,10 +152,10 @@ def test_terminal_in_chromium(
         # The second namespace's tab is its own grant and still works.
         tabs.filter(has_text=second.namespace).click()
         other = page.locator(".term-workspace:not([hidden]) .term-pane").first
-        _wait(lambda: other.locator(".term-pod option").count() > 0, 10, "pods (tab 2)")
+        wait_for(lambda: other.locator(".term-pod option").count() > 0, 10, "pods (tab 2)")
         other.locator(".term-connect").click()
-        _wait(lambda: "Connected" in (other.locator(".term-status").text_content() or ""), 15,
-              "tab 2 connected")
+        wait_for(lambda: "Connected" in (other.locator(".term-status").text_content() or ""), 15,
+                 "tab 2 connected")
         assert problems == [], problems
     finally:
         context.close()
@@ -208,7 +173,7 @@ def test_terminal_in_chromium(
         assert "revoked" in (row.text_content() or "")
         row.locator("a", has_text="replay").click()
         page.wait_for_selector("#replay-screen .xterm")
-        _wait(lambda: page.evaluate("!!window.janusReplay"), 10, "recording loaded")
+        wait_for(lambda: page.evaluate("!!window.janusReplay"), 10, "recording loaded")
         page.click("#replay-end")
         replayed = page.evaluate("""() => {
           const b = window.janusReplay.term.buffer.active; const out = [];
