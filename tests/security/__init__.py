@@ -1,0 +1,1 @@
+"""Hostile tests, one file per DESIGN §9 security invariant."""
