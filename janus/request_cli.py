@@ -182,9 +182,12 @@ def check_arguments(given: RequestInput) -> list[Problem]:
 
 def render(given: RequestInput, policies: PolicySet, membership: Membership) -> Rendered:
     """Render every file and judge it exactly as the receiver will after merge."""
-    from janus.model import load_request
-    from janus.policy import evaluate
-    from janus.web.request_form import RequestForm, render_request_yaml, request_path
+    from janus.web.request_form import (
+        RequestForm,
+        judge_request_file,
+        render_request_yaml,
+        request_path,
+    )
 
     out = Rendered(problems=check_arguments(given))
     if out.problems:
@@ -200,15 +203,10 @@ def render(given: RequestInput, policies: PolicySet, membership: Membership) -> 
         )
         out.files[path] = text
         out.names[namespace] = name
-        request, problems = load_request(path, text.encode("utf-8"))
-        if request is None:
-            out.problems += problems
-            continue
-        decision = evaluate(request, policies, membership)
-        if not decision.allowed:
-            out.problems += decision.problems
-        elif decision.approval is not None:
-            out.approvals.append(f"`{path}`: {decision.approval.describe()}")
+        problems, approval = judge_request_file(path, text, policies, membership)
+        out.problems += problems
+        if approval is not None:
+            out.approvals.append(approval)
     return out
 
 

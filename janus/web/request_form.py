@@ -125,16 +125,30 @@ def prepare(
         path = request_path(form.cluster, namespace, name)
         text = render_request_yaml(name, requester, form.cluster, namespace, form)
         prepared.files[path] = text
-        request, problems = load_request(path, text.encode("utf-8"))
-        if request is None:
-            prepared.problems += problems
-            continue
-        decision = evaluate(request, policies, membership)
-        if not decision.allowed:
-            prepared.problems += decision.problems
-        elif decision.approval is not None:
-            prepared.approvals.append(f"`{path}`: {decision.approval.describe()}")
+        problems, approval = judge_request_file(path, text, policies, membership)
+        prepared.problems += problems
+        if approval is not None:
+            prepared.approvals.append(approval)
     return prepared
+
+
+def judge_request_file(
+    path: str, text: str, policies: PolicySet, membership: Membership
+) -> tuple[list[Problem], str | None]:
+    """Load a rendered request file and evaluate it exactly as the receiver will after merge.
+
+    Returns its problems (empty when allowed) and, when allowed with an approval requirement,
+    the line that describes it for the PR body.
+    """
+    request, problems = load_request(path, text.encode("utf-8"))
+    if request is None:
+        return problems, None
+    decision = evaluate(request, policies, membership)
+    if not decision.allowed:
+        return decision.problems, None
+    if decision.approval is not None:
+        return [], f"`{path}`: {decision.approval.describe()}"
+    return [], None
 
 
 def max_duration_for(
