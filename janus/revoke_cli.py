@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from janus import names
+from janus.controller.timefmt import parse_or_none
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -304,16 +305,6 @@ class Row:
     expires_in: str
 
 
-def _parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def format_remaining(expires_at: dt.datetime | None, now: dt.datetime) -> str:
     if expires_at is None:
         return "-"
@@ -334,7 +325,7 @@ def row_of(cr: dict[str, Any], now: dt.datetime) -> Row:
     if spec.get("revocation") and phase not in ENDED_PHASES:
         phase = "Revoking"  # recorded, the controller has not finished removing it yet
     remaining = ("-" if phase in ENDED_PHASES
-                 else format_remaining(_parse_time(status.get("expiresAt")), now))
+                 else format_remaining(parse_or_none(status.get("expiresAt")), now))
     return Row(cr["metadata"]["name"], spec.get("requester", ""), spec.get("cluster", ""),
                spec.get("namespace", ""), phase, remaining)
 

@@ -29,3 +29,12 @@ def parse(text: str | None) -> dt.datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment
+
+
+def parse_or_none(text: str | None) -> dt.datetime | None:
+    """:func:`parse` for readers that show a grant (CLI table, web app): a malformed timestamp
+    reads as unknown (None) instead of failing the whole listing."""
+    try:
+        return parse(text)
+    except ValueError:
+        return None

@@ -14,6 +14,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from janus import names
+from janus.controller.timefmt import parse_or_none
 from janus.web.settings import WebSettings
 
 LIVE_PHASES = frozenset({"Approved", "Active"})
@@ -25,16 +26,6 @@ class GrantNotFound(LookupError):
 
 class AlreadyRevoked(RuntimeError):
     pass
-
-
-def _parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -84,15 +75,15 @@ class Grant:
             reason=spec.get("reason", ""),
             ticket=spec.get("ticket"),
             phase=status.get("phase") or "Approved",
-            granted_at=_parse_time(status.get("grantedAt")),
-            expires_at=_parse_time(status.get("expiresAt")),
-            revoked_at=_parse_time(status.get("revokedAt")),
+            granted_at=parse_or_none(status.get("grantedAt")),
+            expires_at=parse_or_none(status.get("expiresAt")),
+            revoked_at=parse_or_none(status.get("revokedAt")),
             revoked_by=status.get("revokedBy") or (revocation or {}).get("by"),
             revoked_reason=status.get("revokedReason") or (revocation or {}).get("reason"),
             revocation_requested=revocation is not None,
             pull_request=provenance.get("pullRequest"),
             message=status.get("message"),
-            created_at=_parse_time(meta.get("creationTimestamp")),
+            created_at=parse_or_none(meta.get("creationTimestamp")),
         )
 
 

@@ -12,18 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from janus import names
+from janus.controller import timefmt
 
 ACTIVE = "Active"
 APPROVED = "Approved"
 # Phases after which a grant never comes back: an open terminal must end.
 FINAL_PHASES = frozenset({"Expired", "Revoked", "Failed"})
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class Grant:
             cluster=str(spec.get("cluster", "")),
             namespace=str(spec.get("namespace", "")),
             phase=str(status.get("phase") or APPROVED),
-            expires_at=parse_time(status.get("expiresAt")),
+            expires_at=timefmt.parse(status.get("expiresAt")),
             revocation_requested=bool(spec.get("revocation")),
             pull_request=pr,
         )
@@ -96,7 +90,7 @@ class GrantCredentials:
             token=value("token"),
             cluster=value("cluster"),
             namespace=value("namespace"),
-            expires_at=parse_time(value("expiresAt") or None),
+            expires_at=timefmt.parse(value("expiresAt") or None),
         )
 
 
