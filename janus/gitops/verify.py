@@ -6,7 +6,9 @@ passes or raises :class:`StepFailed` naming itself; those names appear verbatim 
 the log line and the ``verification_failures_total{step=...}`` counter:
 
 1. ``merged-into-default-branch`` — merged, into the configured repository's default branch.
-2. ``only-request-files`` — every changed file is under ``requests/``.
+2. ``only-request-files`` — every changed file is under ``requests/``, in the net diff AND in
+   every commit of the PR (a file changed and changed back inside the PR is still refused: a
+   rebase merge replays each commit, so the base read in step 3 can be one of them).
 3. ``policies-at-base-commit`` — policies and CODEOWNERS read from the base commit (the merge
    commit's first parent) load cleanly. The PR's own versions are never used.
 4. ``request-valid`` — each added or modified request file, read at the merge commit, is valid
@@ -169,7 +171,25 @@ def classify_files(pull: PullRequest) -> FileChanges:
     return FileChanges(sorted(set(changed)), sorted(set(removed)), sorted(set(outside)))
 
 
-def check_only_request_files(changes: FileChanges) -> None:
+def files_outside_requests_in_commits(pull: PullRequest) -> list[str]:
+    """Files outside requests/ touched by any single commit of the PR, even if a later commit
+    of the PR undoes the change (so the net diff is clean).
+
+    This is what makes step 3 sound for rebase merges: GitHub then replays each PR commit on the
+    base branch and reports the last one as ``merge_commit_sha``, whose first parent is the PR's
+    previous commit. Without this check, a PR that rewrote CODEOWNERS or a policy in commit 1 and
+    restored it in commit 2 would be judged by its own commit 1.
+    """
+    outside: set[str] = set()
+    for commit in pull.get_commits():
+        for f in commit.files:
+            for path in (f.filename, f.previous_filename):
+                if path and not path.startswith(f"{sources.REQUESTS_DIR}/"):
+                    outside.add(path)
+    return sorted(outside)
+
+
+def check_only_request_files(changes: FileChanges, pull: PullRequest | None = None) -> None:
     if changes.outside:
         raise StepFailed(
             STEP_FILES,
@@ -177,6 +197,15 @@ def check_only_request_files(changes: FileChanges) -> None:
             "(policies and CODEOWNERS change in their own PRs, reviewed by admins)",
             [f"`{p}`" for p in changes.outside],
         )
+    if pull is not None and changes.changed:
+        in_history = files_outside_requests_in_commits(pull)
+        if in_history:
+            raise StepFailed(
+                STEP_FILES,
+                "a commit of the PR changes files outside requests/ (even if a later commit "
+                "changes them back); open the request again from a clean branch",
+                [f"`{p}`" for p in in_history],
+            )
 
 
 # ---- step 3 -------------------------------------------------------------------------------------
@@ -363,7 +392,7 @@ def verify_merge(ctx: Context) -> MergeVerdict:
 
 
 def _verify_grants(ctx: Context, changes: FileChanges) -> list[Grant]:
-    check_only_request_files(changes)
+    check_only_request_files(changes, ctx.pull)
     if not changes.changed:
         return []
     merge_commit = ctx.pull.merge_commit_sha
