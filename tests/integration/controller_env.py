@@ -127,6 +127,23 @@ def patch_spec(api: Any, janus_ns: str, name: str, spec: dict[str, Any]) -> None
         _content_type="application/merge-patch+json")
 
 
+
+def grant_objects(api: Any, namespace: str, cr_name: str) -> dict[str, list[str]]:
+    """The names of a grant's ServiceAccounts and RoleBindings in *namespace* and its token
+    Secrets, found by the request label."""
+    sel = f"{names.LABEL_REQUEST}={cr_name}"
+    core = client.CoreV1Api(api)
+    rbac = client.RbacAuthorizationV1Api(api)
+    return {
+        "sa": [o.metadata.name for o in core.list_namespaced_service_account(
+            namespace, label_selector=sel).items],
+        "rb": [o.metadata.name for o in rbac.list_namespaced_role_binding(
+            namespace, label_selector=sel).items],
+        "secret": [o.metadata.name for o in core.list_namespaced_secret(
+            names.TOKENS_NAMESPACE, label_selector=sel).items],
+    }
+
+
 def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     last = None

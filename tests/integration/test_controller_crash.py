@@ -17,6 +17,7 @@ from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
     get_request,
+    grant_objects,
     prepare_central,
     wait_for,
     wait_phase,
@@ -24,20 +25,6 @@ from tests.integration.controller_env import (
 from tests.k8s_helpers import create_namespace, create_pod
 
 pytestmark = pytest.mark.k8s_real
-
-
-def _objects(api: object, namespace: str, cr_name: str) -> dict[str, list[str]]:
-    sel = f"{names.LABEL_REQUEST}={cr_name}"
-    core = client.CoreV1Api(api)
-    rbac = client.RbacAuthorizationV1Api(api)
-    return {
-        "sa": [o.metadata.name for o in core.list_namespaced_service_account(
-            namespace, label_selector=sel).items],
-        "rb": [o.metadata.name for o in rbac.list_namespaced_role_binding(
-            namespace, label_selector=sel).items],
-        "secret": [o.metadata.name for o in core.list_namespaced_secret(
-            names.TOKENS_NAMESPACE, label_selector=sel).items],
-    }
 
 
 NONE: dict[str, list[str]] = {"sa": [], "rb": [], "secret": []}
@@ -63,7 +50,7 @@ def test_crash_between_grant_steps_converges_on_restart(setup: dict, step: str) 
     assert ctl.wait_exit(timeout=30) == 137
     cr = get_request(api, janus_ns, name)
     assert not (cr.get("status") or {}).get("phase")  # nothing recorded before it is done
-    partial = _objects(api, ns, name)
+    partial = grant_objects(api, ns, name)
     assert partial["sa"]  # the step before the crash did happen
     if step == "serviceaccount":
         assert partial["rb"] == []
@@ -71,8 +58,8 @@ def test_crash_between_grant_steps_converges_on_restart(setup: dict, step: str) 
     ctl.start()  # no crash point this time
     cr = wait_phase(api, janus_ns, name, "Active")
     sa = names.service_account_name("alice", name)
-    assert _objects(api, ns, name) == {"sa": [sa], "rb": [sa],
-                                       "secret": [names.token_secret_name(name)]}
+    assert grant_objects(api, ns, name) == {"sa": [sa], "rb": [sa],
+                                            "secret": [names.token_secret_name(name)]}
     secret = client.CoreV1Api(api).read_namespaced_secret(names.token_secret_name(name),
                                                           names.TOKENS_NAMESPACE)
     assert base64.b64decode(secret.data["expiresAt"]).decode() == cr["status"]["expiresAt"]
@@ -88,7 +75,7 @@ def test_crash_during_expiry_converges_on_restart(setup: dict) -> None:
     assert get_request(api, janus_ns, name)["status"]["phase"] == "Active"  # not yet recorded
     ctl.start()
     wait_phase(api, janus_ns, name, "Expired", timeout=30)
-    assert _objects(api, ns, name) == NONE
+    assert grant_objects(api, ns, name) == NONE
 
 
 def test_controller_down_across_an_expiry_removes_at_restart(setup: dict) -> None:
@@ -99,11 +86,11 @@ def test_controller_down_across_an_expiry_removes_at_restart(setup: dict) -> Non
     ctl.kill()
     expires = timefmt.parse(cr["status"]["expiresAt"])
     time.sleep(max(0.0, (expires - timefmt.now()).total_seconds()) + 2)
-    assert _objects(api, ns, name)["sa"]  # nobody removed it: the controller was down
+    assert grant_objects(api, ns, name)["sa"]  # nobody removed it: the controller was down
     restarted = time.monotonic()
     ctl.start()
     wait_phase(api, janus_ns, name, "Expired", timeout=30)
-    assert _objects(api, ns, name) == NONE
+    assert grant_objects(api, ns, name) == NONE
     # "At once": bounded by process start-up (imports, kopf login and first listing).
     assert time.monotonic() - restarted < 15
 
@@ -120,7 +107,7 @@ def test_cr_deleted_while_controller_down_is_cleaned_up_at_restart(setup: dict) 
     assert get_request(api, janus_ns, name) is not None  # held by the finalizer
     ctl.start()
     wait_for(lambda: get_request(api, janus_ns, name) is None, 30, "CR gone")
-    assert _objects(api, ns, name) == NONE
+    assert grant_objects(api, ns, name) == NONE
 
 
 def test_cr_removed_around_the_finalizer_is_swept_at_restart(setup: dict) -> None:
@@ -138,7 +125,7 @@ def test_cr_removed_around_the_finalizer_is_swept_at_restart(setup: dict) -> Non
     custom.delete_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns, names.PLURAL,
                                            name)
     wait_for(lambda: get_request(api, janus_ns, name) is None, 10, "CR gone")
-    assert _objects(api, ns, name) != NONE  # orphaned
+    assert grant_objects(api, ns, name) != NONE  # orphaned
     ctl.start()
-    wait_for(lambda: _objects(api, ns, name) == NONE, 30, "orphans swept")
+    wait_for(lambda: grant_objects(api, ns, name) == NONE, 30, "orphans swept")
     ctl.wait_log('"event": "sweep.done"')

@@ -23,6 +23,7 @@ from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
     get_request,
+    grant_objects,
     patch_spec,
     prepare_central,
     wait_for,
@@ -84,20 +85,6 @@ def _secret(api: Any, cr_name: str) -> dict[str, str] | None:
     return data
 
 
-def _objects(api: Any, namespace: str, cr_name: str) -> dict[str, list[str]]:
-    sel = f"{names.LABEL_REQUEST}={cr_name}"
-    core = client.CoreV1Api(api)
-    rbac = client.RbacAuthorizationV1Api(api)
-    return {
-        "sa": [o.metadata.name for o in core.list_namespaced_service_account(
-            namespace, label_selector=sel).items],
-        "rb": [o.metadata.name for o in rbac.list_namespaced_role_binding(
-            namespace, label_selector=sel).items],
-        "secret": [o.metadata.name for o in core.list_namespaced_secret(
-            names.TOKENS_NAMESPACE, label_selector=sel).items],
-    }
-
-
 def _exec(api_client: Any, ns: str) -> str:
     return stream(client.CoreV1Api(api_client).connect_get_namespaced_pod_exec, "target", ns,
                   container="app", command=["sh", "-c", "echo granted"], stderr=True,
@@ -153,8 +140,8 @@ def test_grant_creates_exactly_the_planned_objects_and_the_token_execs_only_ther
     assert conds == {"ClusterReachable": "True", "Granted": "True"}
 
     # Exactly the planned objects, labelled with the request.
-    assert _objects(api, ns, name) == {"sa": [sa], "rb": [sa],
-                                       "secret": [names.token_secret_name(name)]}
+    assert grant_objects(api, ns, name) == {"sa": [sa], "rb": [sa],
+                                            "secret": [names.token_secret_name(name)]}
     rb = client.RbacAuthorizationV1Api(api).read_namespaced_role_binding(sa, ns)
     assert rb.role_ref.kind == "ClusterRole" and rb.role_ref.name == "janus-pod-exec"
     assert [(s.kind, s.name, s.namespace) for s in rb.subjects] == [("ServiceAccount", sa, ns)]
@@ -195,7 +182,7 @@ def test_expiry_removes_everything_within_a_second_and_the_token_then_fails(env:
     token = _secret(api, name)["token"]  # type: ignore[index]
     assert _exec(cluster.token_client(token), ns).strip() == "granted"
 
-    gone = wait_for(lambda: _objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
+    gone = wait_for(lambda: grant_objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
                     and timefmt.now(), 15, "objects removed", interval=0.02)
     lag = (gone - expires).total_seconds()
     assert 0 <= lag < 1.0, f"objects removed {lag:.3f}s after expiresAt"
@@ -221,7 +208,7 @@ def test_revoke_removes_objects_and_is_final(env: dict) -> None:
     st = cr["status"]
     assert (st["revokedBy"], st["revokedReason"]) == ("bob", "incident closed")
     assert st["revokedAt"] and st["grantedAt"] and st["expiresAt"]
-    assert _objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
+    assert grant_objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
     with pytest.raises(ApiException) as err:
         _exec(cluster.token_client(token), ns)
     assert handshake_status(err.value) in (401, 403)
@@ -242,7 +229,7 @@ def test_revoking_an_approved_request_before_grant(env: dict) -> None:
     cr = wait_for(lambda: (c := get_request(api, env["ns"], name)) and
                   (c.get("status") or {}).get("phase") in ("Revoked",) and c, 10, "Revoked")
     assert cr["status"]["revokedBy"] == "carol"
-    assert _objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
+    assert grant_objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
 
 
 def test_extension_mints_a_new_token_and_moves_expires_at(env: dict) -> None:
@@ -267,7 +254,7 @@ def test_extension_mints_a_new_token_and_moves_expires_at(env: dict) -> None:
     # Shortening into the past expires at once.
     patch_spec(api, env["ns"], name, {"duration": "2s"})
     wait_phase(api, env["ns"], name, "Expired", timeout=5)
-    assert _objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
+    assert grant_objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
 
 
 @pytest.mark.parametrize(("namespace", "role", "expected"), [
@@ -281,7 +268,7 @@ def test_refused_requests_fail_with_a_clear_message(env: dict, namespace: str, r
     name = create_request(api, env["ns"], cluster="central", namespace=namespace, role=role)
     cr = wait_phase(api, env["ns"], name, "Failed", timeout=10)
     assert expected in cr["status"]["message"]
-    assert _objects(api, namespace if namespace != "fine-ns" else "default", name)["sa"] == []
+    assert grant_objects(api, namespace if namespace != "fine-ns" else "default", name)["sa"] == []
 
 
 def test_a_namespace_missing_on_the_target_fails_without_leftovers(env: dict) -> None:
@@ -290,7 +277,7 @@ def test_a_namespace_missing_on_the_target_fails_without_leftovers(env: dict) ->
     cr = wait_phase(api, env["ns"], name, "Failed", timeout=10)
     assert "refused the grant" in cr["status"]["message"]
     assert "not found" in cr["status"]["message"]
-    assert _objects(api, "does-not-exist", name) == {"sa": [], "rb": [], "secret": []}
+    assert grant_objects(api, "does-not-exist", name) == {"sa": [], "rb": [], "secret": []}
 
 
 def test_janus_namespaces_are_never_granted_even_if_config_forgets_them(env: dict) -> None:
@@ -309,7 +296,7 @@ def test_deleting_the_cr_cleans_up(env: dict) -> None:
     client.CustomObjectsApi(api).delete_namespaced_custom_object(
         names.GROUP, names.VERSION, env["ns"], names.PLURAL, name)
     wait_for(lambda: get_request(api, env["ns"], name) is None, 10, "CR gone")
-    assert _objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
+    assert grant_objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
 
 
 def test_metrics_count_outcomes_and_lag(env: dict) -> None:
