@@ -114,6 +114,16 @@ def open_request_pr(sim: Any, repo: str, name: str, *, author: str = "alice",
     return sim.create_pull(repo, head=branch, title=f"Access request {name}", author=author)
 
 
+def granted_request(bed: Bed, gitops: GitOps) -> tuple[str, int]:
+    """alice's request PR, approved by bob, merged by root and processed: (name, PR number)."""
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    bed.sim.merge(bed.repo, number, actor="root")
+    gitops.process_merge(number)
+    return name, number
+
+
 def install_crd(api: Any) -> None:
     """Apply the AccessRequest CRD (engineer C's single source) and the janus namespace."""
     from janus.controller.crd import access_request_crd

@@ -10,7 +10,13 @@ import pytest
 from janus.gitops.crs import AccessRequests
 from janus.gitops.reconcile import Reconciler
 from tests.gitops import harness
-from tests.gitops.harness import cr_name, open_request_pr, request_name, request_path
+from tests.gitops.harness import (
+    cr_name,
+    granted_request,
+    open_request_pr,
+    request_name,
+    request_path,
+)
 
 pytestmark = pytest.mark.k8s_real
 
@@ -54,11 +60,7 @@ def test_request_whose_window_has_passed_is_not_granted_late(bed, gitops, kube) 
 
 
 def test_grant_whose_file_is_gone_is_revoked(bed, gitops, kube) -> None:
-    name = request_name()
-    number = open_request_pr(bed.sim, bed.repo, name)
-    bed.sim.review(bed.repo, number, "bob", "APPROVE")
-    bed.sim.merge(bed.repo, number, actor="root")
-    gitops.process_merge(number)
+    name, _ = granted_request(bed, gitops)
     # Removed on main without a PR whose delivery we saw (e.g. a direct push by an admin).
     bed.sim.push(bed.repo, "main", {request_path(name): None}, author="root", message="rm")
     report = Reconciler(gitops).run()

@@ -8,7 +8,7 @@ import pytest
 from janus.gitops.crs import AccessRequests
 from janus.gitops.revoke_command import parse_revoke
 from tests.gitops import harness
-from tests.gitops.harness import cr_name, open_request_pr, request_name
+from tests.gitops.harness import cr_name, granted_request, open_request_pr, request_name
 
 
 def test_parse_revoke() -> None:
@@ -19,15 +19,6 @@ def test_parse_revoke() -> None:
     assert parse_revoke("please /janus revoke") is None
     assert parse_revoke("/janus revoked") is None
     assert parse_revoke("/janus status") is None
-
-
-def _granted(bed, gitops) -> tuple[str, int]:
-    name = request_name()
-    number = open_request_pr(bed.sim, bed.repo, name)
-    bed.sim.review(bed.repo, number, "bob", "APPROVE")
-    bed.sim.merge(bed.repo, number, actor="root")
-    gitops.process_merge(number)
-    return name, number
 
 
 def _command(bed, gitops, number: int, who: str, body: str) -> None:
@@ -44,7 +35,7 @@ def _replies(bed, number: int) -> list[str]:
 
 @pytest.mark.k8s_real
 def test_requester_revokes_with_a_reason(bed, gitops, kube) -> None:
-    name, number = _granted(bed, gitops)
+    name, number = granted_request(bed, gitops)
     _command(bed, gitops, number, "alice", "/janus revoke incident closed")
     revocation = AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]
     assert revocation["by"] == "alice" and revocation["reason"] == "incident closed"
@@ -54,14 +45,14 @@ def test_requester_revokes_with_a_reason(bed, gitops, kube) -> None:
 
 @pytest.mark.k8s_real
 def test_admin_through_team_membership_revokes(bed, gitops, kube) -> None:
-    name, number = _granted(bed, gitops)
+    name, number = granted_request(bed, gitops)
     _command(bed, gitops, number, "sam", "/janus revoke")  # sam is in acme/sre, the admins
     assert AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]["by"] == "sam"
 
 
 @pytest.mark.k8s_real
 def test_stranger_is_refused_and_nothing_is_revoked(bed, gitops, kube) -> None:
-    name, number = _granted(bed, gitops)
+    name, number = granted_request(bed, gitops)
     _command(bed, gitops, number, "dave", "/janus revoke because I can")
     assert "revocation" not in AccessRequests(kube).get(cr_name(name))["spec"]
     replies = _replies(bed, number)

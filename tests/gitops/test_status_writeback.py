@@ -16,7 +16,7 @@ from janus import names
 from janus.gitops.crs import REPORTED_PHASE, AccessRequests
 from janus.gitops.status_watch import StatusReporter
 from tests.gitops import harness
-from tests.gitops.harness import cr_name, open_request_pr, request_name
+from tests.gitops.harness import cr_name, granted_request
 
 pytestmark = pytest.mark.k8s_real
 
@@ -25,15 +25,6 @@ def _set_status(kube, name: str, status: dict) -> None:
     client.CustomObjectsApi(kube).patch_namespaced_custom_object_status(
         names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, name,
         {"status": status}, _content_type="application/merge-patch+json")
-
-
-def _granted(bed, gitops) -> tuple[str, int]:
-    name = request_name()
-    number = open_request_pr(bed.sim, bed.repo, name)
-    bed.sim.review(bed.repo, number, "bob", "APPROVE")
-    bed.sim.merge(bed.repo, number, actor="root")
-    gitops.process_merge(number)
-    return name, number
 
 
 def _status_comments(bed, number: int) -> list[str]:
@@ -50,7 +41,7 @@ def _wait_for(predicate, timeout: float = 15.0) -> bool:
 
 
 def test_each_transition_is_reported_once(bed, gitops, kube) -> None:
-    name, number = _granted(bed, gitops)
+    name, number = granted_request(bed, gitops)
     crs = AccessRequests(kube)
     reporter = StatusReporter(gitops)
     assert not reporter.report(crs.get(cr_name(name)))  # Approved: nothing to say yet
@@ -72,8 +63,8 @@ def test_each_transition_is_reported_once(bed, gitops, kube) -> None:
 
 
 def test_the_watch_reports_revoked_and_failed(bed, gitops, kube) -> None:
-    first, first_pr = _granted(bed, gitops)
-    second, second_pr = _granted(bed, gitops)
+    first, first_pr = granted_request(bed, gitops)
+    second, second_pr = granted_request(bed, gitops)
     stop = threading.Event()
     reporter = StatusReporter(gitops, watch_seconds=2)
     thread = threading.Thread(target=reporter.run_forever, args=(stop,), daemon=True)
