@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ import httpx
 import pytest
 import yaml
 
+from janus.dev.controlplane.ports import free_port
 from tests.gitops import harness
 from tests.gitops.harness import cr_name, open_request_pr, request_name
 
 pytestmark = pytest.mark.k8s_real
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, what: str):
@@ -48,7 +42,7 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
     files = {"key": key, "secret": secret, "kubeconfig": yaml.safe_dump(cluster.kubeconfig())}
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "webhook.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "janus", "webhook", "--config",

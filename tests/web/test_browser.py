@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
+from janus.dev.controlplane.ports import free_port
 from janus.dev.github_sim import GitHubSimulator
 from janus.web.app import create_app
 from janus.web.grants import GrantStore
@@ -27,12 +27,6 @@ from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY
 
 pytestmark = pytest.mark.k8s_real
 
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +48,7 @@ def sim() -> Iterator[GitHubSimulator]:
 def server(
     central, sim: GitHubSimulator, access_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     database = tmp_path_factory.mktemp("browser") / "web.db"
     url = f"http://127.0.0.1:{port}"
     settings = WebSettings(
