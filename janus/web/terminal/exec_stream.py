@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import ssl
 import urllib.parse
 from dataclasses import dataclass, field
@@ -23,6 +24,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from janus.web.terminal.grants import GrantCredentials
+
+# websockets logs every handshake header at DEBUG, and this handshake carries the grant's bearer
+# token: with `janus web --log-level debug` it would land in the log (DESIGN §9). This client's
+# logger is pinned at INFO, so raising the root level never turns that on.
+_WS_LOG = logging.getLogger("janus.web.terminal.exec_stream.websocket")
+_WS_LOG.setLevel(logging.INFO)
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 SUBPROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
@@ -88,6 +95,7 @@ class ExecStream:
                 url,
                 ssl=_ssl_context(credentials.ca_pem) if url.startswith("wss://") else None,
                 additional_headers={"Authorization": f"Bearer {credentials.token}"},
+                logger=_WS_LOG,
                 subprotocols=list(subprotocols),  # type: ignore[arg-type]
                 compression=None,
                 max_size=None,
