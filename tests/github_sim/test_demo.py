@@ -7,16 +7,16 @@ from github import GithubException
 
 from janus.dev.github_sim import GitHubSimulator
 from janus.dev.github_sim.demo import seed_demo
+from tests.unit.model.helpers import REQUEST_TEXT
 
 from .conftest import github
-from .test_flow import REQUEST
 
 
 def test_demo_world_enforces_code_owner_review(sim: GitHubSimulator) -> None:
     world = seed_demo(sim)
     assert sim.read_file(world.repo, ".github/CODEOWNERS")
     path = "requests/prod/payments/alice-payments-inc9999.yaml"
-    sim.push(world.repo, "req-9999", {path: REQUEST.replace("1234", "9999")}, author="alice",
+    sim.push(world.repo, "req-9999", {path: REQUEST_TEXT.replace("1234", "9999")}, author="alice",
              message="Request")
     number = sim.create_pull(world.repo, "req-9999", "Access", author="alice")
     requested = {t["slug"] for t in sim.pull(world.repo, number)["requested_teams"]}

@@ -7,29 +7,16 @@ import subprocess
 import pytest
 from github import Auth, Github, GithubException, GithubIntegration, InputGitAuthor
 
-from .conftest import Scene
+from tests.unit.model.helpers import REQUEST_PATH, REQUEST_TEXT
 
-REQUEST = """\
-apiVersion: janus.dev/v1alpha1
-kind: AccessRequest
-metadata:
-  name: alice-payments-inc1234
-spec:
-  requester: alice
-  cluster: prod
-  namespace: payments
-  role: pod-exec
-  duration: 1h
-  reason: "INC-1234: worker stuck"
-"""
-PATH = "requests/prod/payments/alice-payments-inc1234.yaml"
+from .conftest import Scene
 
 
 def open_request(scene: Scene, login: str = "alice", branch: str = "req-1"):
     repo = scene.repo_as(login)
     main = repo.get_git_ref("heads/main")
     repo.create_git_ref(f"refs/heads/{branch}", main.object.sha)
-    repo.create_file(PATH, "Request access to payments", REQUEST, branch=branch)
+    repo.create_file(REQUEST_PATH, "Request access to payments", REQUEST_TEXT, branch=branch)
     return repo, repo.create_pull(base="main", head=branch, title="Access: payments",
                                   body="INC-1234")
 
@@ -37,7 +24,7 @@ def open_request(scene: Scene, login: str = "alice", branch: str = "req-1"):
 def test_open_review_merge_and_find_pr_of_merge_commit(scene: Scene) -> None:
     repo, pr = open_request(scene)
     assert pr.number == 1 and pr.state == "open" and pr.user.login == "alice"
-    assert [f.filename for f in pr.get_files()] == [PATH]
+    assert [f.filename for f in pr.get_files()] == [REQUEST_PATH]
     assert [f.status for f in pr.get_files()] == ["added"]
     assert len(list(pr.get_commits())) == 1
     # CODEOWNERS (from the base branch) asked the owning team for review.
@@ -65,8 +52,8 @@ def test_open_review_merge_and_find_pr_of_merge_commit(scene: Scene) -> None:
                          check=True)
     assert out.stdout.split() == [merged.base.sha, pr.head.sha]
     assert [p.number for p in commit.get_pulls()] == [pr.number]
-    content = repo.get_contents(PATH, ref=result.sha)
-    assert content.decoded_content.decode() == REQUEST
+    content = repo.get_contents(REQUEST_PATH, ref=result.sha)
+    assert content.decoded_content.decode() == REQUEST_TEXT
 
     # The receiver saw the whole story, in order, signed.
     events = scene.receiver.events()
@@ -144,7 +131,7 @@ def test_push_changes_head_and_dismisses_stale_approvals(scene: Scene) -> None:
     repo, pr = open_request(scene)
     first_head = pr.head.sha
     scene.repo_as("bob").get_pull(pr.number).create_review(event="APPROVE")
-    new_head = scene.sim.push(scene.repo, "req-1", {PATH: REQUEST.replace("1h", "8h")},
+    new_head = scene.sim.push(scene.repo, "req-1", {REQUEST_PATH: REQUEST_TEXT.replace("1h", "8h")},
                               author="alice", message="longer")
     pr = repo.get_pull(pr.number)
     assert pr.head.sha == new_head != first_head

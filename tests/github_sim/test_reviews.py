@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from github import Auth, Github, GithubException, GithubIntegration
 
+from tests.unit.model.helpers import REQUEST_PATH, REQUEST_TEXT
+
 from .conftest import Scene
-from .test_flow import PATH, REQUEST, open_request
+from .test_flow import open_request
 
 
 def test_review_states_requests_and_dismissal(scene: Scene) -> None:
@@ -42,14 +44,14 @@ def test_review_states_requests_and_dismissal(scene: Scene) -> None:
 def test_squash_conflict_and_stale_sha(scene: Scene) -> None:
     repo, pr = open_request(scene)
     # Someone changes the same file on main: the PR no longer merges cleanly.
-    repo.create_file(PATH, "conflicting", "other\n", branch="main")
+    repo.create_file(REQUEST_PATH, "conflicting", "other\n", branch="main")
     pr = repo.get_pull(pr.number)
     assert pr.mergeable is False and pr.mergeable_state == "dirty"
     with pytest.raises(GithubException) as conflict:
         scene.repo_as("root").get_pull(pr.number).merge()
     assert conflict.value.status == 405
 
-    scene.sim.push(scene.repo, "req-2", {"requests/prod/payments/b.yaml": REQUEST},
+    scene.sim.push(scene.repo, "req-2", {"requests/prod/payments/b.yaml": REQUEST_TEXT},
                    author="alice", message="b")
     pr2 = repo.create_pull(base="main", head="req-2", title="b")
     with pytest.raises(GithubException) as stale:
@@ -72,7 +74,7 @@ def test_close_reopen_edit_and_draft(scene: Scene) -> None:
     assert requested["requested_team"]["slug"] == "payments-leads"
     edited = [r.json for r in scene.receiver.received if r.event == "pull_request"][2]
     assert edited["changes"] == {"title": {"from": "Access: payments"}}
-    scene.sim.push(scene.repo, "wip", {"requests/prod/payments/c.yaml": REQUEST},
+    scene.sim.push(scene.repo, "wip", {"requests/prod/payments/c.yaml": REQUEST_TEXT},
                    author="alice", message="c")
     draft = repo.create_pull(base="main", head="wip", title="wip", draft=True)
     assert draft.draft and draft.get_review_requests()[1].totalCount == 0
@@ -91,7 +93,7 @@ def test_app_opens_the_pull_request_as_its_bot(scene: Scene) -> None:
     assert bot.get_repo(scene.repo).get_collaborator_permission("janus-app[bot]") == "write"
     repo = bot.get_repo(scene.repo)
     repo.create_git_ref("refs/heads/janus/req-9", repo.get_branch("main").commit.sha)
-    repo.create_file(PATH, "Request via form", REQUEST, branch="janus/req-9")
+    repo.create_file(REQUEST_PATH, "Request via form", REQUEST_TEXT, branch="janus/req-9")
     pr = repo.create_pull(base="main", head="janus/req-9", title="Access for alice",
                           body="requested-by: alice")
     assert repo.get_branch("janus/req-9").commit.sha == pr.head.sha  # slash in the name
