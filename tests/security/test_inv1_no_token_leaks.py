@@ -6,7 +6,9 @@ the webhook receiver, GitOps service and revoke CLI never read a token Secret at
 Every way an exec or pod listing made WITH the token can fail is provoked on the real API server:
 a missing pod, a missing container, the token's ServiceAccount deleted (401), the Secret's API
 server unreachable. Then the terminal's `closed` messages, the HTTP error bodies, the terminal
-page and every log record of the process are searched for the token and its signature.
+page and every log record of the process are searched for the token and its signature, with
+the process at DEBUG level (as `janus web --log-level debug` runs it). The controller's log is
+likewise scanned when it runs with --verbose.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from kubernetes import client
 from janus import names
 from janus.dev.controlplane import LocalCluster
 from janus.dev.controlplane.ports import free_port
+from tests.integration.controller_env import (
+    ControllerProcess,
+    create_request,
+    prepare_central,
+    wait_phase,
+)
+from tests.k8s_helpers import create_namespace, create_pod
 from tests.web.terminal.conftest import make_grant, replicas, terminal_dir, web_kube  # noqa: F401
 from tests.web.terminal.support import AppServer, Terminal
 
@@ -100,4 +109,36 @@ def test_terminal_errors_never_carry_the_token(
     texts += [repr(r.__dict__) for r in caplog.records]
     for n, token in enumerate(tokens):
         for i, text in enumerate(texts):
-            assert not token.leaked_into(text), f"grant {n}'s token leaked into text #{i}"
+            # A plain bool, so pytest's introspection never echoes the text around a leak.
+            leaked = token.leaked_into(text)
+            assert not leaked, f"grant {n}'s token leaked into text #{i}"
+
+
+# ---- the controller with debug logging -----------------------------------------------------------
+
+def test_controller_verbose_log_never_carries_the_token(
+        cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory, unique_ns: str) -> None:
+    """tests/integration/test_controller_grant.py scans the controller's log at the default INFO
+    level; an operator debugging a grant runs it with --verbose, where client libraries log
+    request and response bodies (the TokenRequest response IS the token, the Secret create
+    response carries it base64-encoded)."""
+    janus_ns = prepare_central(cluster)
+    ctl = ControllerProcess(tmp_path_factory.mktemp("inv1-verbose"), cluster, janus_ns,
+                            clusters=["central"], extra_args=["--verbose"],
+                            tag="verbose").start()
+    api = cluster.admin_client()
+    try:
+        create_namespace(api, unique_ns)
+        create_pod(api, unique_ns)
+        name = create_request(api, janus_ns, cluster="central", namespace=unique_ns)
+        wait_phase(api, janus_ns, name, "Active")
+        token = _token(cluster, names.token_secret_name(name))
+    finally:
+        ctl.stop()
+    log = ctl.log()
+    assert '"debug"' in log, "the controller did not actually log at debug level"
+    # Plain bools, so pytest's introspection never echoes the log around a leak.
+    leaked = token.leaked_into(log)
+    assert not leaked, "the grant token is in the controller's verbose log"
+    leaked_b64 = base64.b64encode(token.token.encode()).decode()[:40] in log
+    assert not leaked_b64, "the base64 grant token is in the controller's verbose log"
