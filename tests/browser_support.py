@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,13 @@ def launch_chromium() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+def collect_problems(page: Any, problems: list[str]) -> None:
+    """Append every console error and uncaught script error of *page* to *problems*: a CSP
+    violation or a script error is reported on the console, and the tests fail on any."""
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
 
 
 def wait_for(predicate: Callable[[], object], seconds: float, what: str,

@@ -19,7 +19,14 @@ from playwright.sync_api import Browser, Page
 
 from janus.dev.controlplane.ports import free_port
 from janus.dev.demo import DemoEnvironment, start_demo
-from tests.browser_support import BUFFER_TEXT, CHROMIUM, launch_chromium, require, wait_for
+from tests.browser_support import (
+    BUFFER_TEXT,
+    CHROMIUM,
+    collect_problems,
+    launch_chromium,
+    require,
+    wait_for,
+)
 
 pytestmark = pytest.mark.k8s_real
 
@@ -43,9 +50,7 @@ def browser() -> Iterator[Browser]:
 
 def _page(browser: Browser, problems: list[str]) -> Page:
     page = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
-    # A CSP violation or a script error is reported on the console: the test fails on any.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    collect_problems(page, problems)
     return page
 
 

@@ -22,7 +22,7 @@ from janus.dev.github_sim import GitHubSimulator
 from janus.web.app import create_app
 from janus.web.grants import GrantStore
 from janus.web.settings import WebSettings
-from tests.browser_support import CHROMIUM, VENDOR, launch_chromium, require
+from tests.browser_support import CHROMIUM, VENDOR, collect_problems, launch_chromium, require
 from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY
 
 pytestmark = pytest.mark.k8s_real
@@ -89,9 +89,7 @@ def page(browser, server: str) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     tab = context.new_page()
     problems: list[str] = []
-    # A CSP violation or a script error shows up on the console: the test fails on any.
-    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    tab.on("pageerror", lambda exc: problems.append(str(exc)))
+    collect_problems(tab, problems)
     tab.problems = problems
     try:
         yield tab

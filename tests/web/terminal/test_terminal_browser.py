@@ -17,7 +17,15 @@ from kubernetes import client
 
 from janus import names
 from janus.dev.controlplane import LocalCluster
-from tests.browser_support import BUFFER_TEXT, CHROMIUM, VENDOR, launch_chromium, require, wait_for
+from tests.browser_support import (
+    BUFFER_TEXT,
+    CHROMIUM,
+    VENDOR,
+    collect_problems,
+    launch_chromium,
+    require,
+    wait_for,
+)
 from tests.web.terminal.support import ADMIN, AppServer
 
 pytestmark = pytest.mark.k8s_real
@@ -75,9 +83,7 @@ def test_terminal_in_chromium(
     context = browser.new_context(viewport={"width": 1300, "height": 900})
     page = context.new_page()
     problems: list[str] = []
-    # A CSP violation or a script error is reported on the console: the test fails on any.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    collect_problems(page, problems)
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400
             else None)
     try:
