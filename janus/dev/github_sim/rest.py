@@ -81,6 +81,14 @@ class Ctx:
         except ValueError:
             raise not_found() from None
 
+    def commit_param(self, repo: Repo, name: str) -> str:
+        """The commit SHA the URL parameter *name* names (a SHA, branch or tag); GitHub's 422
+        when it names none."""
+        sha = repo.git.resolve(self.params[name])
+        if sha is None:
+            raise ApiError(422, f"No commit found for SHA: {self.params[name]}")
+        return sha
+
 
 Handler = Callable[[Ctx], Reply]
 

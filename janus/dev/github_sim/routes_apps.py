@@ -106,9 +106,7 @@ def update_check_run(ctx: Ctx) -> Reply:
 @route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs")
 def commit_check_runs(ctx: Ctx) -> Reply:
     repo = ctx.repo()
-    sha = repo.git.resolve(ctx.params["ref"])
-    if sha is None:
-        raise ApiError(422, f"No commit found for SHA: {ctx.params['ref']}")
+    sha = ctx.commit_param(repo, "ref")
     runs = [r for r in repo.check_runs.values() if r.head_sha == sha]
     if ctx.query.get("check_name"):
         runs = [r for r in runs if r.name == ctx.query["check_name"]]

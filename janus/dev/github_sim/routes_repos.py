@@ -301,9 +301,7 @@ def get_git_commit(ctx: Ctx) -> Reply:
 @route("GET", "/repos/{owner}/{repo}/commits/{ref}")
 def get_commit(ctx: Ctx) -> Reply:
     repo = ctx.repo()
-    sha = repo.git.resolve(ctx.params["ref"])
-    if sha is None:
-        raise ApiError(422, f"No commit found for SHA: {ctx.params['ref']}")
+    sha = ctx.commit_param(repo, "ref")
     return Reply(200, ctx.render.commit(repo, sha))
 
 
@@ -334,9 +332,7 @@ def _touches(repo, sha: str, path: str) -> bool:
 @route("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls")
 def pulls_for_commit(ctx: Ctx) -> Reply:
     repo = ctx.repo()
-    sha = repo.git.resolve(ctx.params["commit_sha"])
-    if sha is None:
-        raise ApiError(422, f"No commit found for SHA: {ctx.params['commit_sha']}")
+    sha = ctx.commit_param(repo, "commit_sha")
     found = []
     for pr in repo.pulls.values():
         if pr.merge_commit_sha == sha and pr.merged:
