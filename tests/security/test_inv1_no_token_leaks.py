@@ -102,6 +102,10 @@ def test_terminal_errors_never_carry_the_token(
         grant.secret, names.TOKENS_NAMESPACE, {"data": {"server": dead}})
     texts.append(asyncio.run(_failed_session(replica, grant.cr_name)))
     texts += _http_texts(replica, grant.cr_name)
+    unreachable = httpx.get(f"{replica.base}/api/terminal/{grant.cr_name}/pods",
+                            headers={"X-Forwarded-User": "alice"})
+    assert unreachable.status_code == 502  # a clear "cannot reach the cluster", not a crash
+    assert "could not be reached" in unreachable.text
 
     # The failures really happened (else this would scan nothing interesting).
     assert sum('"closed"' in t for t in texts) == 4, texts

@@ -37,11 +37,17 @@ async def list_pods(credentials: GrantCredentials, namespace: str) -> list[dict[
     context = ssl.create_default_context()
     if credentials.ca_pem:
         context.load_verify_locations(cadata=credentials.ca_pem)
-    async with httpx.AsyncClient(verify=context, timeout=10.0) as http:
-        response = await http.get(
-            f"{credentials.server}/api/v1/namespaces/{namespace}/pods",
-            headers={"Authorization": f"Bearer {credentials.token}"},
-        )
+    try:
+        async with httpx.AsyncClient(verify=context, timeout=10.0) as http:
+            response = await http.get(
+                f"{credentials.server}/api/v1/namespaces/{namespace}/pods",
+                headers={"Authorization": f"Bearer {credentials.token}"},
+            )
+    except httpx.TransportError as exc:
+        # Name the failure, not the request: the exception's text is not ours to vouch for.
+        raise PodListError(
+            502, f"cluster {credentials.cluster!r} could not be reached ({type(exc).__name__})"
+        ) from None
     if response.status_code >= 400:
         raise PodListError(response.status_code, f"the cluster answered {response.status_code}")
     pods = [_summary(p) for p in response.json().get("items", [])]
