@@ -48,7 +48,6 @@ _NAME_MAX = 63
 _HASH_LEN = 6
 _TICKET_MAX = 20
 CLI_ORIGIN = "`janus request`"
-_MAX_NAMESPACES = 10  # as the web form: one approval round should stay reviewable
 
 
 class CommandError(Exception):
@@ -161,6 +160,9 @@ def check_arguments(given: RequestInput) -> list[Problem]:
     The judge would refuse these too, but only after a path had been made of them; checking
     here means a name like ``../../x`` never reaches ``Path`` at all.
     """
+    # The web form's bound: one approval round should stay reviewable.
+    from janus.web.request_form import MAX_NAMESPACES
+
     problems = [p for p in (
         _label_problem("--cluster", given.cluster, "prod"),
         *(_label_problem("--namespace", ns, "payments") for ns in given.namespaces),
@@ -169,9 +171,9 @@ def check_arguments(given: RequestInput) -> list[Problem]:
     if not given.namespaces:
         problems.append(Problem(ARGS, None, None, "cli.namespace",
                                 "at least one --namespace is required"))
-    elif len(given.namespaces) > _MAX_NAMESPACES:
+    elif len(given.namespaces) > MAX_NAMESPACES:
         problems.append(Problem(ARGS, None, None, "cli.namespace", (
-            f"{len(given.namespaces)} namespaces given; at most {_MAX_NAMESPACES} per request "
+            f"{len(given.namespaces)} namespaces given; at most {MAX_NAMESPACES} per request "
             "are accepted (open several requests)")))
     if not _GITHUB_LOGIN.fullmatch(given.requester):
         problems.append(Problem(ARGS, None, None, "cli.requester", (
