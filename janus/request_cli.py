@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from janus.model import PolicySet
     from janus.policy import Membership
+    from janus.web.request_form import RequestForm
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -110,6 +111,13 @@ class RequestInput:
     requester: str
     name: str | None = None  # None: one default name per namespace
 
+    def form(self) -> RequestForm:
+        """The same request as the web form's fields (one renderer and PR text for both)."""
+        from janus.web.request_form import RequestForm
+
+        return RequestForm(self.cluster, self.namespaces, self.role, self.duration,
+                           self.reason, self.ticket)
+
 
 @dataclass
 class Rendered:
@@ -184,18 +192,12 @@ def check_arguments(given: RequestInput) -> list[Problem]:
 
 def render(given: RequestInput, policies: PolicySet, membership: Membership) -> Rendered:
     """Render every file and judge it exactly as the receiver will after merge."""
-    from janus.web.request_form import (
-        RequestForm,
-        judge_request_file,
-        render_request_yaml,
-        request_path,
-    )
+    from janus.web.request_form import judge_request_file, render_request_yaml, request_path
 
     out = Rendered(problems=check_arguments(given))
     if out.problems:
         return out
-    form = RequestForm(given.cluster, given.namespaces, given.role, given.duration,
-                       given.reason, given.ticket)
+    form = given.form()
     for namespace in given.namespaces:
         name = given.name or default_name(given.requester, given.cluster, namespace,
                                           given.role, given.duration, given.reason, given.ticket)
@@ -214,10 +216,9 @@ def render(given: RequestInput, policies: PolicySet, membership: Membership) -> 
 
 def pr_text(given: RequestInput, rendered: Rendered) -> tuple[str, str]:
     """Title and body, as the web form writes them (so reviewers see one format)."""
-    from janus.web.request_form import PreparedRequest, RequestForm, pr_body, pr_title
+    from janus.web.request_form import PreparedRequest, pr_body, pr_title
 
-    form = RequestForm(given.cluster, given.namespaces, given.role, given.duration,
-                       given.reason, given.ticket)
+    form = given.form()
     prepared = PreparedRequest(name=given.name or "", files=rendered.files,
                                approvals=rendered.approvals)
     body = pr_body(given.requester, form, prepared, origin=CLI_ORIGIN)
