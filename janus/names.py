@@ -16,6 +16,12 @@ API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "AccessRequest"
 PLURAL = "accessrequests"
 
+# status.phase of an AccessRequest (the CRD's enum); a CR without a phase is Approved.
+PHASES = ("Approved", "Active", "Expired", "Revoked", "Failed")
+LIVE_PHASES = frozenset({"Approved", "Active"})
+# Final: a grant in one of these never comes back.
+TERMINAL_PHASES = frozenset({"Expired", "Revoked", "Failed"})
+
 # Namespaces of the central cluster.
 JANUS_NAMESPACE = "janus"
 TOKENS_NAMESPACE = "janus-tokens"

@@ -31,8 +31,6 @@ EXIT_REFUSED = 1
 EXIT_CLUSTER = 2
 
 MERGE_PATCH = "application/merge-patch+json"
-ENDED_PHASES = frozenset({"Expired", "Revoked", "Failed"})
-LIVE_PHASES = frozenset({"Approved", "Active"})
 _REASON_MAX = 500   # the CRD's limits on spec.revocation
 _BY_MAX = 100
 
@@ -221,7 +219,7 @@ def revoke(api: Any, janus_ns: str, cr: dict[str, Any], by: str, reason: str,
     if (cr.get("spec") or {}).get("revocation"):
         raise AlreadyRevoked(_describe_revocation(cr))
     phase = (cr.get("status") or {}).get("phase") or "Approved"
-    if phase in ENDED_PHASES:
+    if phase in names.TERMINAL_PHASES:
         raise RevokeError(f"{name} has already ended (phase {phase}); there is no access "
                           "left to revoke")
     patch_revocation(api, janus_ns, name, by, reason, now)
@@ -322,9 +320,9 @@ def row_of(cr: dict[str, Any], now: dt.datetime) -> Row:
     spec = cr.get("spec") or {}
     status = cr.get("status") or {}
     phase = status.get("phase") or "Approved"
-    if spec.get("revocation") and phase not in ENDED_PHASES:
+    if spec.get("revocation") and phase not in names.TERMINAL_PHASES:
         phase = "Revoking"  # recorded, the controller has not finished removing it yet
-    remaining = ("-" if phase in ENDED_PHASES
+    remaining = ("-" if phase in names.TERMINAL_PHASES
                  else format_remaining(parse_or_none(status.get("expiresAt")), now))
     return Row(cr["metadata"]["name"], spec.get("requester", ""), spec.get("cluster", ""),
                spec.get("namespace", ""), phase, remaining)
@@ -348,8 +346,8 @@ def _grants(args: argparse.Namespace) -> int:
     now = dt.datetime.now(dt.UTC)
     rows = [row_of(cr, now) for cr in crs]
     if not args.all:
-        rows = [r for r in rows if r.phase in LIVE_PHASES or r.phase == "Revoking"]
-    rows.sort(key=lambda r: (r.phase in ENDED_PHASES, r.cluster, r.namespace, r.name))
+        rows = [r for r in rows if r.phase in names.LIVE_PHASES or r.phase == "Revoking"]
+    rows.sort(key=lambda r: (r.phase in names.TERMINAL_PHASES, r.cluster, r.namespace, r.name))
     if not rows:
         print("no grants" + ("" if args.all else " live (--all shows ended ones too)"),
               file=sys.stderr)

@@ -23,8 +23,6 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GITHUB_LOGIN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$"
 GO_DURATION = r"^([0-9]+(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$"
 
-PHASES = ("Approved", "Active", "Expired", "Revoked", "Failed")
-TERMINAL_PHASES = frozenset({"Expired", "Revoked", "Failed"})
 
 _IMMUTABLE = ("requestName", "requester", "cluster", "namespace", "role")
 
@@ -116,7 +114,7 @@ def _status_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "phase": {"type": "string", "enum": list(PHASES)},
+            "phase": {"type": "string", "enum": list(names.PHASES)},
             "grantedAt": _time(),
             "expiresAt": _time(),
             "revokedAt": _time(),

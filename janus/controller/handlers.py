@@ -28,7 +28,6 @@ import kopf
 
 from janus import names
 from janus.controller import kube, status, timefmt
-from janus.controller.crd import TERMINAL_PHASES
 from janus.controller.reconcile import Controller
 from janus.logs import event
 
@@ -60,7 +59,7 @@ class Runtime:
 
 
 def _live(status: dict[str, Any] | Any, **_: Any) -> bool:
-    return (status or {}).get("phase") not in TERMINAL_PHASES
+    return (status or {}).get("phase") not in names.TERMINAL_PHASES
 
 
 async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:

@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 from janus import names
 from janus.controller import timefmt
-from janus.controller.crd import TERMINAL_PHASES
 
 # Namespaces of the central cluster that no grant may ever reach, whatever the JanusConfig says:
 # exec there yields the controller's and every grant's credentials.
@@ -126,7 +125,7 @@ def plan(
     spec = cr.get("spec") or {}
     status = cr.get("status") or {}
     phase = phase_of(cr)
-    if phase in TERMINAL_PHASES:
+    if phase in names.TERMINAL_PHASES:
         return Done()
     revocation = spec.get("revocation")
     if revocation:

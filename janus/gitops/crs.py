@@ -26,7 +26,6 @@ from janus import names
 from janus.model import format_duration
 
 MERGE_PATCH = "application/merge-patch+json"
-TERMINAL_PHASES = frozenset({"Expired", "Revoked", "Failed"})
 REPORTED_PHASE = "janus.dev/reported-phase"
 FIELD_MANAGER = "janus-webhook"
 
@@ -90,7 +89,7 @@ def phase_of(cr: dict[str, Any]) -> str:
 
 
 def has_ended(cr: dict[str, Any]) -> bool:
-    return phase_of(cr) in TERMINAL_PHASES or bool((cr.get("spec") or {}).get("revocation"))
+    return phase_of(cr) in names.TERMINAL_PHASES or bool((cr.get("spec") or {}).get("revocation"))
 
 
 class AccessRequests:
@@ -201,7 +200,7 @@ class AccessRequests:
             return "absent"
         if (cr.get("spec") or {}).get("revocation"):
             return "already-revoked"
-        if phase_of(cr) in TERMINAL_PHASES:
+        if phase_of(cr) in names.TERMINAL_PHASES:
             return "ended"
         revocation = {
             "by": by[:100],

@@ -17,8 +17,6 @@ from janus import names
 from janus.controller.timefmt import parse_or_none
 from janus.web.settings import WebSettings
 
-LIVE_PHASES = frozenset({"Approved", "Active"})
-
 
 class GrantNotFound(LookupError):
     pass
@@ -52,7 +50,7 @@ class Grant:
 
     @property
     def is_live(self) -> bool:
-        return self.phase in LIVE_PHASES and not self.revocation_requested
+        return self.phase in names.LIVE_PHASES and not self.revocation_requested
 
     def belongs_to(self, login: str) -> bool:
         return self.requester.lower() == login.lower()

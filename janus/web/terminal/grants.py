@@ -16,8 +16,6 @@ from janus.controller import timefmt
 
 ACTIVE = "Active"
 APPROVED = "Approved"
-# Phases after which a grant never comes back: an open terminal must end.
-FINAL_PHASES = frozenset({"Expired", "Revoked", "Failed"})
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ class Grant:
     @property
     def ended(self) -> bool:
         """The grant is over (or being taken away): open sessions must close."""
-        return self.phase in FINAL_PHASES or self.revocation_requested
+        return self.phase in names.TERMINAL_PHASES or self.revocation_requested
 
 
 @dataclass(frozen=True)
