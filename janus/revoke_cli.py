@@ -180,7 +180,7 @@ def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
 
 def _describe_revocation(cr: dict[str, Any]) -> str:
     revocation = (cr.get("spec") or {}).get("revocation") or {}
-    phase = (cr.get("status") or {}).get("phase") or "Approved"
+    phase = names.phase_of(cr)
     when = revocation.get("requestedAt") or "an unknown time"
     reason = revocation.get("reason") or "no reason given"
     return (f"{cr['metadata']['name']} was already revoked by {revocation.get('by', '?')} at "
@@ -218,7 +218,7 @@ def revoke(api: Any, janus_ns: str, cr: dict[str, Any], by: str, reason: str,
     name = cr["metadata"]["name"]
     if (cr.get("spec") or {}).get("revocation"):
         raise AlreadyRevoked(_describe_revocation(cr))
-    phase = (cr.get("status") or {}).get("phase") or "Approved"
+    phase = names.phase_of(cr)
     if phase in names.TERMINAL_PHASES:
         raise RevokeError(f"{name} has already ended (phase {phase}); there is no access "
                           "left to revoke")
@@ -319,7 +319,7 @@ def format_remaining(expires_at: dt.datetime | None, now: dt.datetime) -> str:
 def row_of(cr: dict[str, Any], now: dt.datetime) -> Row:
     spec = cr.get("spec") or {}
     status = cr.get("status") or {}
-    phase = status.get("phase") or "Approved"
+    phase = names.phase_of(cr)
     if spec.get("revocation") and phase not in names.TERMINAL_PHASES:
         phase = "Revoking"  # recorded, the controller has not finished removing it yet
     remaining = ("-" if phase in names.TERMINAL_PHASES

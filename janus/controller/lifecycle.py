@@ -76,10 +76,6 @@ class Wait:
 Action = Done | Fail | Grant | Expire | Revoke | Extend | Wait
 
 
-def phase_of(cr: Mapping[str, Any]) -> str:
-    return (cr.get("status") or {}).get("phase") or "Approved"
-
-
 def refusal(
     spec: Mapping[str, Any],
     policy: Policy,
@@ -124,7 +120,7 @@ def plan(
 ) -> Action:
     spec = cr.get("spec") or {}
     status = cr.get("status") or {}
-    phase = phase_of(cr)
+    phase = names.phase_of(cr)
     if phase in names.TERMINAL_PHASES:
         return Done()
     revocation = spec.get("revocation")

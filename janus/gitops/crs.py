@@ -84,12 +84,9 @@ def spec_of(request: Any, provenance: Provenance) -> dict[str, Any]:
     return spec
 
 
-def phase_of(cr: dict[str, Any]) -> str:
-    return (cr.get("status") or {}).get("phase") or "Approved"
-
-
 def has_ended(cr: dict[str, Any]) -> bool:
-    return phase_of(cr) in names.TERMINAL_PHASES or bool((cr.get("spec") or {}).get("revocation"))
+    return (names.phase_of(cr) in names.TERMINAL_PHASES
+            or bool((cr.get("spec") or {}).get("revocation")))
 
 
 class AccessRequests:
@@ -200,7 +197,7 @@ class AccessRequests:
             return "absent"
         if (cr.get("spec") or {}).get("revocation"):
             return "already-revoked"
-        if phase_of(cr) in names.TERMINAL_PHASES:
+        if names.phase_of(cr) in names.TERMINAL_PHASES:
             return "ended"
         revocation = {
             "by": by[:100],

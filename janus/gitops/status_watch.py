@@ -19,7 +19,7 @@ from kubernetes.client.rest import ApiException
 
 from janus import names
 from janus.gitops import comments, render
-from janus.gitops.crs import REPORTED_PHASE, phase_of
+from janus.gitops.crs import REPORTED_PHASE
 from janus.logs import event
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ WATCH_SECONDS = 30
 
 
 def reported_value(cr: dict[str, Any]) -> str | None:
-    phase = phase_of(cr)
+    phase = names.phase_of(cr)
     if phase not in REPORTED:
         return None
     if phase == "Active":
@@ -62,7 +62,7 @@ class StatusReporter:
                                   author=self.ops.janus_login, edit=False)
         self.ops.crs.set_annotation(meta["name"], REPORTED_PHASE, value,
                                     meta["resourceVersion"])
-        event(log, "status.reported", request=meta["name"], phase=phase_of(cr),
+        event(log, "status.reported", request=meta["name"], phase=names.phase_of(cr),
               pull=number, comment=outcome)
         return outcome == "created"
 

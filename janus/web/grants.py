@@ -72,7 +72,7 @@ class Grant:
             duration=spec.get("duration", ""),
             reason=spec.get("reason", ""),
             ticket=spec.get("ticket"),
-            phase=status.get("phase") or "Approved",
+            phase=names.phase_of(obj),
             granted_at=parse_or_none(status.get("grantedAt")),
             expires_at=parse_or_none(status.get("expiresAt")),
             revoked_at=parse_or_none(status.get("revokedAt")),

@@ -15,7 +15,6 @@ from janus import names
 from janus.controller import timefmt
 
 ACTIVE = "Active"
-APPROVED = "Approved"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Grant:
             requester=str(spec.get("requester", "")),
             cluster=str(spec.get("cluster", "")),
             namespace=str(spec.get("namespace", "")),
-            phase=str(status.get("phase") or APPROVED),
+            phase=str(names.phase_of(cr)),
             expires_at=timefmt.parse(status.get("expiresAt")),
             revocation_requested=bool(spec.get("revocation")),
             pull_request=pr,
