@@ -152,7 +152,8 @@ def test_terminal_in_chromium(
             wait_for(lambda s=status: "revoked" in (s.text_content() or ""), 5, "revoked status")
         elapsed = time.monotonic() - started
         assert elapsed < 2.0, elapsed  # < 1 s server-side; the rest is the browser polling
-        assert "revoked" in _screen(page, main)
+        # xterm.js renders write() data asynchronously, after the status line is set.
+        wait_for(lambda: "revoked" in _screen(page, main), 5, "the revocation notice in xterm")
         assert page.locator("#term-warning").is_visible()
 
         # The second namespace's tab is its own grant and still works.
@@ -181,11 +182,15 @@ def test_terminal_in_chromium(
         page.wait_for_selector("#replay-screen .xterm")
         wait_for(lambda: page.evaluate("!!window.janusReplay"), 10, "recording loaded")
         page.click("#replay-end")
-        replayed = page.evaluate("""() => {
-          const b = window.janusReplay.term.buffer.active; const out = [];
-          for (let i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true));
-          return out.join("\\n"); }""")
-        assert "hello-42" in replayed
+
+        def replayed() -> str:
+            return str(page.evaluate("""() => {
+              const b = window.janusReplay.term.buffer.active; const out = [];
+              for (let i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true));
+              return out.join("\\n"); }"""))
+
+        # xterm.js parses write() data asynchronously: the buffer fills a moment after the click.
+        wait_for(lambda: "hello-42" in replayed(), 10, "the replayed output")
         assert problems == [], problems
     finally:
         admin.close()
