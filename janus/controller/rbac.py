@@ -4,12 +4,15 @@ On each **target** cluster the controller may only: create/delete ServiceAccount
 RoleBindings, request tokens for ServiceAccounts, and ``bind`` exactly the catalogue's
 ClusterRoles (``resourceNames``). It holds none of the permissions of those roles itself and has
 no ``escalate``: the API server refuses (403) any RoleBinding to another role, ``cluster-admin``
-included — ``tests/integration/test_controller_rbac.py`` proves it on the real API server.
+included — ``tests/integration/test_controller_multicluster.py`` proves it on the real API
+server.
 
-Known residual power, unavoidable with Kubernetes RBAC: ``serviceaccounts/token create`` and
-``serviceaccounts`` cannot be limited to names with a prefix, so a stolen controller credential
-could mint tokens for other ServiceAccounts of the target. Keep target kubeconfig credentials
-short-lived and the Janus namespace unreadable to anyone else.
+RBAC cannot limit ``serviceaccounts/token create`` or ``serviceaccounts`` to names with a
+prefix, so on its own this role would let a stolen controller credential mint tokens for any
+ServiceAccount of the target. The ValidatingAdmissionPolicy of :mod:`janus.controller.admission`
+(apply it on every target) narrows the controller's identity to ``janus-*`` names outside the
+system and Janus namespaces; what remains is the other grants' ServiceAccounts. Keep target
+kubeconfig credentials short-lived and the Janus namespace unreadable to anyone else.
 
 On the **central** cluster: AccessRequests and kubeconfig Secrets in the Janus namespace, token
 Secrets in ``janus-tokens`` only, Events, kopf's peering object; no cluster-wide Secret access.
