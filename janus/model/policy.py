@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from janus.model import schema
+from janus.model.catalogue import CLUSTER_ROLE_RULES
 from janus.model.durations import format_duration, parse_duration
 from janus.model.problems import Problem
 from janus.model.safe_yaml import Marks, YamlError, load
@@ -295,8 +296,6 @@ def _at(path: str, marks: Marks, field: tuple[str | int, ...], rule: str, msg: s
 def _build_config(
     path: str, document: dict[str, Any], marks: Marks
 ) -> tuple[JanusConfig | None, list[Problem]]:
-    from janus.policy.roles import CLUSTER_ROLE_RULES  # the catalogue is policy-side data
-
     spec = document["spec"]
     problems: list[Problem] = []
     bounds = {k: parse_duration(v) for k, v in spec["duration"].items()}
