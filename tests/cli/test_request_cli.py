@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from janus.cli import main
+from janus.cli.request import RequestInput, default_name, render
 from janus.dev.github_sim import GitHubSimulator
 from janus.dev.github_sim.demo import seed_demo
 from janus.model import load_policy_set, load_request
 from janus.policy import StaticMembership
-from janus.request_cli import RequestInput, default_name, render
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = ROOT / "janus" / "dev" / "demo_members.yaml"

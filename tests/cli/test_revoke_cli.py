@@ -16,9 +16,7 @@ from kubernetes import client
 
 from janus import names
 from janus.cli import main
-from janus.controller import crd
-from janus.dev.controlplane import LocalCluster
-from janus.revoke_cli import (
+from janus.cli.revoke import (
     AlreadyRevoked,
     format_remaining,
     patch_revocation,
@@ -26,6 +24,8 @@ from janus.revoke_cli import (
     table,
     whoami,
 )
+from janus.controller import crd
+from janus.dev.controlplane import LocalCluster
 from tests.integration.controller_env import (
     ControllerProcess,
     create_request,

@@ -159,7 +159,7 @@ def test_cli_reads_the_simulator_state_for_the_demo(tmp_path: Path) -> None:
     import json
 
     from janus.cli import build_parser
-    from janus.web_cli import build_settings
+    from janus.cli.web import build_settings
 
     state = tmp_path / "github-sim.json"
     state.write_text(json.dumps({"base_url": "http://127.0.0.1:4567", "repo": "acme/access",

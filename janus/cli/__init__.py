@@ -16,13 +16,13 @@ from janus import __version__
 
 # Modules that contribute subcommands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
-    "janus.validate_cli",
-    "janus.request_cli",
-    "janus.revoke_cli",
-    "janus.dev.cli",
-    "janus.controller.cli",
-    "janus.web_cli",
-    "janus.webhook_cli",
+    "janus.cli.validate",
+    "janus.cli.request",
+    "janus.cli.revoke",
+    "janus.cli.dev",
+    "janus.cli.controller",
+    "janus.cli.web",
+    "janus.cli.webhook",
 )
 
 EXIT_USAGE = 2
