@@ -1,13 +1,14 @@
 """What Janus does with each GitHub event, once the receiver has queued it.
 
-Every handler re-reads state from the API; the delivery only says which PR to look at. Work on
-one PR is serialised (a per-PR lock), so a replayed or concurrent delivery for the same PR waits
-and then finds everything already done (deterministic CR names, comments found by marker).
+``janus.webhook.dispatch`` picks the handler for a stored delivery (``check_pull``,
+``process_merge``, ``handle_comment``, or a reconcile request on a push). Every handler re-reads
+state from the API; the delivery only says which PR to look at. Work on one PR is serialised (a
+per-PR lock), so a replayed or concurrent delivery for the same PR waits and then finds
+everything already done (deterministic CR names, comments found by marker).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import defaultdict
@@ -21,19 +22,17 @@ from janus import names
 from janus.gitops import comments, render, sources
 from janus.gitops.crs import AccessRequests, Provenance, has_ended
 from janus.gitops.membership import GitHubMembership
+from janus.gitops.metrics import COUNTERS, Counters
 from janus.gitops.pr_check import run_pr_check
 from janus.gitops.verify import Context, MergeVerdict, StepFailed, classify_files, verify_merge
 from janus.logs import event
 from janus.model import JanusConfig, PolicySet
 from janus.policy import Membership
 from janus.policy.codeowners import CodeOwners
-from janus.webhook.metrics import COUNTERS, Counters
-from janus.webhook.store import Delivery
 
 log = logging.getLogger("janus.gitops")
 
 STEP_EXISTING = "existing-grant-compatible"
-CHECK_ACTIONS = frozenset({"opened", "synchronize", "reopened", "edited"})
 
 
 class GitOps:
@@ -82,33 +81,6 @@ class GitOps:
             return True
         membership = GitHubMembership(self.gh, self.config.admin_teams)
         return bool(membership.teams_of(login) & self.config.admin_teams)
-
-    # ---- dispatch ------------------------------------------------------------------------------
-
-    def handle(self, delivery: Delivery) -> None:
-        payload: dict[str, Any] = json.loads(delivery.body)
-        repo_name = (payload.get("repository") or {}).get("full_name", "")
-        if repo_name.lower() != self.repo_name.lower():
-            event(log, "webhook.other_repo", delivery=delivery.id, repo=repo_name,
-                  level=logging.WARNING)
-            return
-        if delivery.event == "pull_request":
-            number = int(payload["number"])
-            if delivery.action in CHECK_ACTIONS:
-                self.check_pull(number)
-            elif delivery.action == "closed":
-                self.process_merge(number)
-        elif delivery.event == "issue_comment":
-            self.handle_comment(payload)
-        elif delivery.event == "push":
-            if payload.get("ref") == f"refs/heads/{self.default_branch}":
-                self.reconcile_requested.set()
-        elif delivery.event in ("check_suite", "check_run"):
-            suite = payload.get(delivery.event) or {}
-            if delivery.event == "check_run":
-                suite = suite.get("check_suite") or {}
-            for pr in suite.get("pull_requests") or []:
-                self.check_pull(int(pr["number"]))
 
     # ---- before merge --------------------------------------------------------------------------
 

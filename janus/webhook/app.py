@@ -16,9 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from janus.gitops.metrics import COUNTERS, Counters
 from janus.logs import event
 from janus.webhook.contract import contract_errors
-from janus.webhook.metrics import COUNTERS, Counters
 from janus.webhook.signature import signature_valid
 from janus.webhook.store import DeliveryStore
 

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +18,7 @@ from janus.gitops.service import GitOps
 from janus.gitops.status_watch import StatusReporter
 from janus.logs import event
 from janus.webhook.app import DEFAULT_MAX_BODY, create_app
+from janus.webhook.dispatch import dispatch
 from janus.webhook.store import DeliveryStore
 from janus.webhook.worker import WorkerPool
 
@@ -41,7 +43,7 @@ class Receiver:
         self.ops = ops
         self.settings = settings
         self.store = DeliveryStore(settings.db_path)
-        self.pool = WorkerPool(self.store, ops.handle, workers=settings.workers)
+        self.pool = WorkerPool(self.store, partial(dispatch, ops), workers=settings.workers)
         self.app = create_app(settings.secret, self.store, on_stored=self.pool.wake,
                               max_body=settings.max_body, counters=ops.counters)
         self.reconciler = Reconciler(ops)

@@ -11,8 +11,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from janus.gitops.metrics import COUNTERS
 from janus.logs import event
-from janus.webhook.metrics import COUNTERS
 from janus.webhook.store import Delivery, DeliveryStore
 
 log = logging.getLogger("janus.webhook.worker")

@@ -21,9 +21,9 @@ from kubernetes.client.rest import ApiException
 from janus import names
 from janus.gitops.client import GitHubSettings, connect
 from janus.gitops.crs import AccessRequests
+from janus.gitops.metrics import Counters
 from janus.gitops.service import GitOps
 from janus.model import load_config_file
-from janus.webhook.metrics import Counters
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = ("alice", "bob", "carol", "root", "sam", "dave", "rita")

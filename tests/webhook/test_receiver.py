@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.testclient import TestClient
 
+from janus.gitops.metrics import Counters
 from janus.webhook.app import create_app
-from janus.webhook.metrics import Counters
 from janus.webhook.signature import sign, signature_valid
 from janus.webhook.store import DeliveryStore
 

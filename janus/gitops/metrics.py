@@ -1,7 +1,13 @@
-"""Process-local counters, exposed as Prometheus text on ``GET /metrics``.
+"""The receiver process's counters, exposed as Prometheus text on ``GET /metrics``.
 
-Tiny on purpose: the receiver counts deliveries by outcome and verification failures by step;
-a counter is a name plus sorted labels. Never put a token or free text in a label.
+One registry for the whole ``janus webhook`` process: the HTTP front door and the workers
+(``janus.webhook``) count deliveries by outcome, the GitOps handlers count grants, revocations
+and verification failures by step. It lives in the gitops layer, the lower of the two, so both
+can use it without gitops ever importing the webhook package. (The controller, a separate
+process, has its own Prometheus metrics in ``janus.controller.metrics``.)
+
+Tiny on purpose: a counter is a name plus sorted labels. Never put a token or free text in a
+label.
 """
 
 from __future__ import annotations
