@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 import urllib3
 from kubernetes.client.rest import ApiException
 
-from janus import names
-from janus.controller import crashpoints, grants, kube, lifecycle, metrics, status, timefmt
+from janus import names, testhooks
+from janus.controller import grants, kube, lifecycle, metrics, status, timefmt
 from janus.controller.clusters import ClusterUnavailable, Registry, Target
 from janus.logs import event
 
@@ -168,22 +168,22 @@ class Controller:
         target = await self.registry.get(g.cluster)
         try:
             await self._on_target(target, grants.ensure_service_account, g)
-            crashpoints.reached("serviceaccount")
+            testhooks.crash_point("serviceaccount")
             await self._on_target(target, grants.ensure_role_binding, g)
-            crashpoints.reached("rolebinding")
+            testhooks.crash_point("rolebinding")
             now = timefmt.now()
             granted_at = timefmt.floor_second(now)
             expires_at = granted_at + action.duration
             token = await self._on_target(
                 target, grants.mint_token, g, grants.token_seconds(expires_at, now))
-            crashpoints.reached("token")
+            testhooks.crash_point("token")
         except GrantRefused as exc:
             return await self._fail(cr, f"the target cluster refused the grant: {exc}",
                                     rollback=True)
         await kube.run(grants.write_token_secret, self.central, g, token=token,
                        server=target.server, ca_pem=target.ca_pem, expires_at=expires_at)
         del token
-        crashpoints.reached("secret")
+        testhooks.crash_point("secret")
         conditions = status.condition((cr.get("status") or {}).get("conditions"),
                                       "ClusterReachable", True, "Reachable",
                                       f"{g.cluster} answered", now)
@@ -339,7 +339,7 @@ class Controller:
 
         # The token Secret goes even when the target is down: open terminals close at once.
         results = await asyncio.gather(secret(), target(), return_exceptions=True)
-        crashpoints.reached("cleanup")
+        testhooks.crash_point("cleanup")
         left: list[str] = []
         for result in results:
             if isinstance(result, BaseException):
