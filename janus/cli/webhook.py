@@ -28,9 +28,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     webhook = subparsers.add_parser(
         "webhook", help="run the GitHub webhook receiver",
-        description="Receive signed GitHub deliveries, verify merged request PRs (DESIGN §5) "
-                    "and create, extend or revoke AccessRequests; check runs, plan comments, "
-                    "/janus revoke, periodic reconcile and status write-back.")
+        description="Receive signed GitHub deliveries, verify merged request PRs "
+                    "(docs/design.md §5) and create, extend or revoke AccessRequests; check runs, "
+                    "plan comments, /janus revoke, periodic reconcile and status write-back.")
     _add_common(webhook)
     webhook.add_argument("--secret-file", required=True, help="file with the webhook secret")
     webhook.add_argument("--host", default="127.0.0.1")

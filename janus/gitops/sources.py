@@ -16,7 +16,7 @@ from janus.policy.codeowners import CodeOwners, find_codeowners
 
 POLICIES_DIR = "policies"
 REQUESTS_DIR = "requests"
-# Files a human may keep in requests/ that are not requests (DESIGN §3).
+# Files a human may keep in requests/ that are not requests (docs/design.md §3).
 REQUESTS_EXTRAS = frozenset({"README.md", ".gitkeep"})
 
 

@@ -1,4 +1,4 @@
-"""DESIGN §5: approval verified again at merge, one function per step.
+"""docs/design.md §5: approval verified again at merge, one function per step.
 
 Nothing from the webhook payload is trusted: the PR, its files, its reviews, its commits and the
 policies and CODEOWNERS of the base commit are all read from the API here. Each step either

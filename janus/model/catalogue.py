@@ -1,4 +1,4 @@
-"""The ClusterRole catalogue as data: the only ClusterRoles Janus ever binds (DESIGN §7, §9).
+"""The ClusterRole catalogue as data: the only ClusterRoles Janus binds (docs/design.md §7, §9).
 
 The data lives here, in the model layer, because loading a ``JanusConfig`` checks that every role
 names a catalogue entry; ``janus.policy.roles`` builds the ClusterRole objects from it. What

@@ -1,4 +1,4 @@
-"""Policy documents (DESIGN §4): one ``JanusConfig`` and any number of ``AccessPolicy`` files.
+"""Policy documents (docs/design.md §4): one ``JanusConfig``, any number of ``AccessPolicy`` files.
 
 The policy set is trusted only after it is valid: every file passes the safe loader and its
 schema, and the set passes cross checks (exactly one JanusConfig, policies name known clusters
@@ -13,7 +13,7 @@ Decisions written down here:
 * Each file's ``metadata.name`` equals its file name without ``.yaml``, like request files, so a
   reviewer can trust the name in the diff header.
 * A role's ``clusterRole`` must be in the catalogue (:mod:`janus.policy.roles`): the controller
-  may bind nothing else (DESIGN §9).
+  may bind nothing else (docs/design.md §9).
 * A policy's exact namespaces must not be excluded ones (it would promise what is never granted);
   globs may cover excluded namespaces, which are refused at evaluation.
 """

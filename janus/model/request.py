@@ -1,4 +1,4 @@
-"""The request file (DESIGN §3): ``requests/<cluster>/<namespace>/<name>.yaml``.
+"""The request file (docs/design.md §3): ``requests/<cluster>/<namespace>/<name>.yaml``.
 
 :func:`load_request` runs every check that needs only the file itself: safe loading, the JSON
 Schema, and consistency of the file's path with its content. Policy checks (known cluster,

@@ -1,4 +1,4 @@
-"""Approval verification at merge (DESIGN §5 rule 5), as a pure function.
+"""Approval verification at merge (docs/design.md §5 rule 5), as a pure function.
 
 GitHub's own CODEOWNERS enforcement can be bypassed by admins, so the receiver re-derives the
 approval from the reviews. Per reviewer only the latest review that is not a comment counts

@@ -9,7 +9,7 @@ Layout of the generated file:
 
 CODEOWNERS cannot know who the requester is, so a line must list the approvers of *every* policy
 that may decide a file there; the receiver then demands approvers of the policy that actually
-decided (DESIGN §5), so an extra owner never weakens a grant. To keep extras rare, lines go from
+decided (docs/design.md §5); extra owners never weaken a grant. To keep extras rare, lines go from
 general to specific (globs with fewer literal characters first, exact names last) and a line
 takes the approvers of each policy whose pattern overlaps it and does not get a later line of
 its own: for any namespace the last matching line is then always a superset of the approvers

@@ -1,4 +1,4 @@
-"""Judge one loaded request against the policy set (DESIGN §4).
+"""Judge one loaded request against the policy set (docs/design.md §4).
 
 Order of checks, each refusal naming the field's line and what would be accepted:
 

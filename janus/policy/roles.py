@@ -1,4 +1,4 @@
-"""The ClusterRole catalogue: the only ClusterRoles Janus ever binds (DESIGN §7, §9).
+"""The ClusterRole catalogue: the only ClusterRoles Janus ever binds (docs/design.md §7, §9).
 
 The rules are data in ``janus.model.catalogue`` (re-exported here: loading a ``JanusConfig``
 checks role names against them, and the model layer may not import this one). What installs them

@@ -1,6 +1,6 @@
 """Render the ClusterRole catalogue (``janus.policy.roles``) for the Helm chart.
 
-The chart installs these ClusterRoles on the central cluster (DESIGN §7) from
+The chart installs these ClusterRoles on the central cluster (docs/design.md §7) from
 ``helm/janus/files/catalogue-clusterroles.yaml`` via ``.Files.Get``, so the rules live in one
 place: ``tests/helm/test_chart.py`` fails when the file is out of date.
 

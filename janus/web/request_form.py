@@ -1,6 +1,6 @@
 """The request form: from form fields to request files, judged before any PR is opened.
 
-The YAML is written the way a human would write the file (DESIGN §3), and that exact text is
+The YAML is written the way a human would write the file (docs/design.md §3), and that exact text is
 what the judge (``janus.model.load_request`` + ``janus.policy.evaluate``) reads — the same
 checks the receiver runs after merge, so the form cannot open a PR that could never be granted.
 """

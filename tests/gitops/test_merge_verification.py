@@ -1,4 +1,4 @@
-"""DESIGN §5 on the simulator and the real API server: the happy path and every hostile path.
+"""docs/design.md §5 on the simulator and the real API server: the happy path, every hostile path.
 
 Each hostile case ends with no AccessRequest and a PR comment naming the failed step.
 """

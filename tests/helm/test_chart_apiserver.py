@@ -2,7 +2,7 @@
 
 Server-side apply with ``dryRun=All`` runs every object through defaulting, schema validation
 and admission without persisting it; the CRDs are applied for real first. The web
-ServiceAccount's RBAC is applied for real, exactly as rendered, to prove DESIGN §7: "The web
+ServiceAccount's RBAC is applied for real, exactly as rendered, to prove docs/design.md §7: "The web
 deployment may read Secrets there [janus-tokens] and nowhere else".
 """
 

@@ -1,1 +1,1 @@
-"""Hostile tests, one file per DESIGN §9 security invariant."""
+"""Hostile tests, one file per docs/design.md §9 security invariant."""

@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from janus.web.terminal.grants import GrantCredentials
 
 # websockets logs every handshake header at DEBUG, and this handshake carries the grant's bearer
-# token: with `janus web --log-level debug` it would land in the log (DESIGN §9). This client's
+# token: with `janus web --log-level debug` it would be logged (docs/design.md §9). This client's
 # logger is pinned at INFO, so raising the root level never turns that on.
 _WS_LOG = logging.getLogger("janus.web.terminal.exec_stream.websocket")
 _WS_LOG.setLevel(logging.INFO)

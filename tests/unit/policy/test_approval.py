@@ -1,4 +1,4 @@
-"""verify_approvals (DESIGN §5 rule 5): every hostile review pattern."""
+"""verify_approvals (docs/design.md §5 rule 5): every hostile review pattern."""
 
 import datetime as dt
 
