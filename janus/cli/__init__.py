@@ -1,8 +1,11 @@
 """The `janus` command line.
 
-Each subcommand lives in its own module and exposes ``register(subparsers)``; this module only
-wires them together, so adding a command never touches another command's code. Modules import
-their heavy dependencies inside the handler to keep `janus --help` fast.
+Each command group lives in its own module of this package and exposes ``register(subparsers)``;
+this module only wires them together, so adding a command never touches another command's code.
+Modules import their heavy dependencies inside the handler to keep `janus --help` fast.
+
+A handler returns its exit status, or raises :class:`janus.cli.errors.CliError`, which
+:func:`main` turns into ``janus <command>: <message>`` on stderr and that error's status.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from janus import __version__
+from janus.cli.errors import EXIT_USAGE, CliError
 
 # Modules that contribute subcommands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -25,8 +29,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "janus.cli.webhook",
 )
 
-EXIT_USAGE = 2
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -37,7 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
+    _name_commands(parser)
     return parser
+
+
+def _name_commands(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)parser a ``command_prog`` default: its ``prog``, e.g. ``janus dev up``.
+
+    argparse copies a subparser's defaults over its parent's, so after parsing the innermost
+    command's name wins; :func:`main` prefixes a :class:`CliError` message with it.
+    """
+    parser.set_defaults(command_prog=parser.prog)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _name_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        if str(exc):
+            print(f"{args.command_prog}: {exc}", file=sys.stderr)
+        return exc.code
 
 
 if __name__ == "__main__":  # pragma: no cover

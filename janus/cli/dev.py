@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+from janus.cli.errors import EXIT_INVALID, EXIT_USAGE, CliError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     dev = subparsers.add_parser("dev", help="run the local kit (demo, control plane)")
@@ -60,11 +62,9 @@ def _up(args: argparse.Namespace) -> int:
     try:
         env = start_demo(args.state_dir.resolve(), _progress, web_port=args.web_port)
     except BinariesMissing as exc:
-        print(f"janus dev up: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc), EXIT_USAGE) from None
     except (ClusterStartError, RuntimeError) as exc:
-        print(f"janus dev up: {exc}", file=sys.stderr)
-        return 1
+        raise CliError(str(exc), EXIT_INVALID) from None
     except KeyboardInterrupt:
         return 130
     try:
@@ -95,11 +95,9 @@ def _cluster(args: argparse.Namespace) -> int:
         _wait_for_stop()
         return 0
     except BinariesMissing as exc:
-        print(f"janus dev cluster: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc), EXIT_USAGE) from None
     except ClusterStartError as exc:
-        print(f"janus dev cluster: {exc}", file=sys.stderr)
-        return 1
+        raise CliError(str(exc), EXIT_INVALID) from None
     except KeyboardInterrupt:
         return 130
     finally:

@@ -7,7 +7,7 @@ Two ways out, both after the same judge the receiver runs at merge (``load_reque
   the ``git`` commands that open the PR. An existing *different* file is never overwritten.
 * ``--open-pr``: open the PR through the GitHub API with ``open_request_pr`` (idempotent: the same
   request run twice finds the same branch and PR) and print its URL. The token's user is the PR
-  author, so it must be the requester (DESIGN §5 step 4); the requester defaults to it.
+  author, so it must be the requester (docs/design.md §5 step 4); the requester defaults to it.
 
 The YAML is rendered by the web form's renderer (``janus.web.request_form``), so a file from the
 CLI and one from the form differ only in their first comment line. Exit codes: 0 written/opened,
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from janus.cli.errors import CliError
 from janus.model.problems import Problem  # a plain dataclass: cheap to import for `--help`
 
 if TYPE_CHECKING:
@@ -49,14 +50,6 @@ _NAME_MAX = 63
 _HASH_LEN = 6
 _TICKET_MAX = 20
 CLI_ORIGIN = "`janus request`"
-
-
-class CommandError(Exception):
-    """A refusal already worded for the user; ``code`` is the exit status."""
-
-    def __init__(self, message: str, code: int = EXIT_INVALID) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -311,11 +304,11 @@ def _read_token(path: Path) -> str:
         token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise CommandError(f"--token-file {path}: cannot read it ({reason}); a file holding "
-                           "one GitHub token is accepted", EXIT_CONFIG) from None
+        raise CliError(f"--token-file {path}: cannot read it ({reason}); a file holding "
+                       "one GitHub token is accepted", EXIT_CONFIG) from None
     if not token or any(c.isspace() for c in token):
-        raise CommandError(f"--token-file {path}: expected exactly one GitHub token on one "
-                           "line (the file's content is not shown)", EXIT_CONFIG)
+        raise CliError(f"--token-file {path}: expected exactly one GitHub token on one "
+                       "line (the file's content is not shown)", EXIT_CONFIG)
     return token
 
 
@@ -324,11 +317,11 @@ def _connect(args: argparse.Namespace) -> tuple[object, Repository, str]:
     from github import Auth, BadCredentialsException, Github, GithubException
 
     if not args.repo or not _REPO.fullmatch(args.repo):
-        raise CommandError(f"--repo {args.repo!r}: --open-pr needs the access repository as "
-                           "OWNER/NAME, e.g. acme/access", EXIT_CONFIG)
+        raise CliError(f"--repo {args.repo!r}: --open-pr needs the access repository as "
+                       "OWNER/NAME, e.g. acme/access", EXIT_CONFIG)
     if args.token_file is None:
-        raise CommandError("--open-pr needs --token-file FILE holding the requester's GitHub "
-                           "token (the PR author must be the requester)", EXIT_CONFIG)
+        raise CliError("--open-pr needs --token-file FILE holding the requester's GitHub "
+                       "token (the PR author must be the requester)", EXIT_CONFIG)
     token = _read_token(args.token_file)
     gh = Github(base_url=args.github_api_url.rstrip("/"), auth=Auth.Token(token), timeout=15,
                 retry=None)
@@ -337,14 +330,14 @@ def _connect(args: argparse.Namespace) -> tuple[object, Repository, str]:
         repo = gh.get_repo(args.repo)
         repo.default_branch  # noqa: B018 - forces the GET, so a 404 surfaces here
     except BadCredentialsException:
-        raise CommandError(f"GitHub at {args.github_api_url} refused the token in "
-                           f"{args.token_file} (401); a valid, unexpired token is accepted",
-                           EXIT_CONFIG) from None
+        raise CliError(f"GitHub at {args.github_api_url} refused the token in "
+                       f"{args.token_file} (401); a valid, unexpired token is accepted",
+                       EXIT_CONFIG) from None
     except GithubException as exc:
-        raise CommandError(_github_error(exc, f"reading {args.repo}"), EXIT_CONFIG) from None
+        raise CliError(_github_error(exc, f"reading {args.repo}"), EXIT_CONFIG) from None
     except OSError as exc:
-        raise CommandError(f"cannot reach GitHub at {args.github_api_url}: {exc}",
-                           EXIT_CONFIG) from None
+        raise CliError(f"cannot reach GitHub at {args.github_api_url}: {exc}",
+                       EXIT_CONFIG) from None
     return gh, repo, login
 
 
@@ -365,11 +358,11 @@ def _policies_from_github(repo: Repository) -> PolicySet:
         return from_github(lambda: repo)()
     except ConfigError as exc:
         _print_problems(exc.problems)
-        raise CommandError(f"the policies on {repo.full_name}'s default branch are invalid; "
-                           "nothing was opened", EXIT_CONFIG) from None
+        raise CliError(f"the policies on {repo.full_name}'s default branch are invalid; "
+                       "nothing was opened", EXIT_CONFIG) from None
     except Exception as exc:  # any read failure: refuse to judge blind
-        raise CommandError(_github_error(exc, f"reading policies/ of {repo.full_name}"),
-                           EXIT_CONFIG) from None
+        raise CliError(_github_error(exc, f"reading policies/ of {repo.full_name}"),
+                       EXIT_CONFIG) from None
 
 
 def _refuse_if_already_merged(repo: Repository, files: dict[str, str]) -> None:
@@ -384,12 +377,12 @@ def _refuse_if_already_merged(repo: Repository, files: dict[str, str]) -> None:
         except GithubException as exc:
             if exc.status == 404:
                 return  # at least one file is new: the PR has something to add
-            raise CommandError(_github_error(exc, f"reading {path}"), EXIT_CONFIG) from None
+            raise CliError(_github_error(exc, f"reading {path}"), EXIT_CONFIG) from None
         if isinstance(current, list) or current.decoded_content != text.encode("utf-8"):
             return
-    raise CommandError(f"this exact request is already on {branch} of {repo.full_name} "
-                       "(merged earlier); nothing to open — change --ticket, --name or the "
-                       "duration to ask again")
+    raise CliError(f"this exact request is already on {branch} of {repo.full_name} "
+                   "(merged earlier); nothing to open — change --ticket, --name or the "
+                   "duration to ask again")
 
 
 def _candidate_teams(policies: PolicySet) -> set[str]:
@@ -415,7 +408,7 @@ def _membership(args: argparse.Namespace) -> Membership:
     try:
         return StaticMembership.from_file(args.members)
     except (OSError, ValueError) as exc:
-        raise CommandError(f"--members: {exc}", EXIT_CONFIG) from None
+        raise CliError(f"--members: {exc}", EXIT_CONFIG) from None
 
 
 def _given(args: argparse.Namespace, policies: PolicySet, requester: str) -> RequestInput:
@@ -426,7 +419,7 @@ def _given(args: argparse.Namespace, policies: PolicySet, requester: str) -> Req
     if role is None:
         roles = sorted(config.roles)
         if len(roles) != 1:
-            raise CommandError(f"--role is required; roles accepted: {', '.join(roles)}")
+            raise CliError(f"--role is required; roles accepted: {', '.join(roles)}")
         role = roles[0]
     duration = args.duration or format_duration(config.duration_default)
     return RequestInput(
@@ -443,11 +436,7 @@ def _given(args: argparse.Namespace, policies: PolicySet, requester: str) -> Req
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        return _open_pr(args) if args.open_pr else _write_local(args)
-    except CommandError as exc:
-        print(f"janus request: {exc}", file=sys.stderr)
-        return exc.code
+    return _open_pr(args) if args.open_pr else _write_local(args)
 
 
 def _judged(args: argparse.Namespace, policies: PolicySet, requester: str,
@@ -468,7 +457,7 @@ def _judged(args: argparse.Namespace, policies: PolicySet, requester: str,
                 # GitHub hides team membership from tokens without read:org: a 404, i.e. "no".
                 hint = (" (team membership was asked of GitHub with your token, which needs "
                         "the read:org scope to see it; or pass --members FILE)")
-        raise CommandError(f"the request is invalid{hint}; nothing was written or opened")
+        raise CliError(f"the request is invalid{hint}; nothing was written or opened")
     return given, rendered
 
 
@@ -478,22 +467,22 @@ def _write_local(args: argparse.Namespace) -> int:
 
     repo_dir: Path = args.repo_dir
     if args.requester is None:
-        raise CommandError("--repo-dir needs --requester LOGIN: the GitHub login that will "
-                           "open the pull request (its author must be the requester)")
+        raise CliError("--repo-dir needs --requester LOGIN: the GitHub login that will "
+                       "open the pull request (its author must be the requester)")
     if not (repo_dir / "policies").is_dir():
-        raise CommandError(f"--repo-dir {repo_dir}: no policies/ folder there; a checkout of "
-                           "the access repository is accepted", EXIT_CONFIG)
+        raise CliError(f"--repo-dir {repo_dir}: no policies/ folder there; a checkout of "
+                       "the access repository is accepted", EXIT_CONFIG)
     try:
         policies = load_policy_set(repo_dir)
     except ConfigError as exc:
         _print_problems(exc.problems)
-        raise CommandError(f"the policies in {repo_dir / 'policies'} are invalid; nothing was "
-                           "written", EXIT_CONFIG) from None
+        raise CliError(f"the policies in {repo_dir / 'policies'} are invalid; nothing was "
+                       "written", EXIT_CONFIG) from None
     given, rendered = _judged(args, policies, args.requester.strip(), _membership(args))
     to_write, problems = plan_writes(repo_dir, rendered.files)
     if problems:
         _print_problems(problems)
-        raise CommandError("refusing to overwrite; nothing was written")
+        raise CliError("refusing to overwrite; nothing was written")
     write_files(repo_dir, rendered.files, to_write)
     for path in sorted(rendered.files):
         state = "wrote" if path in to_write else "unchanged (already there)"
@@ -515,9 +504,9 @@ def _open_pr(args: argparse.Namespace) -> int:
     gh, repo, login = _connect(args)
     requester = args.requester.strip() if args.requester is not None else login
     if requester.lower() != login.lower():
-        raise CommandError(f"--requester {requester} differs from the token's user {login}; "
-                           "the PR author must be the requester, so only your own login (or "
-                           "no --requester) is accepted")
+        raise CliError(f"--requester {requester} differs from the token's user {login}; "
+                       "the PR author must be the requester, so only your own login (or "
+                       "no --requester) is accepted")
     policies = _policies_from_github(repo)
     membership: Membership = (
         _membership(args) if args.members is not None
@@ -529,8 +518,8 @@ def _open_pr(args: argparse.Namespace) -> int:
     try:
         pull = open_request_pr(repo, login, rendered.files, title, body)
     except (GithubException, ValueError, OSError) as exc:
-        raise CommandError(_github_error(exc, "opening the pull request") + "; nothing was "
-                           "lost: run the same command again to resume") from None
+        raise CliError(_github_error(exc, "opening the pull request") + "; nothing was "
+                       "lost: run the same command again to resume") from None
     for line in rendered.approvals:
         print(f"needs: {line}", file=sys.stderr)
     print(pull.html_url)

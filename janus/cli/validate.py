@@ -18,13 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from janus.cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, CliError
+
 if TYPE_CHECKING:
     from janus.model import PolicySet, Problem, Request
     from janus.policy import Decision, Membership
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
 
 CODEOWNERS_PATH = ".github/CODEOWNERS"
 
@@ -72,10 +70,6 @@ def _members_option(parser: argparse.ArgumentParser) -> None:
 # -- shared steps ---------------------------------------------------------------------------------
 
 
-class _UsageError(Exception):
-    pass
-
-
 def _load_policies(repo: Path, fmt: str = "text") -> PolicySet:
     from janus.model import ConfigError, load_policy_set
 
@@ -91,7 +85,7 @@ def _load_policies(repo: Path, fmt: str = "text") -> PolicySet:
                 print(problem.format())
         print(f"janus: the policies in {repo / 'policies'} are invalid; nothing was checked",
               file=sys.stderr)
-        raise _UsageError from None
+        raise CliError(code=EXIT_USAGE) from None  # already said why
 
 
 def _load_members(path: Path | None) -> Membership:
@@ -103,7 +97,7 @@ def _load_members(path: Path | None) -> Membership:
         return StaticMembership.from_file(path)
     except (OSError, ValueError) as exc:
         print(f"janus: --members: {exc}", file=sys.stderr)
-        raise _UsageError from None
+        raise CliError(code=EXIT_USAGE) from None  # already said why
 
 
 def _request_files(repo: Path, paths: list[str]) -> Iterator[Path]:
@@ -162,11 +156,8 @@ def _judge(
 
 
 def _validate(args: argparse.Namespace) -> int:
-    try:
-        policies = _load_policies(args.repo, args.format)
-        members = _load_members(args.members)
-    except _UsageError:
-        return EXIT_USAGE
+    policies = _load_policies(args.repo, args.format)
+    members = _load_members(args.members)
     results = []
     invalid = 0
     for file in _request_files(args.repo, args.paths):
@@ -206,11 +197,8 @@ def _plan(args: argparse.Namespace) -> int:
 
     from janus.policy.plan import plan_objects
 
-    try:
-        policies = _load_policies(args.repo)
-        members = _load_members(args.members)
-    except _UsageError:
-        return EXIT_USAGE
+    policies = _load_policies(args.repo)
+    members = _load_members(args.members)
     status = EXIT_OK
     documents: list[str] = []
     for file in _request_files(args.repo, args.paths):
@@ -234,10 +222,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _codeowners(args: argparse.Namespace) -> int:
     from janus.policy.codeowners import generate_codeowners
 
-    try:
-        policies = _load_policies(args.repo)
-    except _UsageError:
-        return EXIT_USAGE
+    policies = _load_policies(args.repo)
     wanted = generate_codeowners(policies)
     target = args.repo / CODEOWNERS_PATH
     current = target.read_text(encoding="utf-8") if target.is_file() else None

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from janus.cli.errors import EXIT_USAGE, CliError
 
 if TYPE_CHECKING:  # the web stack is imported only when `janus web` runs
     from janus.web.settings import WebSettings
 
-EXIT_REFUSED = 2
+EXIT_REFUSED = EXIT_USAGE  # bad settings, or a dev login that would not be loopback-only
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -113,15 +114,10 @@ def _run(args: argparse.Namespace) -> int:
         settings = build_settings(args)
         settings.validate()
     except (SettingsError, OSError, ValueError, KeyError) as exc:
-        print(f"janus web: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        raise CliError(str(exc), EXIT_REFUSED) from None
     if settings.auth_mode == "dev" and not is_loopback_host(args.host):
-        print(
-            f"janus web: refusing to start: the dev login would be reachable on {args.host}; "
-            "bind to 127.0.0.1 (or ::1), or use github/oidc/proxy login",
-            file=sys.stderr,
-        )
-        return EXIT_REFUSED
+        raise CliError(f"refusing to start: the dev login would be reachable on {args.host}; "
+                       "bind to 127.0.0.1 (or ::1), or use github/oidc/proxy login", EXIT_REFUSED)
     app = create_app(settings)
     # proxy_headers=False: the TCP peer must stay the real peer, since the trusted-proxy check
     # and the dev login's loopback check rely on it.
