@@ -11,13 +11,15 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from github import GithubException
 
 from janus.gitops.request_pr import open_request_pr
 from janus.logs import event
 from janus.model import PolicySet, Problem
+from janus.resource import readiness
 from janus.web import pulls
+from janus.web import readiness as web_readiness
 from janus.web.auth import AdminUser, CurrentUser, User, require_csrf
 from janus.web.github_access import NoGitHubCredentials, repo_for_user
 from janus.web.grants import AlreadyRevoked, Grant, GrantNotFound, GrantStore
@@ -282,3 +284,10 @@ def _after_revoke(request: Request, page: str) -> Response:
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """Readiness, unlike ``/healthz`` (liveness): the API server and the database answer."""
+    status, body = readiness.answer(web_readiness.checks(request.app))
+    return JSONResponse(body, status_code=status)

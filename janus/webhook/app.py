@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from janus.gitops.metrics import COUNTERS, Counters
 from janus.logs import event
+from janus.resource import readiness
 from janus.webhook.contract import contract_errors
 from janus.webhook.signature import signature_valid
 from janus.webhook.store import DeliveryStore
@@ -64,8 +65,12 @@ def create_app(
     on_stored: Callable[[], None] = lambda: None,
     max_body: int = DEFAULT_MAX_BODY,
     counters: Counters = COUNTERS,
+    ready_checks: Mapping[str, readiness.Check] | None = None,
 ) -> FastAPI:
-    """The receiver. *on_stored* wakes the workers after a new delivery was committed."""
+    """The receiver. *on_stored* wakes the workers after a new delivery was committed.
+
+    ``/healthz`` (liveness) only says the process answers; ``/readyz`` also queries the delivery
+    database and runs *ready_checks* (the runtime adds the central API server)."""
     if not secret:
         raise ValueError("a webhook secret is required")
     app = FastAPI(title="janus webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
@@ -79,6 +84,13 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    checks: dict[str, readiness.Check] = {"database": store.ping, **(ready_checks or {})}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        status, body = readiness.answer(checks)
+        return JSONResponse(body, status_code=status)
 
     @app.get("/metrics")
     def metrics() -> PlainTextResponse:

@@ -17,6 +17,7 @@ from janus.gitops.reconcile import Reconciler, run_forever
 from janus.gitops.service import GitOps
 from janus.gitops.status_watch import StatusReporter
 from janus.logs import event
+from janus.resource import readiness
 from janus.webhook.app import DEFAULT_MAX_BODY, create_app
 from janus.webhook.dispatch import dispatch
 from janus.webhook.store import DeliveryStore
@@ -38,6 +39,12 @@ class ReceiverSettings:
     max_body: int = DEFAULT_MAX_BODY
 
 
+def _ready_checks(ops: GitOps) -> dict[str, readiness.Check]:
+    """The receiver is ready when it can also write AccessRequests: the API server answers."""
+    api_client = getattr(getattr(ops.crs, "api", None), "api_client", None)
+    return {"api_server": readiness.api_server(api_client)} if api_client is not None else {}
+
+
 class Receiver:
     def __init__(self, ops: GitOps, settings: ReceiverSettings) -> None:
         self.ops = ops
@@ -45,7 +52,8 @@ class Receiver:
         self.store = DeliveryStore(settings.db_path)
         self.pool = WorkerPool(self.store, partial(dispatch, ops), workers=settings.workers)
         self.app = create_app(settings.secret, self.store, on_stored=self.pool.wake,
-                              max_body=settings.max_body, counters=ops.counters)
+                              max_body=settings.max_body, counters=ops.counters,
+                              ready_checks=_ready_checks(ops))
         self.reconciler = Reconciler(ops)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -68,6 +68,11 @@ class DeliveryStore:
             )
             return cur.rowcount == 1
 
+    def ping(self) -> None:
+        """Raise unless the database answers a query (the receiver's readiness check)."""
+        with self._lock:
+            self._db.execute("SELECT 1 FROM deliveries LIMIT 1").fetchall()
+
     def claim(self) -> Delivery | None:
         """Take the oldest due pending delivery, or None."""
         with self._lock:
