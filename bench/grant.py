@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 
-from janus import names  # noqa: E402
-from janus.controller import crd, grants, timefmt  # noqa: E402
+from janus import names, resource  # noqa: E402
+from janus.controller import grants  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.policy.roles import cluster_role_manifest  # noqa: E402
+from janus.resource import crd, timefmt  # noqa: E402
 
 ROLE = "janus-pod-exec"
 
@@ -61,7 +62,7 @@ def ensure_ns(api: Any, name: str) -> None:
 
 def cr_body(janus_ns: str, ns: str, request: str, duration: str) -> dict[str, Any]:
     return {
-        "apiVersion": names.API_VERSION, "kind": names.KIND,
+        "apiVersion": resource.API_VERSION, "kind": resource.KIND,
         "metadata": {"name": names.access_request_name("central", ns, request),
                      "namespace": janus_ns},
         "spec": {"requestName": request, "requester": "bench", "cluster": "central",
@@ -84,8 +85,8 @@ class PhaseWatch:
         custom = client.CustomObjectsApi(api)
         while not self._stop.is_set():
             w = watch.Watch()
-            for ev in w.stream(custom.list_namespaced_custom_object, names.GROUP, names.VERSION,
-                               janus_ns, names.PLURAL, timeout_seconds=5):
+            for ev in w.stream(custom.list_namespaced_custom_object, resource.GROUP,
+                               resource.VERSION, janus_ns, resource.PLURAL, timeout_seconds=5):
                 obj = ev["object"]
                 name = obj["metadata"]["name"]
                 phase = (obj.get("status") or {}).get("phase")
@@ -174,8 +175,8 @@ def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: P
         created: dict[str, float] = {}
 
         def create(body: dict) -> None:
-            custom.create_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns,
-                                                   names.PLURAL, body)
+            custom.create_namespaced_custom_object(resource.GROUP, resource.VERSION, janus_ns,
+                                                   resource.PLURAL, body)
             created[body["metadata"]["name"]] = time.time()
 
         start = time.time()
@@ -193,7 +194,7 @@ def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: P
             granted = timefmt.parse(watcher.status[name]["grantedAt"])
             seconds = int((target - granted).total_seconds())
             custom.patch_namespaced_custom_object(
-                names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+                resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
                 {"spec": {"duration": f"{seconds}s"}},
                 _content_type="application/merge-patch+json")
 
@@ -216,7 +217,7 @@ def _event(core: Any, cr: dict, reason: str) -> None:
     core.create_namespaced_event(meta["namespace"], client.CoreV1Event(
         metadata=client.V1ObjectMeta(generate_name=f"{meta['name']}."),
         involved_object=client.V1ObjectReference(
-            api_version=names.API_VERSION, kind=names.KIND, name=meta["name"],
+            api_version=resource.API_VERSION, kind=resource.KIND, name=meta["name"],
             namespace=meta["namespace"], uid=meta["uid"]),
         reason=reason, message=reason, type="Normal"))
 
@@ -248,12 +249,12 @@ def bench_floor(cluster: LocalCluster, count: int, workers: int) -> dict:
         made: dict[str, dict] = {}
 
         def grant(body: dict, made: dict[str, dict]) -> None:
-            cr = custom.create_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns,
-                                                        names.PLURAL, body)
+            cr = custom.create_namespaced_custom_object(resource.GROUP, resource.VERSION, janus_ns,
+                                                        resource.PLURAL, body)
             name = cr["metadata"]["name"]
             made[name] = cr
             custom.patch_namespaced_custom_object(
-                names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+                resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
                 {"metadata": {"finalizers": ["janus.dev/cleanup"]}}, _content_type=merge)
             g = grants.GrantObjects(name, "bench", "central", cr["spec"]["namespace"], ROLE)
             grants.ensure_service_account(api, g)
@@ -263,7 +264,7 @@ def bench_floor(cluster: LocalCluster, count: int, workers: int) -> dict:
             grants.write_token_secret(api, g, token=token, server=server, ca_pem=ca,
                                       expires_at=expires)
             custom.patch_namespaced_custom_object_status(
-                names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+                resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
                 {"status": {"phase": "Active", "expiresAt": timefmt.fmt(expires)}},
                 _content_type=merge)
             _event(core, cr, "Granted")
@@ -278,11 +279,11 @@ def bench_floor(cluster: LocalCluster, count: int, workers: int) -> dict:
                     lambda: grants.delete_service_account(api, g))))
             done = time.time() - began[0]
             custom.patch_namespaced_custom_object_status(
-                names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+                resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
                 {"status": {"phase": "Expired"}}, _content_type=merge)
             _event(core, cr, "Expired")
             custom.patch_namespaced_custom_object(
-                names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+                resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
                 {"metadata": {"finalizers": None}}, _content_type=merge)
             return done
 

@@ -11,7 +11,7 @@
    phase Active (seen by a watch). Twice: *one at a time* (the next merge after the previous
    grant is Active: the latency a user sees) and *all at once* (PRS merges back to back: the
    throughput, with latency including the queue). The whole loop is real: signed
-   webhook over HTTP → receiver → full DESIGN §5 verification against the simulator's API →
+   webhook over HTTP → receiver → full docs/design.md §5 verification against the simulator's API →
    CR on the local kube-apiserver → `janus controller` (subprocess) grants SA, RoleBinding and
    token. Reports p50/p99 and merges/s.
 """
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 
-from janus import names  # noqa: E402
+from janus import resource  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.dev.github_sim import GitHubSimulator  # noqa: E402
 from janus.gitops.client import connect  # noqa: E402
@@ -140,7 +140,7 @@ class ActiveWatch:
 
     def _watch(self, api, janus_ns: str) -> None:
         for change in self._w.stream(client.CustomObjectsApi(api).list_namespaced_custom_object,
-                                     names.GROUP, names.VERSION, janus_ns, names.PLURAL,
+                                     resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL,
                                      timeout_seconds=3600):
             obj = change["object"]
             name = obj["metadata"]["name"]

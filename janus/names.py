@@ -1,5 +1,6 @@
-"""Deterministic names and labels, and the AccessRequest phases, shared by the receiver, the
-controller and the web app.
+"""Deterministic names and labels shared by the receiver, the controller and the web app.
+
+(The AccessRequest's own coordinates and phases are in :mod:`janus.resource.kind`.)
 
 Names are derived from (cluster, namespace, request name) only, so a duplicate delivery, a
 reconcile and an extension PR all find the same AccessRequest, and every object a grant creates
@@ -10,25 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from typing import Any
-
-GROUP = "janus.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-KIND = "AccessRequest"
-PLURAL = "accessrequests"
-
-# status.phase of an AccessRequest (the CRD's enum); a CR without a phase is Approved.
-PHASES = ("Approved", "Active", "Expired", "Revoked", "Failed")
-LIVE_PHASES = frozenset({"Approved", "Active"})
-# Final: a grant in one of these never comes back.
-TERMINAL_PHASES = frozenset({"Expired", "Revoked", "Failed"})
-
-
-def phase_of(cr: Mapping[str, Any]) -> str:
-    """The AccessRequest's ``status.phase``; Approved when it has none yet."""
-    return (cr.get("status") or {}).get("phase") or "Approved"
 
 # Namespaces of the central cluster.
 JANUS_NAMESPACE = "janus"

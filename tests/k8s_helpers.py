@@ -218,8 +218,8 @@ def create_access_request(
 ) -> str:
     """An AccessRequest CR in `janus` (CRD installed on first use) with the given status, as
     the receiver and the controller would leave it. Returns the CR name."""
-    from janus import names
-    from janus.controller import crd
+    from janus import names, resource
+    from janus.resource import crd
 
     api = cluster.admin_client()
     crd.install(api)
@@ -238,15 +238,15 @@ def create_access_request(
         spec["provenance"] = {"repo": "acme/access", "pullRequest": pull_request}
     custom = client.CustomObjectsApi(api)
     custom.create_namespaced_custom_object(
-        names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL,
-        {"apiVersion": names.API_VERSION, "kind": names.KIND,
+        resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL,
+        {"apiVersion": resource.API_VERSION, "kind": resource.KIND,
          "metadata": {"name": cr_name}, "spec": spec},
     )
     status: dict[str, Any] = {"phase": phase}
     if expires_at:
         status["expiresAt"] = expires_at
     custom.patch_namespaced_custom_object_status(
-        names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, cr_name,
+        resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, cr_name,
         {"status": status},
     )
     return cr_name

@@ -21,7 +21,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from janus import names
-from janus.controller import kube, timefmt
+from janus.controller import kube
+from janus.resource import timefmt
 
 MIN_TOKEN_SECONDS = 600  # the TokenRequest API's own minimum
 ANNOTATION_OWNER_NAMESPACE = "janus.dev/request-namespace"

@@ -26,10 +26,11 @@ from typing import Any
 
 import kopf
 
-from janus import names
-from janus.controller import kube, status, timefmt
+from janus import names, resource
+from janus.controller import kube, status
 from janus.controller.reconcile import Controller
 from janus.logs import event
+from janus.resource import timefmt
 
 log = logging.getLogger("janus.controller")
 
@@ -59,7 +60,7 @@ class Runtime:
 
 
 def _live(status: dict[str, Any] | Any, **_: Any) -> bool:
-    return (status or {}).get("phase") not in names.TERMINAL_PHASES
+    return (status or {}).get("phase") not in resource.TERMINAL_PHASES
 
 
 async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:
@@ -194,13 +195,13 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
 def register(registry: kopf.OperatorRegistry) -> None:
     """Attach the handlers to *registry* (the CLI's, or a test's)."""
-    resource = dict(group=names.GROUP, version=names.VERSION, plural=names.PLURAL)
+    cr_resource = dict(group=resource.GROUP, version=resource.VERSION, plural=resource.PLURAL)
     # Graceful stop first (the daemon checks `stopped` between steps and never abandons a
     # half-done step to a concurrent finalizer); forced cancellation only after that.
-    kopf.daemon(**resource, id="grant-lifecycle", when=_live, registry=registry,
+    kopf.daemon(**cr_resource, id="grant-lifecycle", when=_live, registry=registry,
                 cancellation_backoff=30.0, cancellation_timeout=30.0)(grant_lifecycle)
-    kopf.on.event(**resource, id="poke", registry=registry)(on_event)
-    kopf.on.delete(**resource, id="cleanup", when=_live, registry=registry)(on_delete)
+    kopf.on.event(**cr_resource, id="poke", registry=registry)(on_event)
+    kopf.on.delete(**cr_resource, id="cleanup", when=_live, registry=registry)(on_delete)
     kopf.on.event("", "v1", "secrets", id="kubeconfigs", registry=registry,
                   labels={names.LABEL_CLUSTER: kopf.PRESENT})(kubeconfig_changed)
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from janus import names
-from janus.controller import timefmt
+from janus import names, resource
+from janus.resource import timefmt
 
 # Namespaces of the central cluster that no grant may ever reach, whatever the JanusConfig says:
 # exec there yields the controller's and every grant's credentials.
@@ -120,8 +120,8 @@ def plan(
 ) -> Action:
     spec = cr.get("spec") or {}
     status = cr.get("status") or {}
-    phase = names.phase_of(cr)
-    if phase in names.TERMINAL_PHASES:
+    phase = resource.phase_of(cr)
+    if phase in resource.TERMINAL_PHASES:
         return Done()
     revocation = spec.get("revocation")
     if revocation:

@@ -1,4 +1,4 @@
-"""The controller's own RBAC, as data (DESIGN §9), rendered to ``helm/janus/files/``.
+"""The controller's own RBAC, as data (docs/design.md §9), rendered to ``helm/janus/files/``.
 
 On each **target** cluster the controller may only: create/delete ServiceAccounts and
 RoleBindings, request tokens for ServiceAccounts, and ``bind`` exactly the catalogue's
@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from janus import names
+from janus import names, resource
 
 TARGET_CLUSTER_ROLE = "janus-controller-target"
 CENTRAL_ROLE = "janus-controller"
@@ -76,9 +76,9 @@ def target_binding(sa_namespace: str, sa_name: str = CONTROLLER_SA) -> dict[str,
 def central_roles(namespace: str = names.JANUS_NAMESPACE) -> list[dict[str, Any]]:
     """Roles (not ClusterRoles) in the two central namespaces, plus kopf's discovery needs."""
     janus_rules = [
-        {"apiGroups": [names.GROUP], "resources": [names.PLURAL],
+        {"apiGroups": [resource.GROUP], "resources": [resource.PLURAL],
          "verbs": ["get", "list", "watch", "patch", "update"]},
-        {"apiGroups": [names.GROUP], "resources": [f"{names.PLURAL}/status"],
+        {"apiGroups": [resource.GROUP], "resources": [f"{resource.PLURAL}/status"],
          "verbs": ["get", "patch", "update"]},
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],

@@ -29,9 +29,10 @@ import urllib3
 from kubernetes.client.rest import ApiException
 
 from janus import names, testhooks
-from janus.controller import grants, kube, lifecycle, metrics, status, timefmt
+from janus.controller import grants, kube, lifecycle, metrics, status
 from janus.controller.clusters import ClusterUnavailable, Registry, Target
 from janus.logs import event
+from janus.resource import timefmt
 
 log = logging.getLogger("janus.controller")
 T = TypeVar("T")

@@ -14,8 +14,9 @@ from typing import Any
 
 from kubernetes import client
 
-from janus import names
-from janus.controller import kube, timefmt
+from janus import resource
+from janus.controller import kube
+from janus.resource import timefmt
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -67,7 +68,8 @@ def patch(api: Any, cr: Mapping[str, Any], status: Mapping[str, Any]) -> dict[st
     body = {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": dict(status)}
     try:
         return client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-            names.GROUP, names.VERSION, meta["namespace"], names.PLURAL, meta["name"], body,
+            resource.GROUP, resource.VERSION, meta["namespace"], resource.PLURAL, meta["name"],
+            body,
             _content_type=MERGE_PATCH, _request_timeout=kube.REQUEST_TIMEOUT,
         )
     except client.ApiException as exc:
@@ -79,7 +81,7 @@ def patch(api: Any, cr: Mapping[str, Any], status: Mapping[str, Any]) -> dict[st
 def read(api: Any, namespace: str, name: str) -> dict[str, Any] | None:
     try:
         return client.CustomObjectsApi(api).get_namespaced_custom_object(
-            names.GROUP, names.VERSION, namespace, names.PLURAL, name,
+            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
             _request_timeout=kube.REQUEST_TIMEOUT,
         )
     except client.ApiException as exc:

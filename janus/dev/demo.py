@@ -223,7 +223,7 @@ def start_demo(
         central = env.clusters[clusters[0]]
 
         progress("[demo] installing CRDs, namespaces, catalogue ClusterRoles and RBAC")
-        from janus.controller import crd
+        from janus.resource import crd
 
         with central.admin_client() as api:
             crd.install(api)

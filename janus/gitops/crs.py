@@ -22,7 +22,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from janus import names
+from janus import names, resource
 from janus.model import format_duration
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -85,7 +85,7 @@ def spec_of(request: Any, provenance: Provenance) -> dict[str, Any]:
 
 
 def has_ended(cr: dict[str, Any]) -> bool:
-    return (names.phase_of(cr) in names.TERMINAL_PHASES
+    return (resource.phase_of(cr) in resource.TERMINAL_PHASES
             or bool((cr.get("spec") or {}).get("revocation")))
 
 
@@ -97,7 +97,7 @@ class AccessRequests:
         self.namespace = namespace
 
     def _args(self) -> tuple[str, str, str, str]:
-        return names.GROUP, names.VERSION, self.namespace, names.PLURAL
+        return resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
@@ -112,8 +112,8 @@ class AccessRequests:
 
     def _create(self, name: str, spec: dict[str, Any]) -> None:
         body = {
-            "apiVersion": names.API_VERSION,
-            "kind": names.KIND,
+            "apiVersion": resource.API_VERSION,
+            "kind": resource.KIND,
             "metadata": {
                 "name": name,
                 "namespace": self.namespace,
@@ -197,7 +197,7 @@ class AccessRequests:
             return "absent"
         if (cr.get("spec") or {}).get("revocation"):
             return "already-revoked"
-        if names.phase_of(cr) in names.TERMINAL_PHASES:
+        if resource.phase_of(cr) in resource.TERMINAL_PHASES:
             return "ended"
         revocation = {
             "by": by[:100],

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from janus import names
+from janus import resource
 from janus.gitops import comments, render
 from janus.gitops.crs import REPORTED_PHASE
 from janus.logs import event
@@ -32,7 +32,7 @@ WATCH_SECONDS = 30
 
 
 def reported_value(cr: dict[str, Any]) -> str | None:
-    phase = names.phase_of(cr)
+    phase = resource.phase_of(cr)
     if phase not in REPORTED:
         return None
     if phase == "Active":
@@ -62,7 +62,7 @@ class StatusReporter:
                                   author=self.ops.janus_login, edit=False)
         self.ops.crs.set_annotation(meta["name"], REPORTED_PHASE, value,
                                     meta["resourceVersion"])
-        event(log, "status.reported", request=meta["name"], phase=names.phase_of(cr),
+        event(log, "status.reported", request=meta["name"], phase=resource.phase_of(cr),
               pull=number, comment=outcome)
         return outcome == "created"
 
@@ -76,7 +76,7 @@ class StatusReporter:
 
     def run_forever(self, stop: threading.Event) -> None:
         api = self.ops.crs.api
-        args = (names.GROUP, names.VERSION, self.ops.crs.namespace, names.PLURAL)
+        args = (resource.GROUP, resource.VERSION, self.ops.crs.namespace, resource.PLURAL)
         while not stop.is_set():
             try:
                 listing = api.list_namespaced_custom_object(*args)

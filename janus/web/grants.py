@@ -13,8 +13,8 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from janus import names
-from janus.controller.timefmt import parse_or_none
+from janus import resource
+from janus.resource.timefmt import parse_or_none
 from janus.web.settings import WebSettings
 
 
@@ -50,7 +50,7 @@ class Grant:
 
     @property
     def is_live(self) -> bool:
-        return self.phase in names.LIVE_PHASES and not self.revocation_requested
+        return self.phase in resource.LIVE_PHASES and not self.revocation_requested
 
     def belongs_to(self, login: str) -> bool:
         return self.requester.lower() == login.lower()
@@ -72,7 +72,7 @@ class Grant:
             duration=spec.get("duration", ""),
             reason=spec.get("reason", ""),
             ticket=spec.get("ticket"),
-            phase=names.phase_of(obj),
+            phase=resource.phase_of(obj),
             granted_at=parse_or_none(status.get("grantedAt")),
             expires_at=parse_or_none(status.get("expiresAt")),
             revoked_at=parse_or_none(status.get("revokedAt")),
@@ -106,7 +106,7 @@ class GrantStore:
 
     def list(self) -> list[Grant]:
         result = self.api.list_namespaced_custom_object(
-            names.GROUP, names.VERSION, self.namespace, names.PLURAL
+            resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL
         )
         grants = [Grant.from_object(item) for item in result.get("items", [])]
         epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -118,7 +118,7 @@ class GrantStore:
     def get(self, name: str) -> Grant:
         try:
             obj = self.api.get_namespaced_custom_object(
-                names.GROUP, names.VERSION, self.namespace, names.PLURAL, name
+                resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL, name
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -142,7 +142,7 @@ class GrantStore:
         }
         try:
             self.api.patch_namespaced_custom_object(
-                names.GROUP, names.VERSION, self.namespace, names.PLURAL, name, body,
+                resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL, name, body,
                 _content_type="application/merge-patch+json",
             )
         except ApiException as exc:

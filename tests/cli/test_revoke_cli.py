@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from janus import names
+from janus import names, resource
 from janus.cli import main
 from janus.cli.revoke import (
     AlreadyRevoked,
@@ -24,8 +24,8 @@ from janus.cli.revoke import (
     table,
     whoami,
 )
-from janus.controller import crd
 from janus.dev.controlplane import LocalCluster
+from janus.resource import crd
 from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
@@ -92,7 +92,7 @@ def _new_cr(env: dict[str, Any], *, namespace: str | None = None, request: str |
                           namespace=namespace or f"ns-{uuid.uuid4().hex[:6]}", request=request)
     if phase:
         client.CustomObjectsApi(env["api"]).patch_namespaced_custom_object_status(
-            names.GROUP, names.VERSION, env["ns"], names.PLURAL, name,
+            resource.GROUP, resource.VERSION, env["ns"], resource.PLURAL, name,
             {"status": {"phase": phase}}, _content_type="application/merge-patch+json")
     return name
 
@@ -183,11 +183,11 @@ def test_unknown_grants_and_bad_arguments_are_clear_errors(
     central: dict[str, Any], capsys: pytest.CaptureFixture[str], args: list[str], expected: str
 ) -> None:
     before = client.CustomObjectsApi(central["api"]).list_namespaced_custom_object(
-        names.GROUP, names.VERSION, central["ns"], names.PLURAL)["items"]
+        resource.GROUP, resource.VERSION, central["ns"], resource.PLURAL)["items"]
     assert _cli(central, "revoke", *args) == 1
     assert expected in capsys.readouterr().err
     after = client.CustomObjectsApi(central["api"]).list_namespaced_custom_object(
-        names.GROUP, names.VERSION, central["ns"], names.PLURAL)["items"]
+        resource.GROUP, resource.VERSION, central["ns"], resource.PLURAL)["items"]
     assert after == before
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from janus import names
+from janus import names, resource
 from janus.gitops.client import GitHubSettings, connect
 from janus.gitops.crs import AccessRequests
 from janus.gitops.metrics import Counters
@@ -126,7 +126,7 @@ def granted_request(bed: Bed, gitops: GitOps) -> tuple[str, int]:
 
 def install_crd(api: Any) -> None:
     """Apply the AccessRequest CRD (engineer C's single source) and the janus namespace."""
-    from janus.controller.crd import access_request_crd
+    from janus.resource.crd import access_request_crd
 
     ext = client.ApiextensionsV1Api(api)
     crd = access_request_crd()
@@ -153,8 +153,8 @@ def install_crd(api: Any) -> None:
     custom = client.CustomObjectsApi(api)
     while time.monotonic() < deadline:
         try:
-            custom.list_namespaced_custom_object(names.GROUP, names.VERSION,
-                                                 names.JANUS_NAMESPACE, names.PLURAL)
+            custom.list_namespaced_custom_object(resource.GROUP, resource.VERSION,
+                                                 names.JANUS_NAMESPACE, resource.PLURAL)
             return
         except ApiException:
             time.sleep(0.2)

@@ -12,7 +12,7 @@ import time
 import pytest
 from kubernetes import client
 
-from janus import names
+from janus import names, resource
 from janus.gitops.crs import REPORTED_PHASE, AccessRequests
 from janus.gitops.status_watch import StatusReporter
 from tests.gitops import harness
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.k8s_real
 
 def _set_status(kube, name: str, status: dict) -> None:
     client.CustomObjectsApi(kube).patch_namespaced_custom_object_status(
-        names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, name,
+        resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, name,
         {"status": status}, _content_type="application/merge-patch+json")
 
 

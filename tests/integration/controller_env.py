@@ -22,10 +22,10 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from janus import names
-from janus.controller import crd
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.policy.roles import cluster_role_manifest
+from janus.resource import crd
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE_ROLE = "janus-pod-exec"
@@ -100,21 +100,21 @@ def create_request(api: Any, janus_ns: str, *, cluster: str, namespace: str,
     request = request or f"req-{uuid.uuid4().hex[:8]}"
     name = names.access_request_name(cluster, namespace, request)
     body = {
-        "apiVersion": names.API_VERSION, "kind": names.KIND,
+        "apiVersion": resource.API_VERSION, "kind": resource.KIND,
         "metadata": {"name": name, "namespace": janus_ns},
         "spec": {"requestName": request, "requester": requester, "cluster": cluster,
                  "namespace": namespace, "role": role, "duration": duration,
                  "reason": "INC-1: controller integration test"},
     }
     client.CustomObjectsApi(api).create_namespaced_custom_object(
-        names.GROUP, names.VERSION, janus_ns, names.PLURAL, body)
+        resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, body)
     return name
 
 
 def get_request(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
     try:
         return client.CustomObjectsApi(api).get_namespaced_custom_object(
-            names.GROUP, names.VERSION, janus_ns, names.PLURAL, name)
+            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name)
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -123,7 +123,7 @@ def get_request(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
 
 def patch_spec(api: Any, janus_ns: str, name: str, spec: dict[str, Any]) -> None:
     client.CustomObjectsApi(api).patch_namespaced_custom_object(
-        names.GROUP, names.VERSION, janus_ns, names.PLURAL, name, {"spec": spec},
+        resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name, {"spec": spec},
         _content_type="application/merge-patch+json")
 
 

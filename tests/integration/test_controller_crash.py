@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from janus import names
-from janus.controller import timefmt
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
+from janus.resource import timefmt
 from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
@@ -102,7 +102,7 @@ def test_cr_deleted_while_controller_down_is_cleaned_up_at_restart(setup: dict) 
     wait_phase(api, janus_ns, name, "Active")
     ctl.kill()
     client.CustomObjectsApi(api).delete_namespaced_custom_object(
-        names.GROUP, names.VERSION, janus_ns, names.PLURAL, name)
+        resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name)
     time.sleep(1)
     assert get_request(api, janus_ns, name) is not None  # held by the finalizer
     ctl.start()
@@ -120,10 +120,10 @@ def test_cr_removed_around_the_finalizer_is_swept_at_restart(setup: dict) -> Non
     ctl.kill()
     custom = client.CustomObjectsApi(api)
     custom.patch_namespaced_custom_object(
-        names.GROUP, names.VERSION, janus_ns, names.PLURAL, name,
+        resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
         {"metadata": {"finalizers": None}}, _content_type="application/merge-patch+json")
-    custom.delete_namespaced_custom_object(names.GROUP, names.VERSION, janus_ns, names.PLURAL,
-                                           name)
+    custom.delete_namespaced_custom_object(resource.GROUP, resource.VERSION, janus_ns,
+                                           resource.PLURAL, name)
     wait_for(lambda: get_request(api, janus_ns, name) is None, 10, "CR gone")
     assert grant_objects(api, ns, name) != NONE  # orphaned
     ctl.start()

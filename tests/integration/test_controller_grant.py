@@ -15,10 +15,10 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
-from janus import names
-from janus.controller import timefmt
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.dev.controlplane.ports import free_port
+from janus.resource import timefmt
 from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
@@ -57,7 +57,7 @@ def _scan_for_tokens(api: Any, janus_ns: str, ctl: ControllerProcess,
     if not tokens:
         return
     crs = client.CustomObjectsApi(api).list_namespaced_custom_object(
-        names.GROUP, names.VERSION, janus_ns, names.PLURAL)
+        resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL)
     events = client.CoreV1Api(api).list_namespaced_event(janus_ns)
     haystacks = {"crs": str(crs), "events": str(events.to_dict()), "log": ctl.log(),
                  "metrics": METRICS_SEEN[0] if METRICS_SEEN else ""}
@@ -294,7 +294,7 @@ def test_deleting_the_cr_cleans_up(env: dict) -> None:
     cr = wait_phase(api, env["ns"], name, "Active")
     assert "janus.dev/cleanup" in cr["metadata"]["finalizers"]
     client.CustomObjectsApi(api).delete_namespaced_custom_object(
-        names.GROUP, names.VERSION, env["ns"], names.PLURAL, name)
+        resource.GROUP, resource.VERSION, env["ns"], resource.PLURAL, name)
     wait_for(lambda: get_request(api, env["ns"], name) is None, 10, "CR gone")
     assert grant_objects(api, ns, name) == {"sa": [], "rb": [], "secret": []}
 

@@ -1,5 +1,5 @@
 """Two clusters: a target registered by kubeconfig Secret, with the controller holding exactly the
-shipped target ClusterRole there (DESIGN §9); a target that goes down and comes back."""
+shipped target ClusterRole there (docs/design.md §9); a target that goes down and comes back."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from janus import names
-from janus.controller import rbac, timefmt
+from janus.controller import rbac
 from janus.dev.controlplane import LocalCluster
 from janus.dev.controlplane.ports import free_port
 from janus.policy.roles import cluster_role_manifest
+from janus.resource import timefmt
 from tests.integration.controller_env import (
     CATALOGUE_ROLE,
     ControllerProcess,

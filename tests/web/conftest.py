@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from janus import names
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.web.app import create_app
 from janus.web.grants import GrantStore
@@ -72,7 +72,7 @@ def access_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def central(cluster: LocalCluster) -> LocalCluster:
     """The real central cluster with the AccessRequest CRD and the Janus namespace."""
-    from janus.controller.crd import install
+    from janus.resource.crd import install
 
     api = cluster.admin_client()
     install(api)
@@ -166,8 +166,8 @@ def make_grant(central: LocalCluster) -> Iterator[Callable[..., str]]:
         request_name = f"{requester.lower()}-{uuid.uuid4().hex[:6]}"
         name = names.access_request_name(cluster, namespace, request_name)
         body = {
-            "apiVersion": names.API_VERSION,
-            "kind": names.KIND,
+            "apiVersion": resource.API_VERSION,
+            "kind": resource.KIND,
             "metadata": {"name": name, "namespace": names.JANUS_NAMESPACE},
             "spec": {
                 "requestName": request_name, "requester": requester, "cluster": cluster,
@@ -175,13 +175,13 @@ def make_grant(central: LocalCluster) -> Iterator[Callable[..., str]]:
             },
         }
         api.create_namespaced_custom_object(
-            names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, body
+            resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, body
         )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         status = {"phase": phase, "grantedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "expiresAt": (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
         api.patch_namespaced_custom_object_status(
-            names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, name,
+            resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, name,
             {"status": status}, _content_type="application/merge-patch+json",
         )
         created.append(name)
@@ -191,7 +191,7 @@ def make_grant(central: LocalCluster) -> Iterator[Callable[..., str]]:
     for name in created:
         try:
             api.delete_namespaced_custom_object(
-                names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, name
+                resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, name
             )
         except ApiException:
             pass

@@ -21,7 +21,7 @@ import httpx
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from janus import names
+from janus import resource
 
 # Metadata only: a watch on Secrets must not pull every grant's token into this process.
 PARTIAL_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
@@ -92,7 +92,7 @@ class CentralApi:
     # ---- reads -------------------------------------------------------------------------------
 
     def _cr_path(self, namespace: str) -> str:
-        return f"/apis/{names.GROUP}/{names.VERSION}/namespaces/{namespace}/{names.PLURAL}"
+        return f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/{namespace}/{resource.PLURAL}"
 
     async def get_access_request(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self._get(f"{self._cr_path(namespace)}/{name}")

@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from janus import names
-from janus.controller import timefmt
+from janus import names, resource
+from janus.resource import timefmt
 
 ACTIVE = "Active"
 
@@ -43,7 +43,7 @@ class Grant:
             requester=str(spec.get("requester", "")),
             cluster=str(spec.get("cluster", "")),
             namespace=str(spec.get("namespace", "")),
-            phase=str(names.phase_of(cr)),
+            phase=str(resource.phase_of(cr)),
             expires_at=timefmt.parse(status.get("expiresAt")),
             revocation_requested=bool(spec.get("revocation")),
             pull_request=pr,
@@ -62,7 +62,7 @@ class Grant:
     @property
     def ended(self) -> bool:
         """The grant is over (or being taken away): open sessions must close."""
-        return self.phase in names.TERMINAL_PHASES or self.revocation_requested
+        return self.phase in resource.TERMINAL_PHASES or self.revocation_requested
 
 
 @dataclass(frozen=True)

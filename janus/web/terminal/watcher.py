@@ -21,7 +21,7 @@ import logging
 from collections import defaultdict
 from typing import Protocol
 
-from janus import names
+from janus import names, resource
 from janus.logs import event
 from janus.web.terminal.central import CentralApi, WatchExpired
 from janus.web.terminal.grants import Grant
@@ -153,7 +153,8 @@ class GrantWatcher:
     # ---- AccessRequest CRs ------------------------------------------------------------------
 
     async def _grants_once(self) -> None:
-        path = f"/apis/{names.GROUP}/{names.VERSION}/namespaces/{self.janus_ns}/{names.PLURAL}"
+        path = (f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/{self.janus_ns}/"
+                f"{resource.PLURAL}")
         crs, version = await self.central.list_objects(path)
         by_name = {cr["metadata"]["name"]: Grant.from_cr(cr) for cr in crs}
         for cr_name in self.registry.grants():

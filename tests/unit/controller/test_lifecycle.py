@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from janus.controller import lifecycle, timefmt
+from janus.controller import lifecycle
 from janus.model import parse_duration
+from janus.resource import timefmt
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 

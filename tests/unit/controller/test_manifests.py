@@ -6,13 +6,14 @@ import datetime as dt
 
 import yaml
 
-from janus.controller import crd, rbac, status
+from janus.controller import rbac, status
+from janus.resource import crd
 
 
 def test_crd_files_are_up_to_date() -> None:
     for filename in crd.RENDERED:
         shipped = (crd.HELM_CRDS_DIR / filename).read_text(encoding="utf-8")
-        assert shipped == crd.render(filename), f"run: python -m janus.controller.crd ({filename})"
+        assert shipped == crd.render(filename), f"run: python -m janus.resource.crd ({filename})"
 
 
 def test_rbac_file_is_up_to_date() -> None:

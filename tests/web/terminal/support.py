@@ -23,10 +23,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from janus import names
-from janus.controller import crd
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.dev.controlplane.ports import free_port
+from janus.resource import crd
 from janus.web.app import create_app
 from janus.web.settings import WebSettings
 from tests.k8s_helpers import ensure_namespace
@@ -66,7 +66,7 @@ def web_kubeconfig(
             raise
     grants = [
         (janus_ns, [client.V1PolicyRule(
-            api_groups=[names.GROUP], resources=[names.PLURAL, f"{names.PLURAL}/status"],
+            api_groups=[resource.GROUP], resources=[resource.PLURAL, f"{resource.PLURAL}/status"],
             verbs=["get", "list", "watch", "patch"])]),
         (names.TOKENS_NAMESPACE, [client.V1PolicyRule(
             api_groups=[""], resources=["secrets"], verbs=["get", "list", "watch"])]),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from janus import names
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from tests.browser_support import (
     BUFFER_TEXT,
@@ -145,7 +145,7 @@ def test_terminal_in_chromium(
         custom = client.CustomObjectsApi(cluster.admin_client())
         started = time.monotonic()
         custom.patch_namespaced_custom_object(
-            names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, first.cr_name,
+            resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, first.cr_name,
             {"spec": {"revocation": {"by": "root-admin", "reason": "browser test"}}})
         for index in (0, 1):
             status = page.locator(".term-workspace:not([hidden]) .term-status").nth(index)

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client
 from websockets.exceptions import InvalidStatus
 
-from janus import names
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.web.recording import parse_asciicast
 from janus.web.terminal.exec_stream import ExecError, open_shell
@@ -219,8 +219,8 @@ def test_revoking_the_cr_closes_sessions_on_every_replica_within_a_second(
             shell_pids.append(int((await term.wait_output(r"PID-(\d+)-")).group(1)))
         started = time.monotonic()
         await asyncio.to_thread(
-            custom.patch_namespaced_custom_object, names.GROUP, names.VERSION,
-            names.JANUS_NAMESPACE, names.PLURAL, grant.cr_name, patch)
+            custom.patch_namespaced_custom_object, resource.GROUP, resource.VERSION,
+            names.JANUS_NAMESPACE, resource.PLURAL, grant.cr_name, patch)
         return await _time_until_closed(terms, started)
 
     results = run(scenario())
@@ -239,8 +239,8 @@ def test_the_cr_turning_revoked_closes_sessions(replicas, make_grant, cluster) -
         terms = await _open_on_both(replicas, grant.cr_name)
         started = time.monotonic()
         await asyncio.to_thread(
-            custom.patch_namespaced_custom_object_status, names.GROUP, names.VERSION,
-            names.JANUS_NAMESPACE, names.PLURAL, grant.cr_name,
+            custom.patch_namespaced_custom_object_status, resource.GROUP, resource.VERSION,
+            names.JANUS_NAMESPACE, resource.PLURAL, grant.cr_name,
             {"status": {"phase": "Revoked"}})
         return await _time_until_closed(terms, started)
 
@@ -284,7 +284,7 @@ def test_idle_timeout_closes_the_session_but_not_the_grant(
         grant.secret, names.TOKENS_NAMESPACE)
     assert secret.metadata.name == grant.secret
     cr = client.CustomObjectsApi(cluster.admin_client()).get_namespaced_custom_object(
-        names.GROUP, names.VERSION, names.JANUS_NAMESPACE, names.PLURAL, grant.cr_name)
+        resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, grant.cr_name)
     assert cr["status"]["phase"] == "Active" and "revocation" not in cr["spec"]
 
 
@@ -425,8 +425,8 @@ def test_an_extension_moves_the_session_deadline(
         term = await Terminal.open(replicas[0], grant.cr_name, "alice")
         await term.wait_control("connected")
         await asyncio.to_thread(
-            custom.patch_namespaced_custom_object_status, names.GROUP, names.VERSION,
-            names.JANUS_NAMESPACE, names.PLURAL, grant.cr_name,
+            custom.patch_namespaced_custom_object_status, resource.GROUP, resource.VERSION,
+            names.JANUS_NAMESPACE, resource.PLURAL, grant.cr_name,
             {"status": {"expiresAt": in_seconds(3600)}})
         await asyncio.sleep(6)  # past the old deadline
         await term.type("echo still-$((3*3))\n")

@@ -6,7 +6,7 @@ role) and make ``spec.revocation`` write-once: a revocation can never be taken b
 
 Also here: kopf's own peering CRDs (needed for ``janus controller --peering``), rendered beside.
 
-    python -m janus.controller.crd          # rewrite the files under helm/janus/crds/
+    python -m janus.resource.crd            # rewrite the files under helm/janus/crds/
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from janus import names
+from janus.resource import kind
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GITHUB_LOGIN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$"
@@ -114,7 +114,7 @@ def _status_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "phase": {"type": "string", "enum": list(names.PHASES)},
+            "phase": {"type": "string", "enum": list(kind.PHASES)},
             "grantedAt": _time(),
             "expiresAt": _time(),
             "revokedAt": _time(),
@@ -152,20 +152,20 @@ def access_request_crd() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{names.PLURAL}.{names.GROUP}"},
+        "metadata": {"name": f"{kind.PLURAL}.{kind.GROUP}"},
         "spec": {
-            "group": names.GROUP,
+            "group": kind.GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": names.KIND,
-                "plural": names.PLURAL,
+                "kind": kind.KIND,
+                "plural": kind.PLURAL,
                 "singular": "accessrequest",
-                "listKind": f"{names.KIND}List",
+                "listKind": f"{kind.KIND}List",
                 "categories": ["janus"],
             },
             "versions": [
                 {
-                    "name": names.VERSION,
+                    "name": kind.VERSION,
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
@@ -204,7 +204,7 @@ def kopf_peering_crds() -> list[dict[str, Any]]:
         }
     }
     out = []
-    for scope, kind, plural in (
+    for scope, kind_name, plural in (
         ("Namespaced", "KopfPeering", "kopfpeerings"),
         ("Cluster", "ClusterKopfPeering", "clusterkopfpeerings"),
     ):
@@ -215,7 +215,7 @@ def kopf_peering_crds() -> list[dict[str, Any]]:
             "spec": {
                 "scope": scope,
                 "group": "kopf.dev",
-                "names": {"kind": kind, "plural": plural, "singular": plural[:-1]},
+                "names": {"kind": kind_name, "plural": plural, "singular": plural[:-1]},
                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": schema}],
             },
         })
@@ -227,7 +227,7 @@ RENDERED: dict[str, Any] = {
     "accessrequests.yaml": lambda: [access_request_crd()],
     "kopfpeerings.yaml": kopf_peering_crds,
 }
-HEADER = "# Generated from janus/controller/crd.py (python -m janus.controller.crd); do not edit.\n"
+HEADER = "# Generated from janus/resource/crd.py (python -m janus.resource.crd); do not edit.\n"
 
 
 def render(filename: str) -> str:
