@@ -8,7 +8,6 @@ its own routes and background watchers through ``install(app)``.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from janus.logs import event
 from janus.web import login_routes, pages
 from janus.web.auth import AdminResolver
 from janus.web.github_access import app_repo
@@ -47,16 +45,19 @@ def _policy_source(settings: WebSettings) -> PolicySource:
 
 
 def _install_terminal(app: FastAPI) -> None:
-    # The terminal is built by another engineer; until its install() exists the rest still runs.
+    """Add the terminal's routes and background work.
+
+    The terminal is part of the web app, not an option: if it cannot be imported (a missing
+    dependency, a broken install) the app must not start and quietly serve pages whose terminal
+    links lead nowhere. The error names the terminal and keeps the original one as its cause.
+    """
     try:
-        terminal = importlib.import_module("janus.web.terminal")
+        from janus.web.terminal import install
     except ImportError as exc:
-        event(log, "terminal.unavailable", level=logging.WARNING, error=str(exc))
-        return
-    install = getattr(terminal, "install", None)
-    if install is None:
-        event(log, "terminal.unavailable", level=logging.WARNING, error="no install()")
-        return
+        raise ImportError(
+            f"the web terminal (janus.web.terminal) cannot be imported: {exc}; the installation "
+            "is broken, so the web app refuses to start without it"
+        ) from exc
     install(app)
 
 
