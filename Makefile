@@ -32,13 +32,14 @@ browser:
 
 lint: venv
 	@$(VENV)/bin/ruff check janus tests bench
+	@$(VENV)/bin/lint-imports --no-cache
 
 # JANUS_REQUIRE_CLUSTER=1: a missing control plane fails the run instead of skipping tests.
 test: venv bin assets browser lint
 	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
-	@$(PY) -m pytest -m "not k8s_real" $(PYTEST_ARGS)
+	@$(PY) -m pytest -m "not k8s_real and not browser" $(PYTEST_ARGS)
 
 demo: venv bin assets
 	@$(VENV)/bin/janus dev up
