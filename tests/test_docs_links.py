@@ -5,7 +5,8 @@ folder that exists in the repository, and a ``#fragment`` on a Markdown target m
 its headings, slugged the way GitHub does. No document may point outside the repository (a link
 that climbs above the root, or a mention of the old out-of-tree design contract): a clone must be
 enough to read everything. The code cites the contract as ``docs/design.md §n``; every such ``n``
-must be a section of ``docs/design.md``, and the old ``DESIGN §n`` form must not come back.
+must be a section of ``docs/design.md``, and the old bare form (the word DESIGN, then §n) must
+not come back.
 
 The checker is plain functions, so the last tests feed it a small broken tree and watch it fail.
 """
@@ -47,6 +48,9 @@ _OUTSIDE = [
 _OLD_CITATION = re.compile(r"\bDESIGN" r" ?§")
 _CITATION = re.compile(r"docs/design\.md((?:\s*(?:,|and|–|-)?\s*§\s*\d+(?:\.\d+)?)+)")
 _SECTION_HEADING = re.compile(r"^## (\d+)\. ", re.M)
+
+# A test named in a document: `tests/x.py::test_name`, or `::test_name` after one on the same line.
+_TEST_REF = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`|`::(\w+)`")
 
 # Where the code's citations are looked for (text files only).
 _CODE_DIRS = ("janus", "tests", "bench", "helm", "webhooks", "requests", "policies", "schemas",
@@ -182,7 +186,7 @@ def code_files(root: Path) -> list[Path]:
             files += [p for p in (root / top).rglob("*")
                       if p.is_file() and p.suffix in _CODE_SUFFIXES
                       and not _SKIP_PARTS.intersection(p.relative_to(root).parts)]
-    return files + doc_files(root)
+    return sorted(set(files + doc_files(root)))
 
 
 def citation_problems(root: Path) -> list[str]:
@@ -207,6 +211,26 @@ def citation_problems(root: Path) -> list[str]:
     return found
 
 
+def named_test_problems(root: Path) -> list[str]:
+    """Tests named in the documents (``tests/f.py::name``, ``::name``) that do not exist."""
+    found: list[str] = []
+    for doc in doc_files(root):
+        for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
+            current: Path | None = None
+            for match in _TEST_REF.finditer(line):
+                if match.group(1):
+                    current = root / match.group(1)
+                    if not current.is_file():
+                        found.append(f"{doc.relative_to(root)}:{number}: no file {match.group(1)}")
+                        current = None
+                name = match.group(2) or match.group(3)
+                if name and current is not None and not re.search(
+                        rf"^\s*(?:async )?def {name}\(", current.read_text(encoding="utf-8"), re.M):
+                    found.append(f"{doc.relative_to(root)}:{number}: no test {name} in "
+                                 f"{current.relative_to(root)}")
+    return found
+
+
 def test_every_relative_link_resolves_and_nothing_points_outside_the_repository() -> None:
     assert doc_files(ROOT), "no documents found"
     assert problems(ROOT) == []
@@ -214,6 +238,11 @@ def test_every_relative_link_resolves_and_nothing_points_outside_the_repository(
 
 def test_every_citation_of_the_design_contract_names_an_existing_section() -> None:
     assert citation_problems(ROOT) == []
+
+
+def test_every_test_a_document_names_exists() -> None:
+    """docs/security.md maps each invariant to tests by name: a renamed test is renamed there."""
+    assert named_test_problems(ROOT) == []
 
 
 # --- the checker itself, on a small tree -------------------------------------------------------
@@ -260,6 +289,18 @@ def test_the_checker_finds_broken_links_and_outside_references(tmp_path: Path) -
         "README.md:8: refers outside the repository: See DESIGN" ".md in the shared folder.",
     ]
     assert len(found) == 4
+
+
+def test_the_checker_finds_tests_that_do_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_one():\n    pass\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text(
+        "`tests/test_a.py::test_one`, `::test_two`; `tests/test_b.py::test_one`\n",
+        encoding="utf-8")
+    assert named_test_problems(tmp_path) == [
+        "README.md:1: no test test_two in tests/test_a.py",
+        "README.md:1: no file tests/test_b.py",
+    ]
 
 
 def test_the_checker_finds_citations_of_missing_sections(tmp_path: Path) -> None:
