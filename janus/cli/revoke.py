@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from janus import names
-from janus.controller.timefmt import parse_or_none
+from janus import names, resource
+from janus.cli.errors import CliError
+from janus.resource.timefmt import parse_or_none
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -35,14 +36,8 @@ _REASON_MAX = 500   # the CRD's limits on spec.revocation
 _BY_MAX = 100
 
 
-class RevokeError(Exception):
-    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class AlreadyRevoked(RevokeError):
-    pass
+class AlreadyRevoked(CliError):
+    """``spec.revocation`` is already set: reported, never rewritten (exit 1)."""
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -98,7 +93,7 @@ def api_client(kubeconfig: Path | None) -> Any:
             config.load_incluster_config(client_configuration=configuration)
     except (ConfigException, OSError) as exc:
         where = kubeconfig or "$KUBECONFIG / ~/.kube/config / in-cluster"
-        raise RevokeError(f"no usable kubeconfig ({where}): {exc}", EXIT_CLUSTER) from None
+        raise CliError(f"no usable kubeconfig ({where}): {exc}", EXIT_CLUSTER) from None
     return client.ApiClient(configuration)
 
 
@@ -108,12 +103,12 @@ def _crs(api: Any) -> Any:
     return client.CustomObjectsApi(api)
 
 
-def _api_error(exc: Any, doing: str) -> RevokeError:
+def _api_error(exc: Any, doing: str) -> CliError:
     reason = exc.reason or ""
     if exc.status == 403:
-        return RevokeError(f"the API server forbids {doing} (403); your kubeconfig needs "
-                           "get/list/patch on accessrequests.janus.dev", EXIT_CLUSTER)
-    return RevokeError(f"the API server refused {doing} ({exc.status} {reason})", EXIT_CLUSTER)
+        return CliError(f"the API server forbids {doing} (403); your kubeconfig needs "
+                        "get/list/patch on accessrequests.janus.dev", EXIT_CLUSTER)
+    return CliError(f"the API server refused {doing} ({exc.status} {reason})", EXIT_CLUSTER)
 
 
 def get_cr(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
@@ -121,7 +116,7 @@ def get_cr(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
 
     try:
         return _crs(api).get_namespaced_custom_object(
-            names.GROUP, names.VERSION, janus_ns, names.PLURAL, name)
+            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name)
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -133,11 +128,11 @@ def list_crs(api: Any, janus_ns: str) -> list[dict[str, Any]]:
 
     try:
         result = _crs(api).list_namespaced_custom_object(
-            names.GROUP, names.VERSION, janus_ns, names.PLURAL)
+            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL)
     except ApiException as exc:
         if exc.status == 404:  # the CRD is not installed: there is nothing to list
-            raise RevokeError(f"no AccessRequest resource on this cluster (is Janus installed "
-                              f"here, in namespace {janus_ns}?)", EXIT_CLUSTER) from None
+            raise CliError(f"no AccessRequest resource on this cluster (is Janus installed "
+                           f"here, in namespace {janus_ns}?)", EXIT_CLUSTER) from None
         raise _api_error(exc, f"listing AccessRequests in {janus_ns}") from None
     return list(result.get("items", []))
 
@@ -169,18 +164,18 @@ def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
     scope = "".join(f" {flag} {value}" for flag, value in
                     (("--cluster", cluster), ("--namespace", namespace)) if value)
     if not matches:
-        raise RevokeError(f"no grant named {target!r}{scope} in namespace {janus_ns}; an "
-                          "AccessRequest name or a request name (the file stem) is accepted — "
-                          "see `janus grants --all`")
+        raise CliError(f"no grant named {target!r}{scope} in namespace {janus_ns}; an "
+                       "AccessRequest name or a request name (the file stem) is accepted — "
+                       "see `janus grants --all`")
     listed = ", ".join(f"{c['metadata']['name']} ({c['spec'].get('cluster')}/"
                        f"{c['spec'].get('namespace')})" for c in matches)
-    raise RevokeError(f"{target!r} names {len(matches)} grants: {listed}; give the "
-                      "AccessRequest name, or --cluster and --namespace")
+    raise CliError(f"{target!r} names {len(matches)} grants: {listed}; give the "
+                   "AccessRequest name, or --cluster and --namespace")
 
 
 def _describe_revocation(cr: dict[str, Any]) -> str:
     revocation = (cr.get("spec") or {}).get("revocation") or {}
-    phase = names.phase_of(cr)
+    phase = resource.phase_of(cr)
     when = revocation.get("requestedAt") or "an unknown time"
     reason = revocation.get("reason") or "no reason given"
     return (f"{cr['metadata']['name']} was already revoked by {revocation.get('by', '?')} at "
@@ -200,11 +195,11 @@ def patch_revocation(api: Any, janus_ns: str, name: str, by: str, reason: str,
     body = {"spec": {"revocation": {"by": by, "reason": reason, "requestedAt": _rfc3339(now)}}}
     try:
         _crs(api).patch_namespaced_custom_object(
-            names.GROUP, names.VERSION, janus_ns, names.PLURAL, name, body,
+            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name, body,
             _content_type=MERGE_PATCH)
     except ApiException as exc:
         if exc.status == 404:
-            raise RevokeError(f"AccessRequest {name} disappeared while being revoked") from None
+            raise CliError(f"AccessRequest {name} disappeared while being revoked") from None
         if exc.status == 422:
             # Someone revoked it between our read and our patch: report theirs, keep it.
             current = get_cr(api, janus_ns, name)
@@ -218,10 +213,10 @@ def revoke(api: Any, janus_ns: str, cr: dict[str, Any], by: str, reason: str,
     name = cr["metadata"]["name"]
     if (cr.get("spec") or {}).get("revocation"):
         raise AlreadyRevoked(_describe_revocation(cr))
-    phase = names.phase_of(cr)
-    if phase in names.TERMINAL_PHASES:
-        raise RevokeError(f"{name} has already ended (phase {phase}); there is no access "
-                          "left to revoke")
+    phase = resource.phase_of(cr)
+    if phase in resource.TERMINAL_PHASES:
+        raise CliError(f"{name} has already ended (phase {phase}); there is no access "
+                       "left to revoke")
     patch_revocation(api, janus_ns, name, by, reason, now)
 
 
@@ -253,40 +248,35 @@ def _revocation_by(args: argparse.Namespace, api: Any) -> str:
 
     by = (args.by or "").strip()
     if args.by is not None and not by:
-        raise RevokeError("--by is empty; a login or name (1..100 characters) is accepted")
+        raise CliError("--by is empty; a login or name (1..100 characters) is accepted")
     if not by:
         by = whoami(api) or getpass.getuser()
     if len(by) > _BY_MAX:
-        raise RevokeError(f"--by is {len(by)} characters; at most {_BY_MAX} are accepted")
+        raise CliError(f"--by is {len(by)} characters; at most {_BY_MAX} are accepted")
     return by
 
 
 def _revoke(args: argparse.Namespace) -> int:
     reason = " ".join(args.reason.split())
-    try:
-        if not reason:
-            raise RevokeError("--reason is empty; say why (1..500 characters) — it is "
-                              "recorded on the grant for the audit")
-        if len(reason) > _REASON_MAX:
-            raise RevokeError(f"--reason is {len(reason)} characters; at most {_REASON_MAX} "
-                              "are accepted")
-        api = api_client(args.kubeconfig)
-        by = _revocation_by(args, api)
-        cr = find_cr(api, args.janus_namespace, args.target, args.cluster, args.namespace)
-        name = cr["metadata"]["name"]
-        revoke(api, args.janus_namespace, cr, by, reason, dt.datetime.now(dt.UTC))
-        spec = cr.get("spec") or {}
-        print(f"revocation recorded: {name} ({spec.get('requester')} in "
-              f"{spec.get('cluster')}/{spec.get('namespace')}) by {by}")
-        if args.wait:
-            if not wait_revoked(api, args.janus_namespace, name, args.timeout):
-                raise RevokeError(f"the revocation of {name} is recorded, but the controller "
-                                  f"did not report phase Revoked within {args.timeout:g}s "
-                                  "(is it running?)")
-            print(f"{name}: Revoked")
-    except RevokeError as exc:
-        print(f"janus revoke: {exc}", file=sys.stderr)
-        return exc.code
+    if not reason:
+        raise CliError("--reason is empty; say why (1..500 characters) — it is recorded on the "
+                       "grant for the audit")
+    if len(reason) > _REASON_MAX:
+        raise CliError(f"--reason is {len(reason)} characters; at most {_REASON_MAX} are "
+                       "accepted")
+    api = api_client(args.kubeconfig)
+    by = _revocation_by(args, api)
+    cr = find_cr(api, args.janus_namespace, args.target, args.cluster, args.namespace)
+    name = cr["metadata"]["name"]
+    revoke(api, args.janus_namespace, cr, by, reason, dt.datetime.now(dt.UTC))
+    spec = cr.get("spec") or {}
+    print(f"revocation recorded: {name} ({spec.get('requester')} in "
+          f"{spec.get('cluster')}/{spec.get('namespace')}) by {by}")
+    if args.wait:
+        if not wait_revoked(api, args.janus_namespace, name, args.timeout):
+            raise CliError(f"the revocation of {name} is recorded, but the controller did not "
+                           f"report phase Revoked within {args.timeout:g}s (is it running?)")
+        print(f"{name}: Revoked")
     return EXIT_OK
 
 
@@ -319,10 +309,10 @@ def format_remaining(expires_at: dt.datetime | None, now: dt.datetime) -> str:
 def row_of(cr: dict[str, Any], now: dt.datetime) -> Row:
     spec = cr.get("spec") or {}
     status = cr.get("status") or {}
-    phase = names.phase_of(cr)
-    if spec.get("revocation") and phase not in names.TERMINAL_PHASES:
+    phase = resource.phase_of(cr)
+    if spec.get("revocation") and phase not in resource.TERMINAL_PHASES:
         phase = "Revoking"  # recorded, the controller has not finished removing it yet
-    remaining = ("-" if phase in names.TERMINAL_PHASES
+    remaining = ("-" if phase in resource.TERMINAL_PHASES
                  else format_remaining(parse_or_none(status.get("expiresAt")), now))
     return Row(cr["metadata"]["name"], spec.get("requester", ""), spec.get("cluster", ""),
                spec.get("namespace", ""), phase, remaining)
@@ -337,17 +327,13 @@ def table(rows: list[Row]) -> str:
 
 
 def _grants(args: argparse.Namespace) -> int:
-    try:
-        api = api_client(args.kubeconfig)
-        crs = list_crs(api, args.janus_namespace)
-    except RevokeError as exc:
-        print(f"janus grants: {exc}", file=sys.stderr)
-        return exc.code
+    api = api_client(args.kubeconfig)
+    crs = list_crs(api, args.janus_namespace)
     now = dt.datetime.now(dt.UTC)
     rows = [row_of(cr, now) for cr in crs]
     if not args.all:
-        rows = [r for r in rows if r.phase in names.LIVE_PHASES or r.phase == "Revoking"]
-    rows.sort(key=lambda r: (r.phase in names.TERMINAL_PHASES, r.cluster, r.namespace, r.name))
+        rows = [r for r in rows if r.phase in resource.LIVE_PHASES or r.phase == "Revoking"]
+    rows.sort(key=lambda r: (r.phase in resource.TERMINAL_PHASES, r.cluster, r.namespace, r.name))
     if not rows:
         print("no grants" + ("" if args.all else " live (--all shows ended ones too)"),
               file=sys.stderr)
