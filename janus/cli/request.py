@@ -9,10 +9,10 @@ Two ways out, both after the same judge the receiver runs at merge (``load_reque
   request run twice finds the same branch and PR) and print its URL. The token's user is the PR
   author, so it must be the requester (docs/design.md §5 step 4); the requester defaults to it.
 
-The YAML is rendered by the web form's renderer (``janus.web.request_form``), so a file from the
-CLI and one from the form differ only in their first comment line. Exit codes: 0 written/opened,
-1 refused (bad input, judge said no, existing file, GitHub refused), 2 configuration error
-(unreadable/invalid policies, token file, membership file).
+The files and the PR text are drafted by :mod:`janus.policy.drafting`, shared with the web form,
+so a file from the CLI and one from the form differ only in their first comment line. Exit codes:
+0 written/opened, 1 refused (bad input, judge said no, existing file, GitHub refused),
+2 configuration error (unreadable/invalid policies, token file, membership file).
 """
 
 from __future__ import annotations
@@ -27,13 +27,23 @@ from typing import TYPE_CHECKING
 
 from janus.cli.errors import CliError
 from janus.model.problems import Problem  # a plain dataclass: cheap to import for `--help`
+from janus.policy.drafting import (
+    MAX_NAMESPACES,
+    PreparedRequest,
+    RequestForm,
+    judge_request_file,
+    pr_body,
+    pr_title,
+    render_request_yaml,
+    request_path,
+    split_namespaces,
+)
 
 if TYPE_CHECKING:
     from github.Repository import Repository
 
     from janus.model import PolicySet
     from janus.policy import Membership
-    from janus.web.request_form import RequestForm
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -95,21 +105,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @dataclass(frozen=True)
 class RequestInput:
-    cluster: str
-    namespaces: tuple[str, ...]
-    role: str
-    duration: str
-    reason: str
-    ticket: str
+    """The request the arguments describe: the drafted form's fields, who asks, and a name."""
+
+    form: RequestForm
     requester: str
     name: str | None = None  # None: one default name per namespace
-
-    def form(self) -> RequestForm:
-        """The same request as the web form's fields (one renderer and PR text for both)."""
-        from janus.web.request_form import RequestForm
-
-        return RequestForm(self.cluster, self.namespaces, self.role, self.duration,
-                           self.reason, self.ticket)
 
 
 @dataclass
@@ -122,8 +122,6 @@ class Rendered:
 
 def split_namespace_args(values: list[str]) -> tuple[str, ...]:
     """``--namespace a --namespace b,c`` -> ``(a, b, c)``, order kept, duplicates dropped."""
-    from janus.web.request_form import split_namespaces
-
     return split_namespaces(" ".join(values))
 
 
@@ -161,20 +159,18 @@ def check_arguments(given: RequestInput) -> list[Problem]:
     The judge would refuse these too, but only after a path had been made of them; checking
     here means a name like ``../../x`` never reaches ``Path`` at all.
     """
-    # The web form's bound: one approval round should stay reviewable.
-    from janus.web.request_form import MAX_NAMESPACES
-
+    form = given.form
     problems = [p for p in (
-        _label_problem("--cluster", given.cluster, "prod"),
-        *(_label_problem("--namespace", ns, "payments") for ns in given.namespaces),
+        _label_problem("--cluster", form.cluster, "prod"),
+        *(_label_problem("--namespace", ns, "payments") for ns in form.namespaces),
         _label_problem("--name", given.name, "alice-payments-inc1234") if given.name else None,
     ) if p is not None]
-    if not given.namespaces:
+    if not form.namespaces:
         problems.append(Problem(ARGS, None, None, "cli.namespace",
                                 "at least one --namespace is required"))
-    elif len(given.namespaces) > MAX_NAMESPACES:
+    elif len(form.namespaces) > MAX_NAMESPACES:  # the web form's bound, the same for both
         problems.append(Problem(ARGS, None, None, "cli.namespace", (
-            f"{len(given.namespaces)} namespaces given; at most {MAX_NAMESPACES} per request "
+            f"{len(form.namespaces)} namespaces given; at most {MAX_NAMESPACES} per request "
             "are accepted (open several requests)")))
     if not _GITHUB_LOGIN.fullmatch(given.requester):
         problems.append(Problem(ARGS, None, None, "cli.requester", (
@@ -185,19 +181,16 @@ def check_arguments(given: RequestInput) -> list[Problem]:
 
 def render(given: RequestInput, policies: PolicySet, membership: Membership) -> Rendered:
     """Render every file and judge it exactly as the receiver will after merge."""
-    from janus.web.request_form import judge_request_file, render_request_yaml, request_path
-
     out = Rendered(problems=check_arguments(given))
     if out.problems:
         return out
-    form = given.form()
-    for namespace in given.namespaces:
-        name = given.name or default_name(given.requester, given.cluster, namespace,
-                                          given.role, given.duration, given.reason, given.ticket)
-        path = request_path(given.cluster, namespace, name)
-        text = render_request_yaml(
-            name, given.requester, given.cluster, namespace, form, origin=CLI_ORIGIN
-        )
+    form = given.form
+    for namespace in form.namespaces:
+        name = given.name or default_name(given.requester, form.cluster, namespace,
+                                          form.role, form.duration, form.reason, form.ticket)
+        path = request_path(form.cluster, namespace, name)
+        text = render_request_yaml(name, given.requester, form.cluster, namespace, form,
+                                   origin=CLI_ORIGIN)
         out.files[path] = text
         out.names[namespace] = name
         problems, approval = judge_request_file(path, text, policies, membership)
@@ -209,13 +202,9 @@ def render(given: RequestInput, policies: PolicySet, membership: Membership) -> 
 
 def pr_text(given: RequestInput, rendered: Rendered) -> tuple[str, str]:
     """Title and body, as the web form writes them (so reviewers see one format)."""
-    from janus.web.request_form import PreparedRequest, pr_body, pr_title
-
-    form = given.form()
-    prepared = PreparedRequest(name=given.name or "", files=rendered.files,
+    prepared = PreparedRequest(name=given.name or "", files=rendered.files, origin=CLI_ORIGIN,
                                approvals=rendered.approvals)
-    body = pr_body(given.requester, form, prepared, origin=CLI_ORIGIN)
-    return pr_title(given.requester, form), body
+    return pr_title(given.requester, given.form), pr_body(given.requester, given.form, prepared)
 
 
 # -- writing into a checkout ----------------------------------------------------------------------
@@ -351,11 +340,12 @@ def _github_error(exc: Exception, doing: str) -> str:
 
 
 def _policies_from_github(repo: Repository) -> PolicySet:
+    from janus.gitops.sources import load_policy_set
     from janus.model import ConfigError
-    from janus.web.policy_source import from_github
 
     try:
-        return from_github(lambda: repo)()
+        # Read as the receiver reads them when it judges the merged PR.
+        return load_policy_set(repo, repo.default_branch)
     except ConfigError as exc:
         _print_problems(exc.problems)
         raise CliError(f"the policies on {repo.full_name}'s default branch are invalid; "
@@ -422,7 +412,7 @@ def _given(args: argparse.Namespace, policies: PolicySet, requester: str) -> Req
             raise CliError(f"--role is required; roles accepted: {', '.join(roles)}")
         role = roles[0]
     duration = args.duration or format_duration(config.duration_default)
-    return RequestInput(
+    form = RequestForm(
         cluster=args.cluster.strip(),
         namespaces=split_namespace_args(args.namespaces),
         role=role.strip(),
@@ -430,6 +420,9 @@ def _given(args: argparse.Namespace, policies: PolicySet, requester: str) -> Req
         # One line, as the form does: a reason is a sentence in a diff, not a document.
         reason=" ".join(args.reason.split()),
         ticket=args.ticket.strip(),
+    )
+    return RequestInput(
+        form=form,
         requester=requester,
         name=args.name.strip() if args.name is not None else None,
     )

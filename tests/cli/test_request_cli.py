@@ -16,6 +16,7 @@ from janus.dev.github_sim import GitHubSimulator
 from janus.dev.github_sim.demo import seed_demo
 from janus.model import load_policy_set, load_request
 from janus.policy import StaticMembership
+from janus.policy.drafting import RequestForm
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = ROOT / "janus" / "dev" / "demo_members.yaml"
@@ -67,9 +68,9 @@ def test_default_name_fits_a_dns_label_and_keeps_the_ticket() -> None:
 
 def test_rendered_file_is_what_a_human_writes() -> None:
     policies = load_policy_set(ROOT)
-    given = RequestInput("prod", ("payments",), "pod-exec", "1h",
-                         "INC-1234: payment worker stuck, need to inspect its queue",
-                         "INC-1234", "alice")
+    given = RequestInput(RequestForm("prod", ("payments",), "pod-exec", "1h",
+                                     "INC-1234: payment worker stuck, need to inspect its queue",
+                                     "INC-1234"), "alice")
     rendered = render(given, policies, StaticMembership({}))
     assert rendered.problems == []
     (path, text), = rendered.files.items()
@@ -90,8 +91,8 @@ def test_yaml_in_the_reason_stays_a_reason() -> None:
     """A reason that looks like YAML is quoted as data: it cannot add keys or documents."""
     policies = load_policy_set(ROOT)
     reason = "INC-1: ok'\nspec: {role: admin}\n--- # &a *a !!python/object"
-    given = RequestInput("prod", ("payments",), "pod-exec", "1h", " ".join(reason.split()),
-                         "INC-1", "alice")
+    given = RequestInput(RequestForm("prod", ("payments",), "pod-exec", "1h",
+                                     " ".join(reason.split()), "INC-1"), "alice")
     rendered = render(given, policies, StaticMembership({}))
     assert rendered.problems == []
     (path, text), = rendered.files.items()
