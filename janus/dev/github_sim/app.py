@@ -62,8 +62,6 @@ class SimulatorApp:
         self.deliverer = deliverer
         self.recorder = recorder
         self.rate_limits = RateLimits()
-        world.rate_limits = self.rate_limits  # type: ignore[attr-defined]
-        world.deliverer = deliverer  # type: ignore[attr-defined]
         self.ui = ui
         self.oauth: Any = None
 
@@ -129,5 +127,6 @@ class SimulatorApp:
             raise ApiError(401, "A JSON web token could not be decoded")
         if not route.jwt and caller.app_id is not None:
             raise ApiError(403, "Resource not accessible by integration")
-        ctx = Ctx(self.world, self.render, method, path, params, query, raw, caller)
+        ctx = Ctx(self.world, self.render, method, path, params, query, raw, caller,
+                  self.deliverer, self.rate_limits)
         return route.handler(ctx)

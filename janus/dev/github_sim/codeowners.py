@@ -35,7 +35,7 @@ def owners_resolver(text: str | None) -> Callable[[str], list[str]]:
     if not text:
         return lambda _path: []
     try:
-        from janus.policy.codeowners import CodeOwners  # type: ignore[import-not-found]
+        from janus.policy.codeowners import CodeOwners
     except ImportError:
         rules = _parse(text)
         return lambda path: _owners(rules, path)
@@ -46,7 +46,7 @@ def owners_resolver(text: str | None) -> Callable[[str], list[str]]:
 def syntax_errors(text: str) -> list[tuple[int, str]]:
     """``(line, message)`` for lines GitHub would skip (needs ``janus.policy.codeowners``)."""
     try:
-        from janus.policy.codeowners import CodeOwners  # type: ignore[import-not-found]
+        from janus.policy.codeowners import CodeOwners
     except ImportError:
         return []
     return [(e.line, e.message) for e in CodeOwners.parse(text).errors]

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import jwt
 
+from .delivery import Deliverer
 from .errors import ApiError, not_found
 from .model import Repo
 from .render import Renderer
@@ -52,6 +53,9 @@ class Ctx:
     query: dict[str, str]
     raw_body: bytes
     caller: Caller
+    # The server's delivery log and rate limits, for the routes that report them.
+    deliverer: Deliverer
+    rate_limits: RateLimits
 
     def json(self) -> dict[str, Any]:
         if not self.raw_body:

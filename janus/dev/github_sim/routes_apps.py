@@ -235,7 +235,7 @@ def list_deliveries(ctx: Ctx) -> Reply:
     hook_id = ctx.int_param("hook_id")
     if hook_id not in repo.hooks:
         raise not_found()
-    items = [d.summary() for d in reversed(ctx.world.deliverer.log()) if d.hook_id == hook_id]
+    items = [d.summary() for d in reversed(ctx.deliverer.log()) if d.hook_id == hook_id]
     return paginate(ctx, items)
 
 
@@ -243,7 +243,7 @@ def list_deliveries(ctx: Ctx) -> Reply:
 def get_delivery(ctx: Ctx) -> Reply:
     repo = ctx.repo("admin")
     hook_id = ctx.int_param("hook_id")
-    for d in ctx.world.deliverer.log():
+    for d in ctx.deliverer.log():
         if d.hook_id == hook_id and d.id == ctx.int_param("delivery_id") and hook_id in repo.hooks:
             return Reply(200, d.detail())
     raise not_found()
@@ -253,9 +253,9 @@ def get_delivery(ctx: Ctx) -> Reply:
 def redeliver(ctx: Ctx) -> Reply:
     repo = ctx.repo("admin")
     hook_id = ctx.int_param("hook_id")
-    for d in ctx.world.deliverer.log():
+    for d in ctx.deliverer.log():
         if d.hook_id == hook_id and d.id == ctx.int_param("delivery_id") and hook_id in repo.hooks:
-            ctx.world.deliverer.schedule_redelivery(d)
+            ctx.deliverer.schedule_redelivery(d)
             return Reply(202, {})
     raise not_found()
 
@@ -263,13 +263,13 @@ def redeliver(ctx: Ctx) -> Reply:
 @route("GET", "/app/hook/deliveries", app_jwt=True)
 def list_app_deliveries(ctx: Ctx) -> Reply:
     app_id = _app_id(ctx)
-    items = [d.summary() for d in reversed(ctx.world.deliverer.log()) if d.app_id == app_id]
+    items = [d.summary() for d in reversed(ctx.deliverer.log()) if d.app_id == app_id]
     return paginate(ctx, items)
 
 
 def _app_delivery(ctx: Ctx) -> Any:
     app_id = _app_id(ctx)
-    for d in ctx.world.deliverer.log():
+    for d in ctx.deliverer.log():
         if d.app_id == app_id and d.id == ctx.int_param("delivery_id"):
             return d
     raise not_found()
@@ -282,7 +282,7 @@ def get_app_delivery(ctx: Ctx) -> Reply:
 
 @route("POST", "/app/hook/deliveries/{delivery_id}/attempts", app_jwt=True)
 def redeliver_app_delivery(ctx: Ctx) -> Reply:
-    ctx.world.deliverer.schedule_redelivery(_app_delivery(ctx))
+    ctx.deliverer.schedule_redelivery(_app_delivery(ctx))
     return Reply(202, {})
 
 
@@ -291,7 +291,7 @@ def redeliver_app_delivery(ctx: Ctx) -> Reply:
 
 @route("GET", "/rate_limit")
 def rate_limit(ctx: Ctx) -> Reply:
-    core = ctx.world.rate_limits.overview(ctx.caller)
+    core = ctx.rate_limits.overview(ctx.caller)
     core.pop("resource", None)
     return Reply(200, {"resources": {"core": core, "search": core, "graphql": core},
                        "rate": core})

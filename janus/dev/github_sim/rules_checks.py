@@ -13,16 +13,13 @@ from .model import (
     Repo,
     now_iso,
 )
+from .state import WorldState
 
 if TYPE_CHECKING:
-    from .world import World
-
-    _Base = World
-else:
-    _Base = object
+    from .payloads import Payloads
 
 
-class CheckRules(_Base):
+class CheckRules(WorldState):
     # -- checks and statuses --------------------------------------------------------------------
 
     def app_of(self, login: str) -> App | None:
@@ -93,9 +90,10 @@ class CheckRules(_Base):
             if repo.full_name not in inst.repos or "check_suite" not in app.events:
                 continue
             suite = self.suite_for(repo, app.id, after, branch, before)
-            self.emit(repo, "check_suite",
-                      lambda p, s=suite: p.check_suite(repo, s, "requested", pusher),
-                      app_id=app.id)
+            def requested(p: Payloads, s: CheckSuite = suite) -> dict[str, Any]:
+                return p.check_suite(repo, s, "requested", pusher)
+
+            self.emit(repo, "check_suite", requested, app_id=app.id)
 
     def rerequest_suite(self, repo: Repo, suite: CheckSuite, actor: str) -> None:
         self.require(repo, actor, "write")

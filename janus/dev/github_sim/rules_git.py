@@ -9,18 +9,16 @@ from .gitstore import Person
 from .model import (
     Pull,
     Repo,
+    Review,
     now_iso,
 )
+from .state import WorldState, as_bytes
 
 if TYPE_CHECKING:
-    from .world import World
-
-    _Base = World
-else:
-    _Base = object
+    from .payloads import Payloads
 
 
-class GitRules(_Base):
+class GitRules(WorldState):
     # -- git: refs and commits ------------------------------------------------------------------
 
     def resolve(self, repo: Repo, rev: str | None) -> str:
@@ -88,8 +86,10 @@ class GitRules(_Base):
             for pr in repo.pulls.values():
                 if pr.state == "open" and pr.head_ref == branch:
                     pr.state, pr.closed_at, pr.updated_at = "closed", now_iso(), now_iso()
-                    self.emit(repo, "pull_request",
-                              lambda p, pr=pr: p.pull_request(repo, pr, "closed", pusher))
+                    def closed(p: Payloads, pr: Pull = pr) -> dict[str, Any]:
+                        return p.pull_request(repo, pr, "closed", pusher)
+
+                    self.emit(repo, "pull_request", closed)
             return
         for pr in repo.pulls.values():
             if pr.state != "open":
@@ -102,9 +102,10 @@ class GitRules(_Base):
                 pr.head_sha = after
                 pr.updated_at = now_iso()
                 self._refresh_test_merge(repo, pr)
-                self.emit(repo, "pull_request",
-                          lambda p, pr=pr, old=old_head: p.pull_request(
-                              repo, pr, "synchronize", pusher, before=old, after=after))
+                def synchronize(p: Payloads, pr: Pull = pr, old: str = old_head) -> dict[str, Any]:
+                    return p.pull_request(repo, pr, "synchronize", pusher, before=old, after=after)
+
+                self.emit(repo, "pull_request", synchronize)
                 self._dismiss_stale(repo, pr, old_head, pusher)
 
     def _dismiss_stale(self, repo: Repo, pr: Pull, old_head: str, pusher: str) -> None:
@@ -119,8 +120,10 @@ class GitRules(_Base):
         for review in pr.reviews:
             if review.state == "APPROVED" and review.commit_id != pr.head_sha:
                 review.state = "DISMISSED"
-                self.emit(repo, "pull_request_review",
-                          lambda p, r=review: p.review(repo, pr, r, "dismissed", pusher))
+                def dismissed(p: Payloads, r: Review = review) -> dict[str, Any]:
+                    return p.review(repo, pr, r, "dismissed", pusher)
+
+                self.emit(repo, "pull_request_review", dismissed)
 
     @staticmethod
     def _pr_diff(repo: Repo, base: str, head: str) -> set[tuple[str, str | None]]:
@@ -180,6 +183,3 @@ class GitRules(_Base):
         self.after_ref_update(repo, ref, before, commit, actor)
         return commit
 
-
-def as_bytes(files: dict[str, Any]) -> dict[str, bytes | None]:
-    return {p: (d.encode() if isinstance(d, str) else d) for p, d in files.items()}

@@ -20,18 +20,15 @@ from .model import (
     now_iso,
     perm_rank,
 )
+from .state import WorldState
 
 if TYPE_CHECKING:
-    from .world import World
-
-    _Base = World
-else:
-    _Base = object
+    from .payloads import Payloads
 
 OPINIONATED = ("APPROVED", "CHANGES_REQUESTED")
 
 
-class PullRules(_Base):
+class PullRules(WorldState):
     # -- pull requests --------------------------------------------------------------------------
 
     def pull(self, repo: Repo, number: int) -> Pull:
@@ -404,8 +401,11 @@ class PullRules(_Base):
             label = self.label(repo, name)
             if label.name not in pr.labels:
                 pr.labels.append(label.name)
-                self.emit(repo, "pull_request", lambda p, lb=label: p.pull_request(
-                    repo, pr, "labeled", actor, extra={"label": p.render.label(repo, lb)}))
+                def labeled(p: Payloads, lb: Label = label) -> dict[str, Any]:
+                    return p.pull_request(
+                        repo, pr, "labeled", actor, extra={"label": p.render.label(repo, lb)})
+
+                self.emit(repo, "pull_request", labeled)
 
     def remove_label(self, repo: Repo, pr: Pull, name: str, actor: str) -> None:
         self.require(repo, actor, "triage")
@@ -413,8 +413,11 @@ class PullRules(_Base):
             if existing.lower() == name.lower():
                 pr.labels.remove(existing)
                 label = self.label(repo, existing)
-                self.emit(repo, "pull_request", lambda p, lb=label: p.pull_request(
-                    repo, pr, "unlabeled", actor, extra={"label": p.render.label(repo, lb)}))
+                def unlabeled(p: Payloads, lb: Label = label) -> dict[str, Any]:
+                    return p.pull_request(
+                        repo, pr, "unlabeled", actor, extra={"label": p.render.label(repo, lb)})
+
+                self.emit(repo, "pull_request", unlabeled)
                 return
         raise ApiError(404, "Label does not exist")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,7 +60,7 @@ class GitHubSimulator:
         config = uvicorn.Config(sim.app, log_level="warning", lifespan="off",
                                 access_log=False)
         sim._server = uvicorn.Server(config)
-        sim._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # No signal handlers to switch off: uvicorn (>= 0.29) installs none outside the main thread.
         sim._thread = threading.Thread(target=sim._server.run, kwargs={"sockets": [sim._sock]},
                                        name="github-sim", daemon=True)
         sim._thread.start()
@@ -135,7 +135,7 @@ class GitHubSimulator:
 
     # -- repositories ---------------------------------------------------------------------------
 
-    def create_repo(self, owner: str, name: str, files: dict[str, bytes | str] | None = None,
+    def create_repo(self, owner: str, name: str, files: Mapping[str, bytes | str] | None = None,
                     default_branch: str = "main", collaborators: dict[str, str] | None = None,
                     teams: dict[str, str] | None = None, private: bool = False) -> str:
         """Create a repository with an initial commit of *files*; returns ``owner/name``.
