@@ -41,7 +41,8 @@ class JsonLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any] = {}
         fields["request"] = getattr(record, "request", None)
-        fields["event"] = getattr(record, "event", None) or record.getMessage()
+        event = getattr(record, "event", None)
+        fields["event"] = event or record.getMessage()
         fields["ts"] = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
             timespec="milliseconds"
         )
@@ -50,7 +51,7 @@ class JsonLineFormatter(logging.Formatter):
         extra = getattr(record, "fields", None)
         if extra:
             fields.update(extra)
-        if getattr(record, "event", None) and record.msg != record.event:
+        if event and record.msg != event:
             fields.setdefault("message", record.getMessage())
         if record.exc_info:
             fields["error"] = self.formatException(record.exc_info)

@@ -230,7 +230,9 @@ class _Builder:
         if tag is None:
             return value
         wanted = tag.removeprefix(_CORE)
-        kinds = {"null": type(None), "bool": bool, "int": int, "float": (int, float)}
+        kinds: dict[str, type | tuple[type, ...]] = {
+            "null": type(None), "bool": bool, "int": int, "float": (int, float),
+        }
         if not isinstance(value, kinds[wanted]) or (wanted == "int" and isinstance(value, bool)):
             raise self.problem(
                 event.start_mark, "yaml.tag",

@@ -164,7 +164,7 @@ class ExecStream:
         await self.connection.close()
 
 
-def _status_message(body: bytes | None) -> str:
+def _status_message(body: bytes | bytearray | None) -> str:
     if not body:
         return ""
     try:
