@@ -230,10 +230,7 @@ class _Builder:
         if tag is None:
             return value
         wanted = tag.removeprefix(_CORE)
-        kinds: dict[str, type | tuple[type, ...]] = {
-            "null": type(None), "bool": bool, "int": int, "float": (int, float),
-        }
-        if not isinstance(value, kinds[wanted]) or (wanted == "int" and isinstance(value, bool)):
+        if not _is_tagged_kind(value, wanted):
             raise self.problem(
                 event.start_mark, "yaml.tag",
                 f"{text!r} is not a valid !!{wanted}; drop the tag and write a plain value",
@@ -310,6 +307,19 @@ class _Builder:
         self.marks[path] = frame.key_mark or _position(event.start_mark)
         frame.key = None
         return path
+
+
+_TAG_KINDS: dict[str, type | tuple[type, ...]] = {
+    "null": type(None), "bool": bool, "int": int, "float": (int, float),
+}
+
+
+def _is_tagged_kind(value: object, wanted: str) -> bool:
+    """*value* (resolved by the core schema) is what the tag ``!!<wanted>`` accepts; a bool is
+    not an ``!!int``."""
+    return isinstance(value, _TAG_KINDS[wanted]) and not (
+        wanted == "int" and isinstance(value, bool)
+    )
 
 
 def _resolve_core(text: str) -> Any:
