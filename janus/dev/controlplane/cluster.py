@@ -272,7 +272,9 @@ class LocalCluster:
             while time.monotonic() < deadline:
                 self._check_alive()
                 node = core.read_node(NODE_NAME)
-                conditions = {c.type: c.status for c in (node.status.conditions or [])}
+                # A node just created has no status yet: keep waiting rather than fail.
+                reported = node.status.conditions if node.status else None
+                conditions = {c.type: c.status for c in reported or []}
                 if conditions.get("Ready") == "True":
                     return
                 time.sleep(0.2)
