@@ -117,7 +117,9 @@ def _install_catalogue(cluster: LocalCluster) -> None:
         rbac = client.RbacAuthorizationV1Api(api)
         for role in CLUSTER_ROLE_RULES:
             try:
-                rbac.create_cluster_role(cluster_role_manifest(role))
+                rbac.create_cluster_role(
+                    client.V1ClusterRole.model_validate(cluster_role_manifest(role))
+                )
             except client.ApiException as exc:
                 if exc.status != 409:
                     raise
@@ -152,7 +154,7 @@ def _controller_kubeconfig(cluster: LocalCluster, *, central: bool) -> dict:
         if central:
             docs = [*rbac.central_roles(), *docs]
         rbac.apply(api, docs)
-        token = core.create_namespaced_service_account_token(
+        issued = core.create_namespaced_service_account_token(
             rbac.CONTROLLER_SA,
             names.JANUS_NAMESPACE,
             client.AuthenticationV1TokenRequest(
@@ -160,8 +162,10 @@ def _controller_kubeconfig(cluster: LocalCluster, *, central: bool) -> dict:
                     audiences=[], expiration_seconds=CONTROLLER_TOKEN_SECONDS
                 )
             ),
-        ).status.token
-    return cluster.kubeconfig(token=token)
+        ).status
+    if issued is None or not issued.token:
+        raise RuntimeError("the API server issued no token for the controller's ServiceAccount")
+    return cluster.kubeconfig(token=issued.token)
 
 
 def _register_target(central: LocalCluster, name: str, kubeconfig: dict) -> None:
