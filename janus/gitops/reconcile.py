@@ -27,7 +27,6 @@ from github import GithubException
 
 from janus import names
 from janus.gitops import comments, sources
-from janus.gitops.crs import has_ended
 from janus.logs import event
 from janus.model import format_duration, load_request
 
@@ -69,7 +68,7 @@ class Reconciler:
 
     def _run(self, now: dt.datetime) -> ReconcileReport:
         ops, report = self.ops, ReconcileReport()
-        crs = {cr["metadata"]["name"]: cr for cr in ops.crs.list()}
+        crs = {cr.name: cr for cr in ops.crs.list()}
         repo, branch = ops.repo, ops.default_branch
         head = repo.get_branch(branch).commit.sha
         files = {
@@ -81,11 +80,10 @@ class Reconciler:
             if cr_name not in crs:
                 self._grant_missing(path, cr_name, head, now, report)
         for cr_name, cr in sorted(crs.items()):
-            provenance = (cr.get("spec") or {}).get("provenance") or {}
-            if str(provenance.get("repo", "")).lower() != ops.repo_name.lower():
+            if cr.provenance is None or cr.provenance.repo.lower() != ops.repo_name.lower():
                 continue  # another access repository's grant
-            path = provenance.get("path")
-            if path and path not in files and not has_ended(cr):
+            path = cr.provenance.path
+            if path and path not in files and not cr.ended:
                 outcome = ops.crs.revoke(cr_name, by=RECONCILER,
                                          reason=f"{path} is no longer on {branch}")
                 if outcome == "revoked":

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from janus.model import format_duration
+from janus.resource import AccessRequestView, standing
 
 
 def _list(items: Iterable[str]) -> str:
@@ -79,21 +80,19 @@ def merge_comment(merge_commit: str, outcomes: list[tuple[str, str, str]],
     return "\n".join(lines) + "\n"
 
 
-def status_comment(cr: dict[str, Any]) -> str:
-    spec, status = cr.get("spec") or {}, cr.get("status") or {}
-    phase = status.get("phase", "Approved")
-    who = f"**{spec.get('requester')}** in `{spec.get('cluster')}/{spec.get('namespace')}`"
-    if phase == "Active":
-        text = (f"Access granted: {who} until **{status.get('expiresAt')}** "
-                f"(role `{spec.get('role')}`, {spec.get('duration')}).")
-    elif phase == "Expired":
+def status_comment(cr: AccessRequestView) -> str:
+    """The PR comment for *cr*'s current phase: who, where, until when or why it ended."""
+    who = f"**{cr.requester}** in `{cr.cluster}/{cr.namespace}`"
+    if cr.phase == "Active":
+        text = (f"Access granted: {who} until **{cr.expires_at_text}** "
+                f"(role `{cr.role}`, {cr.duration}).")
+    elif cr.phase == "Expired":
         text = f"Access expired: {who}; the ServiceAccount, RoleBinding and token are removed."
-    elif phase == "Revoked":
-        by = status.get("revokedBy") or (spec.get("revocation") or {}).get("by")
-        reason = status.get("revokedReason") or (spec.get("revocation") or {}).get("reason")
+    elif cr.phase == "Revoked":
+        by, reason = standing.who_revoked(cr), standing.why_revoked(cr)
         text = f"Access revoked: {who}, by {by}" + (f": {reason}" if reason else "") + "."
-    elif phase == "Failed":
-        text = f"Grant failed: {who}: {status.get('message') or 'see the controller logs'}."
+    elif cr.phase == "Failed":
+        text = f"Grant failed: {who}: {cr.message or 'see the controller logs'}."
     else:
-        text = f"{phase}: {who}."
-    return f"Janus — AccessRequest `{cr['metadata']['name']}`: {text}\n"
+        text = f"{cr.phase}: {who}."
+    return f"Janus — AccessRequest `{cr.name}`: {text}\n"

@@ -74,8 +74,7 @@ def _revoke(ops: GitOps, pull: Any, login: str, reason: str) -> str:
     admin = None
     refused = []
     for path, _name, cr in live:
-        requester = str((cr.get("spec") or {}).get("requester", ""))
-        if requester.lower() == login.lower():
+        if cr.belongs_to(login):
             continue
         if admin is None:
             admin = ops.is_admin(login)

@@ -20,7 +20,7 @@ from github.Repository import Repository
 
 from janus import names
 from janus.gitops import comments, render, sources
-from janus.gitops.crs import AccessRequests, Provenance, has_ended
+from janus.gitops.crs import AccessRequests
 from janus.gitops.membership import GitHubMembership
 from janus.gitops.metrics import COUNTERS, Counters
 from janus.gitops.pr_check import run_pr_check
@@ -29,6 +29,7 @@ from janus.logs import event
 from janus.model import JanusConfig, PolicySet
 from janus.policy import Membership
 from janus.policy.codeowners import CodeOwners
+from janus.resource import AccessRequestView, Provenance
 
 log = logging.getLogger("janus.gitops")
 
@@ -124,13 +125,13 @@ class GitOps:
         for path in changes.changed:
             parts = sources.request_path_parts(path)
             cr = self.crs.get(names.access_request_name(*parts)) if parts else None
-            provenance = ((cr or {}).get("spec") or {}).get("provenance") or {}
-            if provenance.get("mergeCommit") != pull.merge_commit_sha:
+            if cr is None or cr.provenance is None \
+                    or cr.provenance.merge_commit != pull.merge_commit_sha:
                 return False
         for path in changes.removed:
             parts = sources.request_path_parts(path)
             cr = self.crs.get(names.access_request_name(*parts)) if parts else None
-            if cr is not None and not has_ended(cr):
+            if cr is not None and not cr.ended:
                 return False
         return True
 
@@ -212,13 +213,9 @@ class GitOps:
         for grant in verdict.grants:
             r = grant.request
             cr = self.crs.get(names.access_request_name(r.cluster, r.namespace, r.name))
-            if cr is None or has_ended(cr):
+            if cr is None or cr.ended:
                 continue
-            spec = cr.get("spec") or {}
-            for key, new in (("requester", r.requester), ("role", r.role)):
-                if str(spec.get(key, "")).lower() != new.lower():
-                    problems.append(f"`{grant.path}`: {key} of the live grant is "
-                                    f"{spec.get(key)}, the file says {new}")
+            problems += _identity_changes(grant.path, cr, r.requester, r.role)
         if problems:
             raise StepFailed(STEP_EXISTING, "a live grant's requester or role cannot change; "
                              "delete the file (revoke) and request again under a new name",
@@ -230,3 +227,11 @@ class GitOps:
         from janus.gitops.revoke_command import handle_revoke_comment
 
         handle_revoke_comment(self, payload)
+
+
+def _identity_changes(path: str, live: AccessRequestView, requester: str, role: str) -> list[str]:
+    """What a merged file would change of a live grant's identity (requester, role)."""
+    return [f"`{path}`: {key} of the live grant is {old}, the file says {new}"
+            for key, old, new in (("requester", live.requester, requester),
+                                  ("role", live.role, role))
+            if old.lower() != new.lower()]

@@ -12,15 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from kubernetes import watch
-from kubernetes.client.rest import ApiException
-
-from janus import resource
 from janus.gitops import comments, render
 from janus.gitops.crs import REPORTED_PHASE
 from janus.logs import event
+from janus.resource import AccessRequestError, AccessRequestView
 
 if TYPE_CHECKING:
     from janus.gitops.service import GitOps
@@ -29,15 +26,16 @@ log = logging.getLogger("janus.gitops.status")
 
 REPORTED = frozenset({"Active", "Expired", "Revoked", "Failed"})
 WATCH_SECONDS = 30
+# Events that carry the CR's current state (a DELETED CR has nothing left to report).
+_CURRENT = frozenset({"LISTED", "ADDED", "MODIFIED"})
 
 
-def reported_value(cr: dict[str, Any]) -> str | None:
-    phase = resource.phase_of(cr)
-    if phase not in REPORTED:
+def reported_value(cr: AccessRequestView) -> str | None:
+    if cr.phase not in REPORTED:
         return None
-    if phase == "Active":
-        return f"Active:{(cr.get('status') or {}).get('expiresAt', '')}"
-    return phase
+    if cr.phase == "Active":
+        return f"Active:{cr.expires_at_text}"
+    return cr.phase
 
 
 class StatusReporter:
@@ -46,59 +44,44 @@ class StatusReporter:
         # How long one watch request lasts; also bounds how long stop() takes.
         self.watch_seconds = watch_seconds
 
-    def report(self, cr: dict[str, Any]) -> bool:
+    def report(self, cr: AccessRequestView) -> bool:
         """Post the comment for *cr*'s current phase if not done yet; True when posted."""
         value = reported_value(cr)
-        meta = cr.get("metadata") or {}
-        if value is None or (meta.get("annotations") or {}).get(REPORTED_PHASE) == value:
+        if value is None or cr.meta.annotations.get(REPORTED_PHASE) == value:
             return False
-        provenance = (cr.get("spec") or {}).get("provenance") or {}
-        number = provenance.get("pullRequest")
-        if not number or str(provenance.get("repo", "")).lower() != self.ops.repo_name.lower():
+        provenance = cr.provenance
+        if (provenance is None or not provenance.pull_request
+                or provenance.repo.lower() != self.ops.repo_name.lower()):
             return False
-        pull = self.ops.repo.get_pull(int(number))
-        key = f"status:{meta['uid']}:{value}".replace(" ", "")
+        number = provenance.pull_request
+        pull = self.ops.repo.get_pull(number)
+        key = f"status:{cr.meta.uid}:{value}".replace(" ", "")
         outcome = comments.upsert(pull, key, render.status_comment(cr),
                                   author=self.ops.janus_login, edit=False)
-        self.ops.crs.set_annotation(meta["name"], REPORTED_PHASE, value,
-                                    meta["resourceVersion"])
-        event(log, "status.reported", request=meta["name"], phase=resource.phase_of(cr),
-              pull=number, comment=outcome)
+        self.ops.crs.set_annotation(cr.name, REPORTED_PHASE, value, cr.resource_version)
+        event(log, "status.reported", request=cr.name, phase=cr.phase, pull=number,
+              comment=outcome)
         return outcome == "created"
 
-    def report_safely(self, cr: dict[str, Any]) -> None:
+    def report_safely(self, cr: AccessRequestView) -> None:
         try:
             self.report(cr)
         except Exception:  # GitHub down: the next event or relist tries again
             log.exception("status.report_failed", extra={
-                "event": "status.report_failed",
-                "request": (cr.get("metadata") or {}).get("name"), "fields": {}})
+                "event": "status.report_failed", "request": cr.name, "fields": {}})
 
     def run_forever(self, stop: threading.Event) -> None:
-        api = self.ops.crs.api
-        args = (resource.GROUP, resource.VERSION, self.ops.crs.namespace, resource.PLURAL)
+        """Report every AccessRequest listed or changed until *stop* is set; the client's watch
+        lists again by itself after a 410 Gone, and this loop resumes after any other error."""
         while not stop.is_set():
             try:
-                listing = api.list_namespaced_custom_object(*args)
-                for cr in listing.get("items", []):
-                    self.report_safely(cr)
-                version = listing["metadata"]["resourceVersion"]
-                while not stop.is_set():
-                    w = watch.Watch()
-                    for change in w.stream(api.list_namespaced_custom_object, *args,
-                                           resource_version=version,
-                                           timeout_seconds=self.watch_seconds):
-                        if stop.is_set():
-                            w.stop()
-                            break
-                        obj = change["object"]
-                        version = (obj.get("metadata") or {}).get("resourceVersion", version)
-                        if change["type"] in ("ADDED", "MODIFIED"):
-                            self.report_safely(obj)
-            except ApiException as exc:
-                if exc.status != 410:  # 410 Gone: our version is too old; relist
-                    log.warning("status watch error %s", exc.status)
-                    time.sleep(1)
+                for change in self.ops.crs.client.watch(stop=stop,
+                                                        timeout_seconds=self.watch_seconds):
+                    if change.type in _CURRENT:
+                        self.report_safely(change.view)
+            except AccessRequestError as exc:
+                log.warning("status watch error %s", exc.status)
+                time.sleep(1)
             except Exception:
                 log.exception("status.watch_failed", extra={
                     "event": "status.watch_failed", "request": None, "fields": {}})

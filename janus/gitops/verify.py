@@ -34,6 +34,7 @@ from github import GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
+from janus import errors
 from janus.gitops import sources
 from janus.model import ConfigError, PolicySet, Problem, Request, load_request
 from janus.policy import Decision, Membership, evaluate
@@ -55,7 +56,9 @@ WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 _CHANGED = frozenset({"added", "modified", "changed", "copied", "renamed"})
 
 
-class StepFailed(Exception):
+class StepFailed(errors.Refused):
+    """A verification step refused the merge: nothing is granted from it."""
+
     def __init__(self, step: str, summary: str, details: list[str] | None = None) -> None:
         super().__init__(f"{step}: {summary}")
         self.step = step
@@ -64,7 +67,7 @@ class StepFailed(Exception):
 
 
 @dataclass(frozen=True)
-class Grant:
+class VerifiedFile:
     """A verified request file: create the CR, or extend the existing one."""
 
     request: Request
@@ -92,7 +95,7 @@ class MergeVerdict:
     merged_by: str
     merged_at: dt.datetime | None
     author: str
-    grants: list[Grant] = field(default_factory=list)
+    grants: list[VerifiedFile] = field(default_factory=list)
     revocations: list[Revocation] = field(default_factory=list)
     failure: StepFailed | None = None
 
@@ -391,7 +394,7 @@ def verify_merge(ctx: Context) -> MergeVerdict:
     return verdict
 
 
-def _verify_grants(ctx: Context, changes: FileChanges) -> list[Grant]:
+def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
     check_only_request_files(changes, ctx.pull)
     if not changes.changed:
         return []
@@ -406,7 +409,7 @@ def _verify_grants(ctx: Context, changes: FileChanges) -> list[Grant]:
     check_requester_is_author(ctx, judged)
     approvers = check_approvals(ctx, judged, codeowners, membership)
     return [
-        Grant(j.request, j.path, j.blob_sha, approvers[j.path],  # type: ignore[arg-type]
+        VerifiedFile(j.request, j.path, j.blob_sha, approvers[j.path],  # type: ignore[arg-type]
               j.decision.policy or "")  # type: ignore[union-attr]
         for j in judged
     ]

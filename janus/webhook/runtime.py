@@ -41,7 +41,7 @@ class ReceiverSettings:
 
 def _ready_checks(ops: GitOps) -> dict[str, readiness.Check]:
     """The receiver is ready when it can also write AccessRequests: the API server answers."""
-    api_client = getattr(getattr(ops.crs, "api", None), "api_client", None)
+    api_client = getattr(ops.crs, "api_client", None)
     return {"api_server": readiness.api_server(api_client)} if api_client is not None else {}
 
 

@@ -72,7 +72,8 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
         from janus.gitops.crs import AccessRequests
 
         crs = AccessRequests(cluster.admin_client(), janus_ns)
-        cr = _wait(lambda: crs.get(cr_name(name)), 30, "the AccessRequest")
+        _wait(lambda: crs.get(cr_name(name)), 30, "the AccessRequest")
+        cr = harness.raw_cr(crs.api_client, cr_name(name), janus_ns)
         assert cr["spec"]["provenance"]["approvers"] == ["bob"]
         # The App's own login was discovered at start-up: its comments carry it.
         comments = _wait(lambda: [b for b in harness.comments_of(sim, repo, number)

@@ -160,6 +160,18 @@ def install_crd(api: Any) -> None:
             time.sleep(0.2)
 
 
+def raw_cr(api: Any, name: str, namespace: str = names.JANUS_NAMESPACE) -> dict[str, Any] | None:
+    """The AccessRequest *name* exactly as the API server stores it (None if absent): the tests
+    assert the receiver's wire format, not only what the view reads of it."""
+    try:
+        return client.CustomObjectsApi(api).get_namespaced_custom_object(
+            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def make_gitops(bed: Bed, api: Any) -> GitOps:
     gh = connect(bed.settings())
     return GitOps(gh, bed.repo, AccessRequests(api), load_config_file(ROOT / "policies" /

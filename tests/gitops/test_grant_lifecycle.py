@@ -4,6 +4,7 @@ changes on a live grant — all through merged PRs on the simulator and the real
 from __future__ import annotations
 
 import pytest
+from kubernetes import client
 
 from janus.gitops.crs import AccessRequests
 from tests.gitops import harness
@@ -35,7 +36,7 @@ def test_longer_duration_is_an_extension_judged_like_a_new_request(bed, gitops, 
     bed.sim.review(bed.repo, number, "carol", "APPROVE")
     merge_sha = bed.sim.merge(bed.repo, number, actor="root", method="squash")
     gitops.process_merge(number)
-    cr = AccessRequests(kube).get(cr_name(name))
+    cr = harness.raw_cr(kube, cr_name(name))
     assert cr is not None
     assert cr["spec"]["duration"] == "3h"
     assert cr["spec"]["provenance"]["pullRequest"] == number != first
@@ -53,7 +54,7 @@ def test_unapproved_extension_leaves_the_grant_unchanged(bed, gitops, kube) -> N
     verdict = gitops.process_merge(number)
     assert verdict is not None and verdict.failure is not None
     assert verdict.failure.step == "approvals"
-    assert AccessRequests(kube).get(cr_name(name))["spec"]["duration"] == "1h"
+    assert harness.raw_cr(kube, cr_name(name))["spec"]["duration"] == "1h"
 
 
 def test_deleting_the_file_revokes_without_approval(bed, gitops, kube) -> None:
@@ -62,7 +63,7 @@ def test_deleting_the_file_revokes_without_approval(bed, gitops, kube) -> None:
     number = _second_pr(bed, name, {request_path(name): None})
     bed.sim.merge(bed.repo, number, actor="root")
     gitops.process_merge(number)
-    revocation = AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]
+    revocation = harness.raw_cr(kube, cr_name(name))["spec"]["revocation"]
     assert revocation["by"] == "alice"
     assert request_path(name) in revocation["reason"]
     bodies = harness.comments_of(bed.sim, bed.repo, number)
@@ -80,7 +81,7 @@ def test_role_or_requester_change_on_a_live_grant_is_refused(bed, gitops, kube) 
     bed.sim.merge(bed.repo, number, actor="root")
     verdict = gitops.process_merge(number)
     assert verdict is not None
-    assert AccessRequests(kube).get(cr_name(name))["spec"]["requester"] == "alice"
+    assert harness.raw_cr(kube, cr_name(name))["spec"]["requester"] == "alice"
     bodies = harness.comments_of(bed.sim, bed.repo, number)
     assert any("existing-grant-compatible" in b for b in bodies), bodies
 
@@ -95,10 +96,10 @@ def test_replayed_old_merge_neither_regrants_a_revoked_request_nor_undoes_an_ext
     gitops.process_merge(deletion)
     gitops.process_merge(first)  # the old grant's delivery, redelivered
     crs = AccessRequests(kube)
-    assert crs.get(cr_name(revoked))["spec"].get("revocation"), "must stay revoked"
+    assert harness.raw_cr(kube, cr_name(revoked))["spec"].get("revocation"), "must stay revoked"
     # Even once the ended CR is cleaned up, replaying the old merge grants nothing.
-    crs.api.delete_namespaced_custom_object("janus.dev", "v1alpha1", crs.namespace,
-                                            "accessrequests", cr_name(revoked))
+    client.CustomObjectsApi(kube).delete_namespaced_custom_object(
+        "janus.dev", "v1alpha1", crs.namespace, "accessrequests", cr_name(revoked))
     verdict = gitops.process_merge(first)
     assert verdict is not None and verdict.failure is None
     assert crs.get(cr_name(revoked)) is None
@@ -112,4 +113,4 @@ def test_replayed_old_merge_neither_regrants_a_revoked_request_nor_undoes_an_ext
     bed.sim.merge(bed.repo, longer, actor="root")
     gitops.process_merge(longer)
     gitops.process_merge(original)
-    assert AccessRequests(kube).get(cr_name(extended))["spec"]["duration"] == "3h"
+    assert harness.raw_cr(kube, cr_name(extended))["spec"]["duration"] == "3h"

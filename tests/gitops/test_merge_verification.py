@@ -38,7 +38,7 @@ def test_approved_merge_creates_the_access_request_with_provenance(bed, gitops, 
     merge_sha = bed.sim.merge(bed.repo, number, actor="root")
     verdict = gitops.process_merge(number)
     assert verdict is not None and verdict.failure is None
-    cr = AccessRequests(kube).get(cr_name(name))
+    cr = harness.raw_cr(kube, cr_name(name))
     assert cr is not None
     spec = cr["spec"]
     assert (spec["requester"], spec["cluster"], spec["namespace"], spec["duration"]) == \

@@ -29,7 +29,7 @@ def test_merge_whose_delivery_was_lost_is_granted_by_reconcile(bed, gitops, kube
     # No delivery was processed. The reconcile finds the file without a CR:
     report = Reconciler(gitops).run()
     assert report.granted == [cr_name(name)]
-    cr = AccessRequests(kube).get(cr_name(name))
+    cr = harness.raw_cr(kube, cr_name(name))
     assert cr["spec"]["provenance"]["mergeCommit"] == merge_sha
     assert cr["spec"]["provenance"]["pullRequest"] == number
     assert Reconciler(gitops).run().granted == []  # nothing left to do
@@ -65,7 +65,7 @@ def test_grant_whose_file_is_gone_is_revoked(bed, gitops, kube) -> None:
     bed.sim.push(bed.repo, "main", {request_path(name): None}, author="root", message="rm")
     report = Reconciler(gitops).run()
     assert report.revoked == [cr_name(name)]
-    revocation = AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]
+    revocation = harness.raw_cr(kube, cr_name(name))["spec"]["revocation"]
     assert revocation["by"] == "janus-reconcile"
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from janus.gitops import render
 from janus.gitops.comments import marker, markers_in
+from janus.resource import AccessRequestView
 
 
-def _cr(phase: str, **status) -> dict:
-    return {"metadata": {"name": "prod-payments-alice-x-1234abcd"},
-            "spec": {"requester": "alice", "cluster": "prod", "namespace": "payments",
-                     "role": "pod-exec", "duration": "1h",
-                     "revocation": {"by": "root", "reason": "done"}},
-            "status": {"phase": phase, **status}}
+def _cr(phase: str, **status) -> AccessRequestView:
+    return AccessRequestView.from_cr({
+        "metadata": {"name": "prod-payments-alice-x-1234abcd"},
+        "spec": {"requester": "alice", "cluster": "prod", "namespace": "payments",
+                 "role": "pod-exec", "duration": "1h",
+                 "revocation": {"by": "root", "reason": "done"}},
+        "status": {"phase": phase, **status}})
 
 
 def test_status_comments_name_the_transition() -> None:

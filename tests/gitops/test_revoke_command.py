@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from janus.gitops.crs import AccessRequests
 from janus.gitops.revoke_command import parse_revoke
 from tests.gitops import harness
 from tests.gitops.harness import cr_name, granted_request, open_request_pr, request_name
@@ -37,7 +36,7 @@ def _replies(bed, number: int) -> list[str]:
 def test_requester_revokes_with_a_reason(bed, gitops, kube) -> None:
     name, number = granted_request(bed, gitops)
     _command(bed, gitops, number, "alice", "/janus revoke incident closed")
-    revocation = AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]
+    revocation = harness.raw_cr(kube, cr_name(name))["spec"]["revocation"]
     assert revocation["by"] == "alice" and revocation["reason"] == "incident closed"
     replies = _replies(bed, number)
     assert len(replies) == 1 and "@alice revocation requested" in replies[0]
@@ -47,14 +46,14 @@ def test_requester_revokes_with_a_reason(bed, gitops, kube) -> None:
 def test_admin_through_team_membership_revokes(bed, gitops, kube) -> None:
     name, number = granted_request(bed, gitops)
     _command(bed, gitops, number, "sam", "/janus revoke")  # sam is in acme/sre, the admins
-    assert AccessRequests(kube).get(cr_name(name))["spec"]["revocation"]["by"] == "sam"
+    assert harness.raw_cr(kube, cr_name(name))["spec"]["revocation"]["by"] == "sam"
 
 
 @pytest.mark.k8s_real
 def test_stranger_is_refused_and_nothing_is_revoked(bed, gitops, kube) -> None:
     name, number = granted_request(bed, gitops)
     _command(bed, gitops, number, "dave", "/janus revoke because I can")
-    assert "revocation" not in AccessRequests(kube).get(cr_name(name))["spec"]
+    assert "revocation" not in harness.raw_cr(kube, cr_name(name))["spec"]
     replies = _replies(bed, number)
     assert len(replies) == 1 and "only the requester or a Janus admin" in replies[0]
     assert bed.counters.get("revocations_total", source="comment", outcome="refused") == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from kubernetes import client
@@ -50,10 +51,10 @@ def test_each_transition_is_reported_once(bed, gitops, kube) -> None:
     assert reporter.report(crs.get(cr_name(name)))
     assert not reporter.report(crs.get(cr_name(name)))  # annotation remembers
     cr = crs.get(cr_name(name))
-    assert cr["metadata"]["annotations"][REPORTED_PHASE] == "Active:2026-11-27T06:00:00Z"
+    assert cr.meta.annotations[REPORTED_PHASE] == "Active:2026-11-27T06:00:00Z"
     # A crash between comment and annotation: the marker still prevents a second comment.
-    cr["metadata"]["annotations"].pop(REPORTED_PHASE)
-    assert not reporter.report(cr)
+    unannotated = {k: v for k, v in cr.meta.annotations.items() if k != REPORTED_PHASE}
+    assert not reporter.report(replace(cr, meta=replace(cr.meta, annotations=unannotated)))
     _set_status(kube, cr_name(name), {"phase": "Expired"})
     assert reporter.report(crs.get(cr_name(name)))
     bodies = _status_comments(bed, number)

@@ -32,7 +32,7 @@ def test_forged_revoke_deliveries_change_nothing_the_genuine_one_revokes(loop) -
     sim.review(repo, number, "bob", "APPROVE")
     sim.merge(repo, number, actor="root")
     loop.settle()
-    before = loop.crs.get(cr_name(name))
+    before = harness.raw_cr(loop.crs.api_client, cr_name(name), loop.janus_ns)
     assert before is not None and "revocation" not in before["spec"]
 
     sim.set_delivery_mode("hold")
@@ -58,7 +58,7 @@ def test_forged_revoke_deliveries_change_nothing_the_genuine_one_revokes(loop) -
         assert httpx.post(loop.receiver.url, content=content, headers=headers).status_code == 401
         assert loop.receiver.store.state_of(guid) is None
     assert loop.receiver.pool.wait_idle(10)
-    after = loop.crs.get(cr_name(name))
+    after = harness.raw_cr(loop.crs.api_client, cr_name(name), loop.janus_ns)
     assert after is not None and after["spec"] == before["spec"]
     assert harness.comments_of(sim, repo, number) == comments_before
 
@@ -66,5 +66,5 @@ def test_forged_revoke_deliveries_change_nothing_the_genuine_one_revokes(loop) -
     sim.set_delivery_mode("sync")
     sim.release_held()
     loop.settle()
-    revoked = loop.crs.get(cr_name(name))
+    revoked = harness.raw_cr(loop.crs.api_client, cr_name(name), loop.janus_ns)
     assert revoked is not None and revoked["spec"]["revocation"]["by"] == "alice"
