@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
@@ -75,7 +76,7 @@ def create_app(
         raise ValueError("a webhook secret is required")
     app = FastAPI(title="janus webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def reject(status: int, reason: str, message: str, **fields: object) -> JSONResponse:
+    def reject(status: int, reason: str, message: str, **fields: Any) -> JSONResponse:
         counters.inc("webhook_deliveries_total", outcome=reason)
         event(log, "webhook.rejected", reason=reason, status=status, level=logging.WARNING,
               **fields)
