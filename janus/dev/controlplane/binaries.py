@@ -16,6 +16,17 @@ class BinariesMissing(RuntimeError):
 
 
 def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
+    """The pinned versions; :class:`BinariesMissing` when *path* is absent, which is the case
+    for an installed wheel: the local control plane is built from a source checkout."""
+    if not path.is_file():
+        raise BinariesMissing(
+            f"`janus dev` runs a local control plane built from a Janus source checkout, and "
+            f"{path} is not there (this janus is installed from a package, without the "
+            f"checkout's tests/cluster/ and policies/). Clone the Janus repository and run "
+            f"`make demo` inside it (it needs Go, and builds kube-apiserver, etcd and kwok "
+            f"into ~/.cache/janus). To run Janus on a real cluster, `janus dev` is not needed: "
+            f"see docs/install.md."
+        )
     versions: dict[str, str] = {}
     for line in path.read_text().splitlines():
         line = line.strip()
