@@ -17,12 +17,19 @@ from github import GithubException
 from janus.gitops.request_pr import open_request_pr
 from janus.logs import event
 from janus.model import PolicySet, Problem
-from janus.resource import readiness
+from janus.resource import (
+    AccessRequestView,
+    AlreadyRevoked,
+    GrantEnded,
+    NotFound,
+    readiness,
+    standing,
+)
 from janus.web import pulls
 from janus.web import readiness as web_readiness
 from janus.web.auth import AdminUser, CurrentUser, User, require_csrf
 from janus.web.github_access import NoGitHubCredentials, repo_for_user
-from janus.web.grants import AlreadyRevoked, Grant, GrantNotFound, GrantStore
+from janus.web.grants import GrantStore
 from janus.web.policy_source import PolicySource, PolicyUnavailable
 from janus.web.request_form import (
     RequestForm,
@@ -64,8 +71,8 @@ def _is_htmx(request: Request) -> bool:
 @router.get("/")
 def home(request: Request, user: CurrentUser) -> Response:
     grants = _grants(request).list_for(user.login)
-    live = [g for g in grants if g.is_live]
-    past = [g for g in grants if not g.is_live]
+    live = [g for g in grants if standing.in_force(g)]
+    past = [g for g in grants if not standing.in_force(g)]
     open_pulls: list[pulls.PullSummary] = []
     pulls_error = None
     try:
@@ -235,8 +242,8 @@ def admin_page(request: Request, user: AdminUser) -> Response:
     return templates.TemplateResponse(
         request,
         "admin.html",
-        {"user": user, "live": [g for g in grants if g.is_live],
-         "recent": [g for g in grants if not g.is_live][:50]},
+        {"user": user, "live": [g for g in grants if standing.in_force(g)],
+         "recent": [g for g in grants if not standing.in_force(g)][:50]},
     )
 
 
@@ -258,17 +265,17 @@ def admin_revoke(
 # -- shared ----------------------------------------------------------------------------------
 
 
-def _grant_or_404(request: Request, name: str) -> Grant:
+def _grant_or_404(request: Request, name: str) -> AccessRequestView:
     try:
         return _grants(request).get(name)
-    except GrantNotFound as exc:
+    except NotFound as exc:
         raise HTTPException(status_code=404, detail="no such grant") from exc
 
 
-def _revoke(request: Request, grant: Grant, user: User, reason: str) -> None:
+def _revoke(request: Request, grant: AccessRequestView, user: User, reason: str) -> None:
     try:
         _grants(request).request_revocation(grant.name, user.login, reason, _now())
-    except AlreadyRevoked as exc:
+    except (AlreadyRevoked, GrantEnded) as exc:
         raise HTTPException(status_code=409, detail="already revoked or ended") from exc
     event(log, "grant.revocation_requested", request=grant.name, by=user.login,
           requester=grant.requester, reason=reason)

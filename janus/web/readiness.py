@@ -31,7 +31,7 @@ def _database(engine: Any) -> readiness.Check:
 
 def checks(app: Any) -> dict[str, readiness.Check]:
     """The checks of one app: its grants store's API client and the terminal's engine."""
-    api_client = getattr(getattr(app.state.grants, "api", None), "api_client", None)
+    api_client = getattr(app.state.grants, "api_client", None)
     terminal = getattr(app.state, "terminal", None)
     store = getattr(terminal, "store", None)
     return {

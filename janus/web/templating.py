@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from janus.resource import standing, timefmt
 from janus.web.auth import csp_nonce, csrf_token, current_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -22,13 +23,14 @@ templates.env.globals.update(
     csrf_token=csrf_token,
     csp_nonce=csp_nonce,
     current_user=current_user,
+    # Who revoked a grant and why: the controller's record, or the revocation as requested.
+    who_revoked=standing.who_revoked,
+    why_revoked=standing.why_revoked,
 )
 
 
 def _rfc3339(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "" if value is None else timefmt.fmt(value)
 
 
 def _short_time(value: dt.datetime | None) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from janus.resource import standing
 from janus.web.grants import GrantStore
 from tests.web.conftest import csrf_of, dev_login
 
@@ -48,7 +49,7 @@ def test_requester_relinquishes_own_grant(
     assert response.status_code == 303
     grant = grants.get(name)
     assert grant.revocation_requested
-    assert grant.revoked_by == "alice"
+    assert standing.who_revoked(grant) == "alice"
     again = alice.post(f"/grants/{name}/relinquish", data={"csrf_token": token})
     assert again.status_code == 409
 
@@ -97,8 +98,8 @@ def test_admin_revokes_with_reason(
                           follow_redirects=False)
     assert response.status_code == 303
     grant = grants.get(name)
-    assert grant.revoked_by == admin_login
-    assert grant.revoked_reason == "left the team"
+    assert standing.who_revoked(grant) == admin_login
+    assert standing.why_revoked(grant) == "left the team"
 
 
 def test_admin_revoke_needs_a_reason(web: WebFactory, make_grant: Callable[..., str]) -> None:

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from janus.dev.controlplane.ports import free_port
 from janus.dev.github_sim import GitHubSimulator
+from janus.resource import standing
 from janus.web.app import create_app
 from janus.web.grants import GrantStore
 from janus.web.settings import WebSettings
@@ -151,5 +152,5 @@ def test_countdown_and_relinquish_via_htmx(
     while not grants.get(name).revocation_requested:
         assert time.monotonic() < deadline, "relinquish did not reach the CR"
         time.sleep(0.1)
-    assert grants.get(name).revoked_by == "alice"
+    assert standing.who_revoked(grants.get(name)) == "alice"
     assert page.problems == []

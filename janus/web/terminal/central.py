@@ -19,9 +19,10 @@ from typing import Any
 
 import httpx
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from janus import resource
+from janus.resource import AccessRequestView
+from janus.resource.kube import central_client
 
 # Metadata only: a watch on Secrets must not pull every grant's token into this process.
 PARTIAL_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
@@ -39,13 +40,10 @@ class WatchExpired(Exception):
 
 
 def load_configuration(kubeconfig: Path | None) -> k8s_client.Configuration:
-    configuration = k8s_client.Configuration()
-    if kubeconfig is None:
-        k8s_config.load_incluster_config(client_configuration=configuration)
-    else:
-        k8s_config.load_kube_config(
-            config_file=str(kubeconfig), client_configuration=configuration
-        )
+    """The central cluster's connection settings, found as every process finds them
+    (:func:`janus.resource.kube.central_client`: the kubeconfig given, else ``KUBECONFIG``,
+    else in-cluster)."""
+    configuration: k8s_client.Configuration = central_client(kubeconfig).configuration
     return configuration
 
 
@@ -94,12 +92,13 @@ class CentralApi:
     def _cr_path(self, namespace: str) -> str:
         return f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/{namespace}/{resource.PLURAL}"
 
-    async def get_access_request(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self._get(f"{self._cr_path(namespace)}/{name}")
+    async def get_access_request(self, namespace: str, name: str) -> AccessRequestView | None:
+        obj = await self._get(f"{self._cr_path(namespace)}/{name}")
+        return AccessRequestView.from_cr(obj) if obj else None
 
-    async def list_access_requests(self, namespace: str) -> list[dict[str, Any]]:
+    async def list_access_requests(self, namespace: str) -> list[AccessRequestView]:
         body = await self._get(self._cr_path(namespace))
-        return list(body.get("items") or []) if body else []
+        return [AccessRequestView.from_cr(item) for item in (body or {}).get("items") or []]
 
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")

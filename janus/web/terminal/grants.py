@@ -1,7 +1,10 @@
-"""What the terminal knows about a grant: the AccessRequest CR and its token Secret.
+"""What the terminal knows about a grant beyond its AccessRequest: the token Secret, and the
+pull request that groups a requester's grants into tabs.
 
-The token is held in a :class:`GrantCredentials` whose ``repr`` hides it, so an exception
-message or a debug log of the object can never print it.
+The grant itself is an :class:`~janus.resource.AccessRequestView` (the web pages read the same
+view); whether a terminal may open is :func:`janus.resource.standing.usable`. The token is held in
+a :class:`GrantCredentials` whose ``repr`` hides it, so an exception message or a debug log of the
+object can never print it.
 """
 
 from __future__ import annotations
@@ -11,58 +14,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from janus import names, resource
-from janus.resource import timefmt
-
-ACTIVE = "Active"
+from janus import names
+from janus.resource import AccessRequestView, timefmt
 
 
-@dataclass(frozen=True)
-class Grant:
-    cr_name: str
-    requester: str
-    cluster: str
-    namespace: str
-    phase: str
-    expires_at: dt.datetime | None
-    revocation_requested: bool
-    pull_request: tuple[str, int] | None  # (repo, number) from spec.provenance
-
-    @classmethod
-    def from_cr(cls, cr: dict[str, Any]) -> Grant:
-        spec = cr.get("spec") or {}
-        status = cr.get("status") or {}
-        provenance = spec.get("provenance") or {}
-        pr = (
-            (str(provenance.get("repo", "")), int(provenance["pullRequest"]))
-            if provenance.get("pullRequest")
-            else None
-        )
-        return cls(
-            cr_name=cr["metadata"]["name"],
-            requester=str(spec.get("requester", "")),
-            cluster=str(spec.get("cluster", "")),
-            namespace=str(spec.get("namespace", "")),
-            phase=str(resource.phase_of(cr)),
-            expires_at=timefmt.parse(status.get("expiresAt")),
-            revocation_requested=bool(spec.get("revocation")),
-            pull_request=pr,
-        )
-
-    def belongs_to(self, login: str) -> bool:
-        return bool(login) and self.requester.lower() == login.lower()
-
-    @property
-    def usable(self) -> bool:
-        """Active, not past expiry, no revocation pending."""
-        if self.phase != ACTIVE or self.revocation_requested:
-            return False
-        return self.expires_at is None or self.expires_at > dt.datetime.now(dt.UTC)
-
-    @property
-    def ended(self) -> bool:
-        """The grant is over (or being taken away): open sessions must close."""
-        return self.phase in resource.TERMINAL_PHASES or self.revocation_requested
+def pull_request_of(grant: AccessRequestView) -> tuple[str, int] | None:
+    """(repo, number) of the PR that approved *grant*: one terminal tab per grant of that PR."""
+    provenance = grant.provenance
+    if provenance is None or not provenance.pull_request:
+        return None
+    return provenance.repo, provenance.pull_request
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from janus.resource import timefmt
+
 # Kubernetes object names: DNS subdomain for pods, DNS label for containers.
 _POD_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _CONTAINER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -115,7 +117,7 @@ def parse_control(text: str) -> Resize | None:
 
 
 def _rfc3339(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return timefmt.fmt(moment) if moment else None
 
 
 def connected(session: int, shell: str, pod: str, container: str) -> dict[str, object]:

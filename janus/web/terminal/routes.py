@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocketDisconnect
 
 from janus.logs import event
+from janus.resource import AccessRequestView, standing
 from janus.web.auth import User, require_user, user_from_websocket
 from janus.web.templating import templates
 from janus.web.terminal import protocol
 from janus.web.terminal.central import CentralApiError
-from janus.web.terminal.grants import Grant
 from janus.web.terminal.pods import PodListError, list_pods
 from janus.web.terminal.runtime import TerminalRuntime
 from janus.web.terminal.session import TerminalSession
@@ -40,7 +40,7 @@ def _runtime(conn: Request | WebSocket) -> TerminalRuntime:
     return runtime
 
 
-async def _own_grant(runtime: TerminalRuntime, cr_name: str, user: User) -> Grant:
+async def _own_grant(runtime: TerminalRuntime, cr_name: str, user: User) -> AccessRequestView:
     """The grant, if *user* is its requester; 403 otherwise (also when it does not exist)."""
     grant = await runtime.grant(cr_name)
     if grant is None or not grant.belongs_to(user.login):
@@ -74,7 +74,7 @@ async def terminal_pods(
 ) -> JSONResponse:
     runtime = _runtime(request)
     grant = await _own_grant(runtime, cr_name, user)
-    if not grant.usable:
+    if not standing.usable(grant):
         raise HTTPException(status_code=409, detail=f"the grant is {grant.phase}")
     credentials = await runtime.credentials(grant)
     if credentials is None:
@@ -116,7 +116,7 @@ async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
         await ws.close(code=4403)
         return
     await ws.accept()
-    if not grant.usable:
+    if not standing.usable(grant):
         await _refuse(ws, "not-active", f"The grant is {grant.phase}.")
         return
     try:

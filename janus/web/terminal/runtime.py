@@ -8,11 +8,12 @@ import logging
 from dataclasses import dataclass
 
 from janus.logs import event
+from janus.resource import AccessRequestView, standing
 from janus.web import db
 from janus.web.recording import DEFAULT_MAX_BYTES
 from janus.web.settings import WebSettings
 from janus.web.terminal.central import CentralApi, load_configuration
-from janus.web.terminal.grants import Grant, GrantCredentials, secret_name
+from janus.web.terminal.grants import GrantCredentials, pull_request_of, secret_name
 from janus.web.terminal.session import SessionLimits
 from janus.web.terminal.watcher import GrantWatcher, SessionRegistry
 
@@ -88,27 +89,27 @@ class TerminalRuntime:
             raise TerminalUnavailable()
         return self.central
 
-    async def grant(self, cr_name: str) -> Grant | None:
-        cr = await self._central().get_access_request(self.settings.janus_namespace, cr_name)
-        return Grant.from_cr(cr) if cr else None
+    async def grant(self, cr_name: str) -> AccessRequestView | None:
+        return await self._central().get_access_request(self.settings.janus_namespace, cr_name)
 
-    async def sibling_grants(self, grant: Grant) -> list[Grant]:
+    async def sibling_grants(self, grant: AccessRequestView) -> list[AccessRequestView]:
         """The user's usable grants from the same pull request (one tab per namespace)."""
-        if grant.pull_request is None:
+        pull = pull_request_of(grant)
+        if pull is None:
             return [grant]
-        crs = await self._central().list_access_requests(self.settings.janus_namespace)
+        grants = await self._central().list_access_requests(self.settings.janus_namespace)
         siblings = [
             other
-            for other in (Grant.from_cr(cr) for cr in crs)
-            if other.pull_request == grant.pull_request
+            for other in grants
+            if pull_request_of(other) == pull
             and other.belongs_to(grant.requester)
-            and (other.usable or other.cr_name == grant.cr_name)
+            and (standing.usable(other) or other.name == grant.name)
         ]
         return sorted(siblings, key=lambda g: (g.cluster, g.namespace))
 
-    async def credentials(self, grant: Grant) -> GrantCredentials | None:
+    async def credentials(self, grant: AccessRequestView) -> GrantCredentials | None:
         secret = await self._central().get_secret(
-            self.settings.tokens_namespace, secret_name(grant.cr_name)
+            self.settings.tokens_namespace, secret_name(grant.name)
         )
         if secret is None:
             return None
@@ -117,6 +118,6 @@ class TerminalRuntime:
         if credentials.namespace != grant.namespace or (
             credentials.cluster and credentials.cluster != grant.cluster
         ):
-            event(log, "terminal.secret_mismatch", request=grant.cr_name, level=logging.ERROR)
+            event(log, "terminal.secret_mismatch", request=grant.name, level=logging.ERROR)
             return None
         return credentials

@@ -21,11 +21,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from websockets.exceptions import ConnectionClosed
 
 from janus.logs import event
+from janus.resource import AccessRequestView
 from janus.web.db import SessionStore
 from janus.web.recording import AsciicastRecorder
 from janus.web.terminal import protocol
 from janus.web.terminal.exec_stream import ERROR, ExecError, ExecStream, open_shell, status_failed
-from janus.web.terminal.grants import Grant, GrantCredentials, earliest
+from janus.web.terminal.grants import GrantCredentials, earliest
 from janus.web.terminal.watcher import SessionRegistry
 
 log = logging.getLogger("janus.web.terminal")
@@ -50,7 +51,7 @@ class TerminalSession:
         self,
         *,
         ws: WebSocket,
-        grant: Grant,
+        grant: AccessRequestView,
         credentials: GrantCredentials,
         user: str,
         target: protocol.OpenRequest,
@@ -60,7 +61,7 @@ class TerminalSession:
     ) -> None:
         self.ws = ws
         self.grant = grant
-        self.cr_name = grant.cr_name
+        self.cr_name = grant.name
         self.credentials = credentials
         self.user = user
         self.target = target

@@ -19,12 +19,13 @@ import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from janus import names, resource
 from janus.logs import event
+from janus.resource import AccessRequestView
 from janus.web.terminal.central import CentralApi, WatchExpired
-from janus.web.terminal.grants import Grant
 
 log = logging.getLogger("janus.web.terminal")
 
@@ -74,7 +75,7 @@ class SessionRegistry:
             session.set_expiry(expires_at)
 
 
-def _end_reason(grant: Grant) -> tuple[str, str]:
+def _end_reason(grant: AccessRequestView) -> tuple[str, str]:
     if grant.revocation_requested or grant.phase == "Revoked":
         return "revoked", "The grant was revoked."
     if grant.phase == "Expired":
@@ -111,10 +112,10 @@ class GrantWatcher:
         if self._ready_parts >= {"secrets", "grants"}:
             self.ready.set()
 
-    async def _run(self, part: str, once: object) -> None:
+    async def _run(self, part: str, once: Callable[[], Awaitable[None]]) -> None:
         while True:
             try:
-                await once()  # type: ignore[operator]
+                await once()
             except asyncio.CancelledError:
                 raise
             except WatchExpired:
@@ -144,10 +145,10 @@ class GrantWatcher:
                 meta = obj.get("metadata") or {}
                 version = meta.get("resourceVersion") or version
                 if kind == "DELETED":
-                    cr_name = (meta.get("labels") or {}).get(names.LABEL_REQUEST)
-                    if cr_name:
+                    token_of = (meta.get("labels") or {}).get(names.LABEL_REQUEST)
+                    if token_of:
                         self.registry.end_grant(
-                            cr_name, "grant-ended", "The grant's token was removed."
+                            token_of, "grant-ended", "The grant's token was removed."
                         )
 
     # ---- AccessRequest CRs ------------------------------------------------------------------
@@ -156,7 +157,7 @@ class GrantWatcher:
         path = (f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/{self.janus_ns}/"
                 f"{resource.PLURAL}")
         crs, version = await self.central.list_objects(path)
-        by_name = {cr["metadata"]["name"]: Grant.from_cr(cr) for cr in crs}
+        by_name = {grant.name: grant for grant in map(AccessRequestView.from_cr, crs)}
         for cr_name in self.registry.grants():
             grant = by_name.get(cr_name)
             if grant is None:
@@ -169,16 +170,17 @@ class GrantWatcher:
                 version = (obj.get("metadata") or {}).get("resourceVersion") or version
                 if kind == "BOOKMARK":
                     continue
+                grant = AccessRequestView.from_cr(obj)
                 if kind == "DELETED":
                     self.registry.end_grant(
-                        obj["metadata"]["name"], "grant-ended", "The grant no longer exists."
+                        grant.name, "grant-ended", "The grant no longer exists."
                     )
                 else:
-                    self._apply(Grant.from_cr(obj))
+                    self._apply(grant)
 
-    def _apply(self, grant: Grant) -> None:
+    def _apply(self, grant: AccessRequestView) -> None:
         if grant.ended:
             reason, message = _end_reason(grant)
-            self.registry.end_grant(grant.cr_name, reason, message)
+            self.registry.end_grant(grant.name, reason, message)
         else:
-            self.registry.set_expiry(grant.cr_name, grant.expires_at)
+            self.registry.set_expiry(grant.name, grant.expires_at)

@@ -8,10 +8,12 @@ import json
 
 import pytest
 
+from janus.resource import AccessRequestView
+from janus.resource.standing import usable
 from janus.web.recording import AsciicastRecorder, parse_asciicast
 from janus.web.terminal import protocol
 from janus.web.terminal.exec_stream import exec_url, status_failed
-from janus.web.terminal.grants import Grant, GrantCredentials
+from janus.web.terminal.grants import GrantCredentials, pull_request_of
 
 
 def test_open_frame_is_validated() -> None:
@@ -82,18 +84,20 @@ def _cr(**status: object) -> dict:
 
 def test_grant_states() -> None:
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    active = Grant.from_cr(_cr(phase="Active", expiresAt=future))
-    assert active.usable and not active.ended and active.belongs_to("alice")
+    active = AccessRequestView.from_cr(_cr(phase="Active", expiresAt=future))
+    assert usable(active) and not active.ended and active.belongs_to("alice")
     assert not active.belongs_to("bob") and not active.belongs_to("")
-    assert active.pull_request == ("acme/access", 7)
-    assert Grant.from_cr(_cr()).phase == "Approved" and not Grant.from_cr(_cr()).usable
-    past = Grant.from_cr(_cr(phase="Active", expiresAt="2020-01-01T00:00:00Z"))
-    assert not past.usable
+    assert pull_request_of(active) == ("acme/access", 7)
+    approved = AccessRequestView.from_cr(_cr())
+    assert approved.phase == "Approved" and not usable(approved)
+    past = AccessRequestView.from_cr(_cr(phase="Active", expiresAt="2020-01-01T00:00:00Z"))
+    assert not usable(past)
     for phase in ("Revoked", "Expired", "Failed"):
-        assert Grant.from_cr(_cr(phase=phase)).ended
+        assert AccessRequestView.from_cr(_cr(phase=phase)).ended
     revoking = _cr(phase="Active", expiresAt=future)
     revoking["spec"]["revocation"] = {"by": "root"}
-    assert Grant.from_cr(revoking).ended and not Grant.from_cr(revoking).usable
+    assert AccessRequestView.from_cr(revoking).ended
+    assert not usable(AccessRequestView.from_cr(revoking))
 
 
 def test_credentials_never_show_the_token() -> None:
