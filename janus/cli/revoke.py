@@ -25,13 +25,12 @@ from typing import Any
 
 from janus import names, resource
 from janus.cli.errors import CliError
-from janus.resource.timefmt import parse_or_none
+from janus.resource import AccessRequestView
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_CLUSTER = 2
 
-MERGE_PATCH = "application/merge-patch+json"
 _REASON_MAX = 500   # the CRD's limits on spec.revocation
 _BY_MAX = 100
 
@@ -69,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
-                        help="kubeconfig of the central cluster (default: $KUBECONFIG, "
-                             "~/.kube/config, or in-cluster)")
+                        help="kubeconfig of the central cluster (default: $KUBECONFIG, else "
+                             "in-cluster, else ~/.kube/config)")
     parser.add_argument("--janus-namespace", default=names.JANUS_NAMESPACE, metavar="NS",
                         help=f"where the AccessRequests live (default {names.JANUS_NAMESPACE})")
 
@@ -79,74 +78,56 @@ def _cluster_options(parser: argparse.ArgumentParser) -> None:
 
 
 def api_client(kubeconfig: Path | None) -> Any:
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
+    """The central cluster's client (:func:`janus.resource.kube.central_client`)."""
+    from janus.resource.kube import NoCredentials, central_client
 
-    configuration = client.Configuration()
     try:
-        try:
-            config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None,
-                                    client_configuration=configuration)
-        except ConfigException:
-            if kubeconfig is not None:
-                raise
-            config.load_incluster_config(client_configuration=configuration)
-    except (ConfigException, OSError) as exc:
-        where = kubeconfig or "$KUBECONFIG / ~/.kube/config / in-cluster"
-        raise CliError(f"no usable kubeconfig ({where}): {exc}", EXIT_CLUSTER) from None
-    return client.ApiClient(configuration)
+        return central_client(kubeconfig)
+    except NoCredentials as exc:
+        raise CliError(f"no usable kubeconfig — {exc}", EXIT_CLUSTER) from None
 
 
-def _crs(api: Any) -> Any:
-    from kubernetes import client
+def _crs(api: Any, janus_ns: str) -> Any:
+    from janus.resource.client import AccessRequestClient
 
-    return client.CustomObjectsApi(api)
+    return AccessRequestClient(api, janus_ns)
 
 
-def _api_error(exc: Any, doing: str) -> CliError:
-    reason = exc.reason or ""
-    if exc.status == 403:
-        return CliError(f"the API server forbids {doing} (403); your kubeconfig needs "
+def _api_error(exc: resource.AccessRequestError, doing: str) -> CliError:
+    if isinstance(exc, resource.Forbidden):
+        return CliError(f"the API server forbids {doing} ({exc.status}); your kubeconfig needs "
                         "get/list/patch on accessrequests.janus.dev", EXIT_CLUSTER)
-    return CliError(f"the API server refused {doing} ({exc.status} {reason})", EXIT_CLUSTER)
+    if isinstance(exc, resource.Unavailable) and exc.status is None:
+        return CliError(f"the API server cannot be reached ({doing})", EXIT_CLUSTER)
+    return CliError(f"the API server refused {doing} ({exc})", EXIT_CLUSTER)
 
 
-def get_cr(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
-    from kubernetes.client.rest import ApiException
-
+def get_cr(api: Any, janus_ns: str, name: str) -> AccessRequestView | None:
     try:
-        return _crs(api).get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
+        return _crs(api, janus_ns).find(name)
+    except resource.AccessRequestError as exc:
         raise _api_error(exc, f"reading AccessRequest {name}") from None
 
 
-def list_crs(api: Any, janus_ns: str) -> list[dict[str, Any]]:
-    from kubernetes.client.rest import ApiException
-
+def list_crs(api: Any, janus_ns: str) -> list[AccessRequestView]:
     try:
-        result = _crs(api).list_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL)
-    except ApiException as exc:
-        if exc.status == 404:  # the CRD is not installed: there is nothing to list
-            raise CliError(f"no AccessRequest resource on this cluster (is Janus installed "
-                           f"here, in namespace {janus_ns}?)", EXIT_CLUSTER) from None
+        return list(_crs(api, janus_ns).list())
+    except resource.NotFound:  # the CRD is not installed: there is nothing to list
+        raise CliError(f"no AccessRequest resource on this cluster (is Janus installed "
+                       f"here, in namespace {janus_ns}?)", EXIT_CLUSTER) from None
+    except resource.AccessRequestError as exc:
         raise _api_error(exc, f"listing AccessRequests in {janus_ns}") from None
-    return list(result.get("items", []))
 
 
 # -- finding and revoking -------------------------------------------------------------------------
 
 
 def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
-            namespace: str | None = None) -> dict[str, Any]:
+            namespace: str | None = None) -> AccessRequestView:
     """The CR named *target*, else the one whose requestName (and cluster/namespace) match."""
-    def fits(cr: dict[str, Any]) -> bool:
-        spec = cr.get("spec") or {}
-        return ((cluster is None or spec.get("cluster") == cluster)
-                and (namespace is None or spec.get("namespace") == namespace))
+    def fits(cr: AccessRequestView) -> bool:
+        return ((cluster is None or cr.cluster == cluster)
+                and (namespace is None or cr.namespace == namespace))
 
     found = get_cr(api, janus_ns, target)
     if found is not None and fits(found):
@@ -155,10 +136,8 @@ def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
         found = get_cr(api, janus_ns, names.access_request_name(cluster, namespace, target))
         if found is not None:
             return found
-    matches = [
-        cr for cr in list_crs(api, janus_ns)
-        if (cr.get("spec") or {}).get("requestName") == target and fits(cr)
-    ]
+    matches = [cr for cr in list_crs(api, janus_ns)
+               if cr.request_name == target and fits(cr)]
     if len(matches) == 1:
         return matches[0]
     scope = "".join(f" {flag} {value}" for flag, value in
@@ -167,64 +146,56 @@ def find_cr(api: Any, janus_ns: str, target: str, cluster: str | None = None,
         raise CliError(f"no grant named {target!r}{scope} in namespace {janus_ns}; an "
                        "AccessRequest name or a request name (the file stem) is accepted — "
                        "see `janus grants --all`")
-    listed = ", ".join(f"{c['metadata']['name']} ({c['spec'].get('cluster')}/"
-                       f"{c['spec'].get('namespace')})" for c in matches)
+    listed = ", ".join(f"{c.name} ({c.cluster}/{c.namespace})" for c in matches)
     raise CliError(f"{target!r} names {len(matches)} grants: {listed}; give the "
                    "AccessRequest name, or --cluster and --namespace")
 
 
-def _describe_revocation(cr: dict[str, Any]) -> str:
-    revocation = (cr.get("spec") or {}).get("revocation") or {}
-    phase = resource.phase_of(cr)
-    when = revocation.get("requestedAt") or "an unknown time"
-    reason = revocation.get("reason") or "no reason given"
-    return (f"{cr['metadata']['name']} was already revoked by {revocation.get('by', '?')} at "
-            f"{when} ({reason!r}; phase {phase}); a revocation is recorded once and never "
-            "changed")
+def _describe_revocation(cr: AccessRequestView) -> str:
+    revocation = cr.revocation or resource.Revocation()
+    when = revocation.requested_at_text or "an unknown time"
+    reason = revocation.reason or "no reason given"
+    return (f"{cr.name} was already revoked by {revocation.by or '?'} at {when} "
+            f"({reason!r}; phase {cr.phase}); a revocation is recorded once and never changed")
 
 
-def _rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _ended(cr: AccessRequestView) -> CliError:
+    return CliError(f"{cr.name} has already ended (phase {cr.phase}); there is no access left "
+                    "to revoke")
 
 
 def patch_revocation(api: Any, janus_ns: str, name: str, by: str, reason: str,
                      now: dt.datetime) -> None:
-    """The merge patch itself; the CRD answers 422 if a (different) revocation is already set."""
-    from kubernetes.client.rest import ApiException
-
-    body = {"spec": {"revocation": {"by": by, "reason": reason, "requestedAt": _rfc3339(now)}}}
+    """Write the revocation (:meth:`AccessRequestClient.request_revocation`, which also turns
+    the CRD's 422 for a revocation that landed after our read into AlreadyRevoked)."""
     try:
-        _crs(api).patch_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name, body,
-            _content_type=MERGE_PATCH)
-    except ApiException as exc:
-        if exc.status == 404:
-            raise CliError(f"AccessRequest {name} disappeared while being revoked") from None
-        if exc.status == 422:
-            # Someone revoked it between our read and our patch: report theirs, keep it.
-            current = get_cr(api, janus_ns, name)
-            if current is not None and (current.get("spec") or {}).get("revocation"):
-                raise AlreadyRevoked(_describe_revocation(current)) from None
+        _crs(api, janus_ns).request_revocation(name, by, reason, now)
+    except resource.AlreadyRevoked as exc:
+        # Someone revoked it first: report theirs, keep it.
+        raise AlreadyRevoked(_describe_revocation(exc.current) if exc.current else str(exc)
+                             ) from None
+    except resource.GrantEnded as exc:
+        raise (_ended(exc.current) if exc.current else CliError(str(exc))) from None
+    except resource.NotFound:
+        raise CliError(f"AccessRequest {name} disappeared while being revoked") from None
+    except resource.AccessRequestError as exc:
         raise _api_error(exc, f"revoking AccessRequest {name}") from None
 
 
-def revoke(api: Any, janus_ns: str, cr: dict[str, Any], by: str, reason: str,
+def revoke(api: Any, janus_ns: str, cr: AccessRequestView, by: str, reason: str,
            now: dt.datetime) -> None:
-    name = cr["metadata"]["name"]
-    if (cr.get("spec") or {}).get("revocation"):
+    if cr.revocation_requested:
         raise AlreadyRevoked(_describe_revocation(cr))
-    phase = resource.phase_of(cr)
-    if phase in resource.TERMINAL_PHASES:
-        raise CliError(f"{name} has already ended (phase {phase}); there is no access "
-                       "left to revoke")
-    patch_revocation(api, janus_ns, name, by, reason, now)
+    if cr.terminal:
+        raise _ended(cr)
+    patch_revocation(api, janus_ns, cr.name, by, reason, now)
 
 
 def wait_revoked(api: Any, janus_ns: str, name: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while True:
         cr = get_cr(api, janus_ns, name)
-        if cr is None or (cr.get("status") or {}).get("phase") == "Revoked":
+        if cr is None or cr.phase == "Revoked":
             return True  # gone counts: nothing is left to use
         if time.monotonic() >= deadline:
             return False
@@ -267,11 +238,10 @@ def _revoke(args: argparse.Namespace) -> int:
     api = api_client(args.kubeconfig)
     by = _revocation_by(args, api)
     cr = find_cr(api, args.janus_namespace, args.target, args.cluster, args.namespace)
-    name = cr["metadata"]["name"]
+    name = cr.name
     revoke(api, args.janus_namespace, cr, by, reason, dt.datetime.now(dt.UTC))
-    spec = cr.get("spec") or {}
-    print(f"revocation recorded: {name} ({spec.get('requester')} in "
-          f"{spec.get('cluster')}/{spec.get('namespace')}) by {by}")
+    print(f"revocation recorded: {name} ({cr.requester} in {cr.cluster}/{cr.namespace}) "
+          f"by {by}")
     if args.wait:
         if not wait_revoked(api, args.janus_namespace, name, args.timeout):
             raise CliError(f"the revocation of {name} is recorded, but the controller did not "
@@ -306,16 +276,12 @@ def format_remaining(expires_at: dt.datetime | None, now: dt.datetime) -> str:
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
-def row_of(cr: dict[str, Any], now: dt.datetime) -> Row:
-    spec = cr.get("spec") or {}
-    status = cr.get("status") or {}
-    phase = resource.phase_of(cr)
-    if spec.get("revocation") and phase not in resource.TERMINAL_PHASES:
+def row_of(cr: AccessRequestView, now: dt.datetime) -> Row:
+    phase = cr.phase
+    if cr.revocation_requested and not cr.terminal:
         phase = "Revoking"  # recorded, the controller has not finished removing it yet
-    remaining = ("-" if phase in resource.TERMINAL_PHASES
-                 else format_remaining(parse_or_none(status.get("expiresAt")), now))
-    return Row(cr["metadata"]["name"], spec.get("requester", ""), spec.get("cluster", ""),
-               spec.get("namespace", ""), phase, remaining)
+    remaining = "-" if cr.terminal else format_remaining(cr.expires_at, now)
+    return Row(cr.name, cr.requester, cr.cluster, cr.namespace, phase, remaining)
 
 
 def table(rows: list[Row]) -> str:

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="development login form (loopback only; anyone can be anyone)")
     web.add_argument("--public-url", help="URL browsers use (default http://HOST:PORT)")
     web.add_argument("--kubeconfig", type=Path,
-                     help="kubeconfig of the central cluster (default: in-cluster config)")
+                     help="kubeconfig of the central cluster (default: $KUBECONFIG, else "
+                          "in-cluster)")
     web.add_argument("--repo", help="access repository, owner/name")
     web.add_argument("--github-api-url", help="GitHub API base URL (e.g. the simulator's)")
     web.add_argument("--github-url", help="GitHub web base URL (OAuth endpoints)")

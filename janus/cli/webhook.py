@@ -8,6 +8,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from janus.cli.errors import EXIT_USAGE, CliError
+
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True,
@@ -21,7 +23,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", help="file with a token (instead of App auth)")
     parser.add_argument("--no-throttle", action="store_true",
                         help="no pause between writes (simulator and tests only)")
-    parser.add_argument("--kubeconfig", help="central cluster kubeconfig (default: in-cluster)")
+    parser.add_argument("--kubeconfig",
+                        help="central cluster kubeconfig (default: $KUBECONFIG, else in-cluster)")
     parser.add_argument("--namespace", default="janus", help="namespace of the AccessRequests")
 
 
@@ -51,13 +54,12 @@ def register(subparsers: Any) -> None:
 
 
 def _gitops(args: argparse.Namespace) -> Any:
-    from kubernetes import client, config
-
     from janus import logs
     from janus.gitops.client import GitHubSettings, acting_login, connect
     from janus.gitops.crs import AccessRequests
     from janus.gitops.service import GitOps
     from janus.model import load_config_file
+    from janus.resource.kube import NoCredentials, central_client
 
     logs.configure()
     settings = GitHubSettings.from_files(
@@ -65,11 +67,10 @@ def _gitops(args: argparse.Namespace) -> Any:
         installation_id=args.installation_id, token_file=args.token_file,
         throttle=not args.no_throttle)
     gh = connect(settings)
-    if args.kubeconfig:
-        api = config.new_client_from_config(config_file=args.kubeconfig)
-    else:
-        config.load_incluster_config()
-        api = client.ApiClient()
+    try:
+        api = central_client(args.kubeconfig)
+    except NoCredentials as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     janus_config = load_config_file(Path(args.config))
     return GitOps(gh, args.repo, AccessRequests(api, args.namespace), janus_config,
                   janus_login=acting_login(gh, settings))

@@ -25,7 +25,7 @@ from janus.cli.revoke import (
     whoami,
 )
 from janus.dev.controlplane import LocalCluster
-from janus.resource import crd
+from janus.resource import AccessRequestView, crd
 from tests.integration.controller_env import (
     ControllerProcess,
     create_request,
@@ -50,10 +50,11 @@ def test_format_remaining() -> None:
 
 
 def test_rows_and_table() -> None:
-    def cr(name: str, phase: str | None, **spec: Any) -> dict[str, Any]:
-        return {"metadata": {"name": name},
-                "spec": {"requester": "alice", "cluster": "prod", "namespace": "payments", **spec},
-                "status": {"phase": phase, "expiresAt": "2026-11-27T07:00:00Z"} if phase else {}}
+    def cr(name: str, phase: str | None, **spec: Any) -> AccessRequestView:
+        return AccessRequestView.from_cr({
+            "metadata": {"name": name},
+            "spec": {"requester": "alice", "cluster": "prod", "namespace": "payments", **spec},
+            "status": {"phase": phase, "expiresAt": "2026-11-27T07:00:00Z"} if phase else {}})
 
     assert row_of(cr("a", "Active"), NOW).expires_in == "1h00m"
     assert row_of(cr("b", None), NOW).phase == "Approved"
