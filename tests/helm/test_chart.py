@@ -143,7 +143,12 @@ def test_controller_rbac_comes_from_the_generated_file(
     generated = [d for d in yaml.safe_load_all(controller_rbac.HELM_FILE.read_text()) if d]
     for doc in generated:
         meta = doc["metadata"]
-        assert find(docs, doc["kind"], meta["name"], meta.get("namespace")) == doc
+        rendered_doc = find(docs, doc["kind"], meta["name"], meta.get("namespace"))
+        # Exactly the generated object; only its labels become the chart's standard ones.
+        labels = rendered_doc["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] == "controller"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert rendered_doc == {**doc, "metadata": {**meta, "labels": labels}}
     for name in CLUSTER_ROLE_RULES:
         assert find(docs, "ClusterRole", name)["rules"] == CLUSTER_ROLE_RULES[name]
 
@@ -175,8 +180,10 @@ def test_every_container_is_locked_down(rendered: tuple[str, list[dict[str, Any]
             assert "privileged" not in sc, (name, c["name"])
             assert c.get("resources", {}).get("requests"), (name, c["name"])
         for c in spec["containers"]:
-            for probe in ("livenessProbe", "readinessProbe"):
-                assert c[probe]["httpGet"]["path"] == "/healthz", (name, probe)
+            assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+            # Readiness: API server and database reachable (kopf's endpoint for the controller).
+            ready = "/healthz" if name == "janus-controller" else "/readyz"
+            assert c["readinessProbe"]["httpGet"]["path"] == ready, name
 
 
 def test_images_are_pinned_by_the_values(rendered: tuple[str, list[dict[str, Any]]]) -> None:

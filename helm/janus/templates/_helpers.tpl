@@ -7,12 +7,17 @@
 
 {{- define "janus.tokensNamespace" -}}janus-tokens{{- end -}}
 
+{{/* The standard labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/)
+of one object: include "janus.labels" (list . "web"). Every object names its component. */}}
 {{- define "janus.labels" -}}
+{{- $root := index . 0 -}}
 app.kubernetes.io/name: janus
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ index . 1 }}
+app.kubernetes.io/part-of: janus
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
 {{- end -}}
 
 {{/* Selector labels of one component: include "janus.selector" (list . "web") */}}
@@ -20,6 +25,39 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: janus
 app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* A generated multi-document file of files/, each object given the chart's labels (over the
+generator's own managed-by): include "janus.generatedFile" (list . "files/x.yaml" "rbac") */}}
+{{- define "janus.generatedFile" -}}
+{{- $root := index . 0 -}}
+{{- $labels := include "janus.labels" (list $root (index . 2)) | fromYaml -}}
+{{- range $doc := regexSplit "(?m)^---[ \t]*$" ($root.Files.Get (index . 1)) -1 }}
+{{- $obj := fromYaml $doc }}
+{{- if $obj }}
+{{- $_ := set $obj.metadata "labels" (merge (deepCopy $labels) ($obj.metadata.labels | default dict)) }}
+---
+{{ toYaml $obj }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations: the chart-wide ones, then the component's (which win). */}}
+{{- define "janus.podAnnotations" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- with merge (deepCopy ($c.podAnnotations | default dict)) ($root.Values.podAnnotations | default dict) -}}
+{{ toYaml . }}
+{{- end -}}
+{{- end -}}
+
+{{/* Extra environment variables of a component's containers: chart-wide, then the component's. */}}
+{{- define "janus.extraEnv" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- with concat ($root.Values.extraEnv | default list) ($c.extraEnv | default list) -}}
+{{ toYaml . }}
+{{- end -}}
 {{- end -}}
 
 {{- define "janus.image" -}}
