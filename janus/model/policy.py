@@ -296,7 +296,7 @@ def _at(path: str, marks: Marks, field: tuple[str | int, ...], rule: str, msg: s
 def _build_config(
     path: str, document: dict[str, Any], marks: Marks
 ) -> tuple[JanusConfig | None, list[Problem]]:
-    spec = document["spec"]
+    spec = document.get("spec", {})  # present: the schema requires it
     problems: list[Problem] = []
     bounds = {k: parse_duration(v) for k, v in spec["duration"].items()}
     if bounds["min"] < TOKEN_MIN_DURATION:
@@ -343,7 +343,7 @@ def _build_config(
 def _build_policy(
     path: str, document: dict[str, Any], marks: Marks, config: JanusConfig
 ) -> tuple[AccessPolicy | None, list[Problem]]:
-    spec = document["spec"]
+    spec = document.get("spec", {})  # present: the schema requires it
     problems: list[Problem] = []
     for i, cluster in enumerate(spec["clusters"]):
         if cluster not in config.clusters:
