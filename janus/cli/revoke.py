@@ -208,10 +208,12 @@ def whoami(api: Any) -> str | None:
 
     try:
         review = client.AuthenticationV1Api(api).create_self_subject_review(
-            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
-        return review.status.user_info.username or None
+            client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1",
+                                       kind="SelfSubjectReview"))
     except Exception:  # an old server, or RBAC without selfsubjectreviews: fall back
         return None
+    user = review.status.user_info if review.status is not None else None
+    return (user.username or None) if user is not None else None
 
 
 def _revocation_by(args: argparse.Namespace, api: Any) -> str:
