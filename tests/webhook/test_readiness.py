@@ -42,3 +42,22 @@ def test_unready_when_the_api_server_check_fails(tmp_path: Path) -> None:
                                    ready_checks={"api_server": _down}))
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["failing"] == ["api_server"]
+
+
+def test_the_runtime_checks_the_central_api_server() -> None:
+    """Receiver wiring: the check reaches the client the receiver writes AccessRequests with
+    (a refactor of GitOps.crs that loses it fails here rather than silently dropping it)."""
+    from types import SimpleNamespace
+
+    from kubernetes import client
+
+    from janus.gitops.crs import AccessRequests
+    from janus.resource import readiness
+    from janus.webhook.runtime import _ready_checks
+
+    config = client.Configuration()
+    config.host = "http://127.0.0.1:9"  # discard port: nothing listens
+    ops = SimpleNamespace(crs=AccessRequests(client.ApiClient(config)))
+    checks = _ready_checks(ops)  # type: ignore[arg-type]
+    assert list(checks) == ["api_server"]
+    assert readiness.failing(checks) == ["api_server"]
