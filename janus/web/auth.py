@@ -43,6 +43,7 @@ __all__ = [
     "is_github_login",
     "log_in",
     "log_out",
+    "page_user",
     "require_admin",
     "require_csrf",
     "require_user",
@@ -136,6 +137,23 @@ def _peer_is_trusted_proxy(conn: HTTPConnection, settings: WebSettings) -> bool:
     )
 
 
+class AmbiguousIdentity(HTTPException):
+    """The trusted proxy's identity header came more than once, or as a list: refused (400)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=400, detail="ambiguous identity header")
+
+
+def _proxy_identity(conn: HTTPConnection, header: str) -> str:
+    """The one login in the identity header. Sent twice (a client's own copy next to the
+    proxy's) or as a comma list, it is ambiguous: whichever copy a framework picks, an attacker
+    may have chosen it, so the request is refused rather than "first value wins"."""
+    values = conn.headers.getlist(header)
+    if len(values) > 1 or any("," in value for value in values):
+        raise AmbiguousIdentity()
+    return values[0].strip() if values else ""
+
+
 def current_user(conn: HTTPConnection) -> User | None:
     """The caller, or None. Works for HTTP requests and WebSockets alike."""
     settings = _settings(conn)
@@ -143,7 +161,7 @@ def current_user(conn: HTTPConnection) -> User | None:
         # The header is believed only from the configured proxies: anyone else could send it.
         if not _peer_is_trusted_proxy(conn, settings):
             return None
-        login = conn.headers.get(settings.proxy_header, "").strip()
+        login = _proxy_identity(conn, settings.proxy_header)
         if not is_github_login(login):
             return None
         return _make_user(conn, login, None)
@@ -151,6 +169,15 @@ def current_user(conn: HTTPConnection) -> User | None:
     if not login:
         return None
     return _make_user(conn, login, conn.session.get(_SESSION_NAME))
+
+
+def page_user(conn: HTTPConnection) -> User | None:
+    """``current_user`` for templates: an error page about an ambiguous identity header must
+    render (as nobody) instead of failing on the same header again."""
+    try:
+        return current_user(conn)
+    except AmbiguousIdentity:
+        return None
 
 
 def require_user(request: Request) -> User:
@@ -191,7 +218,10 @@ def user_from_websocket(ws: WebSocket) -> User | None:
     origin = ws.headers.get("origin", "").lower().rstrip("/")
     if not origin or origin != _settings(ws).public_origin:
         return None
-    return current_user(ws)
+    try:
+        return current_user(ws)
+    except AmbiguousIdentity:
+        return None
 
 
 def csrf_token(request: HTTPConnection) -> str:

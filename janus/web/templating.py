@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from janus.resource import standing, timefmt
-from janus.web.auth import csp_nonce, csrf_token, current_user
+from janus.web.auth import csp_nonce, csrf_token, page_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -22,7 +22,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals.update(
     csrf_token=csrf_token,
     csp_nonce=csp_nonce,
-    current_user=current_user,
+    current_user=page_user,
     # Who revoked a grant and why: the controller's record, or the revocation as requested.
     who_revoked=standing.who_revoked,
     why_revoked=standing.why_revoked,

@@ -214,3 +214,33 @@ def test_login_next_cannot_leave_the_site(web: WebFactory, target: str) -> None:
     local = web()
     page = local.get("/auth/dev", params={"next": target})
     assert 'name="next" value="/"' in page.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("X-Forwarded-User", "alice"), ("X-Forwarded-User", "mallory")],
+        [("X-Forwarded-User", "mallory"), ("x-forwarded-user", "alice")],
+        [("X-Forwarded-User", "alice,mallory")],
+        [("X-Forwarded-User", "alice, mallory")],
+    ],
+)
+def test_proxy_identity_header_twice_or_listed_is_refused(
+    web: WebFactory, headers: list[tuple[str, str]]
+) -> None:
+    """Issue 11 item 5: a duplicated (or comma-listed) identity header is ambiguous; the app
+    must refuse it with 400 instead of believing the first value."""
+    via_proxy = web(peer=("10.0.0.5", 3000), auth_mode="proxy", proxy_addresses=("10.0.0.5",))
+    for path in ("/", "/requests/new"):
+        response = via_proxy.get(path, headers=[*headers, ("accept", "application/json")])
+        assert response.status_code == 400, (path, headers, response.status_code)
+        assert "whoami" not in response.text
+
+
+def test_proxy_identity_header_twice_gets_an_error_page(web: WebFactory) -> None:
+    via_proxy = web(peer=("10.0.0.5", 3000), auth_mode="proxy", proxy_addresses=("10.0.0.5",))
+    response = via_proxy.get("/", headers=[("X-Forwarded-User", "alice"),
+                                           ("X-Forwarded-User", "alice"),
+                                           ("accept", "text/html")])
+    assert response.status_code == 400
+    assert 'data-testid="whoami"' not in response.text
