@@ -1,0 +1,218 @@
+"""The container image (`make image` -> janus:dev), run under podman as Kubernetes runs it:
+user 10001, read-only root filesystem, no capabilities.
+
+* the image itself: `janus --version`, its user, entrypoint, size, nothing writable, no
+  package manager, shell interpreter or compiler inside;
+* `janus web` in a container serves its pages with the pinned xterm.js and htmx;
+* against the local control plane: `janus controller` in a container grants an AccessRequest
+  (Active), and `janus web` in a second container opens the terminal page and runs a command in
+  the target pod over its WebSocket, as the browser does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+import janus
+from janus.dev.controlplane import LocalCluster
+from tests.browser_support import require
+from tests.image.podman import IMAGE, PODMAN, Container, image_present, podman, run_once
+from tests.install.wheel_support import check_vendor_assets, free_port, wait_http
+from tests.integration.controller_env import (
+    create_request,
+    janus_config,
+    prepare_central,
+    wait_phase,
+)
+from tests.k8s_helpers import create_namespace, create_pod
+from tests.web.terminal.support import Terminal, web_kubeconfig
+
+pytestmark = pytest.mark.image
+
+SIZE_GOAL_MB = 200
+ENTRYPOINT = ["/usr/bin/tini", "--", "/usr/local/bin/janus"]
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    require(PODMAN is not None, "podman is missing (scripts/install-image-tools.sh)")
+    require(image_present(), f"{IMAGE} is not built (make image)")
+    return IMAGE
+
+
+def test_version(image: str) -> None:
+    result = run_once("--version")
+    assert result.returncode == 0, result.stderr
+    assert janus.__version__ in result.stdout + result.stderr
+
+
+def test_config_user_entrypoint_and_size(image: str) -> None:
+    inspect = json.loads(podman("image", "inspect", image).stdout)[0]
+    config = inspect["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ENTRYPOINT
+    assert "PYTHONDONTWRITEBYTECODE=1" in config["Env"]
+    size_mb = inspect["Size"] / 1e6
+    print(f"{image}: {size_mb:.0f} MB")
+    assert size_mb < SIZE_GOAL_MB
+
+
+INSIDE = """
+import os, shutil
+print(os.getuid(), os.getgid())
+try:
+    open("/usr/local/probe", "w")
+    print("root filesystem writable")
+except OSError:
+    print("read-only")
+print(sorted(t for t in ("apt", "apt-get", "dpkg", "pip", "pip3", "gcc", "cc", "make", "perl",
+                         "bash", "curl", "wget") if shutil.which(t)))
+print(len(open("/etc/ssl/certs/ca-certificates.crt").read()) > 100000)
+"""
+
+
+def test_runs_as_10001_read_only_without_build_tools(image: str) -> None:
+    result = run_once("-c", INSIDE, entrypoint="/usr/bin/python3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:4] == ["10001 10001", "read-only", "[]", "True"], \
+        result.stdout
+
+
+def test_web_in_the_image_serves_pages_with_the_pinned_assets(
+    image: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "kubeconfig").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "none", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "none", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": "none", "context": {"cluster": "none", "user": "none"}}],
+        "current-context": "none",
+    }))
+    port = free_port()
+    web = Container(["web", "--dev-login", "--host", "127.0.0.1", "--port", str(port),
+                     "--kubeconfig", "/config/kubeconfig"],
+                    log_path=tmp_path / "web.log", config_dir=config).start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(base + "/auth/login", 60, web.running)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{web.log()[-3000:]}") from None
+        checked = check_vendor_assets(base, "/auth/login")
+        assert "/static/vendor/xterm/xterm.js" in checked
+    finally:
+        web.stop()
+
+
+# --- against the local control plane ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebContainer:
+    """What tests.web.terminal.support.Terminal needs of a replica: its URLs."""
+
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    image: str, cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, WebContainer]]:
+    """The controller and the web app as containers of the image, on the local control plane."""
+    workdir = tmp_path_factory.mktemp("image-e2e")
+    config = workdir / "config"
+    config.mkdir()
+    janus_ns = prepare_central(cluster)
+    (config / "controller.kubeconfig").write_text(yaml.safe_dump(cluster.kubeconfig()))
+    (config / "janus.yaml").write_text(yaml.safe_dump(janus_config(["central"])))
+    web_kc = web_kubeconfig(cluster, config, janus_ns)
+    port = free_port()
+    (config / "web.yaml").write_text(yaml.safe_dump({
+        "public_url": f"http://127.0.0.1:{port}",
+        "session_secret": "image-tests-session-secret-0123456789",
+        "kubeconfig": f"/config/{web_kc.name}",
+        "janus_namespace": janus_ns,
+        "database_url": "sqlite:////data/web.db",
+        "repo": "acme/access",
+        "auth_mode": "proxy",
+        "proxy_addresses": ["127.0.0.1"],
+    }))
+    controller = Container(
+        ["controller", "--config", "/config/janus.yaml", "--namespace", janus_ns, "--verbose",
+         "--central-cluster-name", "central", "--standalone"],
+        log_path=workdir / "controller.log", config_dir=config,
+        env={"KUBECONFIG": "/config/controller.kubeconfig", "JANUS_TEST_MIN_DURATION": "1s"},
+    ).start()
+    web = Container(["web", "--config", "/config/web.yaml", "--host", "127.0.0.1",
+                     "--port", str(port)],
+                    log_path=workdir / "web.log", config_dir=config).start()
+    try:
+        try:
+            wait_http(f"http://127.0.0.1:{port}/auth/login", 90, web.running)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{web.log()[-3000:]}") from None
+        yield janus_ns, WebContainer(port)
+    finally:
+        web.stop()
+        controller.stop()
+        print("--- controller container ---\n" + controller.log()[-4000:])
+        print("--- web container ---\n" + web.log()[-4000:])
+
+
+def test_controller_grants_and_the_terminal_runs_a_command(
+    deployed: tuple[str, WebContainer], cluster: LocalCluster
+) -> None:
+    janus_ns, web = deployed
+    api = cluster.admin_client()
+    namespace = f"t-{uuid.uuid4().hex[:10]}"
+    create_namespace(api, namespace)
+    create_pod(api, namespace)
+    cr_name = create_request(api, janus_ns, cluster="central", namespace=namespace,
+                             requester="alice", duration="1h")
+    wait_phase(api, janus_ns, cr_name, "Active", timeout=60)
+
+    # The terminal page, as alice behind the trusted proxy, with its assets.
+    status, html = get_as(web.base + f"/terminal/{cr_name}", "alice")
+    assert status == 200, html[:500]
+    assert b"/static/vendor/xterm/xterm.js" in html
+    check_vendor_assets(web.base, "/auth/login")
+
+    async def command() -> None:
+        term = await Terminal.open(web, cr_name, "alice")  # type: ignore[arg-type]
+        await term.wait_control("connected")
+        await term.type("echo from-the-image-$((6*7))\n")
+        await term.wait_output(r"from-the-image-42")
+
+    asyncio.run(command())
+
+
+def get_as(url: str, user: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"X-Forwarded-User": user})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
