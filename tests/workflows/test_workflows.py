@@ -8,6 +8,7 @@ against the actions' tags when they are chosen (the tag is in each `uses:` comme
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -36,6 +37,9 @@ def _load(path: Path) -> dict[Any, Any]:
 
 def _actionlint() -> Path:
     proc = subprocess.run(["bash", str(BUILD)], capture_output=True, text=True, timeout=900)
+    if proc.returncode == 3 and os.environ.get("JANUS_REQUIRE_CLUSTER") != "1":
+        # No Go here (as for the control plane: `make test` sets JANUS_REQUIRE_CLUSTER=1).
+        pytest.skip(proc.stderr.strip())
     assert proc.returncode == 0, f"{BUILD} failed:\n{proc.stderr}"
     return Path(proc.stdout.strip().splitlines()[-1])
 
