@@ -38,6 +38,8 @@ def register(subparsers: Any) -> None:
     webhook.add_argument("--secret-file", required=True, help="file with the webhook secret")
     webhook.add_argument("--host", default="127.0.0.1")
     webhook.add_argument("--port", type=int, default=8081)
+    webhook.add_argument("--metrics-port", type=int, default=None,
+                         help="serve Prometheus /metrics on this port (never on --port)")
     webhook.add_argument("--db", default=".janus-webhook.sqlite",
                          help="SQLite file of received deliveries (dedupe, crash recovery)")
     webhook.add_argument("--workers", type=int, default=2)
@@ -85,7 +87,8 @@ def _run_webhook(args: argparse.Namespace) -> int:
     ops = _gitops(args)
     receiver = Receiver(ops, ReceiverSettings(
         secret=secret, db_path=Path(args.db), host=args.host, port=args.port,
-        workers=args.workers, reconcile_interval=args.reconcile_interval))
+        workers=args.workers, reconcile_interval=args.reconcile_interval,
+        metrics_port=args.metrics_port))
     # SIGTERM (Kubernetes stopping the pod) stops like Ctrl-C: workers finish the delivery in
     # hand; anything not finished stays in the store and is picked up on the next start.
     signal.signal(signal.SIGTERM, _interrupt)

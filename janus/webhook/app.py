@@ -59,6 +59,21 @@ def parse_payload(content_type: str, body: bytes) -> dict | None:
     return document if isinstance(document, dict) else None
 
 
+def metrics_app(counters: Counters = COUNTERS) -> FastAPI:
+    """``GET /metrics`` alone, for the receiver's separate metrics port.
+
+    The public port is what GitHub (and, through the Ingress, anyone) reaches; the counters say
+    how many deliveries were refused and why, which is nobody's business outside the cluster, so
+    they are never served there (``janus webhook --metrics-port``)."""
+    app = FastAPI(title="janus webhook metrics", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/metrics")
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(counters.render())
+
+    return app
+
+
 def create_app(
     secret: bytes,
     store: DeliveryStore,
@@ -68,7 +83,8 @@ def create_app(
     counters: Counters = COUNTERS,
     ready_checks: Mapping[str, readiness.Check] | None = None,
 ) -> FastAPI:
-    """The receiver. *on_stored* wakes the workers after a new delivery was committed.
+    """The receiver's public app. *on_stored* wakes the workers after a new delivery was
+    committed. It serves no ``/metrics``: those are on ``metrics_app``'s own port.
 
     ``/healthz`` (liveness) only says the process answers; ``/readyz`` also queries the delivery
     database and runs *ready_checks* (the runtime adds the central API server)."""
@@ -92,10 +108,6 @@ def create_app(
     def readyz() -> JSONResponse:
         status, body = readiness.answer(checks)
         return JSONResponse(body, status_code=status)
-
-    @app.get("/metrics")
-    def metrics() -> PlainTextResponse:
-        return PlainTextResponse(counters.render())
 
     @app.post("/webhooks/github")
     async def receive(request: Request) -> JSONResponse:

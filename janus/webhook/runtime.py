@@ -18,7 +18,7 @@ from janus.gitops.service import GitOps
 from janus.gitops.status_watch import StatusReporter
 from janus.logs import event
 from janus.resource import readiness
-from janus.webhook.app import DEFAULT_MAX_BODY, create_app
+from janus.webhook.app import DEFAULT_MAX_BODY, create_app, metrics_app
 from janus.webhook.dispatch import dispatch
 from janus.webhook.store import DeliveryStore
 from janus.webhook.worker import WorkerPool
@@ -37,6 +37,8 @@ class ReceiverSettings:
     status_watch: bool = True
     status_watch_seconds: int = 30  # one watch request; bounds how long stop() waits
     max_body: int = DEFAULT_MAX_BODY
+    # Prometheus /metrics on a port of its own (None: not served); never on the public port.
+    metrics_port: int | None = None
 
 
 def _ready_checks(ops: GitOps) -> dict[str, readiness.Check]:
@@ -58,13 +60,17 @@ class Receiver:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: uvicorn.Server | None = None
+        self._metrics_server: uvicorn.Server | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None
-        sock = self._server.servers[0].sockets[0]
-        host, port = sock.getsockname()[:2]
-        return f"http://{host}:{port}/webhooks/github"
+        return f"{_bound_url(self._server)}/webhooks/github"
+
+    @property
+    def metrics_url(self) -> str | None:
+        """``http://host:port`` of the metrics port, or None when metrics are not served."""
+        return None if self._metrics_server is None else _bound_url(self._metrics_server)
 
     def start(self) -> Receiver:
         self.pool.start()
@@ -74,17 +80,25 @@ class Receiver:
         if self.settings.status_watch:
             reporter = StatusReporter(self.ops, self.settings.status_watch_seconds)
             self._spawn("janus-status", reporter.run_forever, self._stop)
-        config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port,
-                                log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._spawn("janus-http", self._server.run)
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the webhook receiver did not start listening")
-            time.sleep(0.02)
-        event(log, "webhook.started", url=self.url, repo=self.ops.repo_name)
+        self._server = self._serve("janus-http", self.app, self.settings.port)
+        if self.settings.metrics_port is not None:
+            self._metrics_server = self._serve(
+                "janus-metrics", metrics_app(self.ops.counters), self.settings.metrics_port)
+        event(log, "webhook.started", url=self.url, repo=self.ops.repo_name,
+              metrics=self.metrics_url)
         return self
+
+    def _serve(self, name: str, app: object, port: int) -> uvicorn.Server:
+        config = uvicorn.Config(app, host=self.settings.host, port=port,  # type: ignore[arg-type]
+                                log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        self._spawn(name, server.run)
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the webhook receiver's {name} server did not start listening")
+            time.sleep(0.02)
+        return server
 
     def _spawn(self, name: str, target, *args) -> None:  # type: ignore[no-untyped-def]
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -103,13 +117,14 @@ class Receiver:
     def stop(self) -> None:
         self._stop.set()
         self.ops.reconcile_requested.set()  # wake the reconcile loop so it sees the stop
-        if self._server is not None:
-            self._server.should_exit = True
+        for server in (self._server, self._metrics_server):
+            if server is not None:
+                server.should_exit = True
         self.pool.stop()
         for thread in self._threads:
             # The reconcile and status loops only do idempotent work and are daemon threads: a
             # watch request in flight is not worth waiting for. The HTTP server drains quickly.
-            thread.join(timeout=10 if thread.name == "janus-http" else 2)
+            thread.join(timeout=10 if thread.name in ("janus-http", "janus-metrics") else 2)
         self.store.close()
 
     def __enter__(self) -> Receiver:
@@ -117,3 +132,8 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _bound_url(server: uvicorn.Server) -> str:
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"

@@ -42,7 +42,7 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
     files = {"key": key, "secret": secret, "kubeconfig": yaml.safe_dump(cluster.kubeconfig())}
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     log = (tmp_path / "webhook.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "janus", "webhook", "--config",
@@ -51,7 +51,8 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
          "--app-key", str(tmp_path / "key"), "--installation-id", str(installation),
          "--no-throttle", "--secret-file", str(tmp_path / "secret"),
          "--kubeconfig", str(tmp_path / "kubeconfig"), "--namespace", janus_ns,
-         "--port", str(port), "--db", str(tmp_path / "d.sqlite"), "--reconcile-interval", "0"],
+         "--port", str(port), "--metrics-port", str(metrics_port),
+         "--db", str(tmp_path / "d.sqlite"), "--reconcile-interval", "0"],
         cwd=harness.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ})
     try:
@@ -79,7 +80,8 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
         comments = _wait(lambda: [b for b in harness.comments_of(sim, repo, number)
                                   if "verified" in b], 10, "the verdict comment")
         assert len(comments) == 1
-        metrics = httpx.get(f"{base}/metrics").text
+        assert httpx.get(f"{base}/metrics").status_code == 404  # not on the public port
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert 'janus_grants_total{outcome="created"} 1' in metrics
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from janus.gitops.metrics import Counters
-from janus.webhook.app import create_app
+from janus.webhook.app import create_app, metrics_app
 from janus.webhook.signature import sign, signature_valid
 from janus.webhook.store import DeliveryStore
 
@@ -152,7 +152,8 @@ def test_store_survives_a_restart_and_requeues_claimed_work(tmp_path: Path) -> N
     assert again is not None and again.id == "d-9" and again.attempts == 2
 
 
-def test_metrics_endpoint_renders_counters(client) -> None:
+def test_metrics_endpoint_renders_counters(client, counters: Counters) -> None:
     _post(client, OPENED)
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 404  # never on the public app
+    text = TestClient(metrics_app(counters)).get("/metrics").text
     assert 'janus_webhook_deliveries_total{outcome="accepted"} 1' in text
