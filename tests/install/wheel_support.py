@@ -54,9 +54,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+def get(url: str, timeout: float = 10, headers: dict[str, str] | None = None
+        ) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -76,10 +78,11 @@ def wait_http(url: str, seconds: float, alive: Callable[[], bool]) -> None:
     raise AssertionError(f"{url} did not answer within {seconds}s")
 
 
-def check_vendor_assets(base_url: str, page: str) -> set[str]:
-    """Fetch *page*, then every /static/vendor/* it or any template references: each must be
-    200 with exactly the pinned sha256. Returns the paths checked."""
-    status, html = get(base_url + page)
+def check_vendor_assets(base_url: str, page: str,
+                        headers: dict[str, str] | None = None) -> set[str]:
+    """Fetch *page* (with *headers*), then every /static/vendor/* it or any template references:
+    each must be 200 with exactly the pinned sha256. Returns the paths checked."""
+    status, html = get(base_url + page, headers=headers)
     assert status == 200, (page, status, html[:300])
     on_page = set(VENDOR_REF.findall(html.decode()))
     assert on_page, f"{page} references no /static/vendor/ asset"
