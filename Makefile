@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test venv bin lint unit clean assets browser
+.PHONY: demo test venv bin lint unit clean assets browser image test-image
 
 venv: $(STAMP)
 
@@ -30,16 +30,25 @@ assets:
 browser:
 	@scripts/install-chromium.sh
 
+# The container image janus:dev: the Containerfile's image, built here with buildah from Debian
+# packages and a cached wheelhouse (scripts/build-image.sh; needs root; ~/.cache/janus/image).
+image: venv
+	@scripts/build-image.sh
+
+# Only the image's tests (tests/image, podman): the image, the controller and web app in it.
+test-image: venv bin image
+	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest -m image tests/image $(PYTEST_ARGS)
+
 lint: venv
 	@$(VENV)/bin/ruff check janus tests bench
 	@$(VENV)/bin/lint-imports --no-cache
 
 # JANUS_REQUIRE_CLUSTER=1: a missing control plane fails the run instead of skipping tests.
-test: venv bin assets browser lint
+test: venv bin assets browser image lint
 	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
-	@$(PY) -m pytest -m "not k8s_real and not browser" $(PYTEST_ARGS)
+	@$(PY) -m pytest -m "not k8s_real and not browser and not image" $(PYTEST_ARGS)
 
 demo: venv bin assets
 	@$(VENV)/bin/janus dev up

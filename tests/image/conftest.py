@@ -1,5 +1,6 @@
 """The `image` marker: tests that run the container image (`make image`, janus:dev) under podman.
-They run with `make test-image` (also called by .ci/run), not in `make test`."""
+`make test` (what .ci/run calls) builds the image first and runs them with the rest;
+`make test-image` runs only them; `make unit` leaves them out."""
 
 from __future__ import annotations
 
@@ -8,5 +9,5 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "image: runs the janus:dev container image under podman (make test-image)"
+        "markers", "image: runs the janus:dev container image under podman (make image first)"
     )
