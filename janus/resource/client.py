@@ -53,7 +53,7 @@ class WatchEvent:
 def _is_relist(exc: BaseException) -> bool:
     """410 Gone (our version was compacted) or 504 "Too large resource version" (the watch
     cache is behind the version we asked for): list again and carry on."""
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.exceptions import ApiException
 
     if not isinstance(exc, ApiException):
         return False
@@ -84,12 +84,21 @@ class AccessRequestClient:
               **kwargs: Any) -> T:
         """Call the Kubernetes client; translate its errors (the one place that does)."""
         import urllib3
-        from kubernetes.client.rest import ApiException
+        from kubernetes.client.exceptions import ApiException
 
         try:
             return fn(*args, **kwargs)
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise errors.translate(exc, doing, name) from None
+
+    def _object(self, doing: str, name: str | None, fn: Callable[..., object], *args: Any,
+                **kwargs: Any) -> Mapping[str, Any]:
+        """:meth:`_call` for calls that answer with one JSON object (a CR or a list)."""
+        result = self._call(doing, name, fn, *args, **kwargs)
+        if not isinstance(result, Mapping):
+            raise errors.Unavailable(f"{doing}: unexpected answer ({type(result).__name__})",
+                                     name=name)
+        return result
 
     def _write_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"_request_timeout": self.request_timeout}
@@ -101,9 +110,9 @@ class AccessRequestClient:
 
     def get(self, name: str) -> AccessRequestView:
         """The AccessRequest *name*; :class:`~janus.resource.errors.NotFound` if there is none."""
-        obj = self._call(f"reading AccessRequest {name}", name,
-                         self.api.get_namespaced_custom_object, *self._args(), name,
-                         _request_timeout=self.request_timeout)
+        obj = self._object(f"reading AccessRequest {name}", name,
+                           self.api.get_namespaced_custom_object, *self._args(), name,
+                           _request_timeout=self.request_timeout)
         return AccessRequestView.from_cr(obj)
 
     def find(self, name: str) -> AccessRequestView | None:
@@ -123,8 +132,8 @@ class AccessRequestClient:
         kwargs: dict[str, Any] = {"_request_timeout": self.request_timeout}
         if label_selector:
             kwargs["label_selector"] = label_selector
-        result = self._call(f"listing AccessRequests in {self.namespace}", None,
-                            self.api.list_namespaced_custom_object, *self._args(), **kwargs)
+        result = self._object(f"listing AccessRequests in {self.namespace}", None,
+                              self.api.list_namespaced_custom_object, *self._args(), **kwargs)
         items = [AccessRequestView.from_cr(item) for item in result.get("items") or []]
         version = str((result.get("metadata") or {}).get("resourceVersion") or "")
         return items, version
@@ -140,6 +149,8 @@ class AccessRequestClient:
         """
         from kubernetes import watch
 
+        # kubernetes.watch carries no type annotations; named here with what we rely on.
+        new_watch: Callable[[], Any] = watch.Watch
         stop = stop or threading.Event()
         while not stop.is_set():
             items, version = self.list_with_version(label_selector)
@@ -150,7 +161,7 @@ class AccessRequestClient:
                 kwargs["label_selector"] = label_selector
             try:
                 while not stop.is_set():
-                    w = watch.Watch()
+                    w = new_watch()
                     for change in w.stream(self.api.list_namespaced_custom_object,
                                            *self._args(), resource_version=version, **kwargs):
                         if stop.is_set():
@@ -165,7 +176,7 @@ class AccessRequestClient:
                 if _is_relist(exc):
                     continue
                 import urllib3
-                from kubernetes.client.rest import ApiException
+                from kubernetes.client.exceptions import ApiException
 
                 if isinstance(exc, ApiException | urllib3.exceptions.HTTPError | OSError):
                     raise errors.translate(exc, f"watching AccessRequests in {self.namespace}",
@@ -185,16 +196,16 @@ class AccessRequestClient:
             "spec": dict(spec),
         }
         try:
-            obj = self._call(f"creating AccessRequest {name}", name,
-                             self.api.create_namespaced_custom_object, *self._args(), body,
-                             **self._write_kwargs())
+            obj = self._object(f"creating AccessRequest {name}", name,
+                               self.api.create_namespaced_custom_object, *self._args(), body,
+                               **self._write_kwargs())
         except errors.Conflict as exc:
             raise errors.AlreadyExists(str(exc), name=name, status=exc.status) from None
         return AccessRequestView.from_cr(obj)
 
     def _merge_patch(self, doing: str, name: str, body: Mapping[str, Any]) -> AccessRequestView:
-        obj = self._call(doing, name, self.api.patch_namespaced_custom_object, *self._args(),
-                         name, dict(body), _content_type=MERGE_PATCH, **self._write_kwargs())
+        obj = self._object(doing, name, self.api.patch_namespaced_custom_object, *self._args(),
+                           name, dict(body), _content_type=MERGE_PATCH, **self._write_kwargs())
         return AccessRequestView.from_cr(obj)
 
     def patch_spec(self, name: str, changes: Mapping[str, Any], *,
@@ -254,9 +265,10 @@ class AccessRequestClient:
         """Merge-patch ``status`` as a compare-and-set on *resource_version*; return the new
         object. :class:`~janus.resource.errors.Conflict` if the CR changed since it was read."""
         body = {"metadata": {"resourceVersion": resource_version}, "status": dict(status)}
-        obj = self._call(f"writing the status of AccessRequest {name}", name,
-                         self.api.patch_namespaced_custom_object_status, *self._args(), name,
-                         body, _content_type=MERGE_PATCH, _request_timeout=self.request_timeout)
+        obj = self._object(f"writing the status of AccessRequest {name}", name,
+                           self.api.patch_namespaced_custom_object_status, *self._args(), name,
+                           body, _content_type=MERGE_PATCH,
+                           _request_timeout=self.request_timeout)
         return AccessRequestView.from_cr(obj)
 
     def set_annotation(self, name: str, key: str, value: str,

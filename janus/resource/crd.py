@@ -253,10 +253,11 @@ def install(api_client: Any, *, peering: bool = False, timeout: float = 30.0) ->
     import time
 
     from kubernetes import client
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.exceptions import ApiException
 
     ext = client.ApiextensionsV1Api(api_client)
-    docs = [access_request_crd(), *(kopf_peering_crds() if peering else [])]
+    # Plain dicts as bodies (the client serialises them as they are); typed Any for the stubs.
+    docs: list[Any] = [access_request_crd(), *(kopf_peering_crds() if peering else [])]
     for doc in docs:
         try:
             ext.create_custom_resource_definition(doc)
@@ -264,14 +265,14 @@ def install(api_client: Any, *, peering: bool = False, timeout: float = 30.0) ->
             if exc.status != 409:
                 raise
             current = ext.read_custom_resource_definition(doc["metadata"]["name"])
-            doc = {**doc, "metadata": {**doc["metadata"],
-                                       "resourceVersion": current.metadata.resource_version}}
-            ext.replace_custom_resource_definition(doc["metadata"]["name"], doc)
+            version = current.metadata.resource_version if current.metadata else None
+            updated: Any = {**doc, "metadata": {**doc["metadata"], "resourceVersion": version}}
+            ext.replace_custom_resource_definition(doc["metadata"]["name"], updated)
     deadline = time.monotonic() + timeout
     for doc in docs:
         while True:
             crd = ext.read_custom_resource_definition(doc["metadata"]["name"])
-            conds = {c.type: c.status for c in (crd.status.conditions or [])}
+            conds = {c.type: c.status for c in ((crd.status and crd.status.conditions) or [])}
             if conds.get("Established") == "True":
                 break
             if time.monotonic() > deadline:

@@ -76,7 +76,7 @@ def reason_of(exc: object) -> str:
 def translate(exc: BaseException, doing: str, name: str | None = None) -> AccessRequestError:
     """The Janus error for *exc*, raised by the Kubernetes client while *doing* (a phrase such
     as ``"reading AccessRequest x"``)."""
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.exceptions import ApiException
 
     if not isinstance(exc, ApiException):
         # urllib3/socket errors: the server was never reached.

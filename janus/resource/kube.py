@@ -17,6 +17,7 @@ Target clusters are not built here: the controller builds them from kubeconfig S
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,16 @@ def central_client(kubeconfig: str | os.PathLike[str] | None = None, *,
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    # The loaders carry no type annotations; named here with the signature we rely on.
+    load_incluster: Callable[..., None] = config.load_incluster_config
+    load_kubeconfig: Callable[..., None] = config.load_kube_config
     configuration = client.Configuration()
     source = _source(kubeconfig)
     try:
         if source is None:
-            config.load_incluster_config(client_configuration=configuration)
+            load_incluster(client_configuration=configuration)
         else:
-            config.load_kube_config(config_file=source, client_configuration=configuration)
+            load_kubeconfig(config_file=source, client_configuration=configuration)
     except (ConfigException, OSError) as exc:
         raise NoCredentials(
             f"no usable credentials for the central cluster ({describe_source(kubeconfig)}): "

@@ -37,9 +37,13 @@ def _opt_text(value: object) -> str | None:
 def _int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str | float):
+        return None
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None
 
 
