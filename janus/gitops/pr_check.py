@@ -21,7 +21,14 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from janus.gitops import comments, render
-from janus.gitops.verify import StepFailed, classify_files, judge_file, load_base_policies
+from janus.gitops.verify import (
+    STEP_SAME_REPO,
+    StepFailed,
+    classify_files,
+    fork_problem,
+    judge_file,
+    load_base_policies,
+)
 from janus.logs import event
 from janus.model import PolicySet, Problem
 from janus.policy import Membership
@@ -64,6 +71,12 @@ def evaluate_pull(
     membership = membership_for(policy_set, codeowners)
     judged = [judge_file(repo, p, head, policy_set, membership) for p in changes.changed]
     problems = [p for j in judged for p in j.problems]
+    # Problems of the PR as a whole: in the plan and the summary, not line annotations.
+    pull_problems: list[Problem] = []
+    fork = fork_problem(pull) if changes.changed else None
+    if fork is not None:
+        pull_problems.append(Problem(f"PR #{pull.number}", None, None, STEP_SAME_REPO,
+                                     f"{fork}; on merge nothing would be granted"))
     author = pull.user.login
     for j in judged:
         if j.request is not None and j.request.requester.lower() != author.lower():
@@ -73,13 +86,13 @@ def evaluate_pull(
                                     f"{author}; open the PR as the requester"))
     plans = {j.path: plan_objects(j.request, policy_set.config)
              for j in judged if j.allowed and j.request is not None}
-    messages = [p.format() for p in problems]
+    messages = [p.format() for p in pull_problems + problems]
     plan = render.plan_comment(judged, messages, changes.outside, plans, head)
-    ok = not problems and not changes.outside
+    ok = not problems and not pull_problems and not changes.outside
     if ok:
         title = f"{len(judged)} request file(s) valid" if judged else "Revocation only"
     else:
-        title = f"{len(problems) + len(changes.outside)} problem(s)"
+        title = f"{len(pull_problems) + len(problems) + len(changes.outside)} problem(s)"
     summary = plan if len(plan) < 60000 else plan[:60000] + "\n…"
     outside_problems = [Problem(p, None, None, "files.outside-requests",
                                 "a request PR may change only files under requests/")

@@ -6,6 +6,9 @@ passes or raises :class:`StepFailed` naming itself; those names appear verbatim 
 the log line and the ``verification_failures_total{step=...}`` counter:
 
 1. ``merged-into-default-branch`` — merged, into the configured repository's default branch.
+1a. ``same-repository`` — the PR's head branch lives in the access repository itself, not in a
+   fork: a fork is governed by none of the access repository's settings (no ruleset reserves
+   its branches, its owner rewrites it at will), so a fork PR never grants.
 2. ``only-request-files`` — every changed file is under ``requests/``, in the net diff AND in
    every commit of the PR (a file changed and changed back inside the PR is still refused: a
    rebase merge replays each commit, so the base read in step 3 can be one of them).
@@ -44,12 +47,14 @@ from janus.policy.codeowners import CodeOwners
 log = logging.getLogger("janus.gitops.verify")
 
 STEP_MERGED = "merged-into-default-branch"
+STEP_SAME_REPO = "same-repository"
 STEP_FILES = "only-request-files"
 STEP_POLICIES = "policies-at-base-commit"
 STEP_VALID = "request-valid"
 STEP_REQUESTER = "requester-is-author"
 STEP_APPROVALS = "approvals"
-STEPS = (STEP_MERGED, STEP_FILES, STEP_POLICIES, STEP_VALID, STEP_REQUESTER, STEP_APPROVALS)
+STEPS = (STEP_MERGED, STEP_SAME_REPO, STEP_FILES, STEP_POLICIES, STEP_VALID, STEP_REQUESTER,
+         STEP_APPROVALS)
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 # File statuses GitHub reports for a PR; renames are a removal plus an addition.
@@ -140,6 +145,26 @@ def check_merged_into_default_branch(ctx: Context) -> None:
         raise StepFailed(STEP_MERGED, f"PR #{pull.number} was merged into "
                                       f"{pull.base.ref!r}, not the default branch "
                                       f"{ctx.default_branch!r}; nothing is granted")
+
+
+# ---- step 1a ------------------------------------------------------------------------------------
+
+def fork_problem(pull: PullRequest) -> str | None:
+    """Why *pull* is not a same-repository PR (None when it is). Shared with the PR check."""
+    head_repo = pull.head.repo
+    if head_repo is None:
+        return (f"PR #{pull.number} comes from a repository that no longer exists (a deleted "
+                "fork); requests come only from branches of the access repository")
+    if head_repo.id != pull.base.repo.id:
+        return (f"PR #{pull.number} comes from the fork {head_repo.full_name}; requests come "
+                "only from branches of the access repository itself, never from a fork")
+    return None
+
+
+def check_same_repository(ctx: Context) -> None:
+    problem = fork_problem(ctx.pull)
+    if problem is not None:
+        raise StepFailed(STEP_SAME_REPO, problem)
 
 
 # ---- step 2 -------------------------------------------------------------------------------------
@@ -395,6 +420,8 @@ def verify_merge(ctx: Context) -> MergeVerdict:
 
 
 def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
+    if changes.changed:
+        check_same_repository(ctx)
     check_only_request_files(changes, ctx.pull)
     if not changes.changed:
         return []

@@ -27,6 +27,9 @@ Control API (all thread-safe)::
                            dismiss_stale_reviews=True, enforce_admins=False,
                            required_checks=[("janus-policy", app_id)])  # None: any source
         sim.set_collaborator(full, "mallory", "write")
+        fork = sim.fork(full, "mallory")            # "mallory/access" (POST .../forks as well)
+        sim.push(fork, "evil", {...}, author="mallory", message="x")
+        sim.create_pull(full, head="mallory:evil", title="x", author="mallory")  # head.repo = fork
         n = sim.create_pull(full, head="req-1", title="Access", author="alice")
         rid = sim.review(full, n, "bob", "APPROVE")  # APPROVE | REQUEST_CHANGES | COMMENT
         sim.dismiss_review(full, n, rid, actor="root")

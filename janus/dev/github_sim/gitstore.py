@@ -181,6 +181,11 @@ class GitRepo:
     def delete_ref(self, name: str) -> None:
         self._git("update-ref", "-d", name)
 
+    def fetch(self, other: GitRepo, refspec: str) -> None:
+        """Copy objects and refs from the repository *other* (``+src:dst``), as GitHub does
+        between a fork and its parent (they share one object network)."""
+        self._git("fetch", "--quiet", "--no-tags", str(other.path), refspec)
+
     # -- trees ----------------------------------------------------------------------------------
 
     def ls_tree(self, treeish: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:

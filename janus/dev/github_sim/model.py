@@ -127,6 +127,8 @@ class Pull:
     reviews: list[Review] = field(default_factory=list)
     # The mergeability test commit GitHub keeps at refs/pull/N/merge while the PR is open.
     test_merge_sha: str | None = None
+    # The fork the head branch lives in (full name); None: the base repository itself.
+    head_repo: str | None = None
 
 
 @dataclass
@@ -203,6 +205,7 @@ class Repo:
     statuses: list[CommitStatus] = field(default_factory=list)
     hooks: dict[int, Hook] = field(default_factory=dict)
     next_number: int = 1  # issues and pull requests share one sequence, as on GitHub
+    parent: str | None = None  # full name of the repository this one is a fork of
 
     @property
     def full_name(self) -> str:

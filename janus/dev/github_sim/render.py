@@ -161,7 +161,7 @@ class Renderer:
             "id": repo.id, "node_id": node_id("Repository", repo.id), "name": repo.name,
             "full_name": repo.full_name, "private": repo.private,
             "owner": self.user(repo.owner), "html_url": f"{self.web}/{repo.full_name}",
-            "description": repo.description, "fork": False, "url": u,
+            "description": repo.description, "fork": repo.parent is not None, "url": u,
             "archive_url": f"{u}/{{archive_format}}{{/ref}}",
             "assignees_url": f"{u}/assignees{{/user}}",
             "blobs_url": f"{u}/git/blobs{{/sha}}", "branches_url": f"{u}/branches{{/branch}}",
@@ -190,7 +190,8 @@ class Renderer:
             "clone_url": f"{self.git_base()}/{repo.full_name}.git",
             "mirror_url": None, "hooks_url": f"{u}/hooks",
             "svn_url": f"{self.web}/{repo.full_name}", "homepage": None, "language": None,
-            "forks_count": 0, "stargazers_count": 0, "watchers_count": 0, "size": 1,
+            "forks_count": len(self.world.forks_of(repo)), "stargazers_count": 0,
+            "watchers_count": 0, "size": 1,
             "default_branch": repo.default_branch,
             "open_issues_count": sum(1 for p in repo.pulls.values() if p.state == "open"),
             "is_template": False, "topics": [], "has_issues": True, "has_projects": True,
@@ -200,7 +201,7 @@ class Renderer:
             "pushed_at": repo.pushed_at, "created_at": repo.created_at,
             "updated_at": repo.pushed_at, "allow_forking": True,
             "web_commit_signoff_required": False, "license": None,
-            "forks": 0, "open_issues": 0, "watchers": 0,
+            "forks": len(self.world.forks_of(repo)), "open_issues": 0, "watchers": 0,
         }
         data["open_issues"] = data["open_issues_count"]
         if viewer is not None:
@@ -224,6 +225,13 @@ class Renderer:
             org = self.world.orgs.get(repo.owner.lower())
             if org is not None:
                 data["organization"] = self.user(repo.owner)
+            parent = self.world.repos.get((repo.parent or "").lower())
+            if parent is not None:  # a fork names its parent and the network's root
+                source = parent
+                while source.parent and source.parent.lower() in self.world.repos:
+                    source = self.world.repos[source.parent.lower()]
+                data["parent"] = self.repo(parent, full=False)
+                data["source"] = self.repo(source, full=False)
         return data
 
     def git_base(self) -> str:
@@ -420,7 +428,8 @@ class Renderer:
             "requested_reviewers": [self.user(u_) for u_ in pr.requested_reviewers],
             "requested_teams": [self.team(self.world.team(*t.split("/", 1)))
                                 for t in pr.requested_teams],
-            "head": self.pull_end(repo, pr.head_ref, pr.head_sha, pr.user),
+            "head": self.pull_end(self.head_repo(repo, pr), pr.head_ref, pr.head_sha,
+                                  pr.user),
             "base": self.pull_end(repo, pr.base_ref, pr.base_sha, repo.owner),
             "_links": {
                 "self": {"href": u}, "html": {"href": html}, "issue": {"href": issue},
@@ -466,6 +475,12 @@ class Renderer:
         except ApiError:
             return "blocked"
         return "clean"
+
+    def head_repo(self, repo: Repo, pr: Pull) -> Repo:
+        """The repository a PR's head branch lives in: a fork, or *repo* itself."""
+        if pr.head_repo is None:
+            return repo
+        return self.world.repos.get(pr.head_repo.lower(), repo)
 
     def pull_end(self, repo: Repo, ref: str, sha: str, login: str) -> dict[str, Any]:
         return {"label": f"{repo.owner}:{ref}", "ref": ref, "sha": sha,
@@ -556,8 +571,10 @@ class Renderer:
             "started_at": run.started_at, "completed_at": run.completed_at, "output": output,
             "name": run.name, "check_suite": {"id": run.suite_id},
             "app": self.app(self.world.apps[run.app_id]),
+            # GitHub lists only same-repository PRs here: a fork PR's list is empty.
             "pull_requests": [self.pull_minimal(repo, pr) for pr in repo.pulls.values()
-                              if pr.head_sha == run.head_sha and pr.state == "open"],
+                              if pr.head_sha == run.head_sha and pr.state == "open"
+                              and pr.head_repo is None],
         }
 
     def check_suite(self, repo: Repo, suite: CheckSuite) -> dict[str, Any]:
@@ -578,7 +595,8 @@ class Renderer:
             "status": status, "conclusion": conclusion, "url": u,
             "before": suite.before, "after": suite.head_sha,
             "pull_requests": [self.pull_minimal(repo, p) for p in repo.pulls.values()
-                              if p.head_sha == suite.head_sha and p.state == "open"],
+                              if p.head_sha == suite.head_sha and p.state == "open"
+                              and p.head_repo is None],
             "app": self.app(self.world.apps[suite.app_id]),
             "repository": self.repo(repo, full=False),
             "created_at": suite.created_at, "updated_at": suite.updated_at,

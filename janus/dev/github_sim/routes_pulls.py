@@ -42,7 +42,7 @@ def list_pulls(ctx: Ctx) -> Reply:
         # GitHub ignores a head filter without the "owner:" prefix (a classic gotcha).
         if branch:
             pulls = [p for p in pulls if p.head_ref == branch and owner.lower()
-                     == repo.owner.lower()]
+                     == (p.head_repo or repo.full_name).split("/")[0].lower()]
     if ctx.query.get("base"):
         pulls = [p for p in pulls if p.base_ref == ctx.query["base"]]
     sort = ctx.query.get("sort", "created")

@@ -122,6 +122,19 @@ def get_repo(ctx: Ctx) -> Reply:
     return Reply(200, ctx.render.repo(repo, viewer=ctx.caller.login))
 
 
+@route("POST", "/repos/{owner}/{repo}/forks")
+def create_fork(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    body = ctx.json()
+    if body.get("organization"):
+        raise ApiError(422, "Validation Failed", [{
+            "resource": "Fork", "code": "custom", "field": "organization",
+            "message": "The simulator forks into the caller's own account only"}])
+    fork = ctx.world.fork_repo(repo.full_name, ctx.login, body.get("name") or None)
+    # 202: GitHub creates the fork asynchronously; the simulator's is ready at once.
+    return Reply(202, ctx.render.repo(fork, viewer=ctx.caller.login))
+
+
 @route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
 def collaborator_permission(ctx: Ctx) -> Reply:
     repo = ctx.repo()

@@ -82,9 +82,11 @@ class GitRules(WorldState):
         branch = ref.removeprefix("refs/heads/")
         if after is not None:
             self.request_check_suites(repo, branch, before, after, pusher)
+        if repo.parent is not None and after is not None:
+            self._sync_fork_pulls(repo, branch, after, pusher)
         if after is None:  # deleting a head branch closes its open pull requests
             for pr in repo.pulls.values():
-                if pr.state == "open" and pr.head_ref == branch:
+                if pr.state == "open" and pr.head_ref == branch and pr.head_repo is None:
                     pr.state, pr.closed_at, pr.updated_at = "closed", now_iso(), now_iso()
                     def closed(p: Payloads, pr: Pull = pr) -> dict[str, Any]:
                         return p.pull_request(repo, pr, "closed", pusher)
@@ -97,7 +99,7 @@ class GitRules(WorldState):
             if pr.base_ref == branch:
                 pr.base_sha = after
                 self._refresh_test_merge(repo, pr)
-            if pr.head_ref == branch and pr.head_sha != after:
+            if pr.head_ref == branch and pr.head_repo is None and pr.head_sha != after:
                 old_head = pr.head_sha
                 pr.head_sha = after
                 pr.updated_at = now_iso()
@@ -107,6 +109,26 @@ class GitRules(WorldState):
 
                 self.emit(repo, "pull_request", synchronize)
                 self._dismiss_stale(repo, pr, old_head, pusher)
+
+    def _sync_fork_pulls(self, fork: Repo, branch: str, after: str, pusher: str) -> None:
+        """A push to a fork's branch moves the head of the parent's PRs from that branch."""
+        parent = self.repos.get((fork.parent or "").lower())
+        if parent is None:
+            return
+        for pr in parent.pulls.values():
+            if pr.state != "open" or pr.head_repo != fork.full_name or pr.head_ref != branch \
+                    or pr.head_sha == after:
+                continue
+            parent.git.fetch(fork.git, f"+{after}:refs/pull/{pr.number}/head")
+            old_head = pr.head_sha
+            pr.head_sha = after
+            pr.updated_at = now_iso()
+            self._refresh_test_merge(parent, pr)
+            def synchronize(p: Payloads, pr: Pull = pr, old: str = old_head) -> dict[str, Any]:
+                return p.pull_request(parent, pr, "synchronize", pusher, before=old, after=after)
+
+            self.emit(parent, "pull_request", synchronize)
+            self._dismiss_stale(parent, pr, old_head, pusher)
 
     def _dismiss_stale(self, repo: Repo, pr: Pull, old_head: str, pusher: str) -> None:
         rules = repo.protection.get(pr.base_ref)

@@ -41,23 +41,38 @@ class PullRules(WorldState):
                     body: str | None, draft: bool, actor: str,
                     maintainer_can_modify: bool = False) -> Pull:
         self.require(repo, actor, "read")
+        head_repo: Repo | None = None
         if ":" in head:
             owner, _, head = head.partition(":")
             if owner.lower() != repo.owner.lower():
-                raise validation_failed("PullRequest", "invalid", "head")
+                # "owner:branch" with another owner: a branch of that owner's fork.
+                head_repo = next((f for f in self.forks_of(repo)
+                                  if f.owner.lower() == owner.lower()), None)
+                if head_repo is None:
+                    raise validation_failed("PullRequest", "invalid", "head")
         if not title:
             raise validation_failed("PullRequest", "missing_field", "title")
-        head_sha = repo.git.ref(f"refs/heads/{head}")
+        if head_repo is not None:
+            fork_sha = head_repo.git.ref(f"refs/heads/{head}")
+            if fork_sha is not None:
+                # GitHub keeps a cross-repository PR's head in the base repository too.
+                repo.git.fetch(head_repo.git, f"+{fork_sha}:refs/pull/{repo.next_number}/head")
+            head_sha = fork_sha
+        else:
+            head_sha = repo.git.ref(f"refs/heads/{head}")
         base_sha = repo.git.ref(f"refs/heads/{base}")
         if base_sha is None:
             raise validation_failed("PullRequest", "invalid", "base")
         if head_sha is None:
             raise validation_failed("PullRequest", "invalid", "head")
+        head_full = head_repo.full_name if head_repo is not None else None
         for other in repo.pulls.values():
-            if other.state == "open" and other.head_ref == head and other.base_ref == base:
+            if other.state == "open" and other.head_ref == head and other.base_ref == base \
+                    and other.head_repo == head_full:
+                owner_login = head_repo.owner if head_repo is not None else repo.owner
                 raise ApiError(422, "Validation Failed", [{
                     "resource": "PullRequest", "code": "custom",
-                    "message": f"A pull request already exists for {repo.owner}:{head}."}])
+                    "message": f"A pull request already exists for {owner_login}:{head}."}])
         if not repo.git.commits_between(base_sha, head_sha):
             raise ApiError(422, "Validation Failed", [{
                 "resource": "PullRequest", "code": "custom",
@@ -66,7 +81,8 @@ class PullRules(WorldState):
         pr = Pull(number=repo.next_number, id=self.next_id(), title=title, body=body,
                   user=self.account(actor).login, head_ref=head, head_sha=head_sha,
                   base_ref=base, base_sha=base_sha, created_at=stamp, updated_at=stamp,
-                  draft=draft, maintainer_can_modify=maintainer_can_modify)
+                  draft=draft, maintainer_can_modify=maintainer_can_modify,
+                  head_repo=head_full)
         repo.next_number += 1
         repo.pulls[pr.number] = pr
         self._refresh_test_merge(repo, pr)
@@ -275,7 +291,8 @@ class PullRules(WorldState):
             raise ApiError(405, "Pull Request is not mergeable") from None
         person = self._person(actor)
         if method == "merge":
-            text = title or f"Merge pull request #{pr.number} from {repo.owner}/{pr.head_ref}"
+            head_owner = pr.head_repo.split("/")[0] if pr.head_repo else repo.owner
+            text = title or f"Merge pull request #{pr.number} from {head_owner}/{pr.head_ref}"
             text += f"\n\n{message if message is not None else pr.title}\n"
             commit = repo.git.commit_tree(tree, [base_tip, pr.head_sha], text, person)
         elif method == "squash":

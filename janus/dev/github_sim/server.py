@@ -147,6 +147,12 @@ class GitHubSimulator:
                                       private)
         return repo.full_name
 
+    def fork(self, repo: str, login: str, name: str | None = None) -> str:
+        """Fork *repo* into *login*'s account (as ``POST /repos/{o}/{r}/forks``); returns the
+        fork's full name. Push to it with :meth:`push`, then open a cross-repository PR with
+        ``create_pull(repo, head="<login>:<branch>", ...)``."""
+        return self._act(lambda: self.world.fork_repo(repo, login, name).full_name)
+
     def set_collaborator(self, repo: str, login: str, permission: str) -> None:
         with self.world.lock:
             r = self.world.repo(repo)

@@ -199,6 +199,39 @@ class WorldState(abc.ABC):
             self.repos[full.lower()] = repo
             return repo
 
+    def fork_repo(self, full_name: str, actor: str, name: str | None = None) -> Repo:
+        """Fork *full_name* into *actor*'s account (every branch, as GitHub's default).
+
+        Anyone who can read a repository can fork it (GitHub lets an owner switch forking off
+        only for private and internal repositories). The fork is a repository of its own,
+        owned (and administered) by *actor*; a pull request from it into the parent is a
+        cross-repository pull request: ``head.repo`` is the fork."""
+        with self.lock:
+            parent = self.repo(full_name)
+            self.require(parent, actor, "read")
+            owner = self.account(actor).login
+            fork_name = name or parent.name
+            full = f"{owner}/{fork_name}"
+            existing = self.repos.get(full.lower())
+            if existing is not None and existing.parent == parent.full_name:
+                return existing  # GitHub answers an existing fork again
+            if existing is not None:
+                raise ApiError(422, "Validation Failed", [{
+                    "resource": "Repository", "code": "custom", "field": "name",
+                    "message": "name already exists on this account"}])
+            git = GitRepo(self.root / "repos" / f"{owner}__{fork_name}.git")
+            git.fetch(parent.git, "+refs/heads/*:refs/heads/*")
+            fork = Repo(id=self.next_id(), owner=owner, name=fork_name, git=git,
+                        default_branch=parent.default_branch, private=parent.private,
+                        created_at=now_iso(), description=parent.description,
+                        parent=parent.full_name)
+            fork.pushed_at = fork.created_at
+            self.repos[full.lower()] = fork
+            return fork
+
+    def forks_of(self, repo: Repo) -> list[Repo]:
+        return [r for r in self.repos.values() if r.parent == repo.full_name]
+
     def _person(self, login: str) -> Person:
         acc = self.account(login)
         return Person(acc.name or acc.login, acc.email or f"{acc.login}@users.noreply.example",
