@@ -267,7 +267,7 @@ def _metrics_in(expr: str) -> set[str]:
 def test_service_monitors(everything: list[dict[str, Any]]) -> None:
     monitors = {d["metadata"]["name"]: d for d in by_kind(everything, "ServiceMonitor")}
     assert set(monitors) == {"janus-controller", "janus-webhook"}
-    for name, port in (("janus-controller", "metrics"), ("janus-webhook", "http")):
+    for name, port in (("janus-controller", "metrics"), ("janus-webhook", "metrics")):
         spec = monitors[name]["spec"]
         assert spec["endpoints"][0]["port"] == port and spec["endpoints"][0]["path"] == "/metrics"
         component = name.removeprefix("janus-")
@@ -278,9 +278,38 @@ def test_service_monitors(everything: list[dict[str, Any]]) -> None:
         assert all(svc["metadata"]["labels"][k] == v
                    for k, v in spec["selector"]["matchLabels"].items())
         assert monitors[name]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    # Without controller metrics only the receiver is scraped.
-    docs = render(sets=("monitoring.serviceMonitor.enabled=true",))
+    # Without controller metrics only the receiver is scraped; with neither, nothing can be.
+    docs = render(sets=("monitoring.serviceMonitor.enabled=true", "webhook.metrics.enabled=true"))
     assert [d["metadata"]["name"] for d in by_kind(docs, "ServiceMonitor")] == ["janus-webhook"]
+    proc = _template("--set", "monitoring.serviceMonitor.enabled=true")
+    assert proc.returncode != 0 and "needs controller.metrics.enabled" in proc.stderr
+
+
+def test_receiver_metrics_have_their_own_port_service_and_policy(
+    everything: list[dict[str, Any]],
+) -> None:
+    """`janus webhook --metrics-port`: never on the public port an Ingress/HTTPRoute exposes."""
+    values = {**load_values(CHART / "values.yaml")["webhook"]["metrics"],
+              **load_values(PRODUCTION_VALUES)["webhook"]["metrics"]}
+    dep = find(everything, "Deployment", "janus-webhook", NAMESPACE)
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert f"--metrics-port={values['port']}" in container["args"]
+    assert {"name": "metrics", "containerPort": values["port"]} in container["ports"]
+    svc = find(everything, "Service", "janus-webhook-metrics", NAMESPACE)
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": values["port"],
+                                     "targetPort": "metrics"}]
+    public = find(everything, "Service", "janus-webhook", NAMESPACE)
+    assert [p["name"] for p in public["spec"]["ports"]] == ["http"]
+    pol = find(everything, "NetworkPolicy", "janus-webhook-metrics", NAMESPACE)
+    (rule,) = pol["spec"]["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": values["port"]}]
+    assert rule["from"] == [{"namespaceSelector": values["namespaceSelector"]}]
+    # Off by default: no flag, no port, no Service.
+    default = render()
+    args = find(default, "Deployment", "janus-webhook", NAMESPACE)["spec"]["template"]["spec"][
+        "containers"][0]["args"]
+    assert not any(a.startswith("--metrics-port") for a in args)
+    assert "janus-webhook-metrics" not in {d["metadata"]["name"] for d in default}
 
 
 def test_prometheus_rule_alerts_on_metrics_that_exist(everything: list[dict[str, Any]]) -> None:
