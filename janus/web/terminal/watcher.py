@@ -167,10 +167,10 @@ class GrantWatcher:
         self._mark_ready("grants")
         while True:
             async for kind, obj in self.central.watch(path, version):
-                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                grant = AccessRequestView.from_cr(obj)
+                version = grant.resource_version or version
                 if kind == "BOOKMARK":
                     continue
-                grant = AccessRequestView.from_cr(obj)
                 if kind == "DELETED":
                     self.registry.end_grant(
                         grant.name, "grant-ended", "The grant no longer exists."
