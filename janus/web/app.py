@@ -1,7 +1,8 @@
 """``create_app(settings)``: the web app with its middleware, pages, login and the terminal.
 
 Middleware order (outermost first): security headers on every response, then signed-cookie
-sessions (HttpOnly, SameSite=Lax, Secure on https). The terminal (``janus.web.terminal``) adds
+sessions (HttpOnly, SameSite=Lax, Secure on https) whose cookie carries only a server-side
+session id (``janus.web.sessions``: the login itself lives in the web database). The terminal (``janus.web.terminal``) adds
 its own routes and background watchers through ``install(app)``.
 """
 
@@ -20,12 +21,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from janus.web import login_routes, pages
+from janus.web import db, login_routes, pages
 from janus.web.auth import AdminResolver
 from janus.web.github_access import app_repo
 from janus.web.grants import GrantStore, api_client_for
 from janus.web.membership import membership_for
 from janus.web.policy_source import PolicySource, from_directory, from_github
+from janus.web.sessions import WebSessionStore
 from janus.web.settings import WebSettings
 from janus.web.templating import templates
 
@@ -80,6 +82,7 @@ def create_app(
         finally:
             if owns_http:
                 await http_client.aclose()
+            sessions_engine.dispose()
 
     app = FastAPI(
         title="Janus", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -96,6 +99,10 @@ def create_app(
         config_admins=lambda: _config_admins(app.state.policies),
     )
     app.state.templates = templates
+    # Server-side login sessions live in the web database (created here, before any request).
+    sessions_engine = db.make_engine(settings.database_url)
+    db.create_tables(sessions_engine)
+    app.state.web_sessions = WebSessionStore(sessions_engine)
 
     app.add_middleware(
         SessionMiddleware,

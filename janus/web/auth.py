@@ -28,6 +28,7 @@ from fastapi import Depends, HTTPException, Request, WebSocket
 from starlette.requests import HTTPConnection
 
 from janus.web.security import csp_nonce
+from janus.web.sessions import LoginSession, WebSessionStore
 from janus.web.settings import WebSettings
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "is_github_login",
     "log_in",
     "log_out",
+    "login_session",
     "page_user",
     "require_admin",
     "require_csrf",
@@ -54,10 +56,11 @@ __all__ = [
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
-_SESSION_LOGIN = "login"
-_SESSION_NAME = "name"
+# The cookie (signed by SessionMiddleware) holds the server-side session id, the CSRF token and,
+# before login, the OAuth state; who the user is lives in the web database (janus.web.sessions).
+_SESSION_ID = "sid"
 _SESSION_CSRF = "csrf"
-_SESSION_GITHUB_TOKEN = "gh"  # noqa: S105 - a session key, not a secret
+_SCOPE_SESSION = "janus.login_session"
 
 # GitHub's own rule for logins: alphanumerics and single inner hyphens, at most 39 characters.
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -165,10 +168,26 @@ def current_user(conn: HTTPConnection) -> User | None:
         if not is_github_login(login):
             return None
         return _make_user(conn, login, None)
-    login = conn.session.get(_SESSION_LOGIN)
-    if not login:
+    record = login_session(conn)
+    if record is None:
         return None
-    return _make_user(conn, login, conn.session.get(_SESSION_NAME))
+    return _make_user(conn, record.login, record.name)
+
+
+def _sessions(conn: HTTPConnection) -> WebSessionStore:
+    return conn.app.state.web_sessions
+
+
+def login_session(conn: HTTPConnection) -> LoginSession | None:
+    """This browser's live server-side session, or None (none, logged out, expired).
+
+    Looked up once per request: templates and dependencies ask several times."""
+    if _SCOPE_SESSION in conn.scope:
+        return conn.scope[_SCOPE_SESSION]  # type: ignore[no-any-return]
+    session_id = conn.session.get(_SESSION_ID)
+    record = _sessions(conn).get(str(session_id)) if session_id else None
+    conn.scope[_SCOPE_SESSION] = record
+    return record
 
 
 def page_user(conn: HTTPConnection) -> User | None:
@@ -257,27 +276,48 @@ def _fernet(settings: WebSettings) -> Fernet:
 
 
 def log_in(
-    request: Request, login: str, name: str | None, github_token: str | None = None
+    request: Request,
+    login: str,
+    name: str | None,
+    github_token: str | None = None,
+    github_id: int | None = None,
 ) -> None:
-    """Start a fresh session for *login* (new CSRF token: nothing from before login survives)."""
-    request.session.clear()
-    request.session[_SESSION_LOGIN] = login
-    request.session[_SESSION_NAME] = name or login
+    """Start a fresh server-side session for *login*: a new session id (the old one, if any,
+    is ended: a login rotates the id) and a new CSRF token — nothing from before survives."""
+    _end_session(request)
+    settings = _settings(request)
+    sealed = (
+        _fernet(settings).encrypt(github_token.encode()).decode() if github_token else None
+    )
+    session_id = _sessions(request).create(
+        login=login,
+        name=name or login,
+        github_id=github_id,
+        sealed_github_token=sealed,
+        max_age_seconds=settings.session_max_age_seconds,
+    )
+    request.session[_SESSION_ID] = session_id
     request.session[_SESSION_CSRF] = secrets.token_urlsafe(32)
-    if github_token:
-        # The session cookie is signed, not encrypted: the OAuth token is encrypted inside it.
-        sealed = _fernet(_settings(request)).encrypt(github_token.encode()).decode()
-        request.session[_SESSION_GITHUB_TOKEN] = sealed
-    request.session["v"] = 1
+    request.scope.pop(_SCOPE_SESSION, None)
+
+
+def _end_session(request: HTTPConnection) -> None:
+    session_id = request.session.get(_SESSION_ID)
+    if session_id:
+        _sessions(request).end(str(session_id))
+    request.session.clear()
+    request.scope.pop(_SCOPE_SESSION, None)
 
 
 def log_out(request: Request) -> None:
-    request.session.clear()
+    """End the session on the server (a copy of the cookie is worthless from now on)."""
+    _end_session(request)
 
 
 def user_github_token(request: HTTPConnection) -> str | None:
     """The logged-in user's own GitHub OAuth token, when they logged in with GitHub."""
-    sealed = request.session.get(_SESSION_GITHUB_TOKEN)
+    record = login_session(request)
+    sealed = record.sealed_github_token if record is not None else None
     if not sealed:
         return None
     try:

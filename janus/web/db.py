@@ -65,6 +65,27 @@ recording_chunks = Table(
 )
 
 
+# Login sessions of the web app (issue 11 item 7): the cookie carries only a random session id;
+# this row is what makes it worth anything. Keyed by the id's SHA-256, so a copy of the table
+# (a backup, a replica) holds no usable cookie. Logout and expiry delete the row.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("login", String(39), nullable=False, index=True),
+    # GitHub's numeric user id when the login mode knows it (GitHub OAuth): a login can be
+    # renamed and reclaimed by someone else, the id cannot.
+    Column("github_id", BigInteger, nullable=True),
+    Column("name", String(255), nullable=False),
+    # The user's own GitHub OAuth token, Fernet-sealed with a key derived from the session secret.
+    Column("github_token", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    # When membership of the allowed organizations/teams was last confirmed with GitHub.
+    Column("verified_at", DateTime(timezone=True), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class SessionRow:
     id: int
@@ -97,6 +118,11 @@ def create_tables(engine: Engine) -> None:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class SessionStore:

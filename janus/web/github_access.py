@@ -7,7 +7,7 @@ from github import Auth, Github
 from github.Repository import Repository
 from starlette.requests import HTTPConnection
 
-from janus.web.auth import user_github_token
+from janus.web.auth import login_session, user_github_token
 from janus.web.settings import WebSettings
 
 _TIMEOUT_SECONDS = 15
@@ -36,7 +36,8 @@ def app_repo(settings: WebSettings) -> Repository:
 def _dev_token(request: HTTPConnection, settings: WebSettings) -> str | None:
     if settings.auth_mode != "dev":
         return None
-    login = str(request.session.get("login", "")).lower()
+    record = login_session(request)
+    login = record.login.lower() if record is not None else ""
     tokens = {k.lower(): v for k, v in settings.dev_user_tokens.items()}
     return tokens.get(login)
 
