@@ -46,9 +46,8 @@ def shareable(directory: Path) -> Path:
     """Make *directory* and its files readable by the container's user 10001 (pytest's tmp
     directories are 0700), for a read-only bind mount."""
     directory.chmod(0o755)
-    for path in directory.iterdir():
-        if path.is_file():
-            path.chmod(0o644)
+    for path in directory.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return directory
 
 

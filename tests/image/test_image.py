@@ -6,17 +6,22 @@ user 10001, read-only root filesystem, no capabilities.
 * `janus web` in a container serves its pages with the pinned xterm.js and htmx;
 * against the local control plane: `janus controller` in a container grants an AccessRequest
   (Active), and `janus web` in a second container opens the terminal page and runs a command in
-  the target pod over its WebSocket, as the browser does.
+  the target pod over its WebSocket, as the browser does;
+* the whole GitOps path with the GitHub simulator: a request PR approved and merged on the
+  simulator reaches `janus webhook` in a container, the controller container makes it Active,
+  and the web container's terminal runs a command for the requester.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,8 +29,9 @@ import yaml
 import janus
 from janus.dev.controlplane import LocalCluster
 from tests.browser_support import require
+from tests.gitops import harness
 from tests.image.podman import IMAGE, PODMAN, Container, image_present, podman, run_once
-from tests.install.wheel_support import check_vendor_assets, free_port, wait_http
+from tests.install.wheel_support import REPO, check_vendor_assets, free_port, wait_http
 from tests.integration.controller_env import (
     create_request,
     janus_config,
@@ -200,3 +206,108 @@ def test_controller_grants_and_the_terminal_runs_a_command(
         await term.wait_output(r"from-the-image-42")
 
     asyncio.run(command())
+
+
+# --- the whole path: PR on the GitHub simulator -> receiver -> controller -> terminal ------------
+
+
+@pytest.fixture(scope="module")
+def github_sim() -> Iterator[tuple[Any, int, str]]:
+    """The GitHub simulator on 127.0.0.1 (in this process), with acme's people and a Janus App."""
+    from janus.dev.github_sim import GitHubSimulator
+
+    with GitHubSimulator.start() as sim:
+        harness.setup_people(sim)
+        app_id, key = sim.create_app("janus-image")
+        yield sim, app_id, key
+
+
+def test_a_request_pr_becomes_active_and_its_terminal_runs_a_command(
+    image: str, cluster: LocalCluster, github_sim: tuple[Any, int, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sim, app_id, key = github_sim
+    sim.set_delivery_mode("sync")
+    workdir = tmp_path_factory.mktemp("image-gitops")
+    config = workdir / "config"
+    config.mkdir()
+    janus_ns = prepare_central(cluster)
+    repo = harness.new_repo(sim)
+    installation = sim.install_app(app_id, repo)
+    secret = secrets.token_hex(20)
+    # The cluster serves as "prod", the cluster the repository's requests name.
+    kubeconfig = yaml.safe_dump(cluster.kubeconfig())
+    files = {"app.pem": key, "webhook-secret": secret, "admin.kubeconfig": kubeconfig,
+             "janus.yaml": (REPO / "policies" / "janus.yaml").read_text(),
+             # A JanusConfig file must be named after its metadata.name: janus.yaml.
+             "controller/janus.yaml": yaml.safe_dump(janus_config(["prod"]))}
+    for name, text in files.items():
+        (config / name).parent.mkdir(exist_ok=True)
+        (config / name).write_text(text)
+    web_kc = web_kubeconfig(cluster, config, janus_ns)
+    receiver_port, web_port = free_port(), free_port()
+    (config / "web.yaml").write_text(yaml.safe_dump({
+        "public_url": f"http://127.0.0.1:{web_port}",
+        "session_secret": "image-tests-session-secret-0123456789",
+        "kubeconfig": f"/config/{web_kc.name}", "janus_namespace": janus_ns,
+        "database_url": "sqlite:////data/web.db", "repo": repo,
+        "auth_mode": "proxy", "proxy_addresses": ["127.0.0.1"],
+    }))
+    receiver = Container(
+        ["webhook", "--config", "/config/janus.yaml", "--repo", repo,
+         "--github-api-url", sim.base_url, "--app-id", str(app_id),
+         "--app-key", "/config/app.pem", "--installation-id", str(installation),
+         "--no-throttle", "--secret-file", "/config/webhook-secret",
+         "--kubeconfig", "/config/admin.kubeconfig", "--namespace", janus_ns,
+         "--host", "127.0.0.1", "--port", str(receiver_port), "--db", "/data/deliveries.sqlite",
+         "--reconcile-interval", "0"],
+        log_path=workdir / "receiver.log", config_dir=config)
+    controller = Container(
+        ["controller", "--config", "/config/controller/janus.yaml", "--namespace", janus_ns,
+         "--central-cluster-name", "prod", "--standalone"],
+        log_path=workdir / "controller.log", config_dir=config,
+        env={"KUBECONFIG": "/config/admin.kubeconfig"})
+    web = Container(["web", "--config", "/config/web.yaml", "--host", "127.0.0.1",
+                     "--port", str(web_port)], log_path=workdir / "web.log", config_dir=config)
+    containers = [receiver.start(), controller.start(), web.start()]
+    try:
+        for name, url, container in (
+            ("receiver", f"http://127.0.0.1:{receiver_port}/healthz", receiver),
+            ("web", f"http://127.0.0.1:{web_port}/healthz", web),
+        ):
+            try:
+                wait_http(url, 90, container.running)
+            except AssertionError as exc:
+                raise AssertionError(f"{name}: {exc}\n{container.log()[-3000:]}") from None
+        sim.add_webhook(repo, f"http://127.0.0.1:{receiver_port}/webhooks/github", secret,
+                        events=["*"])
+        api = cluster.admin_client()
+        namespace = f"payments-{uuid.uuid4().hex[:8]}"
+        create_namespace(api, namespace)
+        create_pod(api, namespace)
+
+        name = harness.request_name()
+        number = harness.open_request_pr(sim, repo, name, namespace=namespace)
+        sim.review(repo, number, "bob", "APPROVE")
+        sim.merge(repo, number, actor="root")
+        cr = harness.cr_name(name, "prod", namespace)
+        wait_phase(api, janus_ns, cr, "Active", timeout=90)
+
+        checked = check_vendor_assets(f"http://127.0.0.1:{web_port}", f"/terminal/{cr}",
+                                      {"X-Forwarded-User": "alice"})
+        assert "/static/vendor/xterm/xterm.js" in checked
+
+        async def command() -> None:
+            term = await Terminal.open(WebContainer(web_port), cr, "alice")  # type: ignore[arg-type]
+            await term.wait_control("connected")
+            await term.type("echo via-pull-request-$((40+2))\n")
+            await term.wait_output(r"via-pull-request-42")
+
+        asyncio.run(command())
+    finally:
+        for container in reversed(containers):
+            container.stop()
+        for container in containers:
+            print(f"--- {container.log_path.name} ---\n{container.log()[-3000:]}")
+    logs = "".join(c.log() for c in containers)
+    assert secret not in logs and "BEGIN" not in logs  # no secret in any container's output
