@@ -2,17 +2,20 @@
 
 One AccessRequest (namespace ``janus`` of the central cluster) is one grant on one namespace of
 one target cluster. Its life is driven by a single per-object kopf daemon (``handlers.py``) that
-runs the level-based reconcile of ``reconcile.py``: it reads the CR, decides the next step from
-``lifecycle.plan`` (a pure function), performs it with idempotent steps (``grants.py``), writes the
-status with a compare-and-set on ``resourceVersion`` (``status.py``) and then sleeps exactly until
-``status.expiresAt`` — or until a watch event on the CR pokes it (revocation, extension).
+runs the level-based reconcile of ``reconcile.py``: it reads the CR (as a typed
+``janus.resource.AccessRequestView``), decides the next step from ``lifecycle.plan`` (a pure
+function), performs it with idempotent steps (``grants.py``), writes the status with a
+compare-and-set on ``resourceVersion`` (``janus.resource``'s ``AccessRequestClient``) and then
+sleeps exactly until ``status.expiresAt`` — or until a watch event on the CR pokes it
+(revocation, extension).
 
-Modules, one job each: ``crd`` (the CRD, rendered to helm/), ``rbac`` (the controller's own
+The AccessRequest itself (CRD schema, view, client, errors) is ``janus.resource``; this package
+never reads the raw CR. Modules, one job each: ``rbac`` (the controller's own
 RBAC, rendered to helm/), ``lifecycle`` (pure decisions), ``reconcile`` (one pass: act and
-record), ``grants`` (the Kubernetes objects of a grant), ``status`` (compare-and-set writes),
+record), ``grants`` (the Kubernetes objects of a grant), ``status`` (status bodies: conditions),
 ``clusters`` (target cluster registry), ``kube`` (blocking calls off the event loop),
-``handlers`` (kopf wiring), ``sweep`` (startup orphan sweep), ``metrics``, ``crashpoints``
-(test-only), ``cli`` (``janus controller``).
+``handlers`` (kopf wiring), ``sweep`` (startup orphan sweep), ``metrics`` (the test-only crash
+points are ``janus.testhooks.crash_point``), ``runtime`` (the process behind ``janus controller``).
 
 Contract decisions (see also the README section "Controller"):
 
@@ -25,7 +28,7 @@ Contract decisions (see also the README section "Controller"):
 * Extension: change ``spec.duration`` of an Active grant. ``expiresAt`` is recomputed as
   ``grantedAt + duration`` and a fresh token is minted (the old one stays valid no longer than the
   ServiceAccount it belongs to).
-* **Departure from DESIGN §7 ("Secret owned by the CR")**: the token Secret lives in namespace
+* **Departure from docs/design.md §7 ("Secret owned by the CR")**: the token Secret lives in
   ``janus-tokens`` and the CR in ``janus``. A cross-namespace ownerReference is invalid; a real
   garbage collector treats such an owner as absent and would *delete the Secret* at once. So the
   Secret carries no ownerReference: it is linked by the ``janus.dev/request`` label and removed by

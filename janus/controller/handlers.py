@@ -13,12 +13,14 @@
 
 One ``asyncio.Lock`` per CR serialises the daemon's pass and the finalizer, so a deletion can
 never race a grant half-way through.
+
+kopf hands each handler the raw ``body``; it is read once, here at the edge, into an
+:class:`~janus.resource.AccessRequestView`, and only the view goes further.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -27,15 +29,15 @@ from typing import Any
 import kopf
 
 from janus import names, resource
-from janus.controller import kube, status
+from janus.controller import kube
 from janus.controller.reconcile import Controller
 from janus.logs import event
-from janus.resource import timefmt
+from janus.resource import AccessRequestView, timefmt
 
 log = logging.getLogger("janus.controller")
 
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
-FINALIZER = "janus.dev/cleanup"  # kopf's finalizer, renamed (see cli.configure)
+FINALIZER = "janus.dev/cleanup"  # kopf's finalizer, renamed (see runtime.configure_settings)
 ECHO_WAIT = 0.5  # seconds to wait for the watch to show our own write
 
 
@@ -59,8 +61,8 @@ class Runtime:
                 self.poke(name)
 
 
-def _live(status: dict[str, Any] | Any, **_: Any) -> bool:
-    return (status or {}).get("phase") not in resource.TERMINAL_PHASES
+def _live(body: kopf.Body, **_: Any) -> bool:
+    return resource.phase_of(body) not in resource.TERMINAL_PHASES
 
 
 async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:
@@ -74,12 +76,14 @@ async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:
             waiter.cancel()
 
 
-def _rv(obj: dict[str, Any]) -> str | None:
-    return obj["metadata"].get("resourceVersion")
+def _view(body: kopf.Body) -> AccessRequestView:
+    """The typed view of kopf's live body, as it is at this instant."""
+    return AccessRequestView.from_cr(body)
 
 
 async def _current(rt: Runtime, name: str, body: kopf.Body, wake: asyncio.Event, stopped: Any,
-                   latest: dict[str, Any] | None, echoed: bool) -> tuple[dict | None, bool]:
+                   latest: AccessRequestView | None, echoed: bool,
+                   ) -> tuple[AccessRequestView | None, bool]:
     """The CR to decide on, and whether the watch has shown our last write yet.
 
     kopf's live body lags the API server by one watch event. Resource versions must not be
@@ -87,14 +91,14 @@ async def _current(rt: Runtime, name: str, body: kopf.Body, wake: asyncio.Event,
     is newer (use it); before that, wait briefly for the echo, and read fresh if it is late.
     """
     for _ in range(2):
-        cr = copy.deepcopy(dict(body))
+        cr = _view(body)
         if latest is None or echoed:
             return cr, echoed
-        if _rv(cr) == _rv(latest):
+        if cr.resource_version == latest.resource_version:
             return cr, True
         wake.clear()
         await _sleep(ECHO_WAIT, wake, stopped)
-    fresh = await kube.run(status.read, rt.controller.central, rt.controller.namespace, name)
+    fresh = await kube.run(rt.controller.crs.find, name)
     return fresh, True
 
 
@@ -103,13 +107,13 @@ async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.M
     rt: Runtime = memo.runtime
     wake = rt.pokes.setdefault(name, asyncio.Event())
     failures = 0
-    latest: dict[str, Any] | None = None
+    latest: AccessRequestView | None = None
     echoed = False
     try:
         # kopf starts the daemon while its own finalizer patch is still in flight; acting on
         # that older body would only lose the compare-and-set. Wait for the finalizer's echo.
-        for _ in range(20):
-            if FINALIZER in (body.metadata.get("finalizers") or []) or stopped:
+        for _attempt in range(20):
+            if FINALIZER in _view(body).meta.finalizers or stopped:
                 break
             wake.clear()
             await _sleep(ECHO_WAIT, wake, stopped)
@@ -119,7 +123,7 @@ async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.M
             if cr is None:
                 return
             async with rt.locks[name]:
-                if stopped or cr["metadata"].get("deletionTimestamp"):
+                if stopped or cr.meta.deleting:
                     return
                 try:
                     outcome = await rt.controller.step(cr)
@@ -135,7 +139,7 @@ async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.M
             if outcome is None or outcome.retry_in is not None:
                 failures += 1
                 delay = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (failures - 1))
-                rt.waiting_for_cluster[name] = cr["spec"].get("cluster", "")
+                rt.waiting_for_cluster[name] = cr.cluster
             else:
                 failures = 0
                 rt.waiting_for_cluster.pop(name, None)
@@ -154,7 +158,7 @@ async def on_event(name: str, memo: kopf.Memo, **_: Any) -> None:
 
 async def on_delete(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     rt: Runtime = memo.runtime
-    cr = copy.deepcopy(dict(body))
+    cr = _view(body)
     async with rt.locks[name]:
         try:
             await rt.controller.remove_for_deletion(cr)
@@ -166,11 +170,12 @@ async def on_delete(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> No
     rt.locks.pop(name, None)
 
 
-async def kubeconfig_changed(name: str, namespace: str, labels: Any, memo: kopf.Memo,
-                             type: str | None, **_: Any) -> None:
+async def kubeconfig_changed(name: str, namespace: str | None, labels: Any, memo: kopf.Memo,
+                             type: str, **_: Any) -> None:
     rt: Runtime = memo.runtime
-    if namespace != rt.controller.namespace or type is None:
-        return  # only the Janus namespace holds cluster kubeconfigs; None = initial listing
+    # kopf passes type None (despite its annotation) for the initial listing: not a change.
+    if namespace != rt.controller.namespace or not type:
+        return  # only the Janus namespace holds cluster kubeconfigs
     cluster = labels.get(names.LABEL_CLUSTER)
     rt.controller.registry.invalidate(cluster)
     event(log, "cluster.kubeconfig_changed", cluster=cluster, secret=name, change=type)
@@ -195,13 +200,14 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
 def register(registry: kopf.OperatorRegistry) -> None:
     """Attach the handlers to *registry* (the CLI's, or a test's)."""
-    cr_resource = dict(group=resource.GROUP, version=resource.VERSION, plural=resource.PLURAL)
+    group, version, plural = resource.GROUP, resource.VERSION, resource.PLURAL
     # Graceful stop first (the daemon checks `stopped` between steps and never abandons a
     # half-done step to a concurrent finalizer); forced cancellation only after that.
-    kopf.daemon(**cr_resource, id="grant-lifecycle", when=_live, registry=registry,
+    kopf.daemon(group, version, plural, id="grant-lifecycle", when=_live, registry=registry,
                 cancellation_backoff=30.0, cancellation_timeout=30.0)(grant_lifecycle)
-    kopf.on.event(**cr_resource, id="poke", registry=registry)(on_event)
-    kopf.on.delete(**cr_resource, id="cleanup", when=_live, registry=registry)(on_delete)
+    kopf.on.event(group, version, plural, id="poke", registry=registry)(on_event)
+    kopf.on.delete(group, version, plural, id="cleanup", when=_live,
+                   registry=registry)(on_delete)
     kopf.on.event("", "v1", "secrets", id="kubeconfigs", registry=registry,
                   labels={names.LABEL_CLUSTER: kopf.PRESENT})(kubeconfig_changed)
 

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from kubernetes.client.rest import ApiException
 
+from janus.resource import errors
+
 T = TypeVar("T")
 
 POOL_SIZE = 32
@@ -56,10 +58,4 @@ def ignore(statuses: tuple[int, ...], fn: Callable[..., T], *args: Any, **kwargs
 
 def reason_of(exc: ApiException) -> str:
     """The API server's short ``reason``/``message`` without echoing request bodies."""
-    import json
-
-    try:
-        body = json.loads(exc.body or "{}")
-        return str(body.get("message") or exc.reason)[:300]
-    except (TypeError, ValueError):
-        return str(exc.reason)[:300]
+    return errors.reason_of(exc)

@@ -8,6 +8,8 @@ Terminal phases are final: :func:`plan` returns :class:`Done` for them whatever 
 so a revocation arriving after expiry (or an expiry timer firing after a revocation) changes
 nothing. The clock starts at grant: ``expiresAt = grantedAt + spec.duration``, recomputed on
 every pass, which is how an extension (or a shortening) takes effect.
+
+The input is the typed :class:`~janus.resource.AccessRequestView`, never the raw CR.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from janus import names, resource
-from janus.resource import timefmt
+from janus import names
+from janus.resource import AccessRequestView
 
 # Namespaces of the central cluster that no grant may ever reach, whatever the JanusConfig says:
 # exec there yields the controller's and every grant's credentials.
@@ -26,13 +28,21 @@ ALWAYS_EXCLUDED_ON_CENTRAL = frozenset({names.JANUS_NAMESPACE, names.TOKENS_NAME
 
 
 class Policy(Protocol):
-    """The part of JanusConfig the controller needs (janus.model.JanusConfig satisfies it)."""
+    """The part of JanusConfig the controller needs (janus.model.JanusConfig satisfies it).
 
-    clusters: Any
-    excluded_namespaces: frozenset[str]
-    duration_min: dt.timedelta
-    duration_max: dt.timedelta
-    roles: Mapping[str, str]
+    Read-only members: the controller never changes the policy, and a frozen JanusConfig has
+    no settable attributes."""
+
+    @property
+    def clusters(self) -> Any: ...
+    @property
+    def excluded_namespaces(self) -> frozenset[str]: ...
+    @property
+    def duration_min(self) -> dt.timedelta: ...
+    @property
+    def duration_max(self) -> dt.timedelta: ...
+    @property
+    def roles(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,9 @@ class Fail:
 
 
 @dataclass(frozen=True)
-class Grant:
+class GrantAccess:
+    """Approved and allowed: create the ServiceAccount and RoleBinding, mint the token."""
+
     cluster_role: str
     duration: dt.timedelta
 
@@ -73,18 +85,18 @@ class Wait:
     warning: str | None = None
 
 
-Action = Done | Fail | Grant | Expire | Revoke | Extend | Wait
+Action = Done | Fail | GrantAccess | Expire | Revoke | Extend | Wait
 
 
 def refusal(
-    spec: Mapping[str, Any],
+    request: AccessRequestView,
     policy: Policy,
     parse_duration: Callable[[str], dt.timedelta],
     central_cluster: str | None,
     janus_namespace: str,
 ) -> str | None:
     """Why this request can never be granted by this controller, or None."""
-    cluster, namespace, role = spec.get("cluster"), spec.get("namespace"), spec.get("role")
+    cluster, namespace, role = request.cluster, request.namespace, request.role
     if cluster not in set(policy.clusters):
         return f"cluster {cluster!r} is not one of JanusConfig.spec.clusters"
     if namespace in policy.excluded_namespaces:
@@ -94,7 +106,7 @@ def refusal(
     if role not in policy.roles:
         return f"role {role!r} is not in the JanusConfig role catalogue"
     try:
-        duration = parse_duration(str(spec.get("duration")))
+        duration = parse_duration(request.duration)
     except ValueError as exc:
         return f"invalid duration: {exc}"
     problem = duration_problem(duration, policy)
@@ -110,7 +122,7 @@ def duration_problem(duration: dt.timedelta, policy: Policy) -> str | None:
 
 
 def plan(
-    cr: Mapping[str, Any],
+    request: AccessRequestView,
     now: dt.datetime,
     policy: Policy,
     parse_duration: Callable[[str], dt.timedelta],
@@ -118,31 +130,26 @@ def plan(
     central_cluster: str | None = None,
     janus_namespace: str = names.JANUS_NAMESPACE,
 ) -> Action:
-    spec = cr.get("spec") or {}
-    status = cr.get("status") or {}
-    phase = resource.phase_of(cr)
-    if phase in resource.TERMINAL_PHASES:
+    if request.terminal:
         return Done()
-    revocation = spec.get("revocation")
-    if revocation:
-        return Revoke(by=str(revocation.get("by", "")), reason=str(revocation.get("reason", "")))
+    if request.revocation is not None:
+        return Revoke(by=request.revocation.by, reason=request.revocation.reason)
 
-    if phase == "Approved":
-        problem = refusal(spec, policy, parse_duration, central_cluster, janus_namespace)
+    if request.phase == "Approved":
+        problem = refusal(request, policy, parse_duration, central_cluster, janus_namespace)
         if problem:
             return Fail(problem)
-        return Grant(cluster_role=policy.roles[spec["role"]],
-                     duration=parse_duration(str(spec["duration"])))
+        return GrantAccess(cluster_role=policy.roles[request.role],
+                           duration=parse_duration(request.duration))
 
     # Active.
-    granted_at = timefmt.parse(status.get("grantedAt"))
-    expires_at = timefmt.parse(status.get("expiresAt"))
+    granted_at, expires_at = request.granted_at, request.expires_at
     if granted_at is None or expires_at is None:
         # Cannot happen through this controller (both are written with the phase); expire
         # rather than guess how long access was meant to last.
         return Expire()
     try:
-        duration = parse_duration(str(spec.get("duration")))
+        duration = parse_duration(request.duration)
     except ValueError:
         duration = expires_at - granted_at
     target = granted_at + duration

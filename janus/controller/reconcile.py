@@ -3,7 +3,11 @@
 Steps are idempotent and ordered so that a crash between any two of them converges on the next
 pass: nothing is recorded as done before it is done (Active only after the token Secret exists;
 Expired/Revoked only after a list by label shows nothing left), and every status write is a
-compare-and-set (``status.patch``), so a pass that lost a race simply decides again.
+compare-and-set (``AccessRequestClient.write_status``), so a pass that lost a race simply decides
+again.
+
+The CR arrives as an :class:`~janus.resource.AccessRequestView` (built once, at the kopf edge);
+every read of it here is a typed field.
 
 Errors are sorted three ways:
 
@@ -12,7 +16,8 @@ Errors are sorted three ways:
   the grant kept as it is;
 * the target refuses the grant for good (namespace missing, invalid object): roll back what was
   created, phase Failed with the API server's message;
-* anything else (the central cluster itself): logged, retried with backoff.
+* anything else (the central cluster itself, ``janus.resource`` errors): logged, retried with
+  backoff.
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import urllib3
 from kubernetes.client.rest import ApiException
@@ -32,7 +37,9 @@ from janus import names, testhooks
 from janus.controller import grants, kube, lifecycle, metrics, status
 from janus.controller.clusters import ClusterUnavailable, Registry, Target
 from janus.logs import event
-from janus.resource import timefmt
+from janus.resource import AccessRequestView, timefmt
+from janus.resource import Conflict as CasConflict
+from janus.resource.client import AccessRequestClient
 
 log = logging.getLogger("janus.controller")
 T = TypeVar("T")
@@ -50,13 +57,16 @@ class CleanupIncomplete(Exception):
     pass
 
 
-EventSink = Callable[[Mapping[str, Any], str, str, str], None]  # (cr, type, reason, message)
+# (request, type, reason, message)
+EventSink = Callable[[AccessRequestView, str, str, str], None]
 
 
-def kopf_events(cr: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+def kopf_events(request: AccessRequestView, type_: str, reason: str, message: str) -> None:
     import kopf
 
-    (kopf.warn if type_ == "Warning" else kopf.info)(dict(cr), reason=reason, message=message)
+    post = kopf.warn if type_ == "Warning" else kopf.info
+    reference = cast("kopf.RawBody", request.object_reference())
+    post(kopf.Body(reference), reason=reason, message=message)
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class Outcome:
     done: bool = False
     wake_at: dt.datetime | None = None
     retry_in: float | None = None
-    latest: dict[str, Any] | None = None  # the CR as our last write left it
+    latest: AccessRequestView | None = None  # the CR as our last write left it
 
 
 @dataclass
@@ -77,20 +87,22 @@ class Controller:
     central_cluster: str | None = None
     events: EventSink = kopf_events
     active: set[str] = field(default_factory=set)
+    crs: AccessRequestClient = field(init=False)  # the AccessRequests of `namespace`
 
     def __post_init__(self) -> None:
+        self.crs = AccessRequestClient(self.central, self.namespace,
+                                       request_timeout=kube.REQUEST_TIMEOUT)
         metrics.ACTIVE.set_function(lambda: len(self.active))
 
     # ---- entry point -----------------------------------------------------------------------
 
-    async def step(self, cr: dict[str, Any]) -> Outcome:
+    async def step(self, cr: AccessRequestView) -> Outcome:
         """Run one pass; on a lost compare-and-set, re-read and decide again."""
-        name = cr["metadata"]["name"]
         for _ in range(_CONFLICT_RETRIES):
             try:
                 return await self._step(cr)
-            except status.Conflict:
-                fresh = await kube.run(status.read, self.central, self.namespace, name)
+            except CasConflict:
+                fresh = await kube.run(self.crs.find, cr.name)
                 if fresh is None:
                     return Outcome(done=True)
                 cr = fresh
@@ -98,9 +110,9 @@ class Controller:
                 return await self._unavailable(cr, exc)
         return Outcome(retry_in=1.0)
 
-    async def _step(self, cr: dict[str, Any]) -> Outcome:
+    async def _step(self, cr: AccessRequestView) -> Outcome:
         action = self._plan(cr, timefmt.now())
-        name = cr["metadata"]["name"]
+        name = cr.name
         if not isinstance(action, lifecycle.Done | lifecycle.Wait):
             event(log, "grant.plan", request=name, action=type(action).__name__,
                   level=logging.DEBUG)
@@ -110,7 +122,7 @@ class Controller:
                 return Outcome(done=True)
             case lifecycle.Fail(message=message):
                 return await self._fail(cr, message, rollback=False, action=action)
-            case lifecycle.Grant():
+            case lifecycle.GrantAccess():
                 return await self._grant(cr, action)
             case lifecycle.Revoke():
                 return await self._revoke(cr, action)
@@ -120,8 +132,8 @@ class Controller:
                 return await self._extend(cr, expires_at, action)
             case lifecycle.Wait(until=until, warning=warning):
                 self.active.add(name)
-                if warning and (cr.get("status") or {}).get("message") != warning:
-                    latest = await kube.run(status.patch, self.central, cr, {"message": warning})
+                if warning and cr.message != warning:
+                    latest = await self._write(cr, {"message": warning})
                     self.events(cr, "Warning", "ExtensionRefused", warning)
                     event(log, "grant.extension_refused", request=name, reason=warning,
                           level=logging.WARNING)
@@ -131,40 +143,41 @@ class Controller:
 
     # ---- recording -------------------------------------------------------------------------
 
-    async def _commit(self, cr: dict[str, Any], action: lifecycle.Action,
-                      body: dict[str, Any]) -> dict[str, Any]:
+    async def _write(self, cr: AccessRequestView, body: dict[str, Any]) -> AccessRequestView:
+        """One compare-and-set status write on the version *cr* was read at."""
+        return await kube.run(self.crs.write_status, cr.name, cr.resource_version, body)
+
+    async def _commit(self, cr: AccessRequestView, action: lifecycle.Action,
+                      body: dict[str, Any]) -> AccessRequestView:
         """Write *body* to the status with compare-and-set. If the CR changed meanwhile but the
         same decision still follows from the fresh object (kopf's own metadata patches, another
         field), write again on the fresh version instead of redoing the work; otherwise raise
         Conflict so the caller decides anew."""
         for _ in range(_CONFLICT_RETRIES):
             try:
-                return await kube.run(status.patch, self.central, cr, body)
-            except status.Conflict:
-                fresh = await kube.run(status.read, self.central, self.namespace,
-                                       cr["metadata"]["name"])
+                return await self._write(cr, body)
+            except CasConflict:
+                fresh = await kube.run(self.crs.find, cr.name)
                 if fresh is None or self._plan(fresh, timefmt.now()) != action:
                     raise
                 cr = fresh
-        raise status.Conflict(cr["metadata"]["name"])
+        raise CasConflict(f"AccessRequest {cr.name} kept changing", name=cr.name, status=409)
 
-    def _plan(self, cr: Mapping[str, Any], now: dt.datetime) -> lifecycle.Action:
+    def _plan(self, cr: AccessRequestView, now: dt.datetime) -> lifecycle.Action:
         return lifecycle.plan(cr, now, self.policy, self.parse_duration,
                               central_cluster=self.central_cluster,
                               janus_namespace=self.namespace)
 
     # ---- actions ---------------------------------------------------------------------------
 
-    def _objects(self, cr: Mapping[str, Any], cluster_role: str = "") -> grants.GrantObjects:
-        spec = cr["spec"]
+    def _objects(self, cr: AccessRequestView, cluster_role: str = "") -> grants.GrantObjects:
         return grants.GrantObjects(
-            cr_name=cr["metadata"]["name"], requester=spec["requester"],
-            cluster=spec["cluster"], namespace=spec["namespace"],
-            cluster_role=cluster_role or self.policy.roles.get(spec.get("role", ""), ""),
+            cr_name=cr.name, requester=cr.requester, cluster=cr.cluster, namespace=cr.namespace,
+            cluster_role=cluster_role or self.policy.roles.get(cr.role, ""),
             owner_namespace=self.namespace,
         )
 
-    async def _grant(self, cr: dict[str, Any], action: lifecycle.Grant) -> Outcome:
+    async def _grant(self, cr: AccessRequestView, action: lifecycle.GrantAccess) -> Outcome:
         g = self._objects(cr, action.cluster_role)
         target = await self.registry.get(g.cluster)
         try:
@@ -185,8 +198,7 @@ class Controller:
                        server=target.server, ca_pem=target.ca_pem, expires_at=expires_at)
         del token
         testhooks.crash_point("secret")
-        conditions = status.condition((cr.get("status") or {}).get("conditions"),
-                                      "ClusterReachable", True, "Reachable",
+        conditions = status.condition(cr.conditions, "ClusterReachable", True, "Reachable",
                                       f"{g.cluster} answered", now)
         conditions = status.condition(conditions, "Granted", True, "Active",
                                       f"access until {timefmt.fmt(expires_at)}", now)
@@ -199,9 +211,9 @@ class Controller:
             "conditions": conditions,
             "message": f"granted {g.cluster_role} in {g.cluster}/{g.namespace} until "
                        f"{timefmt.fmt(expires_at)}",
-            "observedGeneration": cr["metadata"].get("generation"),
+            "observedGeneration": cr.meta.generation,
         })
-        created = timefmt.parse(cr["metadata"].get("creationTimestamp"))
+        created = cr.meta.created_at
         if created:
             metrics.GRANT_LATENCY.observe(max(0.0, (timefmt.now() - created).total_seconds()))
         metrics.GRANTS.labels("granted").inc()
@@ -210,11 +222,11 @@ class Controller:
                     f"ServiceAccount {g.service_account} bound to ClusterRole {g.cluster_role} "
                     f"in {g.cluster}/{g.namespace} until {timefmt.fmt(expires_at)}")
         event(log, "grant.active", request=g.cr_name, cluster=g.cluster, namespace=g.namespace,
-              requester=cr["spec"]["requester"], serviceAccount=g.service_account,
+              requester=cr.requester, serviceAccount=g.service_account,
               expiresAt=timefmt.fmt(expires_at))
         return Outcome(wake_at=expires_at, latest=latest)
 
-    async def _extend(self, cr: dict[str, Any], expires_at: dt.datetime,
+    async def _extend(self, cr: AccessRequestView, expires_at: dt.datetime,
                       action: lifecycle.Action) -> Outcome:
         g = self._objects(cr)
         target = await self.registry.get(g.cluster)
@@ -230,16 +242,15 @@ class Controller:
         await kube.run(grants.write_token_secret, self.central, g, token=token,
                        server=target.server, ca_pem=target.ca_pem, expires_at=expires_at)
         del token
-        old = (cr.get("status") or {}).get("expiresAt")
-        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
-                                      True, "Active", f"access until {timefmt.fmt(expires_at)}",
-                                      now)
+        old = cr.expires_at_text
+        conditions = status.condition(cr.conditions, "Granted", True, "Active",
+                                      f"access until {timefmt.fmt(expires_at)}", now)
         latest = await self._commit(cr, action, {
             "expiresAt": timefmt.fmt(expires_at),
             "conditions": conditions,
-            "message": f"duration changed to {cr['spec']['duration']}: access until "
+            "message": f"duration changed to {cr.duration}: access until "
                        f"{timefmt.fmt(expires_at)} (was {old})",
-            "observedGeneration": cr["metadata"].get("generation"),
+            "observedGeneration": cr.meta.generation,
         })
         self.events(latest, "Normal", "Extended",
                     f"expiresAt moved from {old} to {timefmt.fmt(expires_at)}; new token minted")
@@ -247,13 +258,13 @@ class Controller:
               previous=old)
         return Outcome(wake_at=expires_at, latest=latest)
 
-    async def _expire(self, cr: dict[str, Any]) -> Outcome:
+    async def _expire(self, cr: AccessRequestView) -> Outcome:
         g = self._objects(cr)
         await self._remove(g)
         now = timefmt.now()
-        expires_at = timefmt.parse((cr.get("status") or {}).get("expiresAt")) or now
-        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
-                                      False, "Expired", "all objects removed", now)
+        expires_at = cr.expires_at or now
+        conditions = status.condition(cr.conditions, "Granted", False, "Expired",
+                                      "all objects removed", now)
         latest = await self._commit(cr, lifecycle.Expire(), {
             "phase": "Expired", "conditions": conditions,
             "message": f"expired at {timefmt.fmt(expires_at)}; ServiceAccount, RoleBinding and "
@@ -268,13 +279,13 @@ class Controller:
               lagSeconds=round(lag, 3))
         return Outcome(done=True, latest=latest)
 
-    async def _revoke(self, cr: dict[str, Any], action: lifecycle.Revoke) -> Outcome:
+    async def _revoke(self, cr: AccessRequestView, action: lifecycle.Revoke) -> Outcome:
         g = self._objects(cr)
         known = g.cluster in set(self.policy.clusters)
         await self._remove(g, target_optional=not known)
         now = timefmt.now()
-        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
-                                      False, "Revoked", f"revoked by {action.by}", now)
+        conditions = status.condition(cr.conditions, "Granted", False, "Revoked",
+                                      f"revoked by {action.by}", now)
         latest = await self._commit(cr, action, {
             "phase": "Revoked", "revokedAt": timefmt.fmt(now), "revokedBy": action.by,
             "revokedReason": action.reason, "conditions": conditions,
@@ -286,18 +297,17 @@ class Controller:
         event(log, "grant.revoked", request=g.cr_name, by=action.by, reason=action.reason)
         return Outcome(done=True, latest=latest)
 
-    async def _fail(self, cr: dict[str, Any], message: str, *, rollback: bool,
+    async def _fail(self, cr: AccessRequestView, message: str, *, rollback: bool,
                     action: lifecycle.Action | None = None) -> Outcome:
         g = self._objects(cr)
         # A refusal before any API call still sweeps the token Secret (central, always there):
         # the request may have been allowed by an older config and crashed mid-grant.
         await self._remove(g, target_optional=not rollback, sweep=True)
         now = timefmt.now()
-        conditions = status.condition((cr.get("status") or {}).get("conditions"), "Granted",
-                                      False, "Refused", message, now)
+        conditions = status.condition(cr.conditions, "Granted", False, "Refused", message, now)
         body = {"phase": "Failed", "message": message, "conditions": conditions}
         latest = await (self._commit(cr, action, body) if action is not None
-                        else kube.run(status.patch, self.central, cr, body))
+                        else self._write(cr, body))
         metrics.GRANTS.labels("failed").inc()
         self.active.discard(g.cr_name)
         self.events(latest, "Warning", "Failed", message)
@@ -351,7 +361,7 @@ class Controller:
             metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
             raise ClusterUnavailable(g.cluster, f"objects still present: {', '.join(left)}")
 
-    async def remove_for_deletion(self, cr: Mapping[str, Any]) -> None:
+    async def remove_for_deletion(self, cr: AccessRequestView) -> None:
         """The finalizer's work: remove everything a non-terminal CR may have created."""
         g = self._objects(cr)
         await self._remove(g, target_optional=g.cluster not in set(self.policy.clusters),
@@ -376,20 +386,18 @@ class Controller:
             raise ClusterUnavailable(target.name, f"unreachable ({type(exc).__name__})") \
                 from None
 
-    async def _unavailable(self, cr: dict[str, Any], exc: ClusterUnavailable) -> Outcome:
-        name = cr["metadata"]["name"]
+    async def _unavailable(self, cr: AccessRequestView, exc: ClusterUnavailable) -> Outcome:
+        name = cr.name
         metrics.CLUSTER_UNAVAILABLE.labels(exc.cluster).inc()
         event(log, "grant.cluster_unavailable", request=name, cluster=exc.cluster,
               reason=exc.message, level=logging.WARNING)
         latest = None
         if not status.has_condition(cr, "ClusterReachable", False, "Unavailable", exc.message):
-            conditions = status.condition((cr.get("status") or {}).get("conditions"),
-                                          "ClusterReachable", False, "Unavailable", exc.message,
-                                          timefmt.now())
+            conditions = status.condition(cr.conditions, "ClusterReachable", False,
+                                          "Unavailable", exc.message, timefmt.now())
             try:
-                latest = await kube.run(status.patch, self.central, cr,
-                                        {"conditions": conditions})
+                latest = await self._write(cr, {"conditions": conditions})
                 self.events(cr, "Warning", "ClusterUnavailable", exc.message)
-            except status.Conflict:
+            except CasConflict:
                 pass  # the next pass writes it
         return Outcome(retry_in=-1.0, latest=latest)  # the daemon picks the backoff

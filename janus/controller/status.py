@@ -1,90 +1,61 @@
-"""Status writes: compare-and-set on resourceVersion, conditions that keep their transition time.
+"""Status bodies: conditions that keep their transition time.
 
-Every write carries the resourceVersion the decision was made on. If the CR changed meanwhile
-(a revocation, an extension, another replica), the API server answers 409 and the caller decides
-again from the fresh object: a phase is never written on stale information, and a terminal phase
-is never overwritten.
+Every status write goes through :meth:`janus.resource.client.AccessRequestClient.write_status`,
+a compare-and-set on the resourceVersion the decision was made on. If the CR changed meanwhile
+(a revocation, an extension, another replica), it raises ``janus.resource.Conflict`` and the
+caller decides again from the fresh object: a phase is never written on stale information, and
+a terminal phase is never overwritten. What is written is built here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kubernetes import client
+from janus.resource import AccessRequestView, Condition, timefmt
 
-from janus import resource
-from janus.controller import kube
-from janus.resource import timefmt
-
-MERGE_PATCH = "application/merge-patch+json"
+MESSAGE_MAX = 1024  # the CRD's limit on a condition message
 
 
-class Conflict(Exception):
-    """The CR changed since it was read."""
+def _typed(cond: Condition | Mapping[str, Any]) -> Condition:
+    return cond if isinstance(cond, Condition) else Condition.from_status(cond)
 
 
 def condition(
-    current: list[Mapping[str, Any]] | None,
+    current: Iterable[Condition | Mapping[str, Any]] | None,
     type_: str,
     status: bool,
     reason: str,
     message: str,
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """Return *current* with condition *type_* set; lastTransitionTime moves only on a flip."""
+    """Return *current* (a view's conditions, or a list this function returned) with condition
+    *type_* set, as the ``status.conditions`` list to write; lastTransitionTime moves only on a
+    flip."""
     value = "True" if status else "False"
+    wanted = Condition(type_, value, reason, message[:MESSAGE_MAX], timefmt.fmt(now))
     out: list[dict[str, Any]] = []
     replaced = False
-    for cond in current or []:
-        if cond.get("type") == type_:
-            since = cond.get("lastTransitionTime") if cond.get("status") == value else None
-            out.append({"type": type_, "status": value, "reason": reason,
-                        "message": message[:1024],
-                        "lastTransitionTime": since or timefmt.fmt(now)})
+    for cond in map(_typed, current or []):
+        if cond.type == type_:
+            since = cond.last_transition_time if cond.status == value else ""
+            out.append(dataclasses.replace(
+                wanted, last_transition_time=since or wanted.last_transition_time).as_status())
             replaced = True
         else:
-            out.append(dict(cond))
+            out.append(cond.as_status())
     if not replaced:
-        out.append({"type": type_, "status": value, "reason": reason, "message": message[:1024],
-                    "lastTransitionTime": timefmt.fmt(now)})
+        out.append(wanted.as_status())
     return out
 
 
-def has_condition(cr: Mapping[str, Any], type_: str, status: bool, reason: str | None = None,
-                  message: str | None = None) -> bool:
+def has_condition(request: AccessRequestView, type_: str, status: bool,
+                  reason: str | None = None, message: str | None = None) -> bool:
     value = "True" if status else "False"
-    for cond in (cr.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_ and cond.get("status") == value:
-            return (reason is None or cond.get("reason") == reason) and (
-                message is None or cond.get("message") == message)
+    for cond in request.conditions:
+        if cond.type == type_ and cond.status == value:
+            return (reason is None or cond.reason == reason) and (
+                message is None or cond.message == message)
     return False
-
-
-def patch(api: Any, cr: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge-patch ``status`` guarded by the CR's resourceVersion; return the new object."""
-    meta = cr["metadata"]
-    body = {"metadata": {"resourceVersion": meta["resourceVersion"]}, "status": dict(status)}
-    try:
-        return client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-            resource.GROUP, resource.VERSION, meta["namespace"], resource.PLURAL, meta["name"],
-            body,
-            _content_type=MERGE_PATCH, _request_timeout=kube.REQUEST_TIMEOUT,
-        )
-    except client.ApiException as exc:
-        if exc.status == 409:
-            raise Conflict(meta["name"]) from None
-        raise
-
-
-def read(api: Any, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        return client.CustomObjectsApi(api).get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
-            _request_timeout=kube.REQUEST_TIMEOUT,
-        )
-    except client.ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise

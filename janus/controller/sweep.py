@@ -19,7 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from janus import names
-from janus.controller import kube, status
+from janus.controller import kube
 from janus.controller.clusters import ClusterUnavailable
 from janus.controller.grants import ANNOTATION_OWNER_NAMESPACE
 from janus.controller.reconcile import Controller
@@ -38,7 +38,7 @@ def _ours(obj: Any, namespace: str) -> str | None:
 
 
 async def _orphaned(ctl: Controller, cr_name: str) -> bool:
-    return await kube.run(status.read, ctl.central, ctl.namespace, cr_name) is None
+    return await kube.run(ctl.crs.find, cr_name) is None
 
 
 async def sweep(ctl: Controller) -> int:

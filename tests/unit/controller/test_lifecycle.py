@@ -9,7 +9,7 @@ import pytest
 
 from janus.controller import lifecycle
 from janus.model import parse_duration
-from janus.resource import timefmt
+from janus.resource import AccessRequestView, timefmt
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 
@@ -36,12 +36,13 @@ def cr(phase: str | None = None, duration: str = "1h", **spec_extra: object) -> 
 
 
 def plan(obj: dict, now: dt.datetime = T0, **kw: object) -> lifecycle.Action:
-    return lifecycle.plan(obj, now, Policy(), parse_duration, **kw)  # type: ignore[arg-type]
+    view = AccessRequestView.from_cr(obj)
+    return lifecycle.plan(view, now, Policy(), parse_duration, **kw)  # type: ignore[arg-type]
 
 
 def test_no_phase_is_approved_and_grants_with_the_catalogue_role() -> None:
-    assert plan(cr()) == lifecycle.Grant(cluster_role="janus-pod-exec",
-                                         duration=dt.timedelta(hours=1))
+    assert plan(cr()) == lifecycle.GrantAccess(cluster_role="janus-pod-exec",
+                                               duration=dt.timedelta(hours=1))
 
 
 @pytest.mark.parametrize(("spec", "words"), [
