@@ -9,7 +9,8 @@ user 10001, read-only root filesystem, no capabilities.
   the target pod over its WebSocket, as the browser does;
 * the whole GitOps path with the GitHub simulator: a request PR approved and merged on the
   simulator reaches `janus webhook` in a container, the controller container makes it Active,
-  and the web container's terminal runs a command for the requester.
+  and the web container's terminal runs a command for the requester, over the terminal
+  protocol and then in Chromium (xterm.js).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ import yaml
 
 import janus
 from janus.dev.controlplane import LocalCluster
-from tests.browser_support import require
+from tests.browser_support import (
+    BUFFER_TEXT,
+    CHROMIUM,
+    collect_problems,
+    launch_chromium,
+    require,
+    wait_for,
+)
 from tests.gitops import harness
 from tests.image.podman import IMAGE, PODMAN, Container, image_present, podman, run_once
 from tests.install.wheel_support import REPO, check_vendor_assets, free_port, wait_http
@@ -304,6 +312,10 @@ def test_a_request_pr_becomes_active_and_its_terminal_runs_a_command(
             await term.wait_output(r"via-pull-request-42")
 
         asyncio.run(command())
+        # And in the browser: alice (behind the trusted proxy) opens the terminal page in
+        # Chromium, connects to the pod and runs a command in xterm.js.
+        require(CHROMIUM.exists(), f"{CHROMIUM} is missing (make browser)")
+        browser_terminal(f"http://127.0.0.1:{web_port}/terminal/{cr}", "alice")
     finally:
         for container in reversed(containers):
             container.stop()
@@ -311,3 +323,29 @@ def test_a_request_pr_becomes_active_and_its_terminal_runs_a_command(
             print(f"--- {container.log_path.name} ---\n{container.log()[-3000:]}")
     logs = "".join(c.log() for c in containers)
     assert secret not in logs and "BEGIN" not in logs  # no secret in any container's output
+
+
+def browser_terminal(url: str, login: str) -> None:
+    """Open *url* in Chromium as *login* (the proxy header), connect pane 0, run a command."""
+    problems: list[str] = []
+    with launch_chromium() as chromium:
+        context = chromium.new_context(  # type: ignore[attr-defined]
+            viewport={"width": 1200, "height": 800},
+            extra_http_headers={"X-Forwarded-User": login})
+        page = context.new_page()
+        collect_problems(page, problems)
+        page.goto(url)
+        pane = page.locator(".term-workspace:not([hidden]) .term-pane").first
+        wait_for(lambda: pane.locator(".term-pod option").count() > 0, 15, "pods listed")
+        pane.locator(".term-pod").select_option(index=0)
+        pane.locator(".term-connect").click()
+        wait_for(lambda: "Connected" in (pane.locator(".term-status").text_content() or ""),
+                 20, "connected")
+        screen = lambda: str(page.evaluate(BUFFER_TEXT, 0))  # noqa: E731
+        wait_for(lambda: "$ " in screen(), 15, "a prompt")
+        page.locator('[data-pane-index="0"] .xterm-helper-textarea').focus()
+        page.keyboard.type("echo in-chromium-$((6*7))")
+        page.keyboard.press("Enter")
+        wait_for(lambda: "in-chromium-42" in screen(), 10, "the command's output")
+        context.close()
+    assert not problems, problems

@@ -142,6 +142,7 @@ def test_the_installed_web_app_serves_its_pages_with_the_pinned_assets(web: str)
     assert "/static/vendor/htmx/htmx.min.js" in checked
 
 
+@pytest.mark.browser
 def test_the_assets_run_in_chromium(web: str) -> None:
     """The served files are the libraries, not an error page: Chromium defines htmx on the
     login page and xterm's Terminal and FitAddon once the terminal page's scripts are loaded."""
