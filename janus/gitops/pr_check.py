@@ -22,12 +22,14 @@ from github.Repository import Repository
 
 from janus.gitops import comments, render
 from janus.gitops.verify import (
+    STEP_LIMITS,
     STEP_SAME_REPO,
     StepFailed,
     classify_files,
     fork_problem,
     judge_file,
     load_base_policies,
+    size_problem,
 )
 from janus.logs import event
 from janus.model import PolicySet, Problem
@@ -77,6 +79,9 @@ def evaluate_pull(
     if fork is not None:
         pull_problems.append(Problem(f"PR #{pull.number}", None, None, STEP_SAME_REPO,
                                      f"{fork}; on merge nothing would be granted"))
+    too_big = size_problem(pull) if changes.changed else None
+    if too_big is not None:
+        pull_problems.append(Problem(f"PR #{pull.number}", None, None, STEP_LIMITS, too_big))
     author = pull.user.login
     for j in judged:
         if j.request is not None and j.request.requester.lower() != author.lower():

@@ -9,6 +9,11 @@ the log line and the ``verification_failures_total{step=...}`` counter:
 1a. ``same-repository`` — the PR's head branch lives in the access repository itself, not in a
    fork: a fork is governed by none of the access repository's settings (no ruleset reserves
    its branches, its owner rewrites it at will), so a fork PR never grants.
+1b. ``within-list-limits`` — the PR has at most ``MAX_PR_COMMITS`` commits and
+   ``MAX_PR_FILES`` changed files, and GitHub listed every one of them. GitHub cuts a PR's
+   commit list at 250 and its file list at 3,000 without saying so in the list; the checks
+   below read those lists, so a longer PR could hide a commit from them. A real request PR
+   is a handful of commits and files; anything bigger is refused, never judged in part.
 2. ``only-request-files`` — every changed file is under ``requests/``, in the net diff AND in
    every commit of the PR (a file changed and changed back inside the PR is still refused: a
    rebase merge replays each commit, so the base read in step 3 can be one of them).
@@ -48,15 +53,20 @@ log = logging.getLogger("janus.gitops.verify")
 
 STEP_MERGED = "merged-into-default-branch"
 STEP_SAME_REPO = "same-repository"
+STEP_LIMITS = "within-list-limits"
 STEP_FILES = "only-request-files"
 STEP_POLICIES = "policies-at-base-commit"
 STEP_VALID = "request-valid"
 STEP_REQUESTER = "requester-is-author"
 STEP_APPROVALS = "approvals"
-STEPS = (STEP_MERGED, STEP_SAME_REPO, STEP_FILES, STEP_POLICIES, STEP_VALID, STEP_REQUESTER,
-         STEP_APPROVALS)
+STEPS = (STEP_MERGED, STEP_SAME_REPO, STEP_LIMITS, STEP_FILES, STEP_POLICIES, STEP_VALID,
+         STEP_REQUESTER, STEP_APPROVALS)
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# A request PR's size limits (documented in docs/security.md): far below GitHub's list caps
+# (250 commits, 3,000 files), so every list Janus reads is complete.
+MAX_PR_COMMITS = 100
+MAX_PR_FILES = 300
 # File statuses GitHub reports for a PR; renames are a removal plus an addition.
 _CHANGED = frozenset({"added", "modified", "changed", "copied", "renamed"})
 
@@ -167,6 +177,25 @@ def check_same_repository(ctx: Context) -> None:
         raise StepFailed(STEP_SAME_REPO, problem)
 
 
+# ---- step 1b ------------------------------------------------------------------------------------
+
+def size_problem(pull: PullRequest) -> str | None:
+    """Why *pull* is too big to be judged from GitHub's lists (None when it is not). Uses the
+    PR's own counts, which GitHub does not cap. Shared with the PR check."""
+    if pull.commits > MAX_PR_COMMITS or pull.changed_files > MAX_PR_FILES:
+        return (f"PR #{pull.number} has {pull.commits} commits and {pull.changed_files} "
+                f"changed files; a request PR may have at most {MAX_PR_COMMITS} commits and "
+                f"{MAX_PR_FILES} files (GitHub lists only part of a longer PR, and Janus "
+                "judges nothing in part): open the request again from a fresh branch")
+    return None
+
+
+def check_within_limits(pull: PullRequest) -> None:
+    problem = size_problem(pull)
+    if problem is not None:
+        raise StepFailed(STEP_LIMITS, problem)
+
+
 # ---- step 2 -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -209,11 +238,17 @@ def files_outside_requests_in_commits(pull: PullRequest) -> list[str]:
     restored it in commit 2 would be judged by its own commit 1.
     """
     outside: set[str] = set()
+    listed = 0
     for commit in pull.get_commits():
+        listed += 1
         for f in commit.files:
             for path in (f.filename, f.previous_filename):
                 if path and not path.startswith(f"{sources.REQUESTS_DIR}/"):
                     outside.add(path)
+    if listed != pull.commits:
+        # Never judge from a partial list, whatever GitHub's cap happens to be.
+        raise StepFailed(STEP_LIMITS, f"GitHub listed {listed} of the PR's {pull.commits} "
+                                      "commits; a PR cannot be judged from part of its history")
     return sorted(outside)
 
 
@@ -422,6 +457,7 @@ def verify_merge(ctx: Context) -> MergeVerdict:
 def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
     if changes.changed:
         check_same_repository(ctx)
+        check_within_limits(ctx.pull)
     check_only_request_files(changes, ctx.pull)
     if not changes.changed:
         return []

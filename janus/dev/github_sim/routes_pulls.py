@@ -8,6 +8,12 @@ from .errors import ApiError, not_found, validation_failed
 from .model import Pull, Repo
 from .rest import Ctx, Reply, paginate, route
 
+# GitHub's documented caps: "Lists a maximum of 250 commits for a pull request" (the first
+# 250; the PR's `commits` count still says how many there are) and at most 3,000 files
+# (`changed_files` keeps the true count). A longer list is silently cut, as on GitHub.
+PULL_COMMITS_CAP = 250
+PULL_FILES_CAP = 3000
+
 
 def _pr(ctx: Ctx, needed: str = "read") -> tuple[Repo, Pull]:
     repo = ctx.repo(needed)
@@ -75,7 +81,7 @@ def edit_pull(ctx: Ctx) -> Reply:
 def pull_files(ctx: Ctx) -> Reply:
     repo, pr = _pr(ctx)
     base = repo.git.merge_base(pr.base_sha, pr.head_sha) or pr.base_sha
-    changes = repo.git.diff(base, pr.head_sha)
+    changes = repo.git.diff(base, pr.head_sha)[:PULL_FILES_CAP]
     return paginate(ctx, [ctx.render.diff_entry(repo, pr.head_sha, c) for c in changes])
 
 
@@ -83,7 +89,7 @@ def pull_files(ctx: Ctx) -> Reply:
 def pull_commits(ctx: Ctx) -> Reply:
     repo, pr = _pr(ctx)
     base = repo.git.merge_base(pr.base_sha, pr.head_sha) or pr.base_sha
-    shas = repo.git.commits_between(base, pr.head_sha)
+    shas = repo.git.commits_between(base, pr.head_sha)[:PULL_COMMITS_CAP]
     return paginate(ctx, [ctx.render.commit(repo, s, with_files=False) for s in shas])
 
 

@@ -355,6 +355,12 @@ def pulls_for_commit(ctx: Ctx) -> Reply:
     return paginate(ctx, [ctx.render.pull(repo, pr, full=False) for pr in found])
 
 
+# Compare answers at most 250 commits (the oldest) and 300 files, as GitHub documents;
+# `total_commits`/`ahead_by` keep the true counts.
+COMPARE_COMMITS_CAP = 250
+COMPARE_FILES_CAP = 300
+
+
 @route("GET", "/repos/{owner}/{repo}/compare/{basehead}")
 def compare(ctx: Ctx) -> Reply:
     repo = ctx.repo()
@@ -380,8 +386,8 @@ def compare(ctx: Ctx) -> Reply:
         "patch_url": f"{html}.patch", "base_commit": ctx.render.commit(repo, base, False),
         "merge_base_commit": ctx.render.commit(repo, merge_base, False), "status": status,
         "ahead_by": len(ahead), "behind_by": len(behind), "total_commits": len(ahead),
-        "commits": [ctx.render.commit(repo, s, False) for s in ahead],
-        "files": [ctx.render.diff_entry(repo, head, c) for c in changes],
+        "commits": [ctx.render.commit(repo, s, False) for s in ahead[:COMPARE_COMMITS_CAP]],
+        "files": [ctx.render.diff_entry(repo, head, c) for c in changes[:COMPARE_FILES_CAP]],
     })
 
 

@@ -40,6 +40,24 @@ class GitRules(WorldState):
             self.after_ref_update(repo, ref, before, sha, author)
             return sha
 
+    def push_series(self, full_name: str, branch: str,
+                    commits: list[dict[str, bytes | str | None]], author: str, message: str,
+                    base: str | None = None) -> str:
+        """One push of several commits (``git push`` of a local branch): each dict of *commits*
+        is one commit, oldest first; one ``push`` event and one ``synchronize``."""
+        with self.lock:
+            repo = self.repo(full_name)
+            ref = f"refs/heads/{branch}"
+            before = repo.git.ref(ref)
+            sha = before or repo.git.resolve(base or repo.default_branch)
+            for i, files in enumerate(commits, 1):
+                sha = repo.git.commit_changes(sha, as_bytes(files), f"{message} ({i})",
+                                              self._person(author))
+            assert sha is not None
+            repo.git.update_ref(ref, sha, before or "0" * 40)
+            self.after_ref_update(repo, ref, before, sha, author)
+            return sha
+
     def create_ref(self, repo: Repo, ref: str, sha: str, actor: str | None) -> None:
         self.require(repo, actor, "write")
         if not ref.startswith("refs/") or ref.count("/") < 2:

@@ -167,6 +167,13 @@ class GitHubSimulator:
         """
         return self._act(lambda: self.world.push(repo, branch, files, author, message, base))
 
+    def push_series(self, repo: str, branch: str, commits: list[dict[str, bytes | str | None]],
+                    author: str, message: str, base: str | None = None) -> str:
+        """Push several commits at once (one dict of files per commit, oldest first); returns
+        the new tip. For PRs longer than GitHub's list caps (250 commits)."""
+        return self._act(lambda: self.world.push_series(repo, branch, commits, author, message,
+                                                        base))
+
     def head(self, repo: str, branch: str | None = None) -> str:
         with self.world.lock:
             r = self.world.repo(repo)

@@ -1,0 +1,29 @@
+"""GitHub's list caps, as documented: a PR's commits list stops at 250 and its files at 3,000,
+compare at 250 commits and 300 files, while the counts (``commits``, ``changed_files``,
+``total_commits``) stay true. Clients must compare the two, as the simulator lets them."""
+
+from __future__ import annotations
+
+from .conftest import Scene
+
+
+def test_pull_commits_are_capped_at_250_while_the_count_stays_true(scene: Scene) -> None:
+    commits = [{f"requests/pad/{i}.txt": f"{i}\n"} for i in range(260)]
+    scene.sim.push_series(scene.repo, "long", commits, author="alice", message="pad")
+    repo = scene.repo_as("alice")
+    pull = repo.create_pull(base="main", head="long", title="long")
+    assert pull.commits == 260
+    listed = list(pull.get_commits())
+    assert len(listed) == 250
+    assert listed[0].commit.message.endswith("(1)") and listed[-1].commit.message.endswith("(250)")
+    comparison = repo.compare(pull.base.sha, pull.head.sha)
+    assert comparison.total_commits == 260 and len(list(comparison.commits)) == 250
+    assert pull.changed_files == 260 and len(list(pull.get_files())) == 260
+
+
+def test_compare_files_are_capped_at_300(scene: Scene) -> None:
+    files = {f"requests/many/{i}.txt": f"{i}\n" for i in range(310)}
+    head = scene.sim.push(scene.repo, "wide", files, author="alice", message="wide")
+    repo = scene.repo_as("alice")
+    comparison = repo.compare("main", head)
+    assert len(comparison.files) == 300
