@@ -70,14 +70,16 @@ class YamlError(Exception):
         self.problem = problem
 
 
-def decode(path: str, data: bytes) -> str:
-    """Check size and encoding; return the text (a UTF-8 BOM is allowed and dropped)."""
-    if len(data) > MAX_BYTES:
+def decode(path: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> str:
+    """Check size and encoding; return the text (a UTF-8 BOM is allowed and dropped).
+
+    *max_bytes* is raised only for documents Janus writes itself (ledger entries)."""
+    if len(data) > max_bytes:
         raise YamlError(
             Problem(
                 path, None, None, "file.too-large",
-                f"file is larger than {MAX_BYTES} bytes (64 KiB), the most accepted; "
-                "a request needs a few hundred bytes",
+                f"file is larger than {max_bytes} bytes ({max_bytes // 1024} KiB), the most "
+                "accepted; a request needs a few hundred bytes",
             )
         )
     try:
@@ -94,9 +96,9 @@ def decode(path: str, data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def load(path: str, data: bytes) -> tuple[Any, Marks]:
+def load(path: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> tuple[Any, Marks]:
     """Load one YAML document from untrusted bytes; raise YamlError on the first problem."""
-    return _Builder(path).build(decode(path, data))
+    return _Builder(path).build(decode(path, data, max_bytes=max_bytes))
 
 
 def _position(mark: Any) -> tuple[int, int]:
