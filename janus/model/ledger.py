@@ -1,4 +1,4 @@
-"""The ledger: one YAML entry per grant in the access repository, under ``ledger/`` (DESIGN §11).
+"""The ledger (docs/design.md §11): one YAML entry per grant in the access repo, under ``ledger/``.
 
 Pure model, no I/O: the entry dataclasses, the deterministic path of an entry, a stable YAML
 serialisation (sorted keys, fixed layout: the same entry always gives the same bytes, so
