@@ -2,8 +2,8 @@
 
 Middleware order (outermost first): security headers on every response, then signed-cookie
 sessions (HttpOnly, SameSite=Lax, Secure on https) whose cookie carries only a server-side
-session id (``janus.web.sessions``: the login itself lives in the web database). The terminal (``janus.web.terminal``) adds
-its own routes and background watchers through ``install(app)``.
+session id (``janus.web.sessions``: the login itself lives in the web database). The terminal
+(``janus.web.terminal``) adds its own routes and background watchers through ``install(app)``.
 """
 
 from __future__ import annotations
