@@ -1,8 +1,8 @@
 """Session audit storage: one row per terminal session, its asciicast recording in chunks.
 
 SQLAlchemy 2.x Core, so the same code runs on SQLite (the default, one replica) and PostgreSQL
-(several replicas share one database). Tables are created on startup; there is no migration
-tool yet because this is the schema's first version.
+(several replicas share one database). Tables are created on startup; until Alembic manages
+the schema (issue 15), columns added later are nullable and added to older databases on startup.
 
 Recordings are stored as ordered chunks of asciicast v2 lines rather than one growing blob: a
 session appends a chunk about once a second, which costs one INSERT instead of rewriting the
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -26,11 +27,15 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
 
@@ -50,6 +55,13 @@ terminal_sessions = Table(
     Column("close_reason", String(32), nullable=True),
     Column("bytes_in", BigInteger, nullable=False, default=0),
     Column("bytes_out", BigInteger, nullable=False, default=0),
+    # The recording as stored (the asciicast document served by /cast): SHA-256 and size in
+    # bytes, updated with every chunk in the same transaction (the ledger publishes the hash).
+    Column("recording_sha256", String(64), nullable=True),
+    Column("recording_bytes", BigInteger, nullable=True),
+    Column("records_input", Boolean, nullable=True),
+    # Set when the retention cleanup deleted the recording; the row (and its hash) stays.
+    Column("recording_deleted_at", DateTime(timezone=True), nullable=True),
 )
 
 recording_chunks = Table(
@@ -101,6 +113,10 @@ class SessionRow:
     close_reason: str | None
     bytes_in: int
     bytes_out: int
+    recording_sha256: str | None = None
+    recording_bytes: int | None = None
+    records_input: bool | None = None
+    recording_deleted_at: dt.datetime | None = None
 
 
 def make_engine(database_url: str) -> Engine:
@@ -114,6 +130,27 @@ def make_engine(database_url: str) -> Engine:
 
 def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns a database made by an earlier version lacks.
+
+    ``create_all`` makes missing tables but never alters an existing one. Until the schema is
+    managed by Alembic (issue 15), new columns are nullable and added here; replicas starting
+    together may race, so a failed ALTER is re-checked rather than fatal."""
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            except DBAPIError:
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
 
 
 def now() -> dt.datetime:
@@ -169,11 +206,59 @@ class SessionStore:
                 )
             )
 
-    def append_recording(self, session_id: int, seq: int, content: str) -> None:
+    def append_recording(
+        self,
+        session_id: int,
+        seq: int,
+        content: str,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+    ) -> None:
+        """Store one chunk and, in the same transaction, the SHA-256 and size of the whole
+        recording so far (so the stored hash always matches the stored chunks)."""
         with self.engine.begin() as conn:
             conn.execute(
                 insert(recording_chunks).values(session_id=session_id, seq=seq, content=content)
             )
+            if sha256 is not None:
+                conn.execute(
+                    update(terminal_sessions)
+                    .where(terminal_sessions.c.id == session_id)
+                    .values(recording_sha256=sha256, recording_bytes=size)
+                )
+
+    def set_records_input(self, session_id: int, records_input: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(terminal_sessions)
+                .where(terminal_sessions.c.id == session_id)
+                .values(records_input=records_input)
+            )
+
+    def delete_recordings_before(self, cutoff: dt.datetime) -> int:
+        """Retention: delete the recordings of sessions that ended (or, never closed by a
+        replica that died, began) before *cutoff*. The session rows and their hashes stay.
+        Returns how many recordings were deleted."""
+        ended = func.coalesce(terminal_sessions.c.closed_at, terminal_sessions.c.opened_at)
+        with self.engine.begin() as conn:
+            ids = [
+                row.id
+                for row in conn.execute(
+                    select(terminal_sessions.c.id)
+                    .where(ended < cutoff)
+                    .where(terminal_sessions.c.recording_deleted_at.is_(None))
+                )
+            ]
+            if not ids:
+                return 0
+            conn.execute(delete(recording_chunks).where(recording_chunks.c.session_id.in_(ids)))
+            conn.execute(
+                update(terminal_sessions)
+                .where(terminal_sessions.c.id.in_(ids))
+                .values(recording_deleted_at=now())
+            )
+            return len(ids)
 
     def recording(self, session_id: int) -> str:
         with self.engine.connect() as conn:

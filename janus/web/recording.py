@@ -1,13 +1,20 @@
-"""asciicast v2 recording of a terminal session's output.
+"""asciicast v2 recording of a terminal session.
 
-Only output ("o") and resize ("r") events are recorded, not stdin ("i"): everything a user types
-at a shell prompt is echoed back by the pod's TTY and so appears in the output anyway, while
-input that is NOT echoed is exactly what must not be kept — passwords and secrets typed at
-`sudo`, `read -s`, database prompts. Recording stdin would store those in the audit database.
+Output ("o") and resize ("r") events are always recorded. Input ("i") is recorded only when the
+deployment asks for it (``record_input``): everything a user types at a shell prompt is echoed
+back by the pod's TTY and so appears in the output anyway, while input that is NOT echoed is
+exactly where passwords and secrets are (`sudo`, `read -s`, database prompts). When input is
+recorded the terminal says so before the first keystroke (janus.web.terminal.session).
+
+Recording is a condition of access, not best effort (issue 11 item 4): the size cap counts the
+RAW terminal bytes (not their JSON-escaped form, where one control byte takes six), and data
+that would pass the cap is refused — ``output``/``input`` return False, a marker says where and
+why the recording stopped, and the session ends without showing or sending that data.
 
 The recorder only builds text; the session writes pending text to the database about once a
-second (see janus.web.db). Output is decoded incrementally so a UTF-8 character split across two
-websocket frames is not turned into two replacement characters.
+second (see janus.web.db), with the running SHA-256 and size of everything stored. Output is
+decoded incrementally so a UTF-8 character split across two websocket frames is not turned into
+two replacement characters.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ import codecs
 import json
 import time
 
-# A recording stops growing past this size (a `cat` of a huge file would otherwise fill the
-# database); a marker event says where and why it was cut.
+# A session ends when its recording reaches this many raw bytes (a `cat` of a huge file would
+# otherwise fill the database).
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
 
@@ -30,12 +37,16 @@ class AsciicastRecorder:
         title: str,
         shell_name: str = "",
         max_bytes: int = DEFAULT_MAX_BYTES,
+        record_input: bool = False,
     ) -> None:
         self._start = time.monotonic()
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._decoders = {
+            kind: codecs.getincrementaldecoder("utf-8")(errors="replace") for kind in "oi"
+        }
         self._pending: list[str] = []
-        self._size = 0
+        self.raw_bytes = 0  # terminal data recorded so far, as the pod or the browser sent it
         self._max_bytes = max_bytes
+        self.record_input = record_input
         self.truncated = False
         header = {
             "version": 2,
@@ -52,27 +63,42 @@ class AsciicastRecorder:
 
     def _add(self, line: str) -> None:
         self._pending.append(line + "\n")
-        self._size += len(line) + 1
 
-    def _event(self, kind: str, data: str) -> None:
-        if self.truncated:
-            return
-        if self._size > self._max_bytes:
-            self.truncated = True
-            self._add(json.dumps([self._elapsed(), "m", "recording truncated: size limit"]))
-            return
+    def _line(self, kind: str, data: str) -> None:
         self._add(json.dumps([self._elapsed(), kind, data], ensure_ascii=False))
 
-    def output(self, data: bytes) -> None:
-        text = self._decoder.decode(data)
+    def _data(self, kind: str, data: bytes) -> bool:
+        """Record terminal data; False (and a marker, once) when the cap forbids it."""
+        if self.truncated:
+            return False
+        if self.raw_bytes + len(data) > self._max_bytes:
+            self.truncated = True
+            self._line("m", f"recording truncated: size limit ({self._max_bytes} bytes); "
+                            "the session ended")
+            return False
+        self.raw_bytes += len(data)
+        text = self._decoders[kind].decode(data)
         if text:
-            self._event("o", text)
+            self._line(kind, text)
+        return True
+
+    def output(self, data: bytes) -> bool:
+        """Record output from the pod; False means it must not be shown (the cap is reached)."""
+        return self._data("o", data)
+
+    def input(self, data: bytes) -> bool:
+        """Record keystrokes when input is recorded; False means they must not be sent."""
+        if not self.record_input:
+            return True
+        return self._data("i", data)
 
     def resize(self, cols: int, rows: int) -> None:
-        self._event("r", f"{cols}x{rows}")
+        if not self.truncated:
+            self._line("r", f"{cols}x{rows}")
 
     def marker(self, label: str) -> None:
-        self._event("m", label)
+        # Markers are Janus's own (bounded) notes: kept even past the cap.
+        self._line("m", label)
 
     def take_pending(self) -> str:
         """The lines recorded since the last call, for appending to storage."""

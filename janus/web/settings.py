@@ -50,6 +50,15 @@ class WebSettings:
     # Terminal (D2): session records and idle timeout.
     database_url: str = "sqlite:///./janus-web.db"
     idle_timeout_seconds: int = 900
+    # Recordings (issue 11 item 4). Recording is a condition of access: a session whose
+    # recording cannot continue (this many RAW bytes reached, a database error) ends.
+    recording_max_bytes: int = 32 * 1024 * 1024
+    # Record keystrokes too ("i" events). Off by default: input the screen does not echo is
+    # where passwords are. When on, the terminal says so before the first keystroke.
+    record_input: bool = False
+    # Recordings of sessions closed longer ago than this are deleted (the session row, with
+    # the recording's SHA-256 and size, stays). 0 keeps them forever.
+    recording_retention_days: int = 90
 
     # GitHub and the access repository ("owner/name").
     github_url: str = "https://github.com"
@@ -111,6 +120,10 @@ class WebSettings:
             raise SettingsError(f"auth_mode must be one of {', '.join(AUTH_MODES)}")
         if urlsplit(self.public_url).scheme not in ("http", "https"):
             raise SettingsError("public_url must be an http(s) URL")
+        if self.recording_max_bytes < 1024:
+            raise SettingsError("recording_max_bytes must be at least 1024")
+        if self.recording_retention_days < 0:
+            raise SettingsError("recording_retention_days must be 0 (keep) or more")
         if len(self.session_secret) < 16:
             raise SettingsError("session_secret must be at least 16 characters")
         if self.auth_mode == "github" and not (

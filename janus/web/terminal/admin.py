@@ -47,11 +47,18 @@ async def recording(
     request: Request, session_id: int, user: Annotated[User, Depends(require_admin)]
 ) -> Response:
     store = _runtime(request).store
-    if await asyncio.to_thread(store.get, session_id) is None:
+    session = await asyncio.to_thread(store.get, session_id)
+    if session is None:
         raise HTTPException(status_code=404, detail="no such session")
+    if session.recording_deleted_at is not None:
+        raise HTTPException(status_code=410, detail="the recording was deleted (retention)")
     text = await asyncio.to_thread(store.recording, session_id)
     return PlainTextResponse(
         text,
         media_type="application/x-asciicast",
-        headers={"Content-Disposition": f'inline; filename="session-{session_id}.cast"'},
+        headers={
+            "Content-Disposition": f'inline; filename="session-{session_id}.cast"',
+            **({"X-Recording-SHA256": session.recording_sha256}
+               if session.recording_sha256 else {}),
+        },
     )

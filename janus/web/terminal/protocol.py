@@ -9,7 +9,8 @@ Browser → server:
     {"type": "resize", "cols": 120, "rows": 40}
 
 Server → browser:
-    {"type": "connected", "session": 12, "shell": "bash", "pod": "...", "container": "..."}
+    {"type": "connected", "session": 12, "shell": "bash", "pod": "...", "container": "...",
+     "recordsInput": false}
     {"type": "countdown", "expiresAt": "2026-...Z", "secondsLeft": 1234}
     {"type": "warning", "reason": "expiry" | "idle", "secondsLeft": 60}
     {"type": "closed", "reason": "...", "message": "..."}   then the socket closes with
@@ -42,6 +43,8 @@ CLOSE_CODES = {
     "bad-request": 4008,
     "client-closed": 4009,
     "server-shutdown": 4010,
+    "recording-limit": 4011,
+    "recording-failed": 4012,
 }
 
 
@@ -120,9 +123,11 @@ def _rfc3339(moment: dt.datetime | None) -> str | None:
     return timefmt.fmt(moment) if moment else None
 
 
-def connected(session: int, shell: str, pod: str, container: str) -> dict[str, object]:
+def connected(
+    session: int, shell: str, pod: str, container: str, *, records_input: bool = False
+) -> dict[str, object]:
     return {"type": "connected", "session": session, "shell": shell, "pod": pod,
-            "container": container}
+            "container": container, "recordsInput": records_input}
 
 
 def countdown(expires_at: dt.datetime | None) -> dict[str, object]:

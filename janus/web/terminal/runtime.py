@@ -4,13 +4,13 @@ sessions, audit store. Created on startup by the lifespan that `install()` wraps
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from janus.logs import event
 from janus.resource import AccessRequestView, standing
 from janus.web import db
-from janus.web.recording import DEFAULT_MAX_BYTES
 from janus.web.settings import WebSettings
 from janus.web.terminal.central import CentralApi, load_configuration
 from janus.web.terminal.grants import GrantCredentials, pull_request_of, secret_name
@@ -20,6 +20,7 @@ from janus.web.terminal.watcher import GrantWatcher, SessionRegistry
 log = logging.getLogger("janus.web.terminal")
 
 SHUTDOWN_GRACE_SECONDS = 3.0
+RETENTION_SWEEP_SECONDS = 3600.0
 
 
 class TerminalUnavailable(RuntimeError):
@@ -33,6 +34,7 @@ class TerminalRuntime:
     registry: SessionRegistry
     watcher: GrantWatcher | None
     store: db.SessionStore
+    _retention: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
     async def start(cls, settings: WebSettings) -> TerminalRuntime:
@@ -46,7 +48,7 @@ class TerminalRuntime:
             # app still serves; terminal routes answer 503 until the app restarts configured.
             event(log, "terminal.unavailable", level=logging.ERROR,
                   error=f"{exc.__class__.__name__}: {exc}"[:300])
-            return cls(settings, None, registry, None, db.SessionStore(engine))
+            return cls(settings, None, registry, None, db.SessionStore(engine)).with_retention()
         watcher = GrantWatcher(
             central,
             registry,
@@ -55,9 +57,33 @@ class TerminalRuntime:
         )
         watcher.start()
         event(log, "terminal.started", database=engine.url.get_backend_name())
-        return cls(settings, central, registry, watcher, db.SessionStore(engine))
+        return cls(settings, central, registry, watcher, db.SessionStore(engine)).with_retention()
+
+    def with_retention(self) -> TerminalRuntime:
+        """Start the retention sweep (at once, then hourly) unless recordings are kept."""
+        if self.settings.recording_retention_days > 0:
+            self._retention = asyncio.create_task(self._sweep_forever(), name="retention")
+        return self
+
+    async def _sweep_forever(self) -> None:
+        keep = dt.timedelta(days=self.settings.recording_retention_days)
+        while True:
+            try:
+                deleted = await asyncio.to_thread(
+                    self.store.delete_recordings_before, db.now() - keep
+                )
+                if deleted:
+                    event(log, "terminal.recordings_deleted", count=deleted,
+                          retention_days=self.settings.recording_retention_days)
+            except Exception as exc:
+                # Retried at the next sweep; keeping a recording longer is the safe failure.
+                event(log, "terminal.retention_failed", level=logging.WARNING,
+                      error=f"{exc.__class__.__name__}: {exc}"[:300])
+            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
     async def stop(self) -> None:
+        if self._retention is not None:
+            self._retention.cancel()
         for cr_name in self.registry.grants():
             self.registry.end_grant(cr_name, "server-shutdown", "The server is shutting down.")
         loop = asyncio.get_running_loop()
@@ -75,9 +101,8 @@ class TerminalRuntime:
     def limits(self) -> SessionLimits:
         return SessionLimits(
             idle_timeout_seconds=self.settings.idle_timeout_seconds,
-            max_recording_bytes=int(
-                getattr(self.settings, "recording_max_bytes", DEFAULT_MAX_BYTES)
-            ),
+            max_recording_bytes=self.settings.recording_max_bytes,
+            record_input=self.settings.record_input,
         )
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -35,11 +36,28 @@ EXPIRY_WARNING_SECONDS = 300
 COUNTDOWN_EVERY_SECONDS = 15  # also keeps idle proxies from cutting a quiet connection
 RECORDING_FLUSH_SECONDS = 1.0
 
+# Recording is a condition of access (issue 11 item 4): when it cannot go on, neither can the
+# session, and the user is told why.
+RECORDING_LIMIT_MESSAGE = (
+    "The session ended: its recording reached the size limit. Recording is a condition of "
+    "access; open a new session to continue."
+)
+RECORDING_FAILED_MESSAGE = (
+    "The session ended: recording failed (the audit database refused the write). Recording "
+    "is a condition of access."
+)
+# Shown in the terminal before the first keystroke when input is recorded.
+INPUT_RECORDED_NOTICE = (
+    b"\r\n\x1b[1;33m[janus] This session records everything you type, including input the "
+    b"screen does not show (such as passwords).\x1b[0m\r\n\r\n"
+)
+
 
 @dataclass
 class SessionLimits:
     idle_timeout_seconds: int
     max_recording_bytes: int
+    record_input: bool = False
 
     @property
     def idle_warning_seconds(self) -> float:
@@ -80,6 +98,9 @@ class TerminalSession:
         self._stream: ExecStream | None = None
         self._recorder: AsciicastRecorder | None = None
         self._send_lock = asyncio.Lock()
+        # The stored recording's running SHA-256 and size (advanced only by committed chunks).
+        self._digest = hashlib.sha256()
+        self._recorded_bytes = 0
 
     # ---- called by the watcher (same event loop) --------------------------------------------
 
@@ -137,14 +158,29 @@ class TerminalSession:
             title=f"{self.cr_name} {target.pod}/{target.container}",
             shell_name=shell,
             max_bytes=self.limits.max_recording_bytes,
+            record_input=self.limits.record_input,
         )
+        # The header is stored before any data flows: a database that cannot take it ends the
+        # session now rather than after the user has seen output nobody recorded.
+        if self.limits.record_input:
+            await asyncio.to_thread(self.store.set_records_input, self._session_id, True)
+        if not await self._flush_recording():
+            await self._finish(*self._reason_or("recording-failed", RECORDING_FAILED_MESSAGE))
+            return
         event(log, "terminal.opened", request=self.cr_name, session=self._session_id,
               user=self.user, namespace=self.grant.namespace, pod=target.pod,
               container=target.container, shell=shell, protocol=self._stream.subprotocol)
         await self._send_control(
-            protocol.connected(self._session_id, shell, target.pod, target.container)
+            protocol.connected(self._session_id, shell, target.pod, target.container,
+                               records_input=self.limits.record_input)
         )
         await self._send_control(protocol.countdown(self.expires_at))
+        if self.limits.record_input:
+            # Said in the terminal itself, before the pumps start: no keystroke is read (let
+            # alone sent) before the user has been told that keystrokes are recorded.
+            self._recorder.marker("notice: input is recorded")
+            async with self._send_lock:
+                await self.ws.send_bytes(INPUT_RECORDED_NOTICE)
         workers = [
             asyncio.create_task(self._pump_from_browser(), name="from-browser"),
             asyncio.create_task(self._pump_to_browser(), name="to-browser"),
@@ -185,9 +221,13 @@ class TerminalSession:
                     await asyncio.wait_for(self._stream.hang_up(), 1.0)
                 await asyncio.wait_for(self._stream.close(), 2.0)
         await self._flush_recording()
-        await asyncio.to_thread(
-            self.store.close_session, self._session_id, reason, self.bytes_in, self.bytes_out
-        )
+        try:
+            await asyncio.to_thread(
+                self.store.close_session, self._session_id, reason, self.bytes_in, self.bytes_out
+            )
+        except Exception as exc:
+            event(log, "terminal.close_not_stored", level=logging.ERROR, session=self._session_id,
+                  error=f"{exc.__class__.__name__}: {exc}"[:300])
         event(log, "terminal.closed", request=self.cr_name, session=self._session_id,
               user=self.user, reason=reason, bytes_in=self.bytes_in, bytes_out=self.bytes_out)
 
@@ -221,6 +261,9 @@ class TerminalSession:
                 # Keystrokes and pastes: binary frames only, so a pasted JSON text stays input.
                 self.bytes_in += len(data)
                 self._last_input = time.monotonic()
+                if self._recorder is not None and not self._recorder.input(data):
+                    self.stop("recording-limit", RECORDING_LIMIT_MESSAGE)
+                    return
                 await self._stream.send_stdin(data)
                 continue
             control = protocol.parse_control(message.get("text") or "")
@@ -244,7 +287,10 @@ class TerminalSession:
                 self.stop("exited", message)
                 return
             self.bytes_out += len(data)
-            self._recorder.output(data)
+            if not self._recorder.output(data):
+                # Past the cap: this output is neither recorded nor shown; the session ends.
+                self.stop("recording-limit", RECORDING_LIMIT_MESSAGE)
+                return
             async with self._send_lock:
                 await self.ws.send_bytes(data)
 
@@ -293,15 +339,34 @@ class TerminalSession:
     async def _flush_recording_forever(self) -> None:
         while True:
             await asyncio.sleep(RECORDING_FLUSH_SECONDS)
-            await self._flush_recording()
+            if not await self._flush_recording():
+                return  # the session is stopping: recording could not go on
 
-    async def _flush_recording(self) -> None:
+    async def _flush_recording(self) -> bool:
+        """Store what was recorded since the last flush; False (and the session told to stop)
+        when the database refuses it."""
         if self._recorder is None:
-            return
+            return True
         text = self._recorder.take_pending()
-        if text:
-            seq = self._next_seq()
-            await asyncio.to_thread(self.store.append_recording, self._session_id, seq, text)
+        if not text:
+            return True
+        data = text.encode()
+        digest = self._digest.copy()
+        digest.update(data)
+        try:
+            await asyncio.to_thread(
+                self.store.append_recording, self._session_id, self._next_seq(), text,
+                sha256=digest.hexdigest(), size=self._recorded_bytes + len(data),
+            )
+        except Exception as exc:
+            event(log, "terminal.recording_failed", level=logging.ERROR, request=self.cr_name,
+                  session=self._session_id, user=self.user,
+                  error=f"{exc.__class__.__name__}: {exc}"[:300])
+            self.stop("recording-failed", RECORDING_FAILED_MESSAGE)
+            return False
+        self._digest = digest
+        self._recorded_bytes += len(data)
+        return True
 
     _seq = 0
 

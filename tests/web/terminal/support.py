@@ -116,6 +116,7 @@ class AppServer:
     def start(
         cls, kubeconfig: Path, database: Path, *, idle_timeout: int = 900,
         auth_mode: str = "proxy", janus_namespace: str = names.JANUS_NAMESPACE,
+        **overrides: Any,
     ) -> AppServer:
         port = free_port()
         settings = WebSettings(
@@ -129,6 +130,7 @@ class AppServer:
             auth_mode=auth_mode,  # type: ignore[arg-type]
             proxy_addresses=("127.0.0.1",),
             admin_users=frozenset({ADMIN}),
+            **overrides,
         )
         app = create_app(settings)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
