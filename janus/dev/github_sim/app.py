@@ -18,7 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from . import routes_apps, routes_pulls, routes_repos  # noqa: F401 - registers the routes
+from . import (  # noqa: F401 - registers the routes
+    routes_apps,
+    routes_gitdata,
+    routes_pulls,
+    routes_repos,
+    routes_rulesets,
+)
 from .delivery import Deliverer
 from .errors import ApiError
 from .render import Renderer

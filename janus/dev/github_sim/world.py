@@ -19,10 +19,11 @@ from .model import now_iso
 from .rules_checks import CheckRules
 from .rules_git import GitRules
 from .rules_pulls import PullRules
+from .rulesets import RulesetRules
 from .state import Outgoing
 
 __all__ = ["Outgoing", "World", "now_iso"]
 
 
-class World(GitRules, PullRules, CheckRules):
+class World(RulesetRules, GitRules, PullRules, CheckRules):
     """All simulated accounts and repositories. Logins and repo names are case-insensitive."""
