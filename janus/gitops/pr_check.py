@@ -29,6 +29,7 @@ from janus.gitops.verify import (
     fork_problem,
     judge_file,
     load_base_policies,
+    requester_problems,
     size_problem,
 )
 from janus.logs import event
@@ -56,6 +57,7 @@ def evaluate_pull(
     repo: Repository,
     pull: PullRequest,
     membership_for: Callable[[PolicySet, CodeOwners | None], Membership],
+    janus_login: str | None = None,
 ) -> tuple[CheckResult, str | None]:
     """The check result and the plan comment body (None: not a request PR)."""
     head, base = pull.head.sha, pull.base.sha
@@ -82,13 +84,9 @@ def evaluate_pull(
     too_big = size_problem(pull) if changes.changed else None
     if too_big is not None:
         pull_problems.append(Problem(f"PR #{pull.number}", None, None, STEP_LIMITS, too_big))
-    author = pull.user.login
-    for j in judged:
-        if j.request is not None and j.request.requester.lower() != author.lower():
-            problems.append(Problem(j.path, j.request.line_of.get("requester"), None,
-                                    "requester.author",
-                                    f"requester {j.request.requester} is not the PR author "
-                                    f"{author}; open the PR as the requester"))
+    for p in requester_problems(pull, judged, janus_login):
+        # A file's problem is annotated on its line; a commit's belongs to the PR as a whole.
+        (problems if p.path in changes.changed else pull_problems).append(p)
     plans = {j.path: plan_objects(j.request, policy_set.config)
              for j in judged if j.allowed and j.request is not None}
     messages = [p.format() for p in pull_problems + problems]
@@ -148,7 +146,7 @@ def run_pr_check(
     membership_for: Callable[[PolicySet, CodeOwners | None], Membership],
     janus_login: str | None,
 ) -> CheckResult:
-    result, plan = evaluate_pull(repo, pull, membership_for)
+    result, plan = evaluate_pull(repo, pull, membership_for, janus_login)
     how = publish_check(repo, pull.head.sha, result)
     if plan is not None:
         comments.upsert(pull, PLAN_KEY, plan, author=janus_login)

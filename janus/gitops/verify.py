@@ -22,7 +22,9 @@ the log line and the ``verification_failures_total{step=...}`` counter:
 4. ``request-valid`` — each added or modified request file, read at the merge commit, is valid
    and allowed by those policies.
 5. ``requester-is-author`` — the requester is the PR author, or Janus opened the PR and every
-   commit on it is Janus's.
+   commit on it is Janus's: signed by GitHub (``verification.verified``) with the App as
+   committer, which only the commits the App makes through the API are. The same rule
+   (:func:`requester_problems`) decides the PR check.
 6. ``approvals`` — per file, enough latest APPROVED reviews on the final head commit by writers
    who are neither author nor requester, approvers of the deciding policy and code owners of
    the file.
@@ -326,36 +328,70 @@ def check_requests_valid(judged: list[JudgedFile]) -> None:
 
 # ---- step 5 -------------------------------------------------------------------------------------
 
+def untrusted_commits(pull: PullRequest, app_login: str) -> list[str]:
+    """The commits of a PR the Janus App opened that are not provably the App's ([] if none).
+
+    A commit's author and committer name and e-mail prove nothing: anyone who can push writes
+    what they like there, and GitHub maps the e-mail to an account. What a pusher cannot make
+    is GitHub's own signature: commits an App creates through the API (``open_request_pr``
+    writes files with the contents API) are signed by GitHub, ``verification.verified`` is
+    true and the committer is the App's bot account. Every commit must be such a commit.
+    """
+    strangers = []
+    for c in pull.get_commits():
+        committer = c.committer.login if c.committer is not None else None  # null, or {}
+        verification = c.commit.verification
+        verified = verification is not None and verification.verified is True
+        if verified and committer is not None and committer.lower() == app_login.lower():
+            continue
+        strangers.append(f"commit {c.sha[:12]}: committer {committer or 'unknown'}, "
+                         + ("signed by GitHub" if verified else "not signed by GitHub"))
+    return strangers
+
+
+def opened_by_janus(pull: PullRequest, app_login: str | None) -> bool:
+    author = pull.user.login if pull.user is not None else None
+    return app_login is not None and author is not None and author.lower() == app_login.lower()
+
+
+def requester_problems(pull: PullRequest, judged: list[JudgedFile],
+                       app_login: str | None) -> list[Problem]:
+    """The one rule for "who may ask", shared by the PR check and merge verification: the
+    requester of every file is the PR author, or the Janus App opened the PR (for the
+    requester, whose identity the App wrote into the file) and every commit is the App's own
+    (:func:`untrusted_commits`). Empty when the rule holds."""
+    if opened_by_janus(pull, app_login):
+        assert app_login is not None
+        return [Problem(f"PR #{pull.number}", None, None, "requester.author",
+                        f"{stranger}; in a PR Janus opened, only Janus's own commits (signed "
+                        "by GitHub, committed by the App) may carry the requester's identity")
+                for stranger in untrusted_commits(pull, app_login)]
+    author = pull.user.login if pull.user is not None else "(unknown)"
+    return [Problem(j.path, j.request.line_of.get("requester"), None, "requester.author",
+                    f"requester {j.request.requester} is not the PR author {author}; open the "
+                    "PR as the requester")
+            for j in judged
+            if j.request is not None and j.request.requester.lower() != author.lower()]
+
+
 def check_requester_is_author(ctx: Context, judged: list[JudgedFile]) -> None:
-    author = ctx.pull.user.login
-    opened_by_janus = ctx.app_login is not None and author.lower() == ctx.app_login.lower()
-    if opened_by_janus:
-        # Author and committer must both map to the App's account. (GitHub maps them by
-        # e-mail, which a pusher can forge; the access repo's ruleset should therefore reserve
-        # the janus/request/* branches for the App — see webhooks/README.md.)
-        strangers = sorted({
-            (person.login if person else "an unknown account")
-            for c in ctx.pull.get_commits()
-            for person in (c.author, c.committer)
-            if person is None or person.login.lower() != author.lower()
-        })
-        if strangers:
-            raise StepFailed(
-                STEP_REQUESTER,
-                f"the PR was opened by Janus ({author}) but has commits by others; "
-                "only Janus's own commits are trusted to carry the requester's identity",
-                [f"commit author `{s}`" for s in strangers],
-            )
+    problems = requester_problems(ctx.pull, judged, ctx.app_login)
+    if not problems:
         return
-    mismatched = [j for j in judged
-                  if j.request is not None and j.request.requester.lower() != author.lower()]
-    if mismatched:
+    if opened_by_janus(ctx.pull, ctx.app_login):
         raise StepFailed(
             STEP_REQUESTER,
-            f"the requester must be the PR author ({author}); open the PR as the requester",
-            [f"`{j.path}`: requester {j.request.requester}"  # type: ignore[union-attr]
-             for j in mismatched],
+            f"the PR was opened by Janus ({ctx.app_login}) but has commits that are not "
+            "Janus's own; only commits GitHub signed as the App's are trusted to carry the "
+            "requester's identity",
+            [p.message.split(";", 1)[0] for p in problems],
         )
+    author = ctx.pull.user.login if ctx.pull.user is not None else "(unknown)"
+    raise StepFailed(
+        STEP_REQUESTER,
+        f"the requester must be the PR author ({author}); open the PR as the requester",
+        [f"`{p.path}`: {p.message.split(' is not the PR author', 1)[0]}" for p in problems],
+    )
 
 
 # ---- step 6 -------------------------------------------------------------------------------------

@@ -54,19 +54,24 @@ def test_approved_merge_creates_the_access_request_with_provenance(bed, gitops, 
     assert sum("verified" in b for b in bodies) == 1
 
 
-def _app_pr(bed, name: str, *, requester: str = "alice") -> int:
-    """A PR opened by the Janus App on behalf of *requester* (the web form's path)."""
-    branch = f"janus/request/{requester}/{name}"
-    bed.sim.push(bed.repo, branch,
-                 {request_path(name): harness.request_yaml(name, requester=requester)},
-                 author=bed.bot, message=f"Request {name}", base="main")
-    return bed.sim.create_pull(bed.repo, head=branch, title=f"Access request {name}",
-                               author=bed.bot)
+def _app_pr(bed, gitops, name: str, *, requester: str = "alice") -> int:
+    """A PR opened by the Janus App on behalf of *requester* (the web form's path): branch,
+    file and PR made through the API with the App's installation token, by Janus's own
+    ``open_request_pr``, so GitHub signs the commit as the App's."""
+    from janus.gitops.request_pr import open_request_pr
+
+    files = {request_path(name): harness.request_yaml(name, requester=requester)}
+    return open_request_pr(gitops.repo, requester, files, f"Access request {name}",
+                           "opened by Janus").number
+
+
+def _head_branch(bed, number: int) -> str:
+    return bed.sim.pull(bed.repo, number)["head"]["ref"]
 
 
 def test_app_opened_pr_with_independent_approval_is_granted(bed, gitops, kube) -> None:
     name = request_name()
-    number = _app_pr(bed, name)
+    number = _app_pr(bed, gitops, name)
     bed.sim.review(bed.repo, number, "bob", "APPROVE")
     verdict = _merge(bed, gitops, number)
     assert verdict is not None and verdict.failure is None, verdict.failure
@@ -78,7 +83,7 @@ def test_self_approval_does_not_count(bed, gitops, kube) -> None:
     # requester: Janus must. alice approves her own request; she is not even an approver, but
     # the reason given must be that she is the requester.
     name = request_name()
-    number = _app_pr(bed, name)
+    number = _app_pr(bed, gitops, name)
     bed.sim.review(bed.repo, number, "alice", "APPROVE")
     body = _refused(bed, gitops, kube, number, name, "approvals")
     assert "alice: is the requester" in body
@@ -86,8 +91,8 @@ def test_self_approval_does_not_count(bed, gitops, kube) -> None:
 
 def test_app_opened_pr_with_a_human_commit_is_refused(bed, gitops, kube) -> None:
     name = request_name()
-    number = _app_pr(bed, name)
-    bed.sim.push(bed.repo, f"janus/request/alice/{name}",
+    number = _app_pr(bed, gitops, name)
+    bed.sim.push(bed.repo, _head_branch(bed, number),
                  {request_path(name): harness.request_yaml(name, duration="4h")},
                  author="dave", message="sneaky")
     bed.sim.review(bed.repo, number, "bob", "APPROVE")

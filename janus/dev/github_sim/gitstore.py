@@ -142,6 +142,10 @@ class GitRepo:
                 return out.decode().strip()
         return None
 
+    def raw_commit(self, sha: str) -> str:
+        """The commit object's text (what a signature covers)."""
+        return self._git("cat-file", "commit", sha).decode("utf-8", errors="replace")
+
     def commit_info(self, sha: str) -> CommitInfo:
         raw = self._git("cat-file", "commit", sha).decode("utf-8", errors="replace")
         header, _, message = raw.partition("\n\n")

@@ -206,6 +206,9 @@ class Repo:
     hooks: dict[int, Hook] = field(default_factory=dict)
     next_number: int = 1  # issues and pull requests share one sequence, as on GitHub
     parent: str | None = None  # full name of the repository this one is a fork of
+    # Commits GitHub itself signed (sha -> signer login): those made through the API (the
+    # contents endpoints) without a custom committer. Pushed commits are never in here.
+    signed: dict[str, str] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:

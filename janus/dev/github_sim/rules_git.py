@@ -178,7 +178,10 @@ class GitRules(WorldState):
         """Create or update one file; returns (commit sha, blob sha). GitHub's 409/422 rules.
 
         Like GitHub, a caller may name any *author*/*committer* (only the e-mail links a
-        commit to an account), so "who wrote this commit" is not proof of who pushed it.
+        commit to an account), so "who wrote this commit" is not proof of who pushed it. What
+        is proof: without a custom committer GitHub signs the commit itself ("web-flow") and
+        reports ``verification.verified: true`` with the caller as committer — a pushed
+        commit, whatever name and e-mail it carries, is ``unsigned``.
         """
         self.require(repo, actor, "write")
         branch = branch or repo.default_branch
@@ -199,6 +202,8 @@ class GitRules(WorldState):
         me = self._person(actor)
         commit = repo.git.commit_changes(before, {path: content}, message, author or me,
                                          committer or (me if author is None else author))
+        if committer is None and author is None:
+            repo.signed[commit] = self.account(actor).login  # made by GitHub: signed
         repo.git.update_ref(ref, commit, before or "0" * 40)
         self.after_ref_update(repo, ref, before, commit, actor)
         entry = repo.git.entry_at(commit, path)
@@ -219,6 +224,7 @@ class GitRules(WorldState):
         if existing.sha != sha:
             raise ApiError(409, f"{path} does not match {sha}")
         commit = repo.git.commit_changes(before, {path: None}, message, self._person(actor))
+        repo.signed[commit] = self.account(actor).login  # made by GitHub: signed
         repo.git.update_ref(ref, commit, before)
         self.after_ref_update(repo, ref, before, commit, actor)
         return commit
