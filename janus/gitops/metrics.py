@@ -26,6 +26,12 @@ class Counters:
         with self._lock:
             self._values[key] += amount
 
+    def set(self, name: str, value: int, **labels: str) -> None:
+        """A gauge (e.g. ``ledger_pending``): the value is replaced, not added to."""
+        key = (name, tuple(sorted(labels.items())))
+        with self._lock:
+            self._values[key] = value
+
     def get(self, name: str, **labels: str) -> int:
         with self._lock:
             return self._values[(name, tuple(sorted(labels.items())))]

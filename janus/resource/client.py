@@ -277,6 +277,30 @@ class AccessRequestClient:
         body = {"metadata": {"annotations": {key: value}, "resourceVersion": resource_version}}
         return self._merge_patch(f"annotating AccessRequest {name}", name, body)
 
+    def set_finalizer(self, name: str, finalizer: str, present: bool) -> AccessRequestView | None:
+        """Add (*present*) or remove *finalizer* in ``metadata.finalizers``, as a compare-and-set
+        (a merge patch replaces the whole list, so another owner's finalizer written meanwhile
+        must not be lost); None when the CR is gone. Retries on a lost race."""
+        for _ in range(_REVOKE_RETRIES):
+            current = self.find(name)
+            if current is None:
+                return None
+            have = list(current.meta.finalizers)
+            if (finalizer in have) == present:
+                return current
+            wanted = [*have, finalizer] if present else [f for f in have if f != finalizer]
+            body = {"metadata": {"finalizers": wanted,
+                                 "resourceVersion": current.resource_version}}
+            try:
+                return self._merge_patch(f"updating the finalizers of AccessRequest {name}",
+                                         name, body)
+            except errors.Conflict:
+                continue
+            except errors.NotFound:
+                return None
+        raise errors.Conflict(f"AccessRequest {name} kept changing while its finalizers were "
+                              "updated", name=name, status=409)
+
     def delete(self, name: str, *, uid: str | None = None) -> None:
         """Delete the AccessRequest (only the object with *uid*, if given). Gone already is
         fine; a different object of that name (uid precondition failed) is left alone."""
