@@ -20,7 +20,8 @@ from github import GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
-from janus.gitops import comments, render
+from janus import names
+from janus.gitops import comments, render, sources
 from janus.gitops.verify import (
     STEP_LIMITS,
     STEP_SAME_REPO,
@@ -90,7 +91,9 @@ def evaluate_pull(
     plans = {j.path: plan_objects(j.request, policy_set.config)
              for j in judged if j.allowed and j.request is not None}
     messages = [p.format() for p in pull_problems + problems]
-    plan = render.plan_comment(judged, messages, changes.outside, plans, head)
+    removed = [(path, names.access_request_name(*parts)) for path in changes.removed
+               if (parts := sources.request_path_parts(path)) is not None]
+    plan = render.plan_comment(judged, messages, changes.outside, plans, head, removed)
     ok = not problems and not pull_problems and not changes.outside
     if ok:
         title = f"{len(judged)} request file(s) valid" if judged else "Revocation only"

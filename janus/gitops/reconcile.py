@@ -8,7 +8,10 @@ but never loses one:
   as the webhook path (:meth:`GitOps.process_merge`) — reconcile never grants what verification
   refuses. A file whose window has already passed (merged longer ago than its duration) is not
   granted late: the CR it had may simply have been cleaned up after expiry.
-* a live CR of this repository whose file is gone from the default branch: revoked.
+* a live CR of this repository whose file is gone from the default branch: revoked — through
+  the merged PR that deleted the file when there is one (recorded as its author's revocation,
+  exactly as the merge worker would; a pass that outruns the PR's own delivery cannot steal
+  it), in the reconcile's own name (``janus-reconcile``) after a direct push.
 * an open request PR older than ``pendingTimeout``: closed with a comment.
 
 The CRs are listed *before* the tree is read, so a grant created meanwhile by a webhook worker
@@ -84,6 +87,12 @@ class Reconciler:
                 continue  # another access repository's grant
             path = cr.provenance.path
             if path and path not in files and not cr.ended:
+                through_pull = self._revoke_through_pull(path, cr_name, head)
+                if through_pull == "revoked":
+                    report.revoked.append(cr_name)
+                    continue
+                if through_pull == "busy":
+                    continue  # the merge worker is revoking it right now, as the PR's author
                 outcome = ops.crs.revoke(cr_name, by=RECONCILER,
                                          reason=f"{path} is no longer on {branch}")
                 if outcome == "revoked":
@@ -128,6 +137,35 @@ class Reconciler:
         elif ops.crs.get(cr_name) is not None:
             report.granted.append(cr_name)
             ops.counters.inc("reconcile_grants_total")
+
+    def _revoke_through_pull(self, path: str, cr_name: str, head: str) -> str:
+        """Revoke a grant whose file is gone the way its deleting PR would: by that PR's
+        author, through the same :meth:`GitOps.process_merge` the merge worker runs (under the
+        same per-PR lock), so a push-triggered pass that runs before the PR's own delivery —
+        or instead of a lost one — records who really revoked. Returns "revoked" (done, by the
+        PR), "busy" (a worker holds the PR: leave it) or "none" (no merged PR deleted the file,
+        e.g. a direct push: the reconcile revokes in its own name)."""
+        ops = self.ops
+        pull = self._deleting_pull(path, head)
+        if pull is None:
+            return "none"
+        if ops.busy(pull.number):
+            return "busy"
+        event(log, "reconcile.missing_revocation", request=cr_name, path=path, pull=pull.number)
+        ops.process_merge(pull.number)
+        current = ops.crs.get(cr_name)
+        return "revoked" if current is None or current.ended else "none"
+
+    def _deleting_pull(self, path: str, head: str) -> PullRequest | None:
+        """The merged PR (into the default branch) whose merge removed *path*: the pull
+        requests of the latest commit touching it (None for a direct push)."""
+        repo, branch = self.ops.repo, self.ops.default_branch
+        for commit in repo.get_commits(sha=head, path=path)[:1]:
+            candidates = [p for p in commit.get_pulls()
+                          if p.merged_at is not None and p.base.ref == branch]
+            if candidates:
+                return max(candidates, key=lambda p: p.merged_at)
+        return None
 
     def _merging_pull(self, path: str, head: str) -> PullRequest | None:
         """The merged PR (into the default branch) that last changed *path*."""

@@ -19,8 +19,10 @@ def _list(items: Iterable[str]) -> str:
 
 
 def plan_comment(files: list[Any], problems: list[str], outside: list[str],
-                 plans: dict[str, list[dict[str, Any]]], head_sha: str) -> str:
-    """*files*: JudgedFile objects of the PR head; *plans*: path -> plan_objects(...)."""
+                 plans: dict[str, list[dict[str, Any]]], head_sha: str,
+                 removed: list[tuple[str, str]] | None = None) -> str:
+    """*files*: JudgedFile objects of the PR head; *plans*: path -> plan_objects(...);
+    *removed*: (path, AccessRequest name) of each deleted request file."""
     lines = [f"### Janus plan for `{head_sha[:12]}`", ""]
     if outside:
         lines += ["**Not grantable:** this PR changes files outside `requests/`; on merge it "
@@ -48,7 +50,11 @@ def plan_comment(files: list[Any], problems: list[str], outside: list[str],
             "```",
             "",
         ]
-    if not files and not outside and not problems:
+    if removed:
+        lines += ["**On merge, these grants are revoked** (deleting a request file needs no "
+                  "approval: taking access away is always allowed):", "",
+                  _list(f"`{path}` → AccessRequest `{name}`" for path, name in removed), ""]
+    if not files and not outside and not problems and not removed:
         lines.append("No request files in this PR.")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -26,7 +26,7 @@ from janus.gitops.metrics import COUNTERS, Counters
 from janus.gitops.pr_check import run_pr_check
 from janus.gitops.verify import Context, MergeVerdict, StepFailed, classify_files, verify_merge
 from janus.logs import event
-from janus.model import JanusConfig, PolicySet
+from janus.model import JanusConfig, PolicySet, format_duration
 from janus.policy import Membership
 from janus.policy.codeowners import CodeOwners
 from janus.resource import AccessRequestView, Provenance
@@ -182,7 +182,7 @@ class GitOps:
                 outcomes.append((grant.path, cr_name, {
                     "created": f"created (approved by {', '.join(grant.approvers)})",
                     "recreated": f"created again (approved by {', '.join(grant.approvers)})",
-                    "extended": f"extended to {grant.request.duration} "
+                    "extended": f"extended to {format_duration(grant.request.duration)} "
                                 f"(approved by {', '.join(grant.approvers)})",
                     "unchanged": "already applied",
                 }[result]))

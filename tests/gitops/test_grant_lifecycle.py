@@ -42,7 +42,10 @@ def test_longer_duration_is_an_extension_judged_like_a_new_request(bed, gitops, 
     assert cr["spec"]["provenance"]["pullRequest"] == number != first
     assert cr["spec"]["provenance"]["mergeCommit"] == merge_sha
     assert cr["spec"]["provenance"]["approvers"] == ["carol"]
-    assert any("extended to" in b for b in harness.comments_of(bed.sim, bed.repo, number))
+    bodies = harness.comments_of(bed.sim, bed.repo, number)
+    assert any("extended to" in b for b in bodies)
+    # Printed as written in the file, not as Python's timedelta ("3:00:00").
+    assert any("extended to 3h (approved by carol)" in b for b in bodies), bodies
 
 
 def test_unapproved_extension_leaves_the_grant_unchanged(bed, gitops, kube) -> None:

@@ -80,3 +80,19 @@ def test_policy_only_pr_is_not_judged_as_a_request(bed, gitops) -> None:
     head = bed.sim.pull(bed.repo, number)["head"]["sha"]
     assert _check_runs(bed, head)[0].conclusion == "success"
     assert _plans(bed, number) == []
+
+
+def test_pr_that_only_deletes_request_files_says_it_revokes(bed, gitops) -> None:
+    name, _ = harness.granted_request(bed, gitops)
+    bed.sim.push(bed.repo, f"rm/{name}", {request_path(name): None}, author="alice",
+                 message="done", base="main")
+    number = bed.sim.create_pull(bed.repo, head=f"rm/{name}", title="done", author="alice")
+    gitops.check_pull(number)
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+    runs = _check_runs(bed, head)
+    assert runs[0].conclusion == "success" and runs[0].output.title == "Revocation only"
+    plans = _plans(bed, number)
+    assert len(plans) == 1
+    assert "No request files" not in plans[0], plans[0]
+    assert "revoke" in plans[0] and request_path(name) in plans[0]
+    assert harness.cr_name(name) in plans[0]

@@ -69,6 +69,27 @@ def test_grant_whose_file_is_gone_is_revoked(bed, gitops, kube) -> None:
     assert revocation["by"] == "janus-reconcile"
 
 
+def test_push_triggered_reconcile_records_the_pr_author_as_revoker(bed, gitops, kube) -> None:
+    """The PR that deletes the file is merged; its push reaches the reconcile before its own
+    `pull_request.closed` reaches a merge worker (or that delivery is lost). The revocation is
+    still the PR author's, not `janus-reconcile`'s, and the late delivery changes nothing."""
+    name, _ = granted_request(bed, gitops)
+    branch = f"rm/{name}"
+    bed.sim.push(bed.repo, branch, {request_path(name): None}, author="alice",
+                 message="done early", base="main")
+    number = bed.sim.create_pull(bed.repo, head=branch, title="done", author="alice")
+    bed.sim.merge(bed.repo, number, actor="root")
+    report = Reconciler(gitops).run()  # the push-triggered pass, first
+    assert report.revoked == [cr_name(name)]
+    revocation = harness.raw_cr(kube, cr_name(name))["spec"]["revocation"]
+    assert revocation["by"] == "alice", revocation
+    assert f"PR #{number}" in revocation["reason"]
+    gitops.process_merge(number)  # the merge worker, late
+    assert harness.raw_cr(kube, cr_name(name))["spec"]["revocation"] == revocation
+    bodies = harness.comments_of(bed.sim, bed.repo, number)
+    assert sum("revoked" in b for b in bodies) == 1, bodies
+
+
 def test_request_pr_pending_too_long_is_closed_with_a_comment(bed, gitops, kube) -> None:
     name = request_name()
     number = open_request_pr(bed.sim, bed.repo, name)
