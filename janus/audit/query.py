@@ -22,6 +22,7 @@ id (a blob never changes, so the cache is never stale); ``use_cache=False`` skip
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -288,8 +289,8 @@ def _pending_files(repo: GitRepo, commit: str, window: Window,
                 if change.old_blob != "0" * 40 and (change.path, change.old_blob) in present:
                     old = present[(change.path, change.old_blob)]
                     if old.removed_at is None:
-                        present[(change.path, change.old_blob)] = PendingFile(
-                            old.path, old.blob, old.added_at, change_commit.committed_at, None)
+                        present[(change.path, change.old_blob)] = dataclasses.replace(
+                            old, removed_at=change_commit.committed_at)
                 if change.status in "AMT" and change.new_blob != "0" * 40:
                     present.setdefault((change.path, change.new_blob), PendingFile(
                         change.path, change.new_blob, change_commit.committed_at, None, None,

@@ -69,9 +69,10 @@ class History:
 
 
 class Builder:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, init: bool = True) -> None:
         self.path = path
-        self.git("init", "-q", "-b", "main")
+        if init:
+            self.git("init", "-q", "-b", "main")
         self.git("config", "commit.gpgsign", "false")
 
     def git(self, *args: str, who: tuple[str, str] | None = None, when: dt.datetime | None = None,
