@@ -6,17 +6,22 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.lock | sha1sum | cut -c1-12)
 
 .PHONY: demo test venv bin lint unit clean assets browser image test-image
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency at the version and hashes requirements-test.lock pins (scripts/lock.sh
+# regenerates it), then Janus itself editable without dependencies. The distribution was called
+# `janus` before it became `janus-access`: an old editable install of that name is removed first.
+$(STAMP): pyproject.toml requirements-test.lock
 	@echo "[make] creating virtualenv in $(VENV) and installing janus with test extras"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e '.[test]'
+	@$(PY) -m pip install --quiet --require-hashes -r requirements-test.lock
+	@! $(PY) -m pip show --quiet janus 2>/dev/null || $(PY) -m pip uninstall --quiet -y janus
+	@$(PY) -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
 bin:
