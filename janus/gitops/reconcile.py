@@ -8,7 +8,8 @@ but never loses one:
   as the webhook path (:meth:`GitOps.process_merge`) — reconcile never grants what verification
   refuses. A file whose window has already passed (merged longer ago than its duration) is not
   granted late: the CR it had may simply have been cleaned up after expiry.
-* a live CR of this repository whose file is gone from the default branch: revoked — through
+* a live CR of this repository whose file is gone from the default branch: revoked — never on a
+  tree listing GitHub marked ``truncated`` (logged, counted, no revocation that pass) — through
   the merged PR that deleted the file when there is one (recorded as its author's revocation,
   exactly as the merge worker would; a pass that outruns the PR's own delivery cannot steal
   it), in the reconcile's own name (``janus-reconcile``) after a direct push.
@@ -54,6 +55,8 @@ class ReconcileReport:
     revoked: list[str] = field(default_factory=list)       # CR names revoked (file gone)
     closed: list[int] = field(default_factory=list)        # stale PRs closed
     stale: list[str] = field(default_factory=list)         # files whose window has passed
+    problems: list[str] = field(default_factory=list)      # files GitHub sent without content
+    truncated: bool = False                                # the tree listing was partial
 
 
 class Reconciler:
@@ -74,14 +77,29 @@ class Reconciler:
         crs = {cr.name: cr for cr in ops.crs.list()}
         repo, branch = ops.repo, ops.default_branch
         head = repo.get_branch(branch).commit.sha
+        tree = repo.get_git_tree(head, recursive=True)
         files = {
-            entry.path for entry in repo.get_git_tree(head, recursive=True).tree
+            entry.path for entry in tree.tree
             if entry.type == "blob" and sources.request_path_parts(entry.path) is not None
         }
         for path in sorted(files):
             cr_name = names.access_request_name(*sources.request_path_parts(path))  # type: ignore[misc]
             if cr_name not in crs:
-                self._grant_missing(path, cr_name, head, now, report)
+                try:
+                    self._grant_missing(path, cr_name, head, now, report)
+                except sources.UnreadableFile as exc:
+                    report.problems.append(path)
+                    ops.counters.inc("reconcile_unreadable_files_total")
+                    event(log, "reconcile.unreadable_file", request=cr_name, path=path,
+                          size=exc.size, level=logging.WARNING)
+        if tree.truncated:
+            # GitHub cut the listing (too many entries): a file missing from it may well be on
+            # the branch. Grants above were each verified; revoking on a partial listing is not.
+            report.truncated = True
+            ops.counters.inc("reconcile_truncated_listings_total")
+            event(log, "reconcile.tree_truncated", head=head, listed=len(tree.tree),
+                  level=logging.WARNING)
+            crs = {}
         for cr_name, cr in sorted(crs.items()):
             if cr.provenance is None or cr.provenance.repo.lower() != ops.repo_name.lower():
                 continue  # another access repository's grant
@@ -104,7 +122,8 @@ class Reconciler:
             self._close_stale_pulls(now, report)
             self._last_stale_scan = now
         event(log, "reconcile.done", files=len(files), crs=len(crs), granted=report.granted,
-              refused=report.refused, revoked=report.revoked, closed=report.closed)
+              refused=report.refused, revoked=report.revoked, closed=report.closed,
+              problems=report.problems, truncated=report.truncated)
         return report
 
     def _grant_missing(self, path: str, cr_name: str, head: str, now: dt.datetime,

@@ -204,7 +204,10 @@ class GitOps:
                         author=self.janus_login, edit=False)
 
     def _head_blob(self, path: str) -> str | None:
-        found = sources.read_file(self.repo, path, self.default_branch)
+        try:
+            found = sources.read_file(self.repo, path, self.default_branch)
+        except sources.UnreadableFile as exc:
+            return exc.blob_sha  # present; only its content is not sent
         return None if found is None else found.blob_sha
 
     def _check_existing(self, verdict: MergeVerdict) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from github import GithubException
 from github.Repository import Repository
 
+from janus import errors
 from janus.model import ConfigError, PolicySet, load_policy_set_from_files
 from janus.policy.codeowners import CodeOwners, find_codeowners
 
@@ -27,8 +28,23 @@ class FileAtCommit:
     blob_sha: str
 
 
+class UnreadableFile(errors.InvalidInput):
+    """GitHub sent the file without its content: the contents API answers a file of 1–100 MB
+    with ``encoding: "none"`` and an empty ``content`` (PyGithub's ``decoded_content`` then
+    asserts). No request, policy or CODEOWNERS file is legitimately that big, so it is a
+    problem to report, never a crash of the pass that met it."""
+
+    def __init__(self, path: str, blob_sha: str, size: int, encoding: str) -> None:
+        super().__init__(f"{path} is too large for GitHub's contents API ({size} bytes, "
+                         f"encoding {encoding!r}); a request file is a few hundred bytes")
+        self.path = path
+        self.blob_sha = blob_sha
+        self.size = size
+
+
 def read_file(repo: Repository, path: str, ref: str) -> FileAtCommit | None:
-    """The file's bytes at *ref*, or None if absent there (or a directory)."""
+    """The file's bytes at *ref*, or None if absent there (or a directory). Raises
+    :class:`UnreadableFile` when GitHub sends it without content (large files)."""
     try:
         content = repo.get_contents(path, ref=ref)
     except GithubException as exc:
@@ -37,6 +53,8 @@ def read_file(repo: Repository, path: str, ref: str) -> FileAtCommit | None:
         raise
     if isinstance(content, list):
         return None
+    if content.encoding != "base64":
+        raise UnreadableFile(path, content.sha, content.size, content.encoding)
     return FileAtCommit(path, content.decoded_content, content.sha)
 
 

@@ -305,7 +305,11 @@ def judge_file(
     repo: Repository, path: str, ref: str, policy_set: PolicySet, membership: Membership
 ) -> JudgedFile:
     """Read *path* at *ref* and evaluate it (shared with the pre-merge check run)."""
-    found = sources.read_file(repo, path, ref)
+    try:
+        found = sources.read_file(repo, path, ref)
+    except sources.UnreadableFile as exc:
+        problem = Problem(path, None, None, "file.too-large", str(exc))
+        return JudgedFile(path, exc.blob_sha, None, None, [problem])
     if found is None:
         problem = Problem(path, None, None, "file.missing", f"{path} is not present at {ref[:12]}")
         return JudgedFile(path, "", None, None, [problem])

@@ -27,3 +27,25 @@ def test_compare_files_are_capped_at_300(scene: Scene) -> None:
     repo = scene.repo_as("alice")
     comparison = repo.compare("main", head)
     assert len(comparison.files) == 300
+
+
+def test_recursive_tree_listing_is_truncated_past_the_limit(scene: Scene) -> None:
+    repo = scene.repo_as("alice")
+    head = repo.get_branch("main").commit.sha
+    full = repo.get_git_tree(head, recursive=True)
+    assert full.truncated is False
+    scene.sim.set_limits(tree_entries=2)
+    cut = repo.get_git_tree(head, recursive=True)
+    assert cut.truncated is True and len(cut.tree) == 2 < len(full.tree)
+
+
+def test_large_file_comes_back_with_encoding_none(scene: Scene) -> None:
+    import pytest
+
+    scene.sim.push(scene.repo, "main", {"requests/big.yaml": "x" * 2048}, author="alice",
+                   message="big")
+    scene.sim.set_limits(contents_size=1024)
+    content = scene.repo_as("alice").get_contents("requests/big.yaml")
+    assert content.encoding == "none" and content.content == "" and content.size == 2048
+    with pytest.raises(AssertionError):
+        content.decoded_content  # noqa: B018 - PyGithub's own failure on such files

@@ -90,6 +90,46 @@ def test_push_triggered_reconcile_records_the_pr_author_as_revoker(bed, gitops, 
     assert sum("revoked" in b for b in bodies) == 1, bodies
 
 
+def test_truncated_tree_listing_revokes_nothing(bed, gitops, kube) -> None:
+    """GitHub cuts a recursive tree listing past its limits (``truncated: true``). Read as the
+    whole branch, it made every live grant whose file was cut off look deleted."""
+    name, _ = granted_request(bed, gitops)
+    bed.sim.set_limits(tree_entries=3)  # policies/ and .github/ come before requests/
+    try:
+        report = Reconciler(gitops).run()
+    finally:
+        bed.sim.set_limits(tree_entries=100_000)
+    assert report.revoked == [], "a partial listing revoked a live grant"
+    assert not harness.raw_cr(kube, cr_name(name))["spec"].get("revocation")
+    assert bed.counters.get("reconcile_truncated_listings_total") == 1
+    assert report.truncated
+
+
+def test_request_file_github_sends_with_encoding_none_is_a_problem_not_a_crash(
+        bed, gitops, kube) -> None:
+    """A request file above the contents API's 1 MB comes back with ``encoding: "none"``;
+    PyGithub's decoded_content then asserts, which crashed every reconcile pass."""
+    big = f"alice-0{request_name()[-7:]}"
+    padding = "# " + "x" * 2000 + "\n"
+    number = open_request_pr(bed.sim, bed.repo, big, files={
+        request_path(big): harness.request_yaml(big) + padding})
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")
+    bed.sim.merge(bed.repo, number, actor="root")
+    fine = f"alice-z{request_name()[-7:]}"
+    other = open_request_pr(bed.sim, bed.repo, fine)
+    bed.sim.review(bed.repo, other, "bob", "APPROVE")
+    bed.sim.merge(bed.repo, other, actor="root")
+    bed.sim.set_limits(contents_size=1024)  # GitHub: 1 MB; the padded file is above this
+    try:
+        report = Reconciler(gitops).run()  # neither merge was delivered
+    finally:
+        bed.sim.set_limits(contents_size=1024 * 1024)
+    assert report.granted == [cr_name(fine)], report  # the pass went on past the big file
+    assert request_path(big) in report.problems
+    assert AccessRequests(kube).get(cr_name(big)) is None
+    assert bed.counters.get("reconcile_unreadable_files_total") == 1
+
+
 def test_request_pr_pending_too_long_is_closed_with_a_comment(bed, gitops, kube) -> None:
     name = request_name()
     number = open_request_pr(bed.sim, bed.repo, name)

@@ -328,9 +328,13 @@ class Renderer:
 
     def tree(self, repo: Repo, sha: str, recursive: bool) -> dict[str, Any]:
         entries = repo.git.ls_tree(sha, recursive=recursive)
+        limit = self.world.tree_entries_limit
+        truncated = recursive and len(entries) > limit
+        if truncated:  # GitHub cuts a recursive listing and says so, nothing more
+            entries = entries[:limit]
         u = f"{self.api}/repos/{repo.full_name}/git"
         return {
-            "sha": sha, "url": f"{u}/trees/{sha}", "truncated": False,
+            "sha": sha, "url": f"{u}/trees/{sha}", "truncated": truncated,
             "tree": [
                 {"path": e.path, "mode": e.mode, "type": e.type, "sha": e.sha,
                  **({"size": e.size} if e.size is not None else {}),
@@ -352,7 +356,11 @@ class Renderer:
             if kind == "file" else None,
             "_links": {"self": u, "git": git_url, "html": html},
         }
-        if data is not None:
+        if data is not None and len(data) > self.world.contents_size_limit:
+            # 1–100 MB: GitHub sends the metadata with an empty content and encoding "none"
+            # (read the blob API instead); PyGithub's decoded_content then asserts.
+            item |= {"content": "", "encoding": "none"}
+        elif data is not None:
             encoded = base64.encodebytes(data).decode()
             item |= {"content": encoded, "encoding": "base64"}
         return item

@@ -348,6 +348,17 @@ class GitHubSimulator:
 
     # -- faults ---------------------------------------------------------------------------------
 
+    def set_limits(self, *, tree_entries: int | None = None,
+                   contents_size: int | None = None) -> None:
+        """Lower (or restore) GitHub's real limits so a test can reach them: a recursive tree
+        listing is cut at *tree_entries* (``truncated: true``; GitHub: 100,000) and a file
+        above *contents_size* bytes comes back with ``encoding: "none"`` (GitHub: 1 MB)."""
+        with self.world.lock:
+            if tree_entries is not None:
+                self.world.tree_entries_limit = tree_entries
+            if contents_size is not None:
+                self.world.contents_size_limit = contents_size
+
     def exhaust_rate_limit(self, login: str, exhausted: bool = True) -> None:
         """Make every request of *login* fail with GitHub's 403 rate-limit answer."""
         (self.app.rate_limits.exhausted.add if exhausted

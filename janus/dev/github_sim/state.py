@@ -72,6 +72,11 @@ class WorldState(abc.ABC):
         self.outbox: list[Outgoing] = []
         # Set by the server: builds webhook payloads (needs the renderer, hence late-bound).
         self.payloads: Payloads | None = None
+        # GitHub's real limits, lowered by tests to make them bite: a recursive tree listing
+        # stops at 100,000 entries (`truncated: true`); the contents API returns a file over
+        # 1 MB with `encoding: "none"` and no content.
+        self.tree_entries_limit = 100_000
+        self.contents_size_limit = 1024 * 1024
 
     def close(self) -> None:
         if self._tmp is not None:
