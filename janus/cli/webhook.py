@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
                          help="serve Prometheus /metrics on this port (never on --port)")
     webhook.add_argument("--db", default=".janus-webhook.sqlite",
                          help="SQLite file of received deliveries (dedupe, crash recovery)")
+    webhook.add_argument("--keep-deliveries-days", type=float, default=7.0,
+                         help="prune finished deliveries older than this (default 7, past "
+                              "GitHub's 3-day redelivery window)")
+    webhook.add_argument("--keep-deliveries-max", type=int, default=100_000,
+                         help="keep at most this many finished deliveries (default 100000)")
     webhook.add_argument("--workers", type=int, default=2)
     webhook.add_argument("--reconcile-interval", type=float, default=60.0,
                          help="seconds between reconcile passes (0: only on push)")
@@ -88,7 +93,9 @@ def _run_webhook(args: argparse.Namespace) -> int:
     receiver = Receiver(ops, ReceiverSettings(
         secret=secret, db_path=Path(args.db), host=args.host, port=args.port,
         workers=args.workers, reconcile_interval=args.reconcile_interval,
-        metrics_port=args.metrics_port))
+        metrics_port=args.metrics_port,
+        keep_deliveries_seconds=args.keep_deliveries_days * 86400,
+        keep_deliveries_max=args.keep_deliveries_max))
     # SIGTERM (Kubernetes stopping the pod) stops like Ctrl-C: workers finish the delivery in
     # hand; anything not finished stays in the store and is picked up on the next start.
     signal.signal(signal.SIGTERM, _interrupt)

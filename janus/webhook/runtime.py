@@ -20,7 +20,7 @@ from janus.logs import event
 from janus.resource import readiness
 from janus.webhook.app import DEFAULT_MAX_BODY, create_app, metrics_app
 from janus.webhook.dispatch import dispatch
-from janus.webhook.store import DeliveryStore
+from janus.webhook.store import KEEP_DAYS, KEEP_MAX, DeliveryStore
 from janus.webhook.worker import WorkerPool
 
 log = logging.getLogger("janus.webhook")
@@ -39,6 +39,10 @@ class ReceiverSettings:
     max_body: int = DEFAULT_MAX_BODY
     # Prometheus /metrics on a port of its own (None: not served); never on the public port.
     metrics_port: int | None = None
+    # Finished deliveries are kept this long, and at most this many (the store would grow forever).
+    keep_deliveries_seconds: float = KEEP_DAYS * 86400
+    keep_deliveries_max: int = KEEP_MAX
+    prune_interval: float = 3600.0
 
 
 def _ready_checks(ops: GitOps) -> dict[str, readiness.Check]:
@@ -80,6 +84,13 @@ class Receiver:
         if self.settings.status_watch:
             reporter = StatusReporter(self.ops, self.settings.status_watch_seconds)
             self._spawn("janus-status", reporter.run_forever, self._stop)
+        if self.ops.ledger is not None:  # issue 10: every grant's start and end in git
+            from janus.gitops.ledger_keeper import run_watch
+
+            self._spawn("janus-ledger", self.ops.ledger.writer.run_forever, self._stop)
+            self._spawn("janus-ledger-watch", run_watch, self.ops.ledger, self._stop,
+                        self.settings.status_watch_seconds)
+        self._spawn("janus-prune", self._prune_forever)
         self._server = self._serve("janus-http", self.app, self.settings.port)
         if self.settings.metrics_port is not None:
             self._metrics_server = self._serve(
@@ -87,6 +98,19 @@ class Receiver:
         event(log, "webhook.started", url=self.url, repo=self.ops.repo_name,
               metrics=self.metrics_url)
         return self
+
+    def _prune_forever(self) -> None:
+        """Prune finished deliveries at start-up, then every ``prune_interval`` seconds."""
+        while not self._stop.is_set():
+            try:
+                pruned = self.store.prune(keep_seconds=self.settings.keep_deliveries_seconds,
+                                          max_finished=self.settings.keep_deliveries_max)
+            except Exception as exc:  # a locked/closing database: try again next time
+                event(log, "webhook.prune_failed", level=logging.WARNING, error=str(exc))
+            else:
+                if pruned:
+                    event(log, "webhook.deliveries_pruned", count=pruned)
+            self._stop.wait(self.settings.prune_interval)
 
     def _serve(self, name: str, app: object, port: int) -> uvicorn.Server:
         config = uvicorn.Config(app, host=self.settings.host, port=port,  # type: ignore[arg-type]

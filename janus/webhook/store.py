@@ -8,6 +8,11 @@ comments found by marker), so this table only avoids doing the work twice.
 States: ``pending`` (to do, possibly after ``not_before``), ``working`` (claimed by a worker;
 reset to pending at start-up, since the process that claimed it is gone), ``done``, ``failed``
 (gave up after the retry budget; reconcile still covers merges).
+
+Finished deliveries (``done``, ``failed``) are pruned by :meth:`DeliveryStore.prune`, which the
+receiver calls periodically: older than the retention (7 days by default, past GitHub's 3-day
+redelivery window, so a redelivery is still recognised) or beyond the newest *max_finished*
+rows. Pending and working rows are never pruned: they are work not yet done.
 """
 
 from __future__ import annotations
@@ -32,7 +37,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS deliveries_todo ON deliveries (state, not_before, received_at);
+CREATE INDEX IF NOT EXISTS deliveries_finished ON deliveries (finished_at)
+    WHERE finished_at IS NOT NULL;
 """
+
+# Defaults of the receiver's pruning (janus webhook --keep-deliveries-days/--keep-deliveries-max).
+KEEP_DAYS = 7.0
+KEEP_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,25 @@ class DeliveryStore:
         if row is None or row[0] is None:
             return None
         return max(0.0, row[0] - time.time())
+
+    def prune(self, *, keep_seconds: float = KEEP_DAYS * 86400, max_finished: int = KEEP_MAX,
+              now: float | None = None) -> int:
+        """Delete finished deliveries older than *keep_seconds* or beyond the newest
+        *max_finished*; return how many rows went. Pending and working rows stay."""
+        cutoff = (time.time() if now is None else now) - keep_seconds
+        with self._lock:
+            old = self._db.execute(
+                "DELETE FROM deliveries WHERE state IN ('done', 'failed')"
+                " AND finished_at IS NOT NULL AND finished_at < ?",
+                (cutoff,),
+            ).rowcount
+            surplus = self._db.execute(
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                " WHERE state IN ('done', 'failed') AND finished_at IS NOT NULL"
+                " ORDER BY finished_at DESC LIMIT -1 OFFSET ?)",
+                (max(0, max_finished),),
+            ).rowcount
+        return old + surplus
 
     def close(self) -> None:
         with self._lock:
