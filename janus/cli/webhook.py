@@ -80,7 +80,7 @@ def _gitops(args: argparse.Namespace) -> Any:
         raise CliError(str(exc), EXIT_USAGE) from None
     janus_config = load_config_file(Path(args.config))
     return GitOps(gh, args.repo, AccessRequests(api, args.namespace), janus_config,
-                  janus_login=acting_login(gh, settings))
+                  janus_login=acting_login(gh, settings), app_id=settings.app_id)
 
 
 def _run_webhook(args: argparse.Namespace) -> int:

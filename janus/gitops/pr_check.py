@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from github import GithubException
+from github.CheckRun import CheckRun
+from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
@@ -122,12 +124,36 @@ def annotations(problems: list[Problem]) -> list[dict[str, Any]]:
     return out
 
 
-def publish_check(repo: Repository, head_sha: str, result: CheckResult) -> str:
-    """Create or update the check run on *head_sha*; returns "check-run" or "status"."""
+def own_check_runs(repo: Repository, head_sha: str, app_id: int | None,
+                   janus_login: str | None) -> list[CheckRun]:
+    """Janus's own ``janus/policy`` runs on *head_sha*, newest first. Any App installed on the
+    repository may create a run of that name; only the Janus App's count: asked by ``app_id``
+    (PyGithub's ``get_check_runs`` has no such parameter) and checked again on each run. Without
+    an app id, the App is recognised by its bot login (``<slug>[bot]``; slugs are unique)."""
+    url = f"{repo.url}/commits/{head_sha}/check-runs"
+    params: dict[str, Any] = {"check_name": CHECK_NAME}
+    if app_id is not None:
+        params["app_id"] = app_id
+    runs = PaginatedList(CheckRun, repo.requester, url, params, list_item="check_runs")
+
+    def ours(run: CheckRun) -> bool:
+        if run.app is None:
+            return False
+        if app_id is not None:
+            return run.app.id == app_id
+        return janus_login is not None and f"{run.app.slug}[bot]".lower() == janus_login.lower()
+
+    return [run for run in runs if ours(run)]
+
+
+def publish_check(repo: Repository, head_sha: str, result: CheckResult,
+                  app_id: int | None = None, janus_login: str | None = None) -> str:
+    """Create or update the Janus App's check run on *head_sha*; returns "check-run" or
+    "status"."""
     output = {"title": result.title, "summary": result.summary,
               "annotations": annotations(result.problems)}
     try:
-        existing = list(repo.get_commit(head_sha).get_check_runs(check_name=CHECK_NAME))
+        existing = own_check_runs(repo, head_sha, app_id, janus_login)
         if existing:
             existing[0].edit(status="completed", conclusion=result.conclusion, output=output)
         else:
@@ -148,9 +174,11 @@ def run_pr_check(
     pull: PullRequest,
     membership_for: Callable[[PolicySet, CodeOwners | None], Membership],
     janus_login: str | None,
+    *,
+    app_id: int | None = None,
 ) -> CheckResult:
     result, plan = evaluate_pull(repo, pull, membership_for, janus_login)
-    how = publish_check(repo, pull.head.sha, result)
+    how = publish_check(repo, pull.head.sha, result, app_id, janus_login)
     if plan is not None:
         comments.upsert(pull, PLAN_KEY, plan, author=janus_login)
     event(log, "pr.checked", pull=pull.number, head=pull.head.sha,

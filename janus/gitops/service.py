@@ -45,6 +45,7 @@ class GitOps:
         config: JanusConfig,
         *,
         janus_login: str | None,
+        app_id: int | None = None,
         counters: Counters = COUNTERS,
     ) -> None:
         self.gh = gh
@@ -52,6 +53,9 @@ class GitOps:
         self.crs = access_requests
         self.config = config
         self.janus_login = janus_login
+        # The Janus App's id: its own `janus/policy` runs are found by it (another App may
+        # create a run of the same name). None with token auth (no check runs then).
+        self.app_id = app_id
         self.counters = counters
         self._repo: Repository | None = None
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
@@ -90,7 +94,8 @@ class GitOps:
             pull = self.repo.get_pull(number)
             if pull.state != "open":
                 return
-            run_pr_check(self.repo, pull, self.membership_for, self.janus_login)
+            run_pr_check(self.repo, pull, self.membership_for, self.janus_login,
+                         app_id=self.app_id)
 
     # ---- at merge ------------------------------------------------------------------------------
 

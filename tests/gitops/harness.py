@@ -176,7 +176,7 @@ def make_gitops(bed: Bed, api: Any) -> GitOps:
     gh = connect(bed.settings())
     return GitOps(gh, bed.repo, AccessRequests(api), load_config_file(ROOT / "policies" /
                                                                        "janus.yaml"),
-                  janus_login=bed.bot, counters=bed.counters)
+                  janus_login=bed.bot, app_id=bed.app_id, counters=bed.counters)
 
 
 def comments_of(sim: Any, repo: str, number: int) -> list[str]:

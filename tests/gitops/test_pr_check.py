@@ -96,3 +96,27 @@ def test_pr_that_only_deletes_request_files_says_it_revokes(bed, gitops) -> None
     assert "No request files" not in plans[0], plans[0]
     assert "revoke" in plans[0] and request_path(name) in plans[0]
     assert harness.cr_name(name) in plans[0]
+
+
+def test_another_apps_run_of_the_same_name_does_not_stand_in_for_janus(bed, gitops) -> None:
+    """Any App installed on the repository can create a run named ``janus/policy``. Found by
+    name only, Janus edited that App's run (GitHub: 403) and fell back to a commit status, so
+    the required check pinned to the Janus App never reported — or the impostor's green run
+    stood in for it."""
+    import uuid
+
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name, duration="9h")  # over the policy's max
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+    impostor, _ = bed.sim.create_app(f"impostor-{uuid.uuid4().hex[:6]}", owner="acme")
+    installation = bed.sim.install_app(impostor, bed.repo)
+    other = Github(auth=Auth.Token(bed.sim.installation_token(installation)),
+                   base_url=bed.sim.base_url, retry=None, seconds_between_requests=None,
+                   seconds_between_writes=None)
+    other.get_repo(bed.repo).create_check_run("janus/policy", head, conclusion="success",
+                                              output={"title": "all good", "summary": "trust me"})
+    gitops.check_pull(number)
+    runs = {r.app.id: r.conclusion for r in _check_runs(bed, head)}
+    assert runs == {impostor: "success", bed.app_id: "failure"}, runs
+    gitops.check_pull(number)  # a replay edits Janus's own run, still one per App
+    assert len(_check_runs(bed, head)) == 2

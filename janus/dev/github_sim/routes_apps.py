@@ -112,10 +112,17 @@ def commit_check_runs(ctx: Ctx) -> Reply:
         runs = [r for r in runs if r.name == ctx.query["check_name"]]
     if ctx.query.get("status"):
         runs = [r for r in runs if r.status == ctx.query["status"]]
+    if ctx.query.get("app_id"):
+        # Any App may create a run of any name: `app_id` keeps one App's runs only.
+        try:
+            app_id = int(ctx.query["app_id"])
+        except ValueError:
+            raise validation_failed("CheckRun", "invalid", "app_id") from None
+        runs = [r for r in runs if r.app_id == app_id]
     if ctx.query.get("filter", "latest") == "latest":
-        latest: dict[str, Any] = {}
+        latest: dict[tuple[int, str], Any] = {}
         for r in runs:
-            latest[r.name] = r  # later runs replace earlier ones with the same name
+            latest[(r.app_id, r.name)] = r  # later runs replace earlier ones of that App
         runs = list(latest.values())
     runs.sort(key=lambda r: r.id, reverse=True)
     page = paginate(ctx, [ctx.render.check_run(repo, r) for r in runs])
