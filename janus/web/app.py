@@ -25,6 +25,7 @@ from janus.web import db, login_routes, pages
 from janus.web.auth import AdminResolver
 from janus.web.github_access import app_repo
 from janus.web.grants import GrantStore, api_client_for
+from janus.web.login_gate import IdentityPins, LoginGate
 from janus.web.membership import membership_for
 from janus.web.policy_source import PolicySource, from_directory, from_github
 from janus.web.sessions import WebSessionStore
@@ -92,17 +93,20 @@ def create_app(
     app.state.grants = grants or GrantStore(api_client_for(settings), settings.janus_namespace)
     app.state.policies = _policy_source(settings)
     app.state.membership = membership_for(settings, app.state.policies)
-    app.state.admins = AdminResolver(
-        settings.admin_users,
-        settings.admin_teams,
-        app.state.membership,
-        config_admins=lambda: _config_admins(app.state.policies),
-    )
     app.state.templates = templates
     # Server-side login sessions live in the web database (created here, before any request).
     sessions_engine = db.make_engine(settings.database_url)
     db.create_tables(sessions_engine)
     app.state.web_sessions = WebSessionStore(sessions_engine)
+    app.state.login_gate = LoginGate(settings, IdentityPins(sessions_engine))
+    app.state.admins = AdminResolver(
+        settings.admin_users,
+        settings.admin_teams,
+        app.state.membership,
+        config_admins=lambda: _config_admins(app.state.policies),
+        ids=app.state.login_gate,
+    )
+    _resolve_admins(app.state.login_gate, app.state.admins)
 
     app.add_middleware(
         SessionMiddleware,
@@ -123,6 +127,19 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     _install_terminal(app)
     return app
+
+
+def _resolve_admins(gate: LoginGate, admins: AdminResolver) -> None:
+    """Pin the admins configured by login to the GitHub ids they have now, before anyone logs
+    in: whoever later holds a renamed-and-reclaimed admin login is not the admin."""
+    if not gate.enabled:
+        return
+    if not gate.settings.github_token:
+        # Each admin is pinned at their own first login instead (with their OAuth token).
+        log.warning("admins configured by login are pinned at first login (no github_token)")
+        return
+    for login in sorted(admins.all_users()):
+        gate.resolve_admin(login)
 
 
 def _config_admins(source: PolicySource) -> tuple[frozenset[str], frozenset[str]]:

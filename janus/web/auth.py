@@ -13,9 +13,11 @@ The contract other web modules use:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -27,6 +29,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Depends, HTTPException, Request, WebSocket
 from starlette.requests import HTTPConnection
 
+from janus.logs import event
+from janus.web.login_gate import LoginGate
 from janus.web.security import csp_nonce
 from janus.web.sessions import LoginSession, WebSessionStore
 from janus.web.settings import WebSettings
@@ -53,6 +57,8 @@ __all__ = [
     "user_github_token",
 ]
 
+log = logging.getLogger("janus.web.auth")
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -75,6 +81,8 @@ class User:
     login: str
     name: str
     is_admin: bool
+    # GitHub's numeric id when the login gate knows it (janus.web.login_gate); None in dev mode.
+    github_id: int | None = None
 
     def is_login(self, other: str | None) -> bool:
         return bool(other) and self.login.lower() == str(other).lower()
@@ -82,6 +90,14 @@ class User:
 
 class Membership(Protocol):
     def teams_of(self, login: str) -> frozenset[str]: ...
+
+
+class AdminIds(Protocol):
+    """Resolves an admin configured by login to the GitHub id it stands for."""
+
+    enabled: bool
+
+    def resolve_admin(self, login: str) -> int | None: ...
 
 
 class AdminResolver:
@@ -95,11 +111,13 @@ class AdminResolver:
         teams: frozenset[str],
         membership: Membership | None = None,
         config_admins: Callable[[], tuple[frozenset[str], frozenset[str]]] | None = None,
+        ids: AdminIds | None = None,
     ) -> None:
         self.users = frozenset(u.lower() for u in users)
         self.teams = frozenset(t.lower() for t in teams)
         self.membership = membership
         self.config_admins = config_admins
+        self.ids = ids
 
     def _lists(self) -> tuple[frozenset[str], frozenset[str]]:
         if self.config_admins is None:
@@ -110,10 +128,17 @@ class AdminResolver:
             self.teams | {t.lower() for t in teams},
         )
 
-    def is_admin(self, login: str) -> bool:
+    def all_users(self) -> frozenset[str]:
+        return self._lists()[0]
+
+    def is_admin(self, login: str, github_id: int | None = None) -> bool:
         users, teams = self._lists()
         if login.lower() in users:
-            return True
+            if self.ids is None or not self.ids.enabled:
+                return True  # dev login: logins are all there is
+            # An admin configured by login is the account that held it when Janus resolved it:
+            # whoever holds a renamed-and-reclaimed login is not.
+            return github_id is not None and self.ids.resolve_admin(login) == github_id
         if not teams or self.membership is None:
             return False
         return bool({t.lower() for t in self.membership.teams_of(login)} & teams)
@@ -123,9 +148,16 @@ def _settings(conn: HTTPConnection) -> WebSettings:
     return conn.app.state.settings
 
 
-def _make_user(conn: HTTPConnection, login: str, name: str | None) -> User:
+def _make_user(
+    conn: HTTPConnection, login: str, name: str | None, github_id: int | None = None
+) -> User:
     admins: AdminResolver = conn.app.state.admins
-    return User(login=login, name=name or login, is_admin=admins.is_admin(login))
+    return User(login=login, name=name or login, is_admin=admins.is_admin(login, github_id),
+                github_id=github_id)
+
+
+def _gate(conn: HTTPConnection) -> LoginGate:
+    return conn.app.state.login_gate
 
 
 def _peer_is_trusted_proxy(conn: HTTPConnection, settings: WebSettings) -> bool:
@@ -140,11 +172,24 @@ def _peer_is_trusted_proxy(conn: HTTPConnection, settings: WebSettings) -> bool:
     )
 
 
-class AmbiguousIdentity(HTTPException):
+class IdentityRefused(HTTPException):
+    """The caller's identity is refused outright (not merely absent)."""
+
+
+class AmbiguousIdentity(IdentityRefused):
     """The trusted proxy's identity header came more than once, or as a list: refused (400)."""
 
     def __init__(self) -> None:
         super().__init__(status_code=400, detail="ambiguous identity header")
+
+
+class NotAllowedIn(IdentityRefused):
+    """Proxy mode: the login is not a member of the organizations/teams allowed in (403)."""
+
+    def __init__(self, login: str) -> None:
+        super().__init__(status_code=403,
+                         detail=f"{login} is not allowed to use Janus (organization/team "
+                                "membership could not be confirmed)")
 
 
 def _proxy_identity(conn: HTTPConnection, header: str) -> str:
@@ -167,11 +212,17 @@ def current_user(conn: HTTPConnection) -> User | None:
         login = _proxy_identity(conn, settings.proxy_header)
         if not is_github_login(login):
             return None
-        return _make_user(conn, login, None)
+        gate = _gate(conn)
+        if not gate.enabled:
+            return _make_user(conn, login, None)
+        member = gate.proxy_user(login)
+        if member is None:
+            raise NotAllowedIn(login)
+        return _make_user(conn, member.login, None, member.id)
     record = login_session(conn)
     if record is None:
         return None
-    return _make_user(conn, record.login, record.name)
+    return _make_user(conn, record.login, record.name, record.github_id)
 
 
 def _sessions(conn: HTTPConnection) -> WebSessionStore:
@@ -183,11 +234,32 @@ def login_session(conn: HTTPConnection) -> LoginSession | None:
 
     Looked up once per request: templates and dependencies ask several times."""
     if _SCOPE_SESSION in conn.scope:
-        return conn.scope[_SCOPE_SESSION]  # type: ignore[no-any-return]
+        cached: LoginSession | None = conn.scope[_SCOPE_SESSION]
+        return cached
     session_id = conn.session.get(_SESSION_ID)
     record = _sessions(conn).get(str(session_id)) if session_id else None
+    if record is not None and not _still_allowed(conn, str(session_id), record):
+        record = None
     conn.scope[_SCOPE_SESSION] = record
     return record
+
+
+def _still_allowed(conn: HTTPConnection, session_id: str, record: LoginSession) -> bool:
+    """Every ``membership_recheck_seconds`` of a session, ask GitHub again whether the user is
+    still a member (and still the account the login belonged to); if not, the session ends."""
+    settings = _settings(conn)
+    gate = _gate(conn)
+    age = (dt.datetime.now(dt.UTC) - record.verified_at).total_seconds()
+    if not gate.enabled or age < settings.membership_recheck_seconds:
+        return True
+    token = _unseal(settings, record.sealed_github_token)
+    if gate.recheck(record.login, record.github_id, token):
+        _sessions(conn).mark_verified(session_id)
+        return True
+    _sessions(conn).end(session_id)
+    event(log, "session.ended", level=logging.WARNING, user=record.login,
+          reason="membership no longer confirmed")
+    return False
 
 
 def page_user(conn: HTTPConnection) -> User | None:
@@ -195,7 +267,7 @@ def page_user(conn: HTTPConnection) -> User | None:
     render (as nobody) instead of failing on the same header again."""
     try:
         return current_user(conn)
-    except AmbiguousIdentity:
+    except IdentityRefused:
         return None
 
 
@@ -239,7 +311,7 @@ def user_from_websocket(ws: WebSocket) -> User | None:
         return None
     try:
         return current_user(ws)
-    except AmbiguousIdentity:
+    except IdentityRefused:
         return None
 
 
@@ -317,10 +389,13 @@ def log_out(request: Request) -> None:
 def user_github_token(request: HTTPConnection) -> str | None:
     """The logged-in user's own GitHub OAuth token, when they logged in with GitHub."""
     record = login_session(request)
-    sealed = record.sealed_github_token if record is not None else None
+    return _unseal(_settings(request), record.sealed_github_token if record else None)
+
+
+def _unseal(settings: WebSettings, sealed: str | None) -> str | None:
     if not sealed:
         return None
     try:
-        return _fernet(_settings(request)).decrypt(sealed.encode()).decode()
+        return _fernet(settings).decrypt(sealed.encode()).decode()
     except InvalidToken:
         return None

@@ -98,6 +98,18 @@ web_sessions = Table(
 )
 
 
+# Which GitHub account each login belonged to when Janus first saw it (issue 11 item 6). GitHub
+# lets a login be renamed and then registered by someone else; a login seen again with another
+# id is such a reclaimed login and inherits nothing (janus.web.login_gate).
+github_identities = Table(
+    "github_identities",
+    metadata,
+    Column("login", String(39), primary_key=True),  # lower-case
+    Column("github_id", BigInteger, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class SessionRow:
     id: int

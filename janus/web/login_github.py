@@ -23,6 +23,7 @@ class GitHubIdentity:
     login: str
     name: str
     token: str
+    id: int | None = None  # GitHub's numeric user id (a login can change hands; the id cannot)
 
 
 def redirect_uri(settings: WebSettings) -> str:
@@ -73,4 +74,6 @@ async def exchange(settings: WebSettings, http: httpx.AsyncClient, code: str) ->
     login = data.get("login")
     if not isinstance(login, str) or not login:
         raise LoginFailed("GET /user returned no login")
-    return GitHubIdentity(login=login, name=str(data.get("name") or login), token=token)
+    github_id = data.get("id")
+    return GitHubIdentity(login=login, name=str(data.get("name") or login), token=token,
+                          id=github_id if isinstance(github_id, int) else None)

@@ -1,15 +1,20 @@
 """OpenID Connect login: authorization code flow with discovery, PKCE, state and nonce.
 
-The ID token comes straight from the token endpoint over TLS, so (OIDC Core 3.1.3.7) its issuer,
-audience, expiry and nonce are checked but its signature is not; the login is then read from the
-claim named by ``oidc_login_claim``, which must carry the user's GitHub login.
+The ID token is verified with maintained libraries, not by hand (issue 11 item 6): its RS256/ES256
+signature against the issuer's JWKS (``jwks_uri`` from discovery, fetched at each login) with
+joserfc (the JOSE library authlib builds on), and
+its claims with authlib's ``CodeIDToken`` (OIDC Core 3.1.3.7): ``iss``, ``aud``, ``azp`` (required
+when there are several audiences, and ours when present), ``exp``, ``iat`` (not in the future, and
+at most ``_MAX_TOKEN_AGE_SECONDS`` old — a token fresh from the token endpoint is seconds old),
+``nonce``, ``at_hash`` — with ``_CLOCK_SKEW_SECONDS`` of leeway. ``alg: none`` and symmetric
+algorithms are never accepted. The login is then read from the claim named by
+``oidc_login_claim``, which must carry the user's GitHub login.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,11 +22,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]  # authlib ships no types
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 
 from janus.web.login_github import LoginFailed, redirect_uri
 from janus.web.settings import WebSettings
 
 _CLOCK_SKEW_SECONDS = 120
+_MAX_TOKEN_AGE_SECONDS = 600
+# Asymmetric signatures only: HS256 would be keyed with the client secret, "none" with nothing.
+_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class Provider:
     authorization_endpoint: str
     token_endpoint: str
     userinfo_endpoint: str | None
+    jwks_uri: str = ""
+    algorithms: tuple[str, ...] = ("RS256",)
 
 
 @dataclass(frozen=True)
@@ -46,12 +61,18 @@ async def discover(settings: WebSettings, http: httpx.AsyncClient) -> Provider:
     doc = response.json()
     if doc.get("issuer", "").rstrip("/") != settings.oidc_issuer.rstrip("/"):
         raise LoginFailed("OIDC discovery document names another issuer")
+    offered = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
+    algorithms = tuple(a for a in offered if a in _ALGORITHMS)
+    if not algorithms:
+        raise LoginFailed("the OIDC issuer signs ID tokens with no algorithm Janus accepts")
     try:
         return Provider(
             issuer=doc["issuer"],
             authorization_endpoint=doc["authorization_endpoint"],
             token_endpoint=doc["token_endpoint"],
             userinfo_endpoint=doc.get("userinfo_endpoint"),
+            jwks_uri=doc["jwks_uri"],
+            algorithms=algorithms,
         )
     except KeyError as exc:
         raise LoginFailed(f"OIDC discovery document lacks {exc.args[0]}") from exc
@@ -84,34 +105,56 @@ def authorize_url(
     return f"{provider.authorization_endpoint}?{query}"
 
 
-def _jwt_claims(token: str) -> dict[str, Any]:
+async def fetch_jwks(http: httpx.AsyncClient, provider: Provider) -> KeySet:
+    response = await http.get(provider.jwks_uri)
+    if response.status_code != 200:
+        raise LoginFailed(f"OIDC JWKS answered HTTP {response.status_code}")
     try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (IndexError, ValueError) as exc:
-        raise LoginFailed("malformed ID token") from exc
-    if not isinstance(claims, dict):
-        raise LoginFailed("malformed ID token")
-    return claims
+        return KeySet.import_key_set(response.json())
+    except (JoseError, ValueError, TypeError) as exc:
+        raise LoginFailed("the OIDC issuer's JWKS is malformed") from exc
 
 
 def check_id_token(
-    settings: WebSettings, provider: Provider, id_token: str, nonce: str, now: float | None = None
+    settings: WebSettings,
+    provider: Provider,
+    id_token: str,
+    nonce: str,
+    keys: KeySet,
+    *,
+    access_token: str | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    claims = _jwt_claims(id_token)
+    """The verified claims of *id_token*, or LoginFailed (signature, issuer, audience, azp,
+    expiry, issue time, nonce, at_hash)."""
     now = time.time() if now is None else now
-    if claims.get("iss") != provider.issuer:
-        raise LoginFailed("ID token from another issuer")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    if settings.oidc_client_id not in audiences:
-        raise LoginFailed("ID token for another client")
-    if not isinstance(claims.get("exp"), int | float) or claims["exp"] < now - _CLOCK_SKEW_SECONDS:
-        raise LoginFailed("ID token expired")
-    if claims.get("nonce") != nonce:
-        raise LoginFailed("ID token nonce does not match this login")
-    return claims
+    try:
+        registry = JWSRegistry(algorithms=list(provider.algorithms))
+        token = jwt.decode(id_token, keys, registry=registry)
+    except JoseError as exc:
+        raise LoginFailed(f"ID token signature not verified: {exc.error}") from exc
+    except ValueError as exc:
+        raise LoginFailed("malformed ID token") from exc
+    params: dict[str, Any] = {"nonce": nonce, "client_id": settings.oidc_client_id}
+    if access_token:
+        params["access_token"] = access_token
+    claims = CodeIDToken(
+        token.claims,
+        token.header,
+        {"iss": {"essential": True, "value": provider.issuer},
+         "aud": {"essential": True, "value": settings.oidc_client_id},
+         "sub": {"essential": True},
+         "nonce": {"essential": True, "value": nonce}},
+        params,
+    )
+    try:
+        claims.validate(now=int(now), leeway=_CLOCK_SKEW_SECONDS)
+    except JoseError as exc:
+        raise LoginFailed(f"ID token refused: {exc.error} {exc.description or ''}".strip()) from exc
+    issued_at = claims.get("iat")
+    if not isinstance(issued_at, int | float) or issued_at < now - _MAX_TOKEN_AGE_SECONDS:
+        raise LoginFailed("ID token is too old")
+    return dict(claims)
 
 
 async def exchange(
@@ -140,7 +183,11 @@ async def exchange(
     id_token = body.get("id_token")
     if not isinstance(id_token, str):
         raise LoginFailed("OIDC token response has no id_token")
-    claims = check_id_token(settings, provider, id_token, nonce)
+    # Fetched at every login (logins are rare): a key the issuer rotated in is always known.
+    keys = await fetch_jwks(http, provider)
+    access_token = body.get("access_token")
+    claims = check_id_token(settings, provider, id_token, nonce, keys,
+                            access_token=access_token if isinstance(access_token, str) else None)
     if settings.oidc_login_claim not in claims and provider.userinfo_endpoint:
         info = await http.get(
             provider.userinfo_endpoint,
@@ -152,3 +199,4 @@ async def exchange(
     if not isinstance(login, str) or not login:
         raise LoginFailed(f"OIDC claims lack {settings.oidc_login_claim}")
     return OidcIdentity(login=login, name=str(claims.get("name") or login))
+

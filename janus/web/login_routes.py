@@ -9,10 +9,12 @@ import secrets
 import httpx
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from janus.logs import event
 from janus.web import login_flow, login_github, login_oidc
 from janus.web.auth import current_user, is_github_login, log_in, log_out, require_csrf
+from janus.web.login_gate import LoginGate, LoginRefused
 from janus.web.login_github import LoginFailed
 from janus.web.settings import WebSettings
 from janus.web.templating import templates
@@ -81,9 +83,11 @@ async def callback(
               error="state mismatch or no code")
         return _login_error(request, "The login could not be verified. Please try again.", 400)
     try:
+        github_id: int | None = None
         if settings.auth_mode == "github":
             identity = await login_github.exchange(settings, _http(request), code)
             login, name, token = identity.login, identity.name, identity.token
+            github_id = identity.id
         else:
             provider = await login_oidc.discover(settings, _http(request))
             oidc = await login_oidc.exchange(
@@ -95,7 +99,18 @@ async def callback(
         return _login_error(request, "The login was refused by the provider.", 400)
     if not is_github_login(login):
         return _login_error(request, "The login name is not a GitHub login.", 400)
-    log_in(request, login, name, github_token=token)
+    # Only members of the allowed organizations/teams, and a login still held by the account
+    # Janus first saw with it (janus.web.login_gate). Blocking calls: off the event loop.
+    gate: LoginGate = request.app.state.login_gate
+    try:
+        member = await run_in_threadpool(gate.admit, login, github_id, token)
+    except LoginRefused as exc:
+        event(log, "login.refused", level=logging.WARNING, mode=settings.auth_mode, user=login,
+              error=str(exc))
+        return _login_error(request, str(exc), 403)
+    if member is not None:
+        login, github_id = member.login, member.id
+    log_in(request, login, name, github_token=token, github_id=github_id)
     event(log, "login.succeeded", mode=settings.auth_mode, user=login)
     return RedirectResponse(target, status_code=303)
 

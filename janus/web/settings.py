@@ -91,6 +91,16 @@ class WebSettings:
     # The claim that carries the user's GitHub login (users are GitHub logins everywhere).
     oidc_login_claim: str = "preferred_username"
     proxy_header: str = "X-Forwarded-User"
+    # Who may log in (issue 11 item 6): members of these organizations or teams ("org/slug"),
+    # asked of the GitHub API at login and every membership_recheck_seconds of a session.
+    # Neither set: the access repository's organization. Applies to the github, oidc and proxy
+    # modes (not to the loopback-only dev login).
+    login_orgs: tuple[str, ...] = ()
+    login_teams: tuple[str, ...] = ()
+    membership_recheck_seconds: int = 600
+    # Turns the restriction off: anyone the login mode accepts gets in (e.g. a proxy that
+    # already restricts to the organization). Off by default; say so explicitly.
+    login_open_to_any_github_user: bool = False
     # TCP peers (addresses or CIDRs) whose proxy header is trusted; nobody else's is.
     proxy_addresses: tuple[str, ...] = ()
 
@@ -98,6 +108,8 @@ class WebSettings:
         self.admin_users = frozenset(u.lower() for u in self.admin_users)
         self.admin_teams = frozenset(t.lower() for t in self.admin_teams)
         self.proxy_addresses = tuple(self.proxy_addresses)
+        self.login_orgs = tuple(self.login_orgs)
+        self.login_teams = tuple(self.login_teams)
         if isinstance(self.kubeconfig, str):
             self.kubeconfig = Path(self.kubeconfig)
         if isinstance(self.access_repo_dir, str):
@@ -132,6 +144,17 @@ class WebSettings:
             raise SettingsError("auth_mode github needs github_client_id and github_client_secret")
         if self.auth_mode == "oidc" and not (self.oidc_issuer and self.oidc_client_id):
             raise SettingsError("auth_mode oidc needs oidc_issuer and oidc_client_id")
+        if (self.auth_mode != "dev" and not self.login_open_to_any_github_user
+                and not (self.login_orgs or self.login_teams or "/" in self.repo)):
+            raise SettingsError(
+                "login is restricted to organization/team members: set login_orgs or "
+                "login_teams (or repo, whose organization is the default), or "
+                "login_open_to_any_github_user: true")
+        for team in self.login_teams:
+            if team.count("/") != 1 or not all(team.split("/")):
+                raise SettingsError(f"login_teams: {team!r} is not org/team-slug")
+        if self.membership_recheck_seconds < 1:
+            raise SettingsError("membership_recheck_seconds must be at least 1")
         if self.auth_mode == "proxy":
             if not self.proxy_addresses:
                 raise SettingsError("auth_mode proxy needs proxy_addresses (trusted proxy peers)")
@@ -151,8 +174,9 @@ class WebSettings:
         for name in ("admin_users", "admin_teams"):
             if name in values:
                 values[name] = frozenset(values[name] or ())
-        if "proxy_addresses" in values:
-            values["proxy_addresses"] = tuple(values["proxy_addresses"] or ())
+        for name in ("proxy_addresses", "login_orgs", "login_teams"):
+            if name in values:
+                values[name] = tuple(values[name] or ())
         for name, env in _ENV_SECRETS.items():
             if os.environ.get(env):
                 values[name] = os.environ[env]

@@ -101,6 +101,9 @@ def settings_for(
             "auth_mode": "dev",
             "access_repo_dir": access_repo,
             "membership_file": access_repo / "membership.yaml",
+            # No GitHub here: the organization gate (tests/web/test_login_gate.py and the login
+            # provider tests turn it on against the simulator) is off for the other tests.
+            "login_open_to_any_github_user": True,
         }
         values.update(overrides)
         return WebSettings(**values)

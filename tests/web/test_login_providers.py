@@ -1,11 +1,11 @@
-"""GitHub OAuth and OIDC logins. GitHub.com and an identity provider cannot be reached from the
-test bed, so their few HTTP endpoints are played by an httpx transport; GET /user and the PR
-the form opens with the user's OAuth token go to the GitHub simulator."""
+"""GitHub OAuth and OIDC logins. GitHub.com cannot be reached from the test bed, so its OAuth
+endpoints are played by an httpx transport; GET /user, the organization gate and the PR the form
+opens with the user's OAuth token go to the GitHub simulator. The OIDC issuer is a real one on
+loopback (tests/web/oidc_issuer.py) with a JWKS and RS256-signed ID tokens."""
 
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from janus.dev.github_sim import GitHubSimulator
-from janus.web.login_oidc import pkce_challenge
 from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY, PUBLIC_URL
+from tests.web.oidc_issuer import CLIENT_ID, Issuer, running_issuer
 
 pytestmark = pytest.mark.k8s_real
 
@@ -30,7 +30,9 @@ def sim() -> Iterator[GitHubSimulator]:
     with GitHubSimulator.start() as simulator:
         simulator.add_user("root")
         simulator.add_user("alice", name="Alice Liddell")
+        simulator.add_user("root-outsider")  # a GitHub user outside organization acme
         simulator.add_org("acme", admins=["root"])
+        simulator.add_team("acme", "payments-devs", members=["alice"])  # alice joins acme
         simulator.create_repo(
             "acme", "access",
             files={"policies/janus.yaml": JANUS_CONFIG,
@@ -70,7 +72,7 @@ def _github_app(web: WebFactory, sim: GitHubSimulator, fake: FakeGitHubOAuth) ->
     return web(
         auth_mode="github", github_url=GITHUB_WEB, github_api_url=sim.base_url,
         github_client_id="gh-client", github_client_secret="gh-secret", repo="acme/access",
-        app_kwargs={"http": http},
+        login_open_to_any_github_user=False, app_kwargs={"http": http},
     )
 
 
@@ -154,56 +156,32 @@ def test_callback_from_another_browser_is_refused(web: WebFactory, sim: GitHubSi
                       params={"code": "good-code", "state": state}).status_code == 400
 
 
-# -- OIDC ----------------------------------------------------------------------------------------
+# -- OIDC: a real issuer on loopback (tests/web/oidc_issuer.py) signing RS256 ID tokens ---------
 
 
-def _jwt(claims: dict) -> str:
-    def part(obj: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
-
-
-class FakeIdP:
-    def __init__(self) -> None:
-        self.nonce: str | None = None
-        self.challenge: str | None = None
-        self.claims_override: dict = {}
-        self.issuer_in_discovery = ISSUER
-        self.token_requests: list[dict[str, list[str]]] = []
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/realms/acme/.well-known/openid-configuration":
-            return httpx.Response(200, json={
-                "issuer": self.issuer_in_discovery,
-                "authorization_endpoint": f"{ISSUER}/protocol/openid-connect/auth",
-                "token_endpoint": f"{ISSUER}/protocol/openid-connect/token",
-                "userinfo_endpoint": f"{ISSUER}/protocol/openid-connect/userinfo",
-            })
-        if path == "/realms/acme/protocol/openid-connect/token":
-            form = parse_qs(request.content.decode())
-            self.token_requests.append(form)
-            if pkce_challenge(form["code_verifier"][0]) != self.challenge:
-                return httpx.Response(400, json={"error": "invalid_grant"})
-            claims = {"iss": ISSUER, "aud": "janus-web", "sub": "u-1",
-                      "exp": int(time.time()) + 300, "nonce": self.nonce,
-                      "preferred_username": "alice", "name": "Alice"}
-            claims.update(self.claims_override)
-            return httpx.Response(200, json={"id_token": _jwt(claims), "access_token": "at",
-                                             "token_type": "Bearer"})
-        return httpx.Response(404)
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    with running_issuer() as running:
+        yield running
 
 
-def _oidc_app(web: WebFactory, idp: FakeIdP) -> TestClient:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(idp.handler))
-    return web(auth_mode="oidc", oidc_issuer=ISSUER, oidc_client_id="janus-web",
-               oidc_client_secret="s", app_kwargs={"http": http})
+@pytest.fixture
+def idp(issuer: Issuer) -> Issuer:
+    issuer.reset()
+    return issuer
 
 
-def _oidc_login(app: TestClient, idp: FakeIdP) -> httpx.Response:
+def _oidc_app(web: WebFactory, idp: Issuer, sim: GitHubSimulator) -> TestClient:
+    # The app's own HTTP client talks to the issuer over loopback; GitHub questions (the
+    # organization gate) go to the simulator with the app's token.
+    return web(auth_mode="oidc", oidc_issuer=idp.issuer, oidc_client_id=CLIENT_ID,
+               oidc_client_secret="s", repo="acme/access", github_api_url=sim.base_url,
+               github_token=sim.token("root"), login_open_to_any_github_user=False)
+
+
+def _oidc_login(app: TestClient, idp: Issuer) -> httpx.Response:
     query = _start_login(app, "/")
-    assert query["_url"] == [f"{ISSUER}/protocol/openid-connect/auth"]
+    assert query["_url"] == [f"{idp.issuer}/protocol/openid-connect/auth"]
     assert query["code_challenge_method"] == ["S256"]
     assert "openid" in query["scope"][0].split()
     idp.nonce, idp.challenge = query["nonce"][0], query["code_challenge"][0]
@@ -211,9 +189,9 @@ def _oidc_login(app: TestClient, idp: FakeIdP) -> httpx.Response:
                    follow_redirects=False)
 
 
-def test_oidc_login_with_pkce_and_nonce(web: WebFactory) -> None:
-    idp = FakeIdP()
-    app = _oidc_app(web, idp)
+def test_oidc_login_with_pkce_and_nonce(web: WebFactory, idp: Issuer,
+                                        sim: GitHubSimulator) -> None:
+    app = _oidc_app(web, idp, sim)
     assert _oidc_login(app, idp).status_code == 303
     assert 'data-testid="whoami">alice<' in app.get("/").text
     assert idp.token_requests[0]["redirect_uri"] == [f"{PUBLIC_URL}/auth/callback"]
@@ -225,16 +203,64 @@ def test_oidc_login_with_pkce_and_nonce(web: WebFactory) -> None:
      {"exp": int(time.time()) - 3600}, {"preferred_username": "not a login!"},
      {"preferred_username": None}],
 )
-def test_oidc_refuses_bad_id_tokens(web: WebFactory, override: dict) -> None:
-    idp = FakeIdP()
+def test_oidc_refuses_bad_id_tokens(web: WebFactory, idp: Issuer, sim: GitHubSimulator,
+                                    override: dict) -> None:
     idp.claims_override = override
-    app = _oidc_app(web, idp)
+    app = _oidc_app(web, idp, sim)
     assert _oidc_login(app, idp).status_code == 400
     assert app.get("/", headers={"accept": "application/json"}).status_code == 401
 
 
-def test_oidc_discovery_naming_another_issuer_is_refused(web: WebFactory) -> None:
-    idp = FakeIdP()
+@pytest.mark.parametrize(
+    "attack",
+    ["attacker-key", "alg-none", "unknown-kid", "azp", "iat-future", "iat-old", "iat-missing",
+     "aud-list-without-azp"],
+)
+def test_oidc_verifies_signature_azp_and_iat(web: WebFactory, idp: Issuer, sim: GitHubSimulator,
+                                             attack: str) -> None:
+    """Issue 11 item 6: the ID token's signature is checked against the issuer's JWKS, and its
+    ``azp`` and ``iat`` (with clock skew) too — a forged token never logs anyone in."""
+    now = int(time.time())
+    if attack == "attacker-key":
+        idp.sign_with_attacker_key = True  # same kid, another key: only the signature tells
+    elif attack == "alg-none":
+        idp.alg_none = True
+    elif attack == "unknown-kid":
+        idp.kid = "k-unknown"
+    elif attack == "azp":
+        idp.claims_override = {"azp": "another-client"}
+    elif attack == "iat-future":
+        idp.claims_override = {"iat": now + 3600, "exp": now + 7200}
+    elif attack == "iat-old":
+        idp.claims_override = {"iat": now - 3600, "exp": now + 300}
+    elif attack == "iat-missing":
+        idp.claims_override = {"iat": ...}
+    elif attack == "aud-list-without-azp":
+        idp.claims_override = {"aud": [CLIENT_ID, "another-client"], "azp": ...}
+    app = _oidc_app(web, idp, sim)
+    response = _oidc_login(app, idp)
+    assert response.status_code == 400, (attack, response.status_code)
+    assert app.get("/", headers={"accept": "application/json"}).status_code == 401
+
+
+def test_oidc_tolerates_small_clock_skew(web: WebFactory, idp: Issuer,
+                                         sim: GitHubSimulator) -> None:
+    now = int(time.time())
+    idp.claims_override = {"iat": now + 30}  # the issuer's clock is 30 s ahead
+    app = _oidc_app(web, idp, sim)
+    assert _oidc_login(app, idp).status_code == 303
+
+
+def test_oidc_user_outside_the_organization_is_refused(web: WebFactory, idp: Issuer,
+                                                       sim: GitHubSimulator) -> None:
+    idp.claims_override = {"preferred_username": "root-outsider"}
+    app = _oidc_app(web, idp, sim)
+    assert _oidc_login(app, idp).status_code == 403
+    assert app.get("/", headers={"accept": "application/json"}).status_code == 401
+
+
+def test_oidc_discovery_naming_another_issuer_is_refused(web: WebFactory, idp: Issuer,
+                                                         sim: GitHubSimulator) -> None:
     idp.issuer_in_discovery = "https://evil.test"
-    app = _oidc_app(web, idp)
+    app = _oidc_app(web, idp, sim)
     assert app.get("/auth/login").status_code == 502

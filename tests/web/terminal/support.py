@@ -119,6 +119,8 @@ class AppServer:
         **overrides: Any,
     ) -> AppServer:
         port = free_port()
+        # No GitHub here: the organization gate is tested in tests/web/test_login_gate.py.
+        overrides.setdefault("login_open_to_any_github_user", True)
         settings = WebSettings(
             public_url=f"http://127.0.0.1:{port}",
             session_secret="terminal-tests-session-secret-0123456789",
