@@ -28,17 +28,18 @@ COMMAND_MODULES: tuple[str, ...] = (
     "janus.cli.controller",
     "janus.cli.web",
     "janus.cli.webhook",
+    "janus.cli.completion",
 )
+DESCRIPTION = "Just-in-time kubectl exec access to Kubernetes, run as a GitOps workflow."
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="janus",
-        description="Just-in-time kubectl exec access to Kubernetes, run as a GitOps workflow.",
-    )
+def build_parser(prog: str = "janus",
+                 modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The parser of *prog* with the commands of *modules* (``kubectl janus`` takes a few)."""
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"janus {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
+    for module_name in modules:
         importlib.import_module(module_name).register(subparsers)
     _name_commands(parser)
     return parser
@@ -57,8 +58,9 @@ def _name_commands(parser: argparse.ArgumentParser) -> None:
                 _name_commands(sub)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, prog: str = "janus",
+         modules: Sequence[str] = COMMAND_MODULES) -> int:
+    parser = build_parser(prog, modules)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

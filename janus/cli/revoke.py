@@ -25,6 +25,7 @@ from typing import Any
 
 from janus import names, resource
 from janus.cli.errors import CliError
+from janus.cli.output import add_output_option, emit
 from janus.resource import AccessRequestView
 
 EXIT_OK = 0
@@ -62,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grants = subparsers.add_parser("grants", help="list AccessRequests as a table")
     grants.add_argument("--all", action="store_true",
                         help="also ended grants (Expired, Revoked, Failed)")
+    add_output_option(grants)
     _cluster_options(grants)
     grants.set_defaults(func=_grants)
 
@@ -294,14 +296,36 @@ def table(rows: list[Row]) -> str:
                      for line in cells)
 
 
+def grant_data(cr: AccessRequestView, row: Row) -> dict[str, Any]:
+    """One grant for ``-o json|yaml``: the table's columns plus the times behind them."""
+    from janus.resource import timefmt
+
+    def when(moment: dt.datetime | None) -> str | None:
+        return None if moment is None else timefmt.fmt(moment)
+
+    return {
+        "name": row.name, "requester": row.requester, "cluster": row.cluster,
+        "namespace": row.namespace, "role": cr.role, "phase": row.phase,
+        "grantedAt": when(cr.granted_at), "expiresAt": when(cr.expires_at),
+        "expiresIn": None if row.expires_in == "-" else row.expires_in,
+        "revokedBy": cr.revoked_by, "revokedAt": when(cr.revoked_at),
+    }
+
+
 def _grants(args: argparse.Namespace) -> int:
     api = api_client(args.kubeconfig)
     crs = list_crs(api, args.janus_namespace)
     now = dt.datetime.now(dt.UTC)
-    rows = [row_of(cr, now) for cr in crs]
+    pairs = [(cr, row_of(cr, now)) for cr in crs]
     if not args.all:
-        rows = [r for r in rows if r.phase in resource.LIVE_PHASES or r.phase == "Revoking"]
-    rows.sort(key=lambda r: (r.phase in resource.TERMINAL_PHASES, r.cluster, r.namespace, r.name))
+        pairs = [(c, r) for c, r in pairs
+                 if r.phase in resource.LIVE_PHASES or r.phase == "Revoking"]
+    pairs.sort(key=lambda p: (p[1].phase in resource.TERMINAL_PHASES, p[1].cluster,
+                              p[1].namespace, p[1].name))
+    if getattr(args, "output", None):
+        emit({"grants": [grant_data(cr, row) for cr, row in pairs]}, args.output)
+        return EXIT_OK
+    rows = [row for _, row in pairs]
     if not rows:
         print("no grants" + ("" if args.all else " live (--all shows ended ones too)"),
               file=sys.stderr)

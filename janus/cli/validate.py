@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from janus.cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, CliError
+from janus.cli.output import add_output_option, emit
 
 if TYPE_CHECKING:
     from janus.model import PolicySet, Problem, Request
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _repo_option(plan)
     _members_option(plan)
     plan.add_argument("paths", nargs="+", metavar="PATH", help="request files")
+    add_output_option(plan, human="YAML documents with a comment per request")
     plan.set_defaults(func=_plan)
 
     codeowners = subparsers.add_parser(
@@ -201,6 +203,7 @@ def _plan(args: argparse.Namespace) -> int:
     members = _load_members(args.members)
     status = EXIT_OK
     documents: list[str] = []
+    data: list[dict[str, object]] = []  # for -o json|yaml
     for file in _request_files(args.repo, args.paths):
         shown, request, decision, problems = _judge(args.repo, file, policies, members)
         if request is None or decision is None or not decision.allowed:
@@ -209,12 +212,19 @@ def _plan(args: argparse.Namespace) -> int:
             status = EXIT_INVALID
             continue
         assert decision.approval is not None  # an allowed decision always carries one
+        if args.output:
+            data.append({"path": shown, "policy": decision.policy,
+                         "approval": decision.approval.describe(),
+                         "objects": list(plan_objects(request, policies.config))})
+            continue
         header = (f"# {shown}: allowed by policy {decision.policy}; "
                   f"needs {decision.approval.describe()}\n")
         for obj in plan_objects(request, policies.config):
             documents.append(header + yaml.safe_dump(obj, sort_keys=False))
             header = ""
-    if documents:
+    if args.output:
+        emit({"requests": data}, args.output)
+    elif documents:
         sys.stdout.write("---\n".join(documents))
     return status
 
