@@ -148,9 +148,14 @@ class GitRepo:
 
     # -- trees and blobs ----------------------------------------------------------------------
 
+    def ls_tree_raw(self, commit: str, prefix: str) -> bytes:
+        """``ls-tree -r -z`` of *prefix*/ at *commit*: ``<mode> <type> <sha>\\t<path>\\0``…"""
+        return self.run("ls-tree", "-r", "-z", "--full-tree", commit, "--",
+                        prefix.rstrip("/") + "/")
+
     def ls_tree(self, commit: str, prefix: str) -> list[tuple[str, str]]:
         """(path, blob sha) of every file under *prefix*/ at *commit* (sorted by path)."""
-        out = self.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix.rstrip("/") + "/")
+        out = self.ls_tree_raw(commit, prefix)
         files = []
         for record in out.split(b"\0"):
             if not record:
@@ -162,35 +167,13 @@ class GitRepo:
         return files
 
     def read_blobs(self, shas: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        """(sha, content) for each of *shas*, in order, through one ``cat-file --batch``."""
+        """(sha, content) for each of *shas*, in order, streamed through one ``cat-file
+        --batch --buffer`` (pass them in tree order: neighbours in a tree are usually
+        neighbours in the pack, which keeps git's delta cache warm)."""
         if not shas:
             return
-        buffer = b""
-        pending = iter(shas)
-        want: str | None = None
-        size = -1
-        for chunk in self._stream(["cat-file", "--batch"], (s.encode() for s in shas)):
-            buffer += chunk
-            pos = 0
-            while True:
-                if size < 0:
-                    end = buffer.find(b"\n", pos)
-                    if end < 0:
-                        break
-                    header = buffer[pos:end].split(b" ")
-                    want = next(pending)
-                    pos = end + 1
-                    if len(header) != 3:  # "<sha> missing"
-                        raise RepoError(f"object {want} is missing from the clone (a shallow "
-                                        "or partial clone? a full clone is accepted)")
-                    size = int(header[2])
-                if len(buffer) - pos < size + 1:
-                    break
-                assert want is not None
-                yield want, buffer[pos:pos + size]
-                pos += size + 1
-                size = -1
-            buffer = buffer[pos:]
+        yield from _split_batch(shas, self._stream(["cat-file", "--batch", "--buffer"],
+                                                   (s.encode() for s in shas)))
 
     def object_ids(self, names: Sequence[str]) -> list[str | None]:
         """The object id of each name (``sha``, ``commit:path``, ``sha^{commit}``), None where
@@ -238,6 +221,35 @@ class GitRepo:
         args = ["diff-tree", "-r", "-z", "--no-renames", "--no-abbrev"]
         args += ["--root", commit] if parent is None else [parent, commit]
         return _parse_raw(self.run(*args))
+
+
+def _split_batch(shas: Sequence[str], chunks: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
+    """The objects of ``cat-file --batch`` output (``<sha> <type> <size>\\n<data>\\n`` each)."""
+    buffer = b""
+    pending = iter(shas)
+    want = ""
+    size = -1
+    for chunk in chunks:
+        buffer = buffer + chunk if buffer else chunk
+        pos = 0
+        while True:
+            if size < 0:
+                end = buffer.find(b"\n", pos)
+                if end < 0:
+                    break
+                header = buffer[pos:end].split(b" ")
+                want = next(pending)
+                pos = end + 1
+                if len(header) != 3:  # "<sha> missing"
+                    raise RepoError(f"object {want} is missing from the clone (a shallow or "
+                                    "partial clone? a full clone is accepted)")
+                size = int(header[2])
+            if len(buffer) - pos < size + 1:
+                break
+            yield want, buffer[pos:pos + size]
+            pos += size + 1
+            size = -1
+        buffer = buffer[pos:]
 
 
 def parse_commit(record: bytes) -> Commit:
