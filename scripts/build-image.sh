@@ -175,8 +175,14 @@ buildah config \
     --label org.opencontainers.image.licenses=Apache-2.0 \
     --label "org.opencontainers.image.description=Just-in-time kubectl exec access to Kubernetes" \
     "$ctr"
+previous="$(podman image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 buildah commit --quiet --rm "$ctr" "$TAG" >/dev/null
 ctr=""
+# The image this tag named before is now untagged: removed, so rebuilds do not pile up (kept
+# if a container still uses it).
+if [[ -n "$previous" && "$previous" != "$(podman image inspect --format '{{.Id}}' "$TAG")" ]]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 size="$(podman image inspect --format '{{.Size}}' "$TAG")"
 log "  $TAG: $(( size / 1000000 )) MB"
 step_done

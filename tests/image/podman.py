@@ -59,6 +59,8 @@ class Container:
     log_path: Path
     config_dir: Path | None = None  # bind-mounted read-only at /config
     env: dict[str, str] = field(default_factory=dict)
+    # Passed as `-e NAME` (the value from podman's own environment): never on a command line.
+    secret_env: dict[str, str] = field(default_factory=dict)
     name: str = field(default_factory=lambda: f"janus-test-{uuid.uuid4().hex[:8]}")
     proc: subprocess.Popen[bytes] | None = None
 
@@ -70,9 +72,12 @@ class Container:
             extra += ["-v", f"{shareable(self.config_dir)}:/config:ro"]
         for key, value in self.env.items():
             extra += ["-e", f"{key}={value}"]
+        for key in self.secret_env:
+            extra += ["-e", key]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen([PODMAN, *RUN, *extra, IMAGE, *self.args],
-                                         stdout=log, stderr=subprocess.STDOUT)
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         env={**os.environ, **self.secret_env})
         return self
 
     def running(self) -> bool:

@@ -168,6 +168,8 @@ def deployed(
         "repo": "acme/access",
         "auth_mode": "proxy",
         "proxy_addresses": ["127.0.0.1"],
+        # No GitHub here to confirm organization membership (the whole-path test below has one).
+        "login_open_to_any_github_user": True,
     }))
     controller = Container(
         ["controller", "--config", "/config/janus.yaml", "--namespace", janus_ns, "--verbose",
@@ -260,6 +262,8 @@ def test_a_request_pr_becomes_active_and_its_terminal_runs_a_command(
         "kubeconfig": f"/config/{web_kc.name}", "janus_namespace": janus_ns,
         "database_url": "sqlite:////data/web.db", "repo": repo,
         "auth_mode": "proxy", "proxy_addresses": ["127.0.0.1"],
+        # Only the repository's organization (acme) gets in: asked of the simulator.
+        "github_api_url": sim.base_url,
     }))
     receiver = Container(
         ["webhook", "--config", "/config/janus.yaml", "--repo", repo,
@@ -276,7 +280,8 @@ def test_a_request_pr_becomes_active_and_its_terminal_runs_a_command(
         log_path=workdir / "controller.log", config_dir=config,
         env={"KUBECONFIG": "/config/admin.kubeconfig"})
     web = Container(["web", "--config", "/config/web.yaml", "--host", "127.0.0.1",
-                     "--port", str(web_port)], log_path=workdir / "web.log", config_dir=config)
+                     "--port", str(web_port)], log_path=workdir / "web.log", config_dir=config,
+                    secret_env={"JANUS_GITHUB_TOKEN": sim.token("root")})
     containers = [receiver.start(), controller.start(), web.start()]
     try:
         for name, url, container in (

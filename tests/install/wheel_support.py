@@ -43,7 +43,7 @@ def build_wheel(out: Path) -> Path:
     """scripts/build-wheel.sh: the checkout's wheel into *out* (setup.py vendors the assets)."""
     subprocess.run([str(REPO / "scripts" / "build-wheel.sh"), str(out)], check=True, timeout=600,
                    env={**os.environ, "PYTHON": sys.executable})
-    wheels = list(out.glob("janus-*.whl"))
+    wheels = list(out.glob("*.whl"))  # janus_access-<version>-py3-none-any.whl
     assert len(wheels) == 1, wheels
     return wheels[0]
 
