@@ -70,7 +70,8 @@ def bench_burst(receiver: Receiver, repo: str, secret: bytes, count: int,
                 concurrency: int) -> dict:
     bodies = [json.dumps({
         "ref": f"refs/heads/janus/request/alice/{i:04d}", "before": "0" * 40,
-        "after": uuid.uuid4().hex + "00000000", "repository": {"full_name": repo},
+        "after": uuid.uuid4().hex + "00000000",
+        "repository": {"id": receiver.ops.repo_id, "full_name": repo},
         "pusher": {"name": "alice"}, "commits": [],
     }).encode() for i in range(count)]
     latencies: list[float] = []

@@ -101,7 +101,7 @@ class Reconciler:
                   level=logging.WARNING)
             crs = {}
         for cr_name, cr in sorted(crs.items()):
-            if cr.provenance is None or cr.provenance.repo.lower() != ops.repo_name.lower():
+            if cr.provenance is None or cr.provenance.repo.lower() not in ops.repo_names:
                 continue  # another access repository's grant
             path = cr.provenance.path
             if path and path not in files and not cr.ended:

@@ -58,6 +58,7 @@ class GitOps:
         self.app_id = app_id
         self.counters = counters
         self._repo: Repository | None = None
+        self._former_names: set[str] = set()  # lower-case names the repository had here
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.reconcile_requested = threading.Event()
@@ -73,6 +74,31 @@ class GitOps:
     @property
     def default_branch(self) -> str:
         return self.repo.default_branch
+
+    @property
+    def repo_id(self) -> int:
+        """The access repository's id: deliveries are matched on it, not on its name."""
+        return self.repo.id
+
+    @property
+    def repo_names(self) -> set[str]:
+        """Every name (lower case) this repository has had here: grants record the name at
+        their merge, and a renamed repository's older grants are still this repository's."""
+        return {self.repo_name.lower(), self.repo.full_name.lower(), *self._former_names}
+
+    def follow_rename(self, full_name: str) -> None:
+        """A delivery with our repository id under another name: the repository was renamed
+        (or transferred). Re-read it under the new name — kept only if it is the same
+        repository, by id — so the handlers' API calls reach it."""
+        if not full_name or full_name.lower() == self.repo.full_name.lower():
+            return
+        fresh = self.gh.get_repo(full_name)
+        if fresh.id != self.repo.id:
+            return
+        event(log, "webhook.repo_renamed", old=self.repo.full_name, new=fresh.full_name,
+              level=logging.WARNING)
+        self._former_names.add(self.repo.full_name.lower())
+        self._repo = fresh
 
     def lock_for(self, number: int) -> threading.Lock:
         with self._locks_guard:
@@ -96,6 +122,13 @@ class GitOps:
                 return
             run_pr_check(self.repo, pull, self.membership_for, self.janus_login,
                          app_id=self.app_id)
+
+    def check_commit(self, sha: str) -> None:
+        """The PR check for every open PR whose head is *sha*: a check run or suite of a PR from
+        a fork lists no pull requests (GitHub's rule), so it is found by its commit."""
+        for pull in self.repo.get_commit(sha).get_pulls():
+            if pull.state == "open" and pull.head.sha == sha:
+                self.check_pull(pull.number)
 
     # ---- at merge ------------------------------------------------------------------------------
 

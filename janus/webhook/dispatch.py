@@ -25,11 +25,15 @@ CHECK_ACTIONS = frozenset({"opened", "synchronize", "reopened", "edited"})
 def dispatch(ops: GitOps, delivery: Delivery) -> None:
     """Hand one delivery to the GitOps handler its event and action call for (or to none)."""
     payload: dict[str, Any] = json.loads(delivery.body)
-    repo_name = (payload.get("repository") or {}).get("full_name", "")
-    if repo_name.lower() != ops.repo_name.lower():
+    repository = payload.get("repository") or {}
+    repo_name = repository.get("full_name", "")
+    # Matched on the id, which survives a rename or transfer (a name can even be taken over by
+    # another repository afterwards); the contract requires it on every event Janus acts on.
+    if repository.get("id") != ops.repo_id:
         event(log, "webhook.other_repo", delivery=delivery.id, repo=repo_name,
-              level=logging.WARNING)
+              repo_id=repository.get("id"), level=logging.WARNING)
         return
+    ops.follow_rename(repo_name)
     if delivery.event == "pull_request":
         number = int(payload["number"])
         if delivery.action in CHECK_ACTIONS:
@@ -42,8 +46,13 @@ def dispatch(ops: GitOps, delivery: Delivery) -> None:
         if payload.get("ref") == f"refs/heads/{ops.default_branch}":
             ops.reconcile_requested.set()
     elif delivery.event in ("check_suite", "check_run"):
-        suite = payload.get(delivery.event) or {}
-        if delivery.event == "check_run":
-            suite = suite.get("check_suite") or {}
-        for pr in suite.get("pull_requests") or []:
-            ops.check_pull(int(pr["number"]))
+        # check_run.pull_requests (not check_run.check_suite.pull_requests, which GitHub's
+        # schema makes optional). GitHub lists same-repository PRs only: empty for a fork PR,
+        # which is then found by its head commit (and refused by the check).
+        body = payload.get(delivery.event) or {}
+        numbers = [int(pr["number"]) for pr in body.get("pull_requests") or []]
+        if numbers:
+            for number in numbers:
+                ops.check_pull(number)
+        elif body.get("head_sha"):
+            ops.check_commit(str(body["head_sha"]))

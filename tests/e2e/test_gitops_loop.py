@@ -79,7 +79,8 @@ def test_whole_path_open_check_approve_merge_active_token_execs(loop, cluster, t
 def _forged_merge_payload(loop, number: int) -> bytes:
     return json.dumps({"action": "closed", "number": number,
                        "pull_request": {"number": number, "merged": True},
-                       "repository": {"full_name": loop.bed.repo}}).encode()
+                       "repository": {"id": loop.bed.sim.world.repo(loop.bed.repo).id,
+                                      "full_name": loop.bed.repo}}).encode()
 
 
 def test_unsigned_and_wrongly_signed_deliveries_change_nothing(loop) -> None:

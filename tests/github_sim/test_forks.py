@@ -48,3 +48,16 @@ def test_check_run_on_a_fork_pr_lists_no_pull_requests(scene: Scene) -> None:
     run = bot.get_repo(scene.repo).create_check_run("janus/policy", head, conclusion="success",
                                                     output={"title": "t", "summary": "s"})
     assert run.pull_requests == []
+
+
+def test_renamed_repository_keeps_its_id_and_deliveries_carry_the_new_name(scene: Scene) -> None:
+    repo = scene.repo_as("root")
+    old_id = repo.id
+    repo.edit(name="access-requests")
+    fresh = scene.gh("root").get_repo("acme/access-requests")
+    assert fresh.id == old_id and fresh.full_name == "acme/access-requests"
+    scene.sim.push("acme/access-requests", "main", {"requests/x.yaml": "x\n"}, author="root",
+                   message="after the rename")
+    push = [r.json for r in scene.receiver.received if r.event == "push"][-1]
+    assert push["repository"]["id"] == old_id
+    assert push["repository"]["full_name"] == "acme/access-requests"

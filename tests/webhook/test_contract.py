@@ -50,3 +50,44 @@ def test_signed_delivery_missing_what_janus_reads_is_400(tmp_path: Path) -> None
         "X-GitHub-Delivery": "d-x", "X-Hub-Signature-256": sign(SECRET, body)})
     assert response.status_code == 400 and "number" in response.json()["error"]
     assert store.counts() == {}
+
+
+def _simulated_check_run_rerequested() -> dict:
+    """A ``check_run.rerequested`` payload as the GitHub simulator builds it (its deliveries
+    are validated against GitHub's official webhook schemas in tests/github_sim)."""
+    from janus.dev.github_sim import GitHubSimulator
+
+    with GitHubSimulator.start() as sim:
+        sim.add_user("alice")
+        sim.add_org("acme", admins=["alice"])
+        repo = sim.create_repo("acme", "access", files={"README.md": "x\n"})
+        app_id, _ = sim.create_app("janus-app", owner="acme")
+        sim.install_app(app_id, repo)
+        sha = sim.push(repo, "req", {"requests/a.yaml": "a: 1\n"}, author="alice",
+                       message="r")
+        with sim.world.lock:
+            r = sim.world.repo(repo)
+            run = sim.world.create_check_run(r, {
+                "name": "janus/policy", "head_sha": sha, "conclusion": "success",
+                "output": {"title": "t", "summary": "s"}}, sim.bot_login(app_id))
+            assert sim.world.payloads is not None
+            return sim.world.payloads.check_run(r, run, "rerequested", "alice")
+
+
+def test_check_run_delivery_without_the_optional_check_suite_pull_requests_is_accepted(
+        tmp_path: Path) -> None:
+    """GitHub's schema makes ``check_run.check_suite.pull_requests`` optional; the contract
+    once required it, so a valid delivery got 400. Janus reads ``check_run.pull_requests``."""
+    from janus.dev.github_sim.contract import WebhookContract
+
+    payload = _simulated_check_run_rerequested()
+    del payload["check_run"]["check_suite"]["pull_requests"]
+    assert WebhookContract.load().check("check_run", payload) == []  # valid for GitHub
+    assert contract_errors("check_run", payload) == []
+    store = DeliveryStore(tmp_path / "d.sqlite")
+    client = TestClient(create_app(SECRET, store))
+    body = json.dumps(payload).encode()
+    response = client.post("/webhooks/github", content=body, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "check_run",
+        "X-GitHub-Delivery": "d-cr", "X-Hub-Signature-256": sign(SECRET, body)})
+    assert response.status_code == 202, response.json()

@@ -11,19 +11,29 @@ import pytest
 from janus.webhook.dispatch import dispatch
 from janus.webhook.store import Delivery
 
+SHA = "a" * 40
+
 
 class FakeOps:
     """Records the handler calls a delivery causes; the attributes dispatch reads."""
 
     repo_name = "acme/access"
+    repo_id = 4242
     default_branch = "main"
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.reconcile_requested = threading.Event()
 
+    def follow_rename(self, full_name: str) -> None:
+        if full_name.lower() != self.repo_name.lower():
+            self.calls.append(("renamed", full_name))
+
     def check_pull(self, number: int) -> None:
         self.calls.append(("check", number))
+
+    def check_commit(self, sha: str) -> None:
+        self.calls.append(("commit", sha))
 
     def process_merge(self, number: int) -> None:
         self.calls.append(("merge", number))
@@ -33,7 +43,7 @@ class FakeOps:
 
 
 def delivery(event: str, action: str | None, payload: dict[str, Any]) -> Delivery:
-    body = {"repository": {"full_name": "Acme/Access"}, **payload}
+    body = {"repository": {"id": 4242, "full_name": "Acme/Access"}, **payload}
     return Delivery("d-1", event, action, json.dumps(body).encode(), 0)
 
 
@@ -47,8 +57,18 @@ def delivery(event: str, action: str | None, payload: dict[str, Any]) -> Deliver
     ("check_suite", "rerequested", {"check_suite": {"pull_requests": [{"number": 3}]}},
      [("check", 3)]),
     ("check_run", "rerequested",
-     {"check_run": {"check_suite": {"pull_requests": [{"number": 4}, {"number": 5}]}}},
+     {"check_run": {"head_sha": SHA, "pull_requests": [{"number": 4}, {"number": 5}]}},
      [("check", 4), ("check", 5)]),
+    # GitHub's check_run.check_suite.pull_requests is optional: never read.
+    ("check_run", "rerequested",
+     {"check_run": {"head_sha": SHA, "pull_requests": [{"number": 4}],
+                    "check_suite": {"pull_requests": [{"number": 9}]}}},
+     [("check", 4)]),
+    # A fork PR's check run lists no pull requests: found by its head commit.
+    ("check_run", "rerequested", {"check_run": {"head_sha": SHA, "pull_requests": []}},
+     [("commit", SHA)]),
+    ("check_suite", "rerequested", {"check_suite": {"head_sha": SHA, "pull_requests": []}},
+     [("commit", SHA)]),
 ])
 def test_each_event_reaches_its_handler(event: str, action: str | None,
                                         payload: dict[str, Any], calls: list[Any]) -> None:
@@ -69,6 +89,22 @@ def test_push_to_default_branch_requests_a_reconcile_and_other_branches_do_not()
 
 def test_a_delivery_for_another_repository_is_ignored() -> None:
     ops = FakeOps()
-    body = json.dumps({"repository": {"full_name": "acme/other"}, "number": 7}).encode()
+    body = json.dumps({"repository": {"id": 7, "full_name": "acme/other"},
+                       "number": 7}).encode()
     dispatch(ops, Delivery("d-2", "pull_request", "opened", body, 0))  # type: ignore[arg-type]
+    assert ops.calls == []
+
+
+def test_repository_is_matched_on_its_id_not_its_name() -> None:
+    ops = FakeOps()
+    # Renamed: GitHub keeps the id; the delivery is ours and the new name is followed.
+    renamed = json.dumps({"repository": {"id": 4242, "full_name": "acme/access-requests"},
+                          "number": 7}).encode()
+    dispatch(ops, Delivery("d-3", "pull_request", "opened", renamed, 0))  # type: ignore[arg-type]
+    assert ops.calls == [("renamed", "acme/access-requests"), ("check", 7)]
+    # Another repository that took the old name: same name, other id, not ours.
+    ops = FakeOps()
+    squatter = json.dumps({"repository": {"id": 999, "full_name": "acme/access"},
+                           "number": 7}).encode()
+    dispatch(ops, Delivery("d-4", "pull_request", "opened", squatter, 0))  # type: ignore[arg-type]
     assert ops.calls == []

@@ -70,7 +70,8 @@ def _post(client: TestClient, payload: dict, *, event: str = "pull_request",
     return client.post("/webhooks/github", content=body, headers=headers)
 
 
-OPENED = {"action": "opened", "number": 1, "repository": {"full_name": "acme/access"}}
+OPENED = {"action": "opened", "number": 1,
+          "repository": {"id": 1296269, "full_name": "acme/access"}}
 
 
 def test_signed_delivery_is_stored_and_acknowledged(client, store) -> None:

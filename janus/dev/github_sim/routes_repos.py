@@ -122,6 +122,18 @@ def get_repo(ctx: Ctx) -> Reply:
     return Reply(200, ctx.render.repo(repo, viewer=ctx.caller.login))
 
 
+@route("PATCH", "/repos/{owner}/{repo}")
+def edit_repo(ctx: Ctx) -> Reply:
+    """Only what the simulator models: ``name`` (a rename) and ``description``."""
+    repo = ctx.repo("admin")
+    body = ctx.json()
+    if "description" in body:
+        repo.description = body["description"]
+    if body.get("name") and body["name"] != repo.name:
+        repo = ctx.world.rename_repo(repo.full_name, str(body["name"]), ctx.login)
+    return Reply(200, ctx.render.repo(repo, viewer=ctx.caller.login))
+
+
 @route("POST", "/repos/{owner}/{repo}/forks")
 def create_fork(ctx: Ctx) -> Reply:
     repo = ctx.repo()

@@ -153,6 +153,10 @@ class GitHubSimulator:
         ``create_pull(repo, head="<login>:<branch>", ...)``."""
         return self._act(lambda: self.world.fork_repo(repo, login, name).full_name)
 
+    def rename_repo(self, repo: str, new_name: str, actor: str) -> str:
+        """Rename *repo* as *actor* (an admin); returns the new full name (same id)."""
+        return self._act(lambda: self.world.rename_repo(repo, new_name, actor).full_name)
+
     def set_collaborator(self, repo: str, login: str, permission: str) -> None:
         with self.world.lock:
             r = self.world.repo(repo)

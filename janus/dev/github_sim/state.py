@@ -234,6 +234,32 @@ class WorldState(abc.ABC):
             self.repos[full.lower()] = fork
             return fork
 
+    def rename_repo(self, full_name: str, new_name: str, actor: str) -> Repo:
+        """Rename a repository (admin only). Its id stays; webhooks then carry the new
+        ``full_name``. (GitHub also redirects the old name; the simulator answers 404 there,
+        so a client that keeps the old name notices at once.)"""
+        with self.lock:
+            repo = self.repo(full_name)
+            self.require(repo, actor, "admin")
+            new_full = f"{repo.owner}/{new_name}"
+            if new_full.lower() in self.repos:
+                raise ApiError(422, "Validation Failed", [{
+                    "resource": "Repository", "code": "custom", "field": "name",
+                    "message": "name already exists on this account"}])
+            old_full = repo.full_name
+            del self.repos[old_full.lower()]
+            repo.name = new_name
+            self.repos[new_full.lower()] = repo
+            for other in self.repos.values():
+                if other.parent == old_full:
+                    other.parent = new_full
+                for pr in other.pulls.values():
+                    if pr.head_repo == old_full:
+                        pr.head_repo = new_full
+            for inst in self.installations.values():
+                inst.repos = [new_full if r == old_full else r for r in inst.repos]
+            return repo
+
     def forks_of(self, repo: Repo) -> list[Repo]:
         return [r for r in self.repos.values() if r.parent == repo.full_name]
 
