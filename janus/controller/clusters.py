@@ -137,13 +137,14 @@ class Registry:
                 f"{self.namespace}",
             )
         if len(found) > 1:
-            listed = ", ".join(sorted(s.metadata.name for s in found))
+            listed = ", ".join(sorted(kube.name_of(s) for s in found))
             raise ClusterUnavailable(cluster, f"several kubeconfig Secrets ({listed})")
         secret = found[0]
         raw = (secret.data or {}).get(KUBECONFIG_KEY)
         if not raw:
             raise ClusterUnavailable(
-                cluster, f"Secret {secret.metadata.name} has no {KUBECONFIG_KEY!r} key"
+                cluster, f"Secret {kube.name_of(secret)} has no {KUBECONFIG_KEY!r} key"
             )
         text = base64.b64decode(raw).decode("utf-8", errors="replace")
-        return target_from_kubeconfig(cluster, text, secret.metadata.resource_version)
+        version = secret.metadata.resource_version if secret.metadata is not None else None
+        return target_from_kubeconfig(cluster, text, version or "")

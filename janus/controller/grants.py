@@ -22,6 +22,7 @@ from kubernetes.client.rest import ApiException
 
 from janus import names
 from janus.controller import kube
+from janus.controller.clusters import ClusterUnavailable
 from janus.resource import timefmt
 
 MIN_TOKEN_SECONDS = 600  # the TokenRequest API's own minimum
@@ -114,7 +115,11 @@ def mint_token(api: Any, g: GrantObjects, seconds: int) -> str:
     result = client.CoreV1Api(api).create_namespaced_service_account_token(
         g.service_account, g.namespace, request, _request_timeout=T
     )
-    return str(result.status.token)
+    # str(None) would be stored as the grant's token: a TokenRequest answered without one is
+    # the cluster failing, and the grant retries with backoff.
+    if result.status is None or not result.status.token:
+        raise ClusterUnavailable(g.cluster, f"no token issued for {g.service_account}")
+    return result.status.token
 
 
 def _b64(text: str) -> str:
@@ -185,11 +190,11 @@ def remove_token_secret(central: Any, g: GrantObjects, *, sweep: bool = False) -
     for _ in range(3):
         found = core.list_namespaced_secret(names.TOKENS_NAMESPACE, label_selector=g.selector,
                                             _request_timeout=T).items
-        left = [f"Secret/{o.metadata.name}" for o in found]
+        left = [f"Secret/{kube.name_of(o)}" for o in found]
         if not left:
             return []
         for stray in found:
-            kube.ignore((404,), core.delete_namespaced_secret, stray.metadata.name,
+            kube.ignore((404,), core.delete_namespaced_secret, kube.name_of(stray),
                         names.TOKENS_NAMESPACE, _request_timeout=T)
     return left
 
@@ -212,14 +217,14 @@ def remove_target_objects(api: Any, g: GrantObjects, *, sweep: bool = False) -> 
                                                 _request_timeout=T).items
         sas = core.list_namespaced_service_account(g.namespace, label_selector=g.selector,
                                                    _request_timeout=T).items
-        left = [f"RoleBinding/{o.metadata.name}" for o in rbs]
-        left += [f"ServiceAccount/{o.metadata.name}" for o in sas]
+        left = [f"RoleBinding/{kube.name_of(o)}" for o in rbs]
+        left += [f"ServiceAccount/{kube.name_of(o)}" for o in sas]
         if not left:
             return []
         for rb in rbs:
-            kube.ignore((404,), rbac.delete_namespaced_role_binding, rb.metadata.name,
+            kube.ignore((404,), rbac.delete_namespaced_role_binding, kube.name_of(rb),
                         g.namespace, _request_timeout=T)
         for sa in sas:
-            kube.ignore((404,), core.delete_namespaced_service_account, sa.metadata.name,
+            kube.ignore((404,), core.delete_namespaced_service_account, kube.name_of(sa),
                         g.namespace, _request_timeout=T)
     return left

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from kubernetes.client import V1ObjectMeta
 from kubernetes.client.rest import ApiException
 
 from janus.resource import errors
@@ -39,6 +40,34 @@ async def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run the blocking call ``fn(*args, **kwargs)`` in the pool and await its result."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(executor(), functools.partial(fn, *args, **kwargs))
+
+
+class Returned(Protocol):
+    """An object the API server returned (a Secret, a RoleBinding, …)."""
+
+    @property
+    def metadata(self) -> V1ObjectMeta | None: ...
+
+
+def name_of(obj: Returned) -> str:
+    """``metadata.name`` of an object the API server returned. The server always sets it; the
+    client types every field as optional, so a missing one is an error here, not a None later."""
+    name = obj.metadata.name if obj.metadata is not None else None
+    if not name:
+        raise ValueError(f"the API server returned a {type(obj).__name__} without a name")
+    return name
+
+
+def namespace_of(obj: Returned) -> str | None:
+    """``metadata.namespace`` of an object the API server returned (None: cluster-scoped)."""
+    return obj.metadata.namespace if obj.metadata is not None else None
+
+
+class Listing(Protocol):
+    """A list the API server returned (a V1SecretList, a V1RoleBindingList, …)."""
+
+    @property
+    def items(self) -> Sequence[Returned]: ...
 
 
 def status_of(exc: BaseException) -> int | None:

@@ -152,9 +152,9 @@ def apply(api: Any, docs: Iterable[dict[str, Any]]) -> None:
             kind, name = doc["kind"], doc["metadata"]["name"]
             ns = doc["metadata"].get("namespace")
             if kind == "ClusterRole":
-                rbac.replace_cluster_role(name, doc)
+                rbac.replace_cluster_role(name, client.V1ClusterRole.model_validate(doc))
             elif kind == "Role":
-                rbac.replace_namespaced_role(name, ns, doc)
+                rbac.replace_namespaced_role(name, ns, client.V1Role.model_validate(doc))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ is never mistaken for an orphan.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client
@@ -70,10 +71,10 @@ async def _sweep_secrets(ctl: Controller) -> int:
     for secret in found.items:
         cr_name = _ours(secret, ctl.namespace)
         if cr_name and await _orphaned(ctl, cr_name):
+            name = kube.name_of(secret)
             await kube.run(kube.ignore, (404,), core.delete_namespaced_secret,
-                           secret.metadata.name, names.TOKENS_NAMESPACE)
-            event(log, "sweep.removed", request=cr_name, kind="Secret",
-                  object=secret.metadata.name)
+                           name, names.TOKENS_NAMESPACE)
+            event(log, "sweep.removed", request=cr_name, kind="Secret", object=name)
             removed += 1
     return removed
 
@@ -82,7 +83,7 @@ async def _sweep_target(ctl: Controller, cluster: str, api: Any) -> int:
     core = client.CoreV1Api(api)
     rbac = client.RbacAuthorizationV1Api(api)
     removed = 0
-    kinds = (
+    kinds: tuple[tuple[str, Callable[..., kube.Listing], Callable[..., object]], ...] = (
         ("RoleBinding", rbac.list_role_binding_for_all_namespaces,
          rbac.delete_namespaced_role_binding),
         ("ServiceAccount", core.list_service_account_for_all_namespaces,
@@ -94,9 +95,9 @@ async def _sweep_target(ctl: Controller, cluster: str, api: Any) -> int:
         for obj in found.items:
             cr_name = _ours(obj, ctl.namespace)
             if cr_name and await _orphaned(ctl, cr_name):
-                await kube.run(kube.ignore, (404,), deleter, obj.metadata.name,
-                               obj.metadata.namespace)
+                name, namespace = kube.name_of(obj), kube.namespace_of(obj)
+                await kube.run(kube.ignore, (404,), deleter, name, namespace)
                 event(log, "sweep.removed", request=cr_name, kind=kind, cluster=cluster,
-                      namespace=obj.metadata.namespace, object=obj.metadata.name)
+                      namespace=namespace, object=name)
                 removed += 1
     return removed
