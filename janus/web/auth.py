@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 from urllib.parse import quote
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -42,6 +42,7 @@ __all__ = [
     "AdminUser",
     "CurrentUser",
     "User",
+    "access_check",
     "csp_nonce",
     "csrf_token",
     "current_user",
@@ -238,25 +239,26 @@ def login_session(conn: HTTPConnection) -> LoginSession | None:
         return cached
     session_id = conn.session.get(_SESSION_ID)
     record = _sessions(conn).get(str(session_id)) if session_id else None
-    if record is not None and not _still_allowed(conn, str(session_id), record):
+    if record is not None and not _still_allowed(conn.app, str(session_id), record):
         record = None
     conn.scope[_SCOPE_SESSION] = record
     return record
 
 
-def _still_allowed(conn: HTTPConnection, session_id: str, record: LoginSession) -> bool:
+def _still_allowed(app: Any, session_id: str, record: LoginSession) -> bool:
     """Every ``membership_recheck_seconds`` of a session, ask GitHub again whether the user is
     still a member (and still the account the login belonged to); if not, the session ends."""
-    settings = _settings(conn)
-    gate = _gate(conn)
+    settings: WebSettings = app.state.settings
+    gate: LoginGate = app.state.login_gate
+    sessions: WebSessionStore = app.state.web_sessions
     age = (dt.datetime.now(dt.UTC) - record.verified_at).total_seconds()
     if not gate.enabled or age < settings.membership_recheck_seconds:
         return True
     token = _unseal(settings, record.sealed_github_token)
     if gate.recheck(record.login, record.github_id, token):
-        _sessions(conn).mark_verified(session_id)
+        sessions.mark_verified(session_id)
         return True
-    _sessions(conn).end(session_id)
+    sessions.end(session_id)
     event(log, "session.ended", level=logging.WARNING, user=record.login,
           reason="membership no longer confirmed")
     return False
@@ -298,6 +300,24 @@ def require_admin(request: Request) -> User:
 # Dependency aliases for route signatures: ``def page(user: CurrentUser)``.
 CurrentUser = Annotated[User, Depends(require_user)]
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def access_check(conn: HTTPConnection, user: User) -> Callable[[], bool]:
+    """For a long-lived connection opened by *user* (the terminal): a blocking check that they
+    are still signed in — the login session that opened it neither logged out nor expired, and
+    membership still confirmed (rechecked as for requests); in proxy mode, the gate's answer."""
+    app = conn.app
+    if _settings(conn).auth_mode == "proxy":
+        gate = _gate(conn)
+        return lambda: not gate.enabled or gate.proxy_user(user.login) is not None
+    session_id = str(conn.session.get(_SESSION_ID) or "")
+
+    def check() -> bool:
+        sessions: WebSessionStore = app.state.web_sessions
+        record = sessions.get(session_id) if session_id else None
+        return record is not None and _still_allowed(app, session_id, record)
+
+    return check
 
 
 def user_from_websocket(ws: WebSocket) -> User | None:

@@ -45,6 +45,7 @@ CLOSE_CODES = {
     "server-shutdown": 4010,
     "recording-limit": 4011,
     "recording-failed": 4012,
+    "signed-out": 4013,
 }
 
 

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from janus.logs import event
 from janus.resource import AccessRequestView, standing
-from janus.web.auth import User, require_user, user_from_websocket
+from janus.web.auth import User, access_check, require_user, user_from_websocket
 from janus.web.templating import templates
 from janus.web.terminal import protocol
 from janus.web.terminal.central import CentralApiError
@@ -143,5 +143,6 @@ async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
         registry=runtime.registry,
         store=runtime.store,
         limits=runtime.limits,
+        access_check=access_check(ws, user),
     )
     await session.run()

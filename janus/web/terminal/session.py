@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -35,12 +36,19 @@ log = logging.getLogger("janus.web.terminal")
 EXPIRY_WARNING_SECONDS = 300
 COUNTDOWN_EVERY_SECONDS = 15  # also keeps idle proxies from cutting a quiet connection
 RECORDING_FLUSH_SECONDS = 1.0
+# How often a terminal confirms that its user is still signed in (the login session that opened
+# it not ended by logout or expiry, membership still confirmed): a cheap database read.
+ACCESS_CHECK_SECONDS = 15.0
 
 # Recording is a condition of access (issue 11 item 4): when it cannot go on, neither can the
 # session, and the user is told why.
 RECORDING_LIMIT_MESSAGE = (
     "The session ended: its recording reached the size limit. Recording is a condition of "
     "access; open a new session to continue."
+)
+SIGNED_OUT_MESSAGE = (
+    "The session ended: you are signed out (logged out, the login session expired, or your "
+    "organization membership could not be confirmed)."
 )
 RECORDING_FAILED_MESSAGE = (
     "The session ended: recording failed (the audit database refused the write). Recording "
@@ -76,6 +84,7 @@ class TerminalSession:
         registry: SessionRegistry,
         store: SessionStore,
         limits: SessionLimits,
+        access_check: Callable[[], bool] | None = None,
     ) -> None:
         self.ws = ws
         self.grant = grant
@@ -86,6 +95,7 @@ class TerminalSession:
         self.registry = registry
         self.store = store
         self.limits = limits
+        self.access_check = access_check
         # The earlier of the CR's and the Secret's expiry: never past either.
         self.expires_at = earliest(grant.expires_at, credentials.expires_at)
         self.bytes_in = 0
@@ -187,6 +197,7 @@ class TerminalSession:
             asyncio.create_task(self._watch_deadline(), name="deadline"),
             asyncio.create_task(self._watch_idle(), name="idle"),
             asyncio.create_task(self._flush_recording_forever(), name="recording"),
+            asyncio.create_task(self._watch_access(), name="access"),
             asyncio.create_task(self._stopped.wait(), name="stopped"),
         ]
         try:
@@ -335,6 +346,23 @@ class TerminalSession:
                 warned_for = self._last_input
                 await self._send_control(protocol.warning("idle", timeout - idle))
             await asyncio.sleep(min(1.0, max(0.05, timeout - idle)))
+
+    async def _watch_access(self) -> None:
+        """End the session when its user is no longer signed in (logout, expiry, membership)."""
+        if self.access_check is None:
+            await self._stopped.wait()
+            return
+        while True:
+            await asyncio.sleep(ACCESS_CHECK_SECONDS)
+            try:
+                allowed = await asyncio.to_thread(self.access_check)
+            except Exception as exc:
+                event(log, "terminal.access_check_failed", level=logging.WARNING,
+                      session=self._session_id, error=f"{exc.__class__.__name__}: {exc}"[:300])
+                allowed = False  # cannot tell is no
+            if not allowed:
+                self.stop("signed-out", SIGNED_OUT_MESSAGE)
+                return
 
     async def _flush_recording_forever(self) -> None:
         while True:
