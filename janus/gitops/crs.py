@@ -35,6 +35,7 @@ from janus.resource.client import AccessRequestClient
 from janus.resource.spec import extension_changes, grant_spec
 
 REPORTED_PHASE = "janus.dev/reported-phase"
+REVOKED_VIA = "janus.dev/revoked-via"
 FIELD_MANAGER = "janus-webhook"
 _APPLY_ATTEMPTS = 3
 
@@ -119,16 +120,21 @@ class AccessRequests:
             time.sleep(0.1)
         return False
 
-    def revoke(self, name: str, by: str, reason: str) -> str:
-        """Returns "revoked", "absent", "already-revoked" or "ended" (Expired/Failed)."""
+    def revoke(self, name: str, by: str, reason: str, *, via: str | None = None) -> str:
+        """Returns "revoked", "absent", "already-revoked" or "ended" (Expired/Failed).
+
+        *via* (file-deletion, pr-comment, reconcile) is noted on the CR as the annotation
+        ``janus.dev/revoked-via`` for the ledger's record of how the grant ended."""
         try:
-            self.client.request_revocation(name, by, reason)
+            view = self.client.request_revocation(name, by, reason)
         except ResourceNotFound:
             return "absent"
         except AlreadyRevoked:
             return "already-revoked"
         except GrantEnded:
             return "ended"
+        if via is not None:
+            self.set_annotation(name, REVOKED_VIA, via, view.resource_version)
         return "revoked"
 
     def set_annotation(self, name: str, key: str, value: str, resource_version: str) -> bool:

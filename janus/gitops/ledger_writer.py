@@ -1,4 +1,4 @@
-"""The ledger writer: transitions in, batched compare-and-swap commits out (DESIGN §11).
+"""The ledger writer: transitions in, batched compare-and-swap commits out (docs/design.md §11).
 
 Callers :meth:`LedgerWriter.submit` a :class:`Transition` (a grant applied, active, extended,
 ended, sessions seen) and go on; a single thread gathers everything submitted within
@@ -108,13 +108,20 @@ def plan(transitions: Iterable[Transition], read_entry: Callable[[str], Entry | 
     after: dict[str, Entry] = {}
     lines: list[str] = []
     for t in transitions:
-        if t.path not in before:
-            before[t.path] = read_entry(t.path)
-        current = after.get(t.path, before[t.path])
+        path = t.path
+        if path not in before:
+            before[path] = read_entry(path)
+        if before[path] is None and path not in after and t.entry.path != path:
+            # The grant's own entry was never written (its CR was extended before the first
+            # write): the entry starts from what is known, at the path that matches it.
+            path = t.entry.path
+            if path not in before:
+                before[path] = read_entry(path)
+        current = after.get(path, before[path])
         merged = merge_entry(current, t)
         if merged != current:
             lines.append(_line(t.kind, merged, t))
-        after[t.path] = merged
+        after[path] = merged
     changes: dict[str, bytes | None] = {}
     for path, entry in after.items():
         if entry != before[path]:

@@ -32,7 +32,8 @@ from github import GithubException
 from janus import names
 from janus.gitops import comments, sources
 from janus.logs import event
-from janus.model import format_duration, load_request
+from janus.model import format_duration, ledger, load_request
+from janus.model.ledger import Entry
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -57,6 +58,7 @@ class ReconcileReport:
     stale: list[str] = field(default_factory=list)         # files whose window has passed
     problems: list[str] = field(default_factory=list)      # files GitHub sent without content
     truncated: bool = False                                # the tree listing was partial
+    repaired: list[str] = field(default_factory=list)      # files the ledger says are done
 
 
 class Reconciler:
@@ -112,7 +114,8 @@ class Reconciler:
                 if through_pull == "busy":
                     continue  # the merge worker is revoking it right now, as the PR's author
                 outcome = ops.crs.revoke(cr_name, by=RECONCILER,
-                                         reason=f"{path} is no longer on {branch}")
+                                         reason=f"{path} is no longer on {branch}",
+                                         via="reconcile")
                 if outcome == "revoked":
                     report.revoked.append(cr_name)
                     ops.counters.inc("revocations_total", source="reconcile", outcome=outcome)
@@ -123,7 +126,7 @@ class Reconciler:
             self._last_stale_scan = now
         event(log, "reconcile.done", files=len(files), crs=len(crs), granted=report.granted,
               refused=report.refused, revoked=report.revoked, closed=report.closed,
-              problems=report.problems, truncated=report.truncated)
+              repaired=report.repaired, problems=report.problems, truncated=report.truncated)
         return report
 
     def _grant_missing(self, path: str, cr_name: str, head: str, now: dt.datetime,
@@ -135,6 +138,12 @@ class Reconciler:
             return
         if pull.merge_commit_sha in self._refused or ops.busy(pull.number):
             return  # refused before, or a worker is verifying it right now
+        if ops.ledger is not None and pull.merge_commit_sha and pull.merged_at is not None:
+            entry = ops.ledger.recorded(pull.merge_commit_sha, path, pull.merged_at,
+                                        pull.number)
+            if entry is not None:  # applied once already: never again, whatever the CRs say
+                self._repair(path, cr_name, entry, now, report)
+                return
         found = sources.read_file(ops.repo, path, head)
         request, _ = load_request(path, found.data) if found else (None, [])
         merged_at = pull.merged_at
@@ -185,6 +194,23 @@ class Reconciler:
             if candidates:
                 return max(candidates, key=lambda p: p.merged_at)
         return None
+
+    def _repair(self, path: str, cr_name: str, entry: Entry, now: dt.datetime,
+                report: ReconcileReport) -> None:
+        """A request file whose merge the ledger already records, without a CR: the end is
+        recorded (as ``deleted`` if the ledger has none: the CR went without its finalizer)
+        and the file removed — the half-done write of an earlier pass, finished."""
+        from janus.gitops.ledger_writer import Transition
+
+        ledger_keeper = self.ops.ledger
+        assert ledger_keeper is not None
+        end = entry.end or ledger.end_from(
+            "deleted", ledger.fmt_time(now), via="reconcile",
+            reason="the AccessRequest is gone and its end was not in the ledger")
+        ledger_keeper.writer.submit(Transition("ended", entry, entry.path, end=end))
+        report.repaired.append(path)
+        event(log, "reconcile.ledger_repair", request=cr_name, path=path, entry=entry.path,
+              ended=entry.end is not None)
 
     def _merging_pull(self, path: str, head: str) -> PullRequest | None:
         """The merged PR (into the default branch) that last changed *path*."""

@@ -89,7 +89,8 @@ def _revoke(ops: GitOps, pull: Any, login: str, reason: str) -> str:
     lines = []
     for path, name, _ in live:
         result = ops.crs.revoke(name, by=login, reason=reason or f"/janus revoke on PR "
-                                                                 f"#{pull.number}")
+                                                                 f"#{pull.number}",
+                                via="pr-comment")
         ops.counters.inc("revocations_total", source="comment", outcome=result)
         event(log, "grant.revoke_requested", request=name, pull=pull.number, by=login,
               outcome=result, source="comment")

@@ -9,10 +9,11 @@ everything already done (deterministic CR names, comments found by marker).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from github import Github
 from github.PullRequest import PullRequest
@@ -31,6 +32,10 @@ from janus.policy import Membership
 from janus.policy.codeowners import CodeOwners
 from janus.resource import AccessRequestView, Provenance
 
+if TYPE_CHECKING:
+    from janus.gitops.ledger_keeper import LedgerKeeper
+    from janus.gitops.verify import VerifiedFile
+
 log = logging.getLogger("janus.gitops")
 
 STEP_EXISTING = "existing-grant-compatible"
@@ -47,6 +52,7 @@ class GitOps:
         janus_login: str | None,
         app_id: int | None = None,
         counters: Counters = COUNTERS,
+        ledger: LedgerKeeper | None = None,
     ) -> None:
         self.gh = gh
         self.repo_name = repo_name
@@ -62,6 +68,8 @@ class GitOps:
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.reconcile_requested = threading.Event()
+        # The ledger (issue 10): what was applied once is never applied again.
+        self.ledger = ledger
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -184,7 +192,8 @@ class GitOps:
                                                     f"{self.default_branch}; nothing done"))
                 continue
             result = self.crs.revoke(cr_name, by=verdict.author,
-                                     reason=f"{rev.path} deleted by PR #{verdict.number}")
+                                     reason=f"{rev.path} deleted by PR #{verdict.number}",
+                                     via="file-deletion")
             outcomes.append((rev.path, cr_name, {
                 "revoked": "revoked", "absent": "no grant existed",
                 "already-revoked": "already revoked", "ended": "already ended",
@@ -202,13 +211,20 @@ class GitOps:
             for grant in verdict.grants:
                 cr_name = names.access_request_name(grant.request.cluster,
                                                     grant.request.namespace, grant.request.name)
+                refusal = self._not_again(verdict, grant)
+                if refusal is not None:
+                    outcomes.append((grant.path, cr_name, refusal[1]))
+                    self.counters.inc("merged_requests_total", outcome=refusal[0])
+                    event(log, "grant.not_applied", request=cr_name, pull=verdict.number,
+                          outcome=refusal[0], merge_commit=verdict.merge_commit)
+                    continue
                 if self._head_blob(grant.path) != grant.blob_sha:
                     # The file changed or went away on the default branch after this merge:
                     # an old delivery replayed must neither re-grant a revoked request nor roll
                     # an extension back. The later merge decides.
                     outcomes.append((grant.path, cr_name, "superseded by a later change on "
                                                           f"{self.default_branch}; nothing done"))
-                    self.counters.inc("grants_total", outcome="superseded")
+                    self.counters.inc("merged_requests_total", outcome="superseded")
                     continue
                 provenance = Provenance(
                     repo=verdict.repo, pull_request=verdict.number,
@@ -224,7 +240,7 @@ class GitOps:
                                 f"(approved by {', '.join(grant.approvers)})",
                     "unchanged": "already applied",
                 }[result]))
-                self.counters.inc("grants_total", outcome=result)
+                self.counters.inc("merged_requests_total", outcome=result)
                 event(log, "grant.applied", request=cr_name, pull=verdict.number,
                       outcome=result, approvers=list(grant.approvers), policy=grant.policy)
         else:
@@ -240,6 +256,29 @@ class GitOps:
         )
         comments.upsert(pull, f"merge:{verdict.merge_commit or pull.number}", body,
                         author=self.janus_login, edit=False)
+
+    def _not_again(self, verdict: MergeVerdict, grant: VerifiedFile,
+                   now: dt.datetime | None = None) -> tuple[str, str] | None:
+        """(outcome, what the PR comment says) when this merge of this file must not be
+        applied, on every path (delivery, redelivery, replay, reconcile): the ledger already
+        records it, or its window has passed (merged longer ago than the requested duration)."""
+        merged_at = verdict.merged_at
+        if merged_at is not None and merged_at.tzinfo is None:
+            merged_at = merged_at.replace(tzinfo=dt.UTC)
+        if self.ledger is not None and merged_at is not None:
+            entry = self.ledger.recorded(verdict.merge_commit, grant.path, merged_at,
+                                         verdict.number)
+            if entry is not None:
+                return ("already-recorded",
+                        f"not applied again: this merge was applied once already (ledger "
+                        f"entry `{entry.path}`); a merge is never applied twice")
+        now = now or dt.datetime.now(dt.UTC)
+        if merged_at is not None and merged_at + grant.request.duration < now:
+            return ("window-passed",
+                    f"not granted: merged at {merged_at:%Y-%m-%dT%H:%M:%SZ}, longer ago than "
+                    f"its duration ({format_duration(grant.request.duration)}); its window "
+                    "has passed")
+        return None
 
     def _head_blob(self, path: str) -> str | None:
         try:

@@ -1,0 +1,364 @@
+"""The ledger end to end (issue 10): the simulator (real git) sends signed webhooks to the real
+receiver, which writes AccessRequests to the real API server and the ledger to the access
+repository. Phases are written through the status subresource as the controller would (the
+controller's own test drives a real grant); the ledger writer, the finalizer, the watch and
+every replay path are the real ones.
+
+Hostile first: a grant that ended — and whose AccessRequest was then deleted — must never come
+back, by reconcile, by a redelivery with the same id, or by the same signed body under a new id;
+an old merge replayed after its window is refused on every path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes import client
+
+from janus import resource
+from janus.dev.github_sim.errors import ApiError
+from janus.gitops import ledger_keeper
+from janus.gitops.client import connect
+from janus.gitops.crs import AccessRequests
+from janus.gitops.service import GitOps
+from janus.model import ledger, load_config_file
+from janus.webhook.runtime import Receiver, ReceiverSettings
+from tests.gitops import harness
+from tests.gitops.harness import cr_name, open_request_pr, request_name, request_path
+from tests.gitops.ledger_support import Outage
+from tests.integration.controller_env import wait_for
+
+pytestmark = pytest.mark.k8s_real
+
+LEDGER_BRANCH = "janus-ledger"
+
+
+@dataclasses.dataclass
+class LedgerLoop:
+    bed: harness.Bed
+    ops: GitOps
+    receiver: Receiver
+    secret: bytes
+    crs: AccessRequests
+    janus_ns: str
+    branch: str | None
+    proxy: Outage | None = None
+
+    @property
+    def sim(self) -> Any:
+        return self.bed.sim
+
+    @property
+    def repo(self) -> str:
+        return self.bed.repo
+
+    @property
+    def ledger_ref(self) -> str:
+        return self.branch or "main"
+
+    def settle(self, timeout: float = 30) -> None:
+        assert self.sim.wait_for_deliveries(timeout)
+        assert self.receiver.pool.wait_idle(timeout)
+
+    def comments(self, number: int) -> list[str]:
+        return harness.comments_of(self.sim, self.repo, number)
+
+    def entry_path(self, number: int, name: str) -> str:
+        merged_at = self.sim.pull(self.repo, number)["merged_at"]
+        return ledger.entry_path(merged_at, number, cr_name(name))
+
+    def entry(self, path: str) -> ledger.Entry | None:
+        try:
+            data = self.sim.read_file(self.repo, path, ref=self.ledger_ref)
+        except ApiError:  # the ledger branch is made by the first write
+            return None
+        return None if data is None else ledger.loads(path, data)
+
+    def wait_entry(self, path: str, check: Any, what: str, timeout: float = 30) -> ledger.Entry:
+        def ready() -> ledger.Entry | None:
+            e = self.entry(path)
+            return e if e is not None and check(e) else None
+        return wait_for(ready, timeout, what)
+
+    def set_status(self, name: str, status: dict[str, Any]) -> None:
+        client.CustomObjectsApi(self.crs.api_client).patch_namespaced_custom_object_status(
+            resource.GROUP, resource.VERSION, self.janus_ns, resource.PLURAL, name,
+            {"status": status}, _content_type="application/merge-patch+json")
+
+    def delete_cr(self, name: str) -> None:
+        client.CustomObjectsApi(self.crs.api_client).delete_namespaced_custom_object(
+            resource.GROUP, resource.VERSION, self.janus_ns, resource.PLURAL, name)
+
+    def merge_request(self, name: str, **fields: Any) -> int:
+        number = open_request_pr(self.sim, self.repo, name, **fields)
+        self.sim.review(self.repo, number, "bob", "APPROVE")
+        self.sim.merge(self.repo, number, actor="root")
+        self.settle()
+        return number
+
+    def closed_delivery(self, number: int) -> Any:
+        return [d for d in self.sim.deliveries if d.event == "pull_request"
+                and d.action == "closed" and _number_of(d) == number][-1]
+
+    def post_again(self, delivery: Any) -> int:
+        """The same signed body under a new X-GitHub-Delivery (the id is not signed)."""
+        headers = {k: v for k, v in delivery.headers.items()
+                   if k.lower() in ("content-type", "x-github-event", "x-hub-signature-256")}
+        headers["X-GitHub-Delivery"] = str(uuid.uuid4())
+        return httpx.post(self.receiver.url, content=delivery.body, headers=headers).status_code
+
+
+def _number_of(delivery: Any) -> int | None:
+    import json
+
+    try:
+        return int(json.loads(delivery.body)["number"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _make_loop(e2e_sim: Any, cluster: Any, janus_ns: str, tmp_path: Path, branch: str | None,
+               *, outage: bool = False) -> LedgerLoop:
+    sim, app_id, key, bot = e2e_sim
+    sim.set_delivery_mode("sync")
+    bed = harness.Bed(sim, app_id, key, bot)
+    bed.repo = harness.new_repo(sim)
+    bed.installation_id = sim.install_app(app_id, bed.repo)
+    crs = AccessRequests(cluster.admin_client(), janus_ns)
+    gh = connect(bed.settings())
+    proxy = None
+    ledger_gh = gh
+    if outage:
+        proxy = Outage(sim.base_url)
+        ledger_gh = connect(dataclasses.replace(bed.settings(), api_url=proxy.url))
+    keeper = ledger_keeper.build(ledger_gh, bed.repo, crs, default_branch="main",
+                                 ledger_branch=branch, counters=bed.counters,
+                                 batch_seconds=0.3)
+    keeper.writer.max_backoff = 0.5
+    ops = GitOps(gh, bed.repo, crs, load_config_file(harness.ROOT / "policies" / "janus.yaml"),
+                 janus_login=bot, counters=bed.counters, ledger=keeper)
+    secret = secrets.token_hex(20).encode()
+    receiver = Receiver(ops, ReceiverSettings(secret=secret, db_path=tmp_path / "d.sqlite",
+                                              port=0, reconcile_interval=0,
+                                              status_watch_seconds=2))
+    receiver.start()
+    sim.add_webhook(bed.repo, receiver.url, secret.decode(), events=["*"])
+    return LedgerLoop(bed, ops, receiver, secret, crs, janus_ns, branch, proxy)
+
+
+@pytest.fixture(params=[None, LEDGER_BRANCH], ids=["ledger-on-main", "ledger-branch"])
+def lloop(request, e2e_sim, cluster, janus_ns, tmp_path: Path) -> Iterator[LedgerLoop]:
+    loop = _make_loop(e2e_sim, cluster, janus_ns, tmp_path, request.param)
+    try:
+        yield loop
+    finally:
+        loop.receiver.stop()
+
+
+@pytest.fixture
+def main_loop(e2e_sim, cluster, janus_ns, tmp_path: Path) -> Iterator[LedgerLoop]:
+    loop = _make_loop(e2e_sim, cluster, janus_ns, tmp_path, None)
+    try:
+        yield loop
+    finally:
+        loop.receiver.stop()
+
+
+@pytest.fixture
+def outage_loop(e2e_sim, cluster, janus_ns, tmp_path: Path) -> Iterator[LedgerLoop]:
+    loop = _make_loop(e2e_sim, cluster, janus_ns, tmp_path, None, outage=True)
+    try:
+        yield loop
+    finally:
+        loop.receiver.stop()
+        assert loop.proxy is not None
+        loop.proxy.stop()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _granted(loop: LedgerLoop) -> tuple[str, int, str]:
+    """A request merged, its entry recorded, the CR held by the ledger finalizer, then
+    Active (as the controller writes it) and recorded so: (name, PR, entry path)."""
+    name = request_name()
+    number = loop.merge_request(name)
+    path = loop.entry_path(number, name)
+    e = loop.wait_entry(path, lambda e: True, "the entry of the merge")
+    assert e.merge.commit == loop.sim.pull(loop.repo, number)["merge_commit_sha"]
+    assert e.merge.approvers == ("bob",) and e.end is None
+    wait_for(lambda: ledger_keeper.FINALIZER in loop.crs.get(cr_name(name)).meta.finalizers,
+             15, "the ledger finalizer")
+    loop.set_status(cr_name(name), {"phase": "Active", "grantedAt": _now(),
+                                    "expiresAt": "2099-01-01T00:00:00Z"})
+    loop.wait_entry(path, lambda e: e.granted_at is not None, "grantedAt in the entry")
+    return name, number, path
+
+
+def _end(loop: LedgerLoop, how: str, name: str, number: int) -> None:
+    cr = cr_name(name)
+    if how == "revoked":
+        loop.sim.comment(loop.repo, number, "alice", "/janus revoke all done")
+        loop.settle()
+        view = loop.crs.get(cr)
+        assert view.revocation is not None
+        loop.set_status(cr, {"phase": "Revoked", "revokedAt": _now(), "revokedBy": "alice",
+                             "revokedReason": "all done"})
+    elif how == "expired":
+        loop.set_status(cr, {"phase": "Expired"})
+    elif how == "failed":
+        loop.set_status(cr, {"phase": "Failed", "message": "cluster prod unreachable"})
+    elif how == "deleted":
+        loop.delete_cr(cr)  # while Active: held by the finalizer until recorded
+    else:  # file-deletion: a merged PR deletes the request file
+        branch = f"revoke/{name}"
+        loop.sim.push(loop.repo, branch, {request_path(name): None}, author="alice",
+                      message="revoke", base="main")
+        pr = loop.sim.create_pull(loop.repo, head=branch, title="revoke", author="alice")
+        loop.sim.merge(loop.repo, pr, actor="root")
+        loop.settle()
+        loop.set_status(cr, {"phase": "Revoked", "revokedAt": _now(), "revokedBy": "alice",
+                             "revokedReason": f"{request_path(name)} deleted by PR #{pr}"})
+
+
+EXPECTED = {"revoked": ("revoked", "pr-comment"), "expired": ("expired", "controller"),
+            "failed": ("failed", "controller"), "deleted": ("deleted", "kubernetes"),
+            "file-deletion": ("revoked", "file-deletion")}
+
+
+@pytest.mark.parametrize("how", list(EXPECTED))
+def test_each_ending_is_recorded_and_the_grant_never_comes_back(lloop: LedgerLoop,
+                                                                how: str) -> None:
+    loop = lloop
+    name, number, path = _granted(loop)
+    _end(loop, how, name, number)
+    want_how, want_via = EXPECTED[how]
+    e = loop.wait_entry(path, lambda e: e.end is not None, "the end in the ledger")
+    assert (e.end.how, e.end.via) == (want_how, want_via), e.end
+    if how == "revoked":
+        assert e.end.by == "alice" and e.end.reason == "all done"
+    if how == "failed":
+        assert e.end.message == "cluster prod unreachable"
+    # The commit that recorded the end removed the request file (ledger on main); with a
+    # separate ledger branch the file stays where it is.
+    on_main = loop.sim.read_file(loop.repo, request_path(name))
+    if loop.branch is None:
+        assert on_main is None
+        subjects = _subjects(loop, path)
+        assert subjects[0].startswith(f"janus: {want_how} alice → prod/payments (PR #{number})")
+    elif how != "file-deletion":
+        assert on_main is not None
+    # The finalizer goes once the end is written; then deleting the CR is immediate.
+    cr = cr_name(name)
+    if how != "deleted":
+        wait_for(lambda: ledger_keeper.FINALIZER not in loop.crs.get(cr).meta.finalizers,
+                 15, "the finalizer released")
+        loop.delete_cr(cr)
+    wait_for(lambda: loop.crs.get(cr) is None, 15, "the CR gone")
+    # Hostile: every path that could apply the old merge again.
+    closed = loop.closed_delivery(number)
+    loop.receiver.reconciler.run()
+    loop.sim.redeliver(closed.guid)
+    loop.settle()
+    assert loop.post_again(closed) == 202
+    loop.settle()
+    loop.receiver.reconciler.run()
+    time.sleep(0.5)
+    assert loop.crs.get(cr) is None, "a grant that ended came back"
+    if loop.branch is not None and how != "file-deletion":
+        # The file is still on main: it is the ledger that refused (the PR already has its
+        # merge comment, which is never posted twice).
+        # (The redelivery with the same id is a duplicate to the receiver's store; the new id
+        # reaches verification, and the ledger refuses it.)
+        assert loop.bed.counters.get("webhook_deliveries_total", outcome="duplicate") >= 1
+        assert loop.bed.counters.get("merged_requests_total", outcome="already-recorded") >= 1
+        assert request_path(name) in loop.receiver.reconciler.run().repaired
+
+
+def test_old_merge_replayed_after_its_window_is_refused_on_every_path(main_loop) -> None:
+    loop = main_loop
+    name = request_name()
+    number = open_request_pr(loop.sim, loop.repo, name, duration="1h")
+    loop.sim.review(loop.repo, number, "bob", "APPROVE")
+    loop.settle()
+    loop.sim.drop_next(10)  # the merge's deliveries (closed, push) are all lost
+    loop.sim.merge(loop.repo, number, actor="root")
+    loop.sim.wait_for_deliveries(10)
+    # ... and found again three hours later.
+    pull = loop.sim.world.repo(loop.repo).pulls[number]
+    pull.merged_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    closed = loop.closed_delivery(number)
+    loop.sim.redeliver(closed.guid)
+    loop.settle()
+    assert loop.crs.get(cr_name(name)) is None
+    assert any("its window has passed" in b for b in loop.comments(number))
+    assert loop.post_again(closed) == 202
+    loop.settle()
+    report = loop.receiver.reconciler.run()
+    assert request_path(name) in report.stale
+    assert loop.crs.get(cr_name(name)) is None
+    assert loop.bed.counters.get("merged_requests_total", outcome="window-passed") >= 1
+
+
+def test_extension_is_recorded_in_the_grant_entry(main_loop) -> None:
+    loop = main_loop
+    name, first, path = _granted(loop)
+    branch = f"extend/{name}"
+    loop.sim.push(loop.repo, branch, {request_path(name): harness.request_yaml(name,
+                                                                             duration="3h")},
+                  author="alice", message="longer", base="main")
+    number = loop.sim.create_pull(loop.repo, head=branch, title="longer", author="alice")
+    loop.sim.review(loop.repo, number, "carol", "APPROVE")
+    merge = loop.sim.merge(loop.repo, number, actor="root")
+    loop.settle()
+    e = loop.wait_entry(path, lambda e: e.extensions, "the extension in the entry")
+    assert e.merge.pull_request == first
+    assert (e.extensions[0].merge.pull_request, e.extensions[0].merge.commit,
+            e.extensions[0].duration, e.extensions[0].merge.approvers) == \
+        (number, merge, "3h", ("carol",))
+    # Ending it removes the file as the extension left it.
+    loop.set_status(cr_name(name), {"phase": "Expired"})
+    loop.wait_entry(path, lambda e: e.end is not None, "the end")
+    wait_for(lambda: loop.sim.read_file(loop.repo, request_path(name)) is None, 15,
+             "the extended file removed")
+
+
+def test_github_away_across_an_expiry_holds_the_cr_until_written(outage_loop) -> None:
+    loop = outage_loop
+    assert loop.proxy is not None
+    name, _, path = _granted(loop)
+    cr = cr_name(name)
+    loop.proxy.down = True
+    loop.set_status(cr, {"phase": "Expired"})
+    loop.delete_cr(cr)
+    time.sleep(3)
+    held = loop.crs.get(cr)
+    assert held is not None and held.meta.deleting, "the CR must wait for the ledger"
+    assert loop.bed.counters.get("ledger_pending") >= 1
+    assert loop.bed.counters.get("ledger_write_failures_total", reason="unavailable") >= 1
+    assert loop.entry(path).end is None
+    loop.proxy.down = False
+    e = loop.wait_entry(path, lambda e: e.end is not None, "the end after GitHub is back")
+    assert e.end.how == "expired"
+    wait_for(lambda: loop.crs.get(cr) is None, 20, "the CR released and gone")
+    assert loop.sim.read_file(loop.repo, request_path(name)) is None
+
+
+def _subjects(loop: LedgerLoop, path: str) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["git", "--git-dir", str(loop.sim.git_dir(loop.repo)), "log",
+                          "--format=%s", loop.ledger_ref, "--", path],
+                         capture_output=True, text=True, check=True).stdout
+    return out.splitlines()
