@@ -330,9 +330,9 @@ def _pending_files(repo: GitRepo, commit: str, window: Window,
     out = []
     for f in unrecorded:
         request, _ = load_request(f.path, texts[f.blob])
-        added_at, commit = (f.added_at, f.commit) if f.commit else brought.get(
+        added_at, brought_by = (f.added_at, f.commit) if f.commit else brought.get(
             (f.path, f.blob), (None, None))
-        out.append(PendingFile(f.path, f.blob, added_at, f.removed_at, request, commit))
+        out.append(PendingFile(f.path, f.blob, added_at, f.removed_at, request, brought_by))
     return out
 
 

@@ -115,12 +115,12 @@ def verify(repo: GitRepo, *, ref: str = "HEAD", ledger_ref: str | None = None,
     # 2. Applied once: no merge of a file recorded twice.
     seen: dict[tuple[str, str], str] = {}
     for path, entry in entries:
-        for commit in entry.merges():
-            key = (commit, entry.request.path)
+        for merge in entry.merges():
+            key = (merge, entry.request.path)
             if key in seen and seen[key] != path:
                 findings.append(Finding(
-                    "entry-duplicate", f"merge {commit[:12]} of {entry.request.path} is also "
-                    f"recorded by {seen[key]}: applied twice", path, commit))
+                    "entry-duplicate", f"merge {merge[:12]} of {entry.request.path} is also "
+                    f"recorded by {seen[key]}: applied twice", path, merge))
             seen.setdefault(key, path)
 
     # 3. Each recorded merge is in the history and brought the recorded blob.

@@ -80,9 +80,10 @@ def create_tree(ctx: Ctx) -> Reply:
             lines.append(f"0 {'0' * 40}\t{path}")
             continue
         else:
-            sha = item.get("sha")
-            if not isinstance(sha, str) or repo.git.object_type(sha) != _MODES[mode]:
-                raise ApiError(422, f"tree.sha {sha} is not a valid {_MODES[mode]}")
+            given = item.get("sha")
+            if not isinstance(given, str) or repo.git.object_type(given) != _MODES[mode]:
+                raise ApiError(422, f"tree.sha {given} is not a valid {_MODES[mode]}")
+            sha = given
         lines.append(f"{mode} {sha}\t{path}")
     tree = _write_tree(repo.git, base, lines)
     return Reply(201, ctx.render.tree(repo, tree, False))
