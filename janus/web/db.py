@@ -197,7 +197,10 @@ class SessionStore:
                     bytes_out=0,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            if key is None:  # only for a table without a primary key
+                raise RuntimeError("terminal_sessions returned no primary key")
+            return int(key[0])
 
     def set_shell(self, session_id: int, shell: str) -> None:
         with self.engine.begin() as conn:
@@ -297,4 +300,4 @@ class SessionStore:
 
     def count(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(terminal_sessions)).scalar())
+            return conn.execute(select(func.count()).select_from(terminal_sessions)).scalar_one()

@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -124,7 +126,7 @@ class Receiver:
             time.sleep(0.02)
         return server
 
-    def _spawn(self, name: str, target, *args) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, name: str, target: Callable[..., object], *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
