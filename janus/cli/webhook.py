@@ -26,6 +26,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig",
                         help="central cluster kubeconfig (default: $KUBECONFIG, else in-cluster)")
     parser.add_argument("--namespace", default="janus", help="namespace of the AccessRequests")
+    parser.add_argument("--ledger-branch", default=None,
+                        help="commit the ledger (ledger/) to this branch, e.g. janus-ledger, "
+                             "for organisations that forbid bot commits on the default branch "
+                             "(default: the default branch, which also drops ended requests)")
 
 
 def register(subparsers: Any) -> None:
@@ -79,8 +83,15 @@ def _gitops(args: argparse.Namespace) -> Any:
     except NoCredentials as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     janus_config = load_config_file(Path(args.config))
-    return GitOps(gh, args.repo, AccessRequests(api, args.namespace), janus_config,
-                  janus_login=acting_login(gh, settings), app_id=settings.app_id)
+    crs = AccessRequests(api, args.namespace)
+    ops = GitOps(gh, args.repo, crs, janus_config,
+                 janus_login=acting_login(gh, settings), app_id=settings.app_id)
+    # The ledger (docs/design.md §11): every grant's start and end committed to the repository.
+    from janus.gitops import ledger_keeper
+
+    ops.ledger = ledger_keeper.build(gh, args.repo, crs, default_branch=ops.default_branch,
+                                     ledger_branch=args.ledger_branch, counters=ops.counters)
+    return ops
 
 
 def _run_webhook(args: argparse.Namespace) -> int:
@@ -111,6 +122,13 @@ def _interrupt(signum: int, frame: object) -> None:
 def _run_reconcile(args: argparse.Namespace) -> int:
     from janus.gitops.reconcile import Reconciler
 
-    report = Reconciler(_gitops(args)).run()
+    ops = _gitops(args)
+    report = Reconciler(ops).run()
+    # A one-shot pass has no writer thread: write what it found for the ledger before exiting.
+    if ops.ledger is not None and ops.ledger.writer.pending() \
+            and not ops.ledger.writer.write_once():
+        print(json.dumps(report.__dict__, indent=2))
+        raise CliError(f"the ledger could not be written: {ops.ledger.writer.last_error}",
+                       EXIT_USAGE)
     print(json.dumps(report.__dict__, indent=2))
     return 0
