@@ -109,7 +109,10 @@ def evaluate_pull(
                        problems + outside_problems), plan
 
 
-def annotations(problems: list[Problem]) -> list[dict[str, Any]]:
+def check_annotations(problems: list[Problem]) -> list[dict[str, Any]]:
+    """The check run's line annotations (at most MAX_ANNOTATIONS, GitHub's limit per request).
+
+    Not named ``annotations``: that name is the module's ``from __future__`` feature."""
     out = []
     for p in problems[:MAX_ANNOTATIONS]:
         line = p.line or 1
@@ -151,7 +154,7 @@ def publish_check(repo: Repository, head_sha: str, result: CheckResult,
     """Create or update the Janus App's check run on *head_sha*; returns "check-run" or
     "status"."""
     output = {"title": result.title, "summary": result.summary,
-              "annotations": annotations(result.problems)}
+              "annotations": check_annotations(result.problems)}
     try:
         existing = own_check_runs(repo, head_sha, app_id, janus_login)
         if existing:
