@@ -109,11 +109,11 @@ def evaluate_pull(
                        problems + outside_problems), plan
 
 
-def check_annotations(problems: list[Problem]) -> list[dict[str, Any]]:
+def check_annotations(problems: list[Problem]) -> list[dict[str, str | int]]:
     """The check run's line annotations (at most MAX_ANNOTATIONS, GitHub's limit per request).
 
     Not named ``annotations``: that name is the module's ``from __future__`` feature."""
-    out = []
+    out: list[dict[str, str | int]] = []
     for p in problems[:MAX_ANNOTATIONS]:
         line = p.line or 1
         out.append({
@@ -153,8 +153,10 @@ def publish_check(repo: Repository, head_sha: str, result: CheckResult,
                   app_id: int | None = None, janus_login: str | None = None) -> str:
     """Create or update the Janus App's check run on *head_sha*; returns "check-run" or
     "status"."""
-    output = {"title": result.title, "summary": result.summary,
-              "annotations": check_annotations(result.problems)}
+    output: dict[str, str | list[dict[str, str | int]]] = {
+        "title": result.title, "summary": result.summary,
+        "annotations": check_annotations(result.problems),
+    }
     try:
         existing = own_check_runs(repo, head_sha, app_id, janus_login)
         if existing:
