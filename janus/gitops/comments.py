@@ -23,11 +23,13 @@ def marker(key: str) -> str:
 
 
 def find(pull: PullRequest, key: str, author: str | None = None) -> IssueComment | None:
-    """The comment with *key*'s marker, written by *author* when given (others can't forge it)."""
+    """The comment with *key*'s marker, written by *author* when given (others can't forge it).
+    A deleted account's comment has ``user: null``: never Janus's."""
     needle = marker(key)
     for comment in pull.get_issue_comments():
         if needle in (comment.body or "") and (
-            author is None or comment.user.login.lower() == author.lower()
+            author is None
+            or (comment.user is not None and comment.user.login.lower() == author.lower())
         ):
             return comment
     return None

@@ -46,6 +46,8 @@ def handle_revoke_comment(ops: GitOps, payload: dict[str, Any]) -> None:
     with ops.lock_for(number):
         pull = ops.repo.get_pull(number)
         comment = pull.get_issue_comment(comment_id)  # fresh: the payload is only a hint
+        if comment.user is None:
+            return  # the account was deleted since ("ghost"): nobody to act for
         login = comment.user.login
         if ops.janus_login and login.lower() == ops.janus_login.lower():
             return

@@ -343,7 +343,9 @@ def untrusted_commits(pull: PullRequest, app_login: str) -> list[str]:
     """
     strangers = []
     for c in pull.get_commits():
-        committer = c.committer.login if c.committer is not None else None  # null, or {}
+        # Read from the raw data: GitHub sends null, or {} for an e-mail that maps to no
+        # account (PyGithub cannot read `.login` of such a user: it tries to fetch it).
+        committer = (c.raw_data.get("committer") or {}).get("login")
         verification = c.commit.verification
         verified = verification is not None and verification.verified is True
         if verified and committer is not None and committer.lower() == app_login.lower():

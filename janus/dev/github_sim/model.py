@@ -37,6 +37,9 @@ class Account:
     email: str | None = None
     created_at: str = ""
     site_admin: bool = False
+    # A deleted account ("ghost"): GitHub then sends `user: null` on its comments and reviews,
+    # and its commits' e-mail maps to no account (the commit's `author` is `{}`).
+    deleted: bool = False
 
 
 @dataclass

@@ -102,6 +102,11 @@ class GitHubSimulator:
         self._tokens[login.lower()] = token
         return token
 
+    def delete_user(self, login: str) -> None:
+        """Delete the account (GitHub's "ghost"): ``user: null`` on its comments and reviews,
+        ``author: {}`` on its commits, its tokens revoked."""
+        self.world.delete_user(login)
+
     def token(self, login: str) -> str:
         """The personal token :meth:`add_user` returned for *login*."""
         return self._tokens[login.lower()]

@@ -105,6 +105,15 @@ class WorldState(abc.ABC):
             )
             return self.issue_token(login)
 
+    def delete_user(self, login: str) -> None:
+        """Delete an account: its tokens stop working, its comments and reviews show
+        ``user: null``, and its commits no longer map to an account."""
+        with self.lock:
+            acc = self.account(login)
+            acc.deleted = True
+            self.tokens = {t: v for t, v in self.tokens.items()
+                           if v.login.lower() != acc.login.lower()}
+
     def issue_token(self, login: str, installation_id: int | None = None,
                     ttl: float | None = None, oauth: bool = False) -> str:
         prefix = "ghs_" if installation_id else ("gho_" if oauth else "ghp_")
