@@ -127,7 +127,7 @@ def _number_of(delivery: Any) -> int | None:
 
 
 def _make_loop(e2e_sim: Any, cluster: Any, janus_ns: str, tmp_path: Path, branch: str | None,
-               *, outage: bool = False) -> LedgerLoop:
+               *, outage: bool = False, status_watch: bool = True) -> LedgerLoop:
     sim, app_id, key, bot = e2e_sim
     sim.set_delivery_mode("sync")
     bed = harness.Bed(sim, app_id, key, bot)
@@ -149,6 +149,7 @@ def _make_loop(e2e_sim: Any, cluster: Any, janus_ns: str, tmp_path: Path, branch
     secret = secrets.token_hex(20).encode()
     receiver = Receiver(ops, ReceiverSettings(secret=secret, db_path=tmp_path / "d.sqlite",
                                               port=0, reconcile_interval=0,
+                                              status_watch=status_watch,
                                               status_watch_seconds=2))
     receiver.start()
     sim.add_webhook(bed.repo, receiver.url, secret.decode(), events=["*"])
@@ -362,3 +363,76 @@ def _subjects(loop: LedgerLoop, path: str) -> list[str]:
                           "--format=%s", loop.ledger_ref, "--", path],
                          capture_output=True, text=True, check=True).stdout
     return out.splitlines()
+
+
+def test_ruleset_without_bypass_holds_the_end_until_the_app_may_write(main_loop) -> None:
+    loop = main_loop
+    name, _, path = _granted(loop)
+    cr = cr_name(name)
+    ruleset = loop.sim.world.add_ruleset(loop.repo, "protect main",
+                                         ["pull_request", "non_fast_forward", "deletion"])
+    loop.set_status(cr, {"phase": "Expired"})
+    wait_for(lambda: loop.bed.counters.get("ledger_write_failures_total", reason="refused"),
+             15, "the refusal counted")
+    assert loop.ops.ledger is not None
+    assert "Repository rule violations found" in (loop.ops.ledger.writer.last_error or "")
+    assert loop.bed.counters.get("ledger_pending") >= 1
+    assert ledger_keeper.FINALIZER in loop.crs.get(cr).meta.finalizers  # held meanwhile
+    assert loop.entry(path).end is None
+    # The documented setup: the App is the ruleset's bypass actor for its own commits.
+    loop.sim.world.remove_ruleset(loop.repo, ruleset.id)
+    loop.sim.world.add_ruleset(loop.repo, "protect main",
+                               ["pull_request", "non_fast_forward", "deletion"],
+                               bypass=[{"actor_type": "Integration",
+                                        "actor_id": loop.bed.app_id, "bypass_mode": "always"}])
+    e = loop.wait_entry(path, lambda e: e.end is not None, "the end once the App may write")
+    assert e.end.how == "expired"
+    wait_for(lambda: ledger_keeper.FINALIZER not in loop.crs.get(cr).meta.finalizers, 15,
+             "the finalizer released")
+
+
+def test_200_grants_expiring_together_are_batched_and_all_recorded(e2e_sim, cluster, janus_ns,
+                                                                  tmp_path: Path) -> None:
+    from janus.gitops.ledger_git import blob_sha
+    from janus.model import load_request
+    from janus.resource import Provenance
+
+    # No status comments: there are no PRs behind these grants.
+    loop = _make_loop(e2e_sim, cluster, janus_ns, tmp_path, None, status_watch=False)
+    try:
+        files, requests = {}, []
+        for i in range(200):
+            name = f"bulk{i:03d}-{uuid.uuid4().hex[:6]}"
+            text = harness.request_yaml(name)
+            files[request_path(name)] = text
+            req, _ = load_request(request_path(name), text.encode())
+            requests.append((req, blob_sha(text.encode())))
+        merge = loop.sim.push(loop.repo, "main", files, author="root", message="bulk merge")
+        merged_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        for i, (req, blob) in enumerate(requests):
+            loop.crs.apply_grant(req, Provenance(
+                repo=loop.repo, pull_request=5000 + i, merge_commit=merge, path=req.path,
+                blob_sha=blob, approvers=("bob",), merged_by="root", merged_at=merged_at))
+        names_ = [cr_name(r.name) for r, _ in requests]
+        wait_for(lambda: all(ledger_keeper.FINALIZER in loop.crs.get(n).meta.finalizers
+                             for n in names_), 90, "every CR held by the ledger finalizer")
+        assert loop.ops.ledger is not None
+        assert loop.ops.ledger.writer.wait_idle(60)
+        before = loop.ops.ledger.writer.commits
+        start = time.monotonic()
+        for n in names_:
+            loop.set_status(n, {"phase": "Expired"})
+        wait_for(lambda: all(ledger_keeper.FINALIZER not in loop.crs.get(n).meta.finalizers
+                             for n in names_), 120, "every end recorded")
+        took = time.monotonic() - start
+        commits = loop.ops.ledger.writer.commits - before
+        for i, (req, _) in enumerate(requests):
+            path = ledger.entry_path(merged_at, 5000 + i, cr_name(req.name))
+            e = loop.entry(path)
+            assert e is not None and e.end is not None and e.end.how == "expired", path
+            assert loop.sim.read_file(loop.repo, req.path) is None
+        # 200 endings written over a few seconds: a handful of commits, not 200.
+        assert commits <= max(3, int(took / 2) + 2), (commits, took)
+        print(f"\n200 endings: {commits} ledger commit(s), all recorded in {took:.1f} s")
+    finally:
+        loop.receiver.stop()
