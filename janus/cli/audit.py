@@ -17,8 +17,12 @@ import datetime as dt
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from janus.cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, CliError
+
+if TYPE_CHECKING:
+    from janus.audit import GitRepo
 
 FORMATS = ("table", "json", "csv")
 
@@ -75,7 +79,7 @@ def _shared(parser: argparse.ArgumentParser, defaults: argparse.Namespace | None
                         help="table (default), json or csv")
 
 
-def _repo(path: Path) -> object:
+def _repo(path: Path) -> GitRepo:
     from janus.audit import GitRepo, RepoError
 
     try:
@@ -117,8 +121,8 @@ def _audit(args: argparse.Namespace) -> int:
     filters = query.Filters(args.cluster, args.namespace, args.user)
     repo = _repo(args.repo)
     try:
-        answer = query.audit(repo, window, filters, ref=args.ref,  # type: ignore[arg-type]
-                             ledger_ref=args.ledger_ref, use_cache=not args.no_cache)
+        answer = query.audit(repo, window, filters, ref=args.ref, ledger_ref=args.ledger_ref,
+                             use_cache=not args.no_cache)
     except RepoError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
@@ -148,8 +152,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     repo = _repo(args.repo)
     try:
-        report = verify(repo, ref=args.ref, ledger_ref=args.ledger_ref,  # type: ignore[arg-type]
-                        bots=args.bot)
+        report = verify(repo, ref=args.ref, ledger_ref=args.ledger_ref, bots=args.bot)
     except RepoError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     if args.format == "json":
@@ -162,10 +165,10 @@ def _verify(args: argparse.Namespace) -> int:
     summary = (f"{checked['entries']} entries, {checked['merges']} merges, "
                f"{checked['removedFiles']} removed request files, {checked['ledgerCommits']} "
                "commits touching ledger/")
-    writers = checked.get("ledgerWriters") or {}
-    if writers:
+    writers = checked.get("ledgerWriters")
+    if isinstance(writers, dict) and writers:
         summary += " (ledger written by " + ", ".join(
-            f"{who}: {n}" for who, n in sorted(writers.items())) + ")"  # type: ignore[attr-defined]
+            f"{who}: {n}" for who, n in sorted(writers.items())) + ")"
     verdict = f"{len(report.findings)} finding(s)" if report.findings else "consistent"
     print(f"janus audit verify: {verdict}; checked {summary}", file=sys.stderr)
     return EXIT_INVALID if report.findings else EXIT_OK

@@ -26,6 +26,13 @@ def _client(settings: WebSettings, token: str) -> Github:
     )
 
 
+def app_client(settings: WebSettings) -> Github:
+    """A client with the app's own token (reading the ledger)."""
+    if not settings.github_token:
+        raise NoGitHubCredentials("no github_token configured")
+    return _client(settings, settings.github_token)
+
+
 def app_repo(settings: WebSettings) -> Repository:
     """The access repo with the app's own token (reading policies, PR status)."""
     if not settings.github_token or not settings.repo:

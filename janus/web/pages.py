@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -30,6 +31,13 @@ from janus.web import readiness as web_readiness
 from janus.web.auth import AdminUser, CurrentUser, User, require_csrf
 from janus.web.github_access import NoGitHubCredentials, repo_for_user
 from janus.web.grants import GrantStore
+from janus.web.ledger_source import (
+    LedgerSource,
+    LedgerUnreadable,
+    PastGrant,
+    ledger_source_for,
+    past_grants,
+)
 from janus.web.policy_source import PolicySource, PolicyUnavailable
 from janus.web.request_form import (
     RequestForm,
@@ -46,6 +54,7 @@ log = logging.getLogger("janus.web.pages")
 router = APIRouter()
 
 MAX_REASON = 500
+_LEDGER_LOCK = threading.Lock()
 MIN_REASON = 10
 
 
@@ -72,7 +81,7 @@ def _is_htmx(request: Request) -> bool:
 def home(request: Request, user: CurrentUser) -> Response:
     grants = _grants(request).list_for(user.login)
     live = [g for g in grants if standing.in_force(g)]
-    past = [g for g in grants if not standing.in_force(g)]
+    past, ledger_error = _past(request, grants, user.login)
     open_pulls: list[pulls.PullSummary] = []
     pulls_error = None
     try:
@@ -87,6 +96,7 @@ def home(request: Request, user: CurrentUser) -> Response:
             "user": user,
             "live": live,
             "past": past[:50],
+            "ledger_error": ledger_error,
             "open_pulls": open_pulls,
             "pulls_error": pulls_error,
         },
@@ -239,11 +249,12 @@ def pull_status(number: int, request: Request, user: CurrentUser) -> Response:
 @router.get("/admin")
 def admin_page(request: Request, user: AdminUser) -> Response:
     grants = _grants(request).list()
+    recent, ledger_error = _past(request, grants, None)
     return templates.TemplateResponse(
         request,
         "admin.html",
         {"user": user, "live": [g for g in grants if standing.in_force(g)],
-         "recent": [g for g in grants if not standing.in_force(g)][:50]},
+         "recent": recent[:50], "ledger_error": ledger_error},
     )
 
 
@@ -263,6 +274,32 @@ def admin_revoke(
 
 
 # -- shared ----------------------------------------------------------------------------------
+
+
+def _ledger(request: Request) -> LedgerSource:
+    """The app's ledger reader, made at first use (one per app: its cache is shared)."""
+    state = request.app.state
+    with _LEDGER_LOCK:
+        if getattr(state, "ledger", None) is None:
+            state.ledger = ledger_source_for(state.settings)
+        return state.ledger
+
+
+def _past(request: Request, grants: list[AccessRequestView], login: str | None
+          ) -> tuple[list[PastGrant], str | None]:
+    """Ended grants from the ledger (the record) plus ended AccessRequests it does not have
+    yet; the ledger's absence is said on the page, never an error (docs/design.md §11)."""
+    settings = request.app.state.settings
+    source = _ledger(request)
+    recorded = None
+    error = None
+    if source.enabled:
+        try:
+            recorded = source.ended()
+        except LedgerUnreadable:
+            error = "The ledger cannot be read right now; ended grants are shown from the cluster."
+    return past_grants(recorded, grants, settings.github_url, login), error
+
 
 
 def _grant_or_404(request: Request, name: str) -> AccessRequestView:

@@ -66,6 +66,9 @@ class WebSettings:
     repo: str = ""
     # Token used to open PRs when the user has no OAuth token of their own (proxy/OIDC/dev).
     github_token: str | None = None
+    # The branch holding ledger/ (docs/design.md §11); empty: the repo's default branch. The
+    # pages read ended grants from it with github_token (read-only).
+    ledger_branch: str = ""
     # Dev login only (the local demo against the GitHub simulator): each user's own token, so
     # the PRs the form opens are authored by the requester as with OAuth. Ignored otherwise.
     dev_user_tokens: dict[str, str] = field(default_factory=dict)
