@@ -436,3 +436,57 @@ def test_200_grants_expiring_together_are_batched_and_all_recorded(e2e_sim, clus
         print(f"\n200 endings: {commits} ledger commit(s), all recorded in {took:.1f} s")
     finally:
         loop.receiver.stop()
+
+
+def test_real_controller_revoke_expiry_and_delete_while_active_are_recorded(
+        main_loop, cluster, tmp_path: Path) -> None:
+    """The real controller grants and ends; the ledger records each end, the file leaves
+    ``requests/``, and a CR deleted while Active is cleaned up by the controller and recorded
+    as deleted before it goes."""
+    from tests.integration.controller_env import ControllerProcess, grant_objects, wait_phase
+    from tests.k8s_helpers import create_namespace
+
+    loop = main_loop
+    api = cluster.admin_client()
+    namespace = f"payments-{uuid.uuid4().hex[:6]}"
+    create_namespace(api, namespace)
+    controller = ControllerProcess(tmp_path / "ctl", cluster, loop.janus_ns,
+                                   clusters=["prod", "staging"], central_name="prod").start()
+    try:
+        grants = {}
+        for how in ("revoked", "expired", "deleted"):
+            name = request_name()
+            number = loop.merge_request(name, namespace=namespace)
+            cr = cr_name(name, namespace=namespace)
+            wait_phase(api, loop.janus_ns, cr, "Active", timeout=60)
+            path = ledger.entry_path(loop.sim.pull(loop.repo, number)["merged_at"], number, cr)
+            loop.wait_entry(path, lambda e: e.granted_at is not None, "grantedAt recorded")
+            grants[how] = (name, number, cr, path)
+        # Revoked from the PR.
+        name, number, cr, path = grants["revoked"]
+        loop.sim.comment(loop.repo, number, "alice", "/janus revoke done")
+        loop.settle()
+        wait_phase(api, loop.janus_ns, cr, "Revoked", timeout=60)
+        e = loop.wait_entry(path, lambda e: e.end is not None, "the revocation recorded")
+        assert (e.end.how, e.end.by, e.end.via) == ("revoked", "alice", "pr-comment")
+        # Expired: the duration shortened on the CR (as an admin could), the controller ends it.
+        name, number, cr, path = grants["expired"]
+        loop.crs.client.patch_spec(cr, {"duration": "2s"})
+        wait_phase(api, loop.janus_ns, cr, "Expired", timeout=60)
+        e = loop.wait_entry(path, lambda e: e.end is not None, "the expiry recorded")
+        assert e.end.how == "expired"
+        # Deleted while Active: the controller removes the access, the ledger records it.
+        name, number, cr, path = grants["deleted"]
+        loop.delete_cr(cr)
+        e = loop.wait_entry(path, lambda e: e.end is not None, "the deletion recorded")
+        assert e.end.how == "deleted"
+        wait_for(lambda: loop.crs.get(cr) is None, 30, "the deleted CR gone")
+        wait_for(lambda: not any(grant_objects(api, namespace, cr).values()), 30,
+                 "the grant's objects removed")
+        for name, _, _, _ in grants.values():
+            assert loop.sim.read_file(loop.repo, request_path(name, namespace=namespace)) is None
+        # The story is in git: each grant's entry was written, then ended.
+        for *_, path in grants.values():
+            assert len(_subjects(loop, path)) >= 2
+    finally:
+        controller.stop()
