@@ -24,7 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from github import GithubException
@@ -188,11 +190,11 @@ class Reconciler:
         """The merged PR (into the default branch) whose merge removed *path*: the pull
         requests of the latest commit touching it (None for a direct push)."""
         repo, branch = self.ops.repo, self.ops.default_branch
-        for commit in repo.get_commits(sha=head, path=path)[:1]:
-            candidates = [p for p in commit.get_pulls()
-                          if p.merged_at is not None and p.base.ref == branch]
-            if candidates:
-                return max(candidates, key=lambda p: p.merged_at)
+        # islice, not [:1]: PyGithub types a PaginatedList's slice without its item type.
+        for commit in islice(repo.get_commits(sha=head, path=path), 1):
+            pull = _last_merged_into(branch, commit.get_pulls())
+            if pull is not None:
+                return pull
         return None
 
     def _repair(self, path: str, cr_name: str, entry: Entry, now: dt.datetime,
@@ -215,11 +217,11 @@ class Reconciler:
     def _merging_pull(self, path: str, head: str) -> PullRequest | None:
         """The merged PR (into the default branch) that last changed *path*."""
         repo, branch = self.ops.repo, self.ops.default_branch
-        for commit in repo.get_commits(sha=head, path=path)[:3]:
-            candidates = [p for p in commit.get_pulls()
-                          if p.merged_at is not None and p.base.ref == branch]
-            if candidates:
-                return max(candidates, key=lambda p: p.merged_at)
+        # islice, not [:3]: PyGithub types a PaginatedList's slice without its item type.
+        for commit in islice(repo.get_commits(sha=head, path=path), 3):
+            pull = _last_merged_into(branch, commit.get_pulls())
+            if pull is not None:
+                return pull
         return None
 
     def _close_stale_pulls(self, now: dt.datetime, report: ReconcileReport) -> None:
@@ -266,3 +268,10 @@ def run_forever(reconciler: Reconciler, interval: float | None, stop: threading.
         trigger.clear()
         if stop.is_set():
             return
+
+
+def _last_merged_into(branch: str, pulls: Iterable[PullRequest]) -> PullRequest | None:
+    """Of *pulls*, the one merged into *branch* last (None: none was)."""
+    merged = [(p.merged_at, p) for p in pulls
+              if p.merged_at is not None and p.base.ref == branch]
+    return max(merged, key=lambda m: m[0])[1] if merged else None
