@@ -47,6 +47,7 @@ test-image: venv bin image
 lint: venv
 	@$(VENV)/bin/ruff check janus tests bench
 	@$(VENV)/bin/lint-imports --no-cache
+	@$(VENV)/bin/mypy
 
 # JANUS_REQUIRE_CLUSTER=1: a missing control plane fails the run instead of skipping tests.
 test: venv bin assets browser image lint
@@ -59,4 +60,4 @@ demo: venv bin assets
 	@$(VENV)/bin/janus dev up
 
 clean:
-	rm -rf $(VENV) .janus-dev .pytest_cache .ruff_cache
+	rm -rf $(VENV) .janus-dev .pytest_cache .ruff_cache .mypy_cache
