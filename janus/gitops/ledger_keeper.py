@@ -195,6 +195,8 @@ class LedgerKeeper:
         name, uid = view.name, view.meta.uid
         self._submit(Transition("ended", base, path, end=end,
                                 on_written=lambda: self._ended_written(name, uid)), view)
+        if view.meta.annotations.get(STATE_ANNOTATION) != "recorded":
+            self.crs.set_annotation(name, STATE_ANNOTATION, "pending", view.resource_version)
 
     def _record_live(self, view: AccessRequestView, base: Entry, path: str) -> None:
         if path != base.path:  # the CR's provenance is a later merge: an extension
@@ -221,6 +223,7 @@ class LedgerKeeper:
         current = self.crs.get(name)
         if current is None or current.meta.uid != uid:
             return
+        self.crs.set_annotation(name, STATE_ANNOTATION, "recorded", current.resource_version)
         self._release(name)
 
     def _release(self, name: str) -> None:

@@ -377,7 +377,9 @@ def test_ruleset_without_bypass_holds_the_end_until_the_app_may_write(main_loop)
     assert loop.ops.ledger is not None
     assert "Repository rule violations found" in (loop.ops.ledger.writer.last_error or "")
     assert loop.bed.counters.get("ledger_pending") >= 1
-    assert ledger_keeper.FINALIZER in loop.crs.get(cr).meta.finalizers  # held meanwhile
+    held = loop.crs.get(cr)
+    assert ledger_keeper.FINALIZER in held.meta.finalizers  # held meanwhile
+    assert held.meta.annotations.get(ledger_keeper.STATE_ANNOTATION) == "pending"
     assert loop.entry(path).end is None
     # The documented setup: the App is the ruleset's bypass actor for its own commits.
     loop.sim.world.remove_ruleset(loop.repo, ruleset.id)
@@ -389,6 +391,7 @@ def test_ruleset_without_bypass_holds_the_end_until_the_app_may_write(main_loop)
     assert e.end.how == "expired"
     wait_for(lambda: ledger_keeper.FINALIZER not in loop.crs.get(cr).meta.finalizers, 15,
              "the finalizer released")
+    assert loop.crs.get(cr).meta.annotations[ledger_keeper.STATE_ANNOTATION] == "recorded"
 
 
 def test_200_grants_expiring_together_are_batched_and_all_recorded(e2e_sim, cluster, janus_ns,
