@@ -6,6 +6,13 @@ Every Janus component logs through :func:`event`, so the shape is the same every
 
 Redaction is a last line of defence, not the mechanism: code never passes tokens to the logger,
 and the filter below scrubs anything shaped like a bearer token or JWT that slips through anyway.
+
+One format for every logger in a process: :func:`configure` puts the JSON handler on the root
+logger, so kopf's lines, uvicorn's (server and access, through :func:`uvicorn_log_config`) and any
+library's warnings come out as the same objects as Janus' own (``event``, ``ts``, ``level``,
+``logger``; ``request`` when known). A kopf line about an object carries it as ``object`` (and
+an AccessRequest's name as ``request``); an access line is ``http.request`` with the path
+without its query string (an OAuth ``code`` or ``state`` never reaches the log).
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ class JsonLineFormatter(logging.Formatter):
         fields: dict[str, Any] = {}
         fields["request"] = getattr(record, "request", None)
         event = getattr(record, "event", None)
+        access = _access_fields(record)
+        if access:
+            event = "http.request"
         fields["event"] = event or record.getMessage()
         fields["ts"] = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
             timespec="milliseconds"
@@ -51,7 +61,14 @@ class JsonLineFormatter(logging.Formatter):
         extra = getattr(record, "fields", None)
         if extra:
             fields.update(extra)
-        if event and record.msg != event:
+        if access:
+            fields.update(access)
+        ref = getattr(record, "k8s_ref", None)  # kopf's per-object logger
+        if isinstance(ref, dict):
+            fields["object"] = {k: ref[k] for k in ("kind", "namespace", "name") if k in ref}
+            if fields["request"] is None and ref.get("kind") == "AccessRequest":
+                fields["request"] = ref.get("name")
+        if event and record.msg != event and not access:
             fields.setdefault("message", record.getMessage())
         if record.exc_info:
             fields["error"] = self.formatException(record.exc_info)
@@ -60,14 +77,52 @@ class JsonLineFormatter(logging.Formatter):
         return redact(json.dumps(fields, default=str, ensure_ascii=False))
 
 
+def _access_fields(record: logging.LogRecord) -> dict[str, Any] | None:
+    """uvicorn's access line (``'%s - "%s %s HTTP/%s" %d'``) as fields, the query dropped."""
+    if record.name != "uvicorn.access" or not isinstance(record.args, tuple):
+        return None
+    if len(record.args) != 5:
+        return None
+    client, method, path, http_version, status = record.args
+    return {"method": method, "path": str(path).split("?", 1)[0], "status": status,
+            "client": client, "http": http_version}
+
+
+# Libraries whose INFO lines are per-request chatter (and would carry URLs): warnings only.
+_QUIET = ("httpx", "httpcore", "urllib3", "kubernetes", "github", "asyncio", "websockets",
+          "aiohttp")
+
+
 def configure(level: int | str = logging.INFO, stream: Any = None) -> None:
-    """Send all ``janus.*`` logs as JSON lines to *stream* (stderr by default)."""
+    """Send every log line of the process as JSON to *stream* (stderr by default).
+
+    The handler sits on the root logger: ``janus.*``, kopf, uvicorn and libraries all use it.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLineFormatter())
-    root = logging.getLogger("janus")
+    root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    root.propagate = False
+    janus = logging.getLogger("janus")
+    janus.handlers[:] = []
+    janus.setLevel(level)
+    janus.propagate = True
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "kopf"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    numeric = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    if not isinstance(numeric, int) or numeric > logging.DEBUG:
+        for name in _QUIET:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def uvicorn_log_config(level: int | str = logging.INFO) -> dict[str, Any]:
+    """uvicorn's ``log_config``: its loggers keep no handler of their own and propagate to the
+    root logger's JSON handler (:func:`configure`), instead of uvicorn's text formats."""
+    loggers: dict[str, dict[str, Any]] = {
+        name: {"handlers": [], "level": level, "propagate": True}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+    return {"version": 1, "disable_existing_loggers": False, "loggers": loggers}
 
 
 def event(

@@ -45,7 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="with --dev-login: the GitHub simulator's state file "
                           "(.janus-dev/github-sim.json) gives the API URL, repo and each demo "
                           "user's token, so PRs are authored by the logged-in user")
+    web.add_argument("--metrics-port", type=int, default=None,
+                     help="serve Prometheus /metrics on this port, on --host (never on --port)")
     web.add_argument("--log-level", default="info")
+    web.add_argument("--access-log", action="store_true",
+                     help="one JSON line per HTTP request (path without its query string)")
     web.set_defaults(func=_run)
 
 
@@ -120,8 +124,13 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError(f"refusing to start: the dev login would be reachable on {args.host}; "
                        "bind to 127.0.0.1 (or ::1), or use github/oidc/proxy login", EXIT_REFUSED)
     app = create_app(settings)
+    if args.metrics_port is not None:
+        from janus.web import metrics
+
+        metrics.serve(args.host, args.metrics_port)
     # proxy_headers=False: the TCP peer must stay the real peer, since the trusted-proxy check
     # and the dev login's loopback check rely on it.
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False,
-                log_level=args.log_level.lower(), access_log=False)
+                log_level=args.log_level.lower(), access_log=args.access_log,
+                log_config=logs.uvicorn_log_config(args.log_level.upper()))
     return 0

@@ -6,9 +6,18 @@ flat however many grants pass through, and nothing personal reaches the metrics 
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, Info, start_http_server
 
-GRANTS = Counter("janus_grants_total", "Grants by outcome.", ["outcome"])
+from janus import __version__
+
+COMPONENT = "controller"
+BUILD_INFO_HELP = "The Janus release this process runs (value always 1)."
+# On prometheus_client's default registry, like the metrics below (one controller per process).
+BUILD_INFO = Info("janus_build", BUILD_INFO_HELP)
+BUILD_INFO.info({"version": __version__})
+
+GRANTS = Counter("janus_grants_total", "Grant transitions the controller carried out, by outcome.",
+                 ["outcome"])
 ACTIVE = Gauge("janus_active_grants", "Grants currently Active on this replica.")
 GRANT_LATENCY = Histogram(
     "janus_grant_latency_seconds", "From AccessRequest creation to phase Active.",

@@ -67,10 +67,14 @@ def default_priority() -> int:
 
 
 def configure_logging(verbose: bool) -> None:
+    # kopf's own lines through the same JSON handler as Janus' (janus.logs.configure puts it on
+    # the root logger): one format, the same keys, the object a kopf line is about as "object".
+    # Not kopf.configure(): its JSON formatter has other keys (message/severity/timestamp).
     logs.configure(logging.DEBUG if verbose else logging.INFO)
-    # kopf's own lines as JSON too, so the controller's output is one JSON object per line.
-    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON, log_refkey="object")
     if not verbose:
+        # What kopf.configure does: asyncio's internals only in debug mode.
+        logging.getLogger("asyncio").propagate = False
+        logging.getLogger("asyncio").handlers[:] = [logging.NullHandler()]
         # Per-event handler chatter ("Handler 'poke' succeeded" for every watch event); the
         # transitions are logged by Janus itself (grant.active, grant.expired, ...).
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)

@@ -120,6 +120,10 @@ def create_app(
     from janus.web.security import SecurityHeadersMiddleware
 
     app.add_middleware(SecurityHeadersMiddleware, public_url=settings.public_url)
+    # Outermost of all: every answer is counted (janus web --metrics-port serves the counts).
+    from janus.web.metrics import MetricsMiddleware
+
+    app.add_middleware(MetricsMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(login_routes.router)

@@ -69,7 +69,9 @@ def metrics_app(counters: Counters = COUNTERS) -> FastAPI:
 
     @app.get("/metrics")
     def metrics() -> PlainTextResponse:
-        return PlainTextResponse(counters.render())
+        # Prometheus' text format, version 0.0.4 (what prometheus_client writes).
+        return PlainTextResponse(counters.render(),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
 

@@ -18,7 +18,7 @@ import uvicorn
 from janus.gitops.reconcile import Reconciler, run_forever
 from janus.gitops.service import GitOps
 from janus.gitops.status_watch import StatusReporter
-from janus.logs import event
+from janus.logs import event, uvicorn_log_config
 from janus.resource import readiness
 from janus.webhook.app import DEFAULT_MAX_BODY, create_app, metrics_app
 from janus.webhook.dispatch import dispatch
@@ -116,7 +116,8 @@ class Receiver:
 
     def _serve(self, name: str, app: object, port: int) -> uvicorn.Server:
         config = uvicorn.Config(app, host=self.settings.host, port=port,  # type: ignore[arg-type]
-                                log_level="warning", access_log=False, lifespan="off")
+                                log_level="warning", access_log=False, lifespan="off",
+                                log_config=uvicorn_log_config("WARNING"))
         server = uvicorn.Server(config)
         self._spawn(name, server.run)
         deadline = time.monotonic() + 15

@@ -82,7 +82,7 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
         assert len(comments) == 1
         assert httpx.get(f"{base}/metrics").status_code == 404  # not on the public port
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-        assert 'janus_grants_total{outcome="created"} 1' in metrics
+        assert 'janus_merged_requests_total{outcome="created"} 1' in metrics
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -93,3 +93,7 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
         log.close()
     output = (tmp_path / "webhook.log").read_text()
     assert secret not in output and "BEGIN" not in output
+    # One log format for the whole process: uvicorn's and Janus' lines alike (issue 12 item 8).
+    from tests.integration.test_component_logs import assert_json_lines
+
+    assert_json_lines(output, "janus webhook")

@@ -106,7 +106,7 @@ def test_replayed_old_merge_neither_regrants_a_revoked_request_nor_undoes_an_ext
     verdict = gitops.process_merge(first)
     assert verdict is not None and verdict.failure is None
     assert crs.get(cr_name(revoked)) is None
-    assert bed.counters.get("grants_total", outcome="superseded") == 1
+    assert bed.counters.get("merged_requests_total", outcome="superseded") == 1
 
     extended = request_name()
     original = _grant(bed, gitops, extended)

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from janus.logs import event
 from janus.resource import AccessRequestView
+from janus.web import metrics
 from janus.web.db import SessionStore
 from janus.web.recording import AsciicastRecorder
 from janus.web.terminal import protocol
@@ -239,6 +240,7 @@ class TerminalSession:
         except Exception as exc:
             event(log, "terminal.close_not_stored", level=logging.ERROR, session=self._session_id,
                   error=f"{exc.__class__.__name__}: {exc}"[:300])
+        metrics.SESSION_CLOSES.labels(reason).inc()
         event(log, "terminal.closed", request=self.cr_name, session=self._session_id,
               user=self.user, reason=reason, bytes_in=self.bytes_in, bytes_out=self.bytes_out)
 
@@ -394,6 +396,7 @@ class TerminalSession:
             return False
         self._digest = digest
         self._recorded_bytes += len(data)
+        metrics.RECORDING_BYTES.inc(len(data))
         return True
 
     _seq = 0

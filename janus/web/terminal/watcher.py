@@ -25,6 +25,7 @@ from typing import Protocol
 from janus import names, resource
 from janus.logs import event
 from janus.resource import AccessRequestView
+from janus.web import metrics
 from janus.web.terminal.central import CentralApi, WatchExpired
 
 log = logging.getLogger("janus.web.terminal")
@@ -47,11 +48,15 @@ class SessionRegistry:
         self._by_grant: dict[str, set[StoppableSession]] = defaultdict(set)
 
     def add(self, session: StoppableSession) -> None:
+        if session not in self._by_grant[session.cr_name]:
+            metrics.SESSIONS_OPEN.inc()
         self._by_grant[session.cr_name].add(session)
 
     def remove(self, session: StoppableSession) -> None:
         sessions = self._by_grant.get(session.cr_name)
         if sessions is not None:
+            if session in sessions:
+                metrics.SESSIONS_OPEN.dec()
             sessions.discard(session)
             if not sessions:
                 del self._by_grant[session.cr_name]
