@@ -74,6 +74,8 @@ def start_web(cluster: LocalCluster, workdir: Path) -> tuple[subprocess.Popen, s
         "auth_mode": "proxy",
         "proxy_addresses": ["127.0.0.1"],
         "repo": "acme/access",
+        # No GitHub in the benchmark: the organization login gate is off (explicitly).
+        "login_open_to_any_github_user": True,
     }
     config = workdir / "web.yaml"
     config.write_text(yaml.safe_dump(settings))
