@@ -39,7 +39,7 @@ from janus.model.ledger import End, Entry, Extension, LedgerError, Session
 
 log = logging.getLogger("janus.gitops.ledger")
 
-BATCH_SECONDS = 2.0
+BATCH_SECONDS = 5.0  # ≤ 1 commit per 5 s of endings (issue 10 goal); GitHub: ≤ 80 writes/min
 MAX_BACKOFF = 30.0
 CAS_ATTEMPTS = 8
 KINDS = ("applied", "active", "extended", "ended", "sessions")
