@@ -24,15 +24,16 @@ pytestmark = pytest.mark.k8s_real
 NS = "tools"  # covered only by sre-oncall (namespaces: ["*"]), approvers @acme/sre
 
 
-def _app_pr(bed, name: str, requester_in_file: str) -> int:
-    """A PR opened by the Janus App for sam, as the web form opens it."""
-    branch = f"janus/request/sam/{name}"
-    bed.sim.push(bed.repo, branch,
-                 {request_path(name, namespace=NS):
-                  harness.request_yaml(name, requester=requester_in_file, namespace=NS)},
-                 author=bed.bot, message=f"Request {name}", base="main")
-    return bed.sim.create_pull(bed.repo, head=branch, title=f"Access request {name}",
-                               author=bed.bot)
+def _app_pr(bed, gitops, name: str, requester_in_file: str) -> int:
+    """A PR opened by the Janus App for sam, as the web form opens it: through the API with the
+    App's installation token (Janus's own ``open_request_pr``), so its commit is GitHub-signed
+    as the App's, which is what makes an App-opened PR acceptable at all."""
+    from janus.gitops.request_pr import open_request_pr
+
+    files = {request_path(name, namespace=NS):
+             harness.request_yaml(name, requester=requester_in_file, namespace=NS)}
+    return open_request_pr(gitops.repo, "sam", files, f"Access request {name}",
+                           "opened by Janus for sam").number
 
 
 def _merge(bed, gitops, number: int):
@@ -44,7 +45,7 @@ def _merge(bed, gitops, number: int):
 def test_requester_who_is_a_valid_approver_cannot_approve_their_own_app_opened_pr(
         bed, gitops, kube, requester_in_file: str) -> None:
     name = request_name("sam")
-    number = _app_pr(bed, name, requester_in_file)
+    number = _app_pr(bed, gitops, name, requester_in_file)
     bed.sim.review(bed.repo, number, "sam", "APPROVE")
     verdict = _merge(bed, gitops, number)
     assert verdict is not None and verdict.failure is not None, "sam approved his own request"
@@ -56,7 +57,7 @@ def test_requester_who_is_a_valid_approver_cannot_approve_their_own_app_opened_p
 
 def test_control_the_same_pr_approved_by_another_sre_is_granted(bed, gitops, kube) -> None:
     name = request_name("sam")
-    number = _app_pr(bed, name, "sam")
+    number = _app_pr(bed, gitops, name, "sam")
     bed.sim.review(bed.repo, number, "root", "APPROVE")
     verdict = _merge(bed, gitops, number)
     assert verdict is not None and verdict.failure is None, verdict.failure
