@@ -59,6 +59,11 @@ Control API (all thread-safe)::
         sim.redeliver(guid_or_id)                   # same X-GitHub-Delivery, redelivery=True
         sim.wait_for_deliveries(timeout=10)         # background mode: wait until sent
         sim.exhaust_rate_limit("alice")             # 403 "API rate limit exceeded ..."
+        sim.set_limits(tree_entries=3, contents_size=1024)  # make GitHub's limits bite:
+                                                    #  truncated trees, encoding "none"
+        sim.push_series(full, "long", [{...}, ...], author="alice", message="m")  # many commits
+        sim.delete_user("temp")                     # ghost: user null, commit author {}
+        sim.rename_repo(full, "access-requests", actor="root")  # same id, new full_name
         sim.recorder.enabled = True                 # keep every REST exchange, then:
         contract.check_simulator(sim)               # -> [Problem] against GitHub's descriptions
 
@@ -79,6 +84,12 @@ Review requests go to eligible code owners (write access) on PR creation, never 
 Webhook review states are lower-case. Check runs can only be created by App installations;
 each push creates a check suite per installed App and sends ``check_suite.requested`` to that
 App's webhook only (``rerequested`` likewise); repository hooks see ``check_suite.completed``.
+GitHub's limits and nulls are modelled: a PR's commit list stops at 250 and its file list at
+3,000 (compare: 250 commits, 300 files) while the counts stay true; recursive trees past the
+entry limit say ``truncated: true``; files past 1 MB come back with ``encoding: "none"``; fork
+PRs are left out of check runs' ``pull_requests``; check runs list by ``app_id``; commits made
+through the contents API (no custom committer) are GitHub-signed (``verification.verified``),
+pushed ones never are.
 Webhook events: ping, push, pull_request (opened, edited, synchronize, closed, reopened,
 labeled, unlabeled, review_requested), pull_request_review (submitted, dismissed),
 issue_comment (created, edited), check_run (created, completed, rerequested), check_suite.
