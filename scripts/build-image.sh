@@ -17,10 +17,9 @@
 # Steps (each prints a progress line and its time; the slow ones are cached outside the repo):
 #   1. tools         scripts/install-image-tools.sh (buildah, podman, mmdebstrap) when missing
 #   2. wheel         scripts/build-wheel.sh (setup.py fetches and checks the pinned web assets)
-#   3. wheelhouse    `pip download` of every dependency as a binary wheel, plus pip itself
-#                    (the newest releases within pyproject's ranges; a lock file, once the
-#                    project has one, should feed this step instead):
-#                    ~/.cache/janus/image/wheelhouse-<hash of the wheel's Requires-Dist>/
+#   3. wheelhouse    `pip download --require-hashes -r requirements.lock` (scripts/lock.sh: the
+#                    exact versions and sha256 of every dependency) as binary wheels, plus pip:
+#                    ~/.cache/janus/image/wheelhouse-<hash of the lock file>/
 #   4. rootfs        mmdebstrap of the OS part, then the runtime-useless essential packages removed
 #                    (scripts/prune-image.py, shared with the Containerfile):
 #                    ~/.cache/janus/image/rootfs-<hash of the recipe below>.tar
@@ -73,26 +72,29 @@ wheel="$(ls "$work"/dist/*.whl)"
 log "  $(basename "$wheel")"
 step_done
 
-step "3/6 wheelhouse"
-requires="$(wheel_metadata "$wheel" | grep '^Requires-Dist:' | grep -v 'extra ==' \
-            | sed 's/^Requires-Dist: //' | sort)"
+step "3/6 wheelhouse (requirements.lock: exact versions, sha256-checked)"
+lock="$ROOT/requirements.lock"
 pip_spec="pip==$("$PY" -m pip --version | cut -d" " -f2)"
-wh_key="$(printf '%s\n%s\n%s\n' "$SUITE" "$pip_spec" "$requires" | sha256sum | cut -c1-16)"
+wh_key="$( (printf '%s\n%s\n' "$SUITE" "$pip_spec"; cat "$lock") | sha256sum | cut -c1-16)"
 wheelhouse="$CACHE/wheelhouse-$wh_key"
 if [[ -f "$wheelhouse/.complete" ]]; then
     log "  cached: $wheelhouse"
 else
-    log "  downloading binary wheels for: $(echo "$requires" | tr '\n' ' ')"
+    log "  downloading the $(grep -c '==' "$lock") locked packages as binary wheels"
     rm -rf "$wheelhouse.tmp" && mkdir -p "$wheelhouse.tmp"
     # Binary wheels only (no compiler in the image, none needed to build it), for CPython 3.11 on
-    # x86_64 glibc: bookworm's python3 is 3.11, its glibc 2.36.
-    mapfile -t reqs <<<"$requires"
-    "$PY" -m pip download --quiet --only-binary=:all: --dest "$wheelhouse.tmp" \
-        --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
-        --platform manylinux_2_36_x86_64 --platform manylinux_2_34_x86_64 \
-        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 --platform linux_x86_64 --platform any \
-        "$pip_spec" "${reqs[@]}"
+    # x86_64 glibc: bookworm's python3 is 3.11, its glibc 2.36. --require-hashes: each file must
+    # have one of the lock's sha256 hashes.
+    target=(--only-binary=:all: --python-version 3.11 --implementation cp --abi cp311
+            --abi abi3 --abi none --platform manylinux_2_36_x86_64
+            --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64
+            --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
+            --platform linux_x86_64 --platform any)
+    "$PY" -m pip download --quiet "${target[@]}" --dest "$wheelhouse.tmp" \
+        --require-hashes --no-deps -r "$lock"
+    # pip itself (not a dependency of Janus, so not in the lock): only run during the build.
+    "$PY" -m pip download --quiet "${target[@]}" --dest "$wheelhouse.tmp" --no-deps "$pip_spec"
+    cp "$lock" "$wheelhouse.tmp/requirements.lock"
     touch "$wheelhouse.tmp/.complete"
     rm -rf "$wheelhouse" && mv "$wheelhouse.tmp" "$wheelhouse"
     log "  $(find "$wheelhouse" -name '*.whl' | wc -l) wheels in $wheelhouse"
@@ -145,9 +147,12 @@ pipwhl="$(cd "$wheelhouse" && ls pip-*.whl)"
 # explicit --prefix would pick posix_prefix (site-packages), which Debian's python3 never reads.
 # --break-system-packages: Debian marks its python3 externally managed (PEP 668) to protect apt's
 # packages; this image has no apt and /usr/local is exactly where local installs belong.
-chroot "$tree" /usr/bin/python3 "/wheels/$pipwhl/pip" install --quiet --no-index \
-    --find-links /wheels --no-compile --no-warn-script-location --disable-pip-version-check \
-    --root-user-action=ignore --break-system-packages "/tmp/$(basename "$wheel")"
+# The locked dependencies first (hashes checked again), then Janus itself with --no-deps.
+pip_install=(chroot "$tree" /usr/bin/python3 "/wheels/$pipwhl/pip" install --quiet --no-index
+             --find-links /wheels --no-compile --no-warn-script-location
+             --disable-pip-version-check --root-user-action=ignore --break-system-packages)
+"${pip_install[@]}" --require-hashes --no-deps -r /wheels/requirements.lock
+"${pip_install[@]}" --no-deps "/tmp/$(basename "$wheel")"
 mount_cleanup
 rmdir "$tree/wheels"
 rm -f "$tree/tmp/$(basename "$wheel")"
