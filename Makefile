@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.lock | sha1sum | cut -c1-12)
 
-.PHONY: demo test venv bin lint unit clean assets browser image test-image
+.PHONY: demo test venv bin lint unit clean assets browser postgres image test-image
 
 venv: $(STAMP)
 
@@ -35,6 +35,10 @@ assets:
 browser:
 	@scripts/install-chromium.sh
 
+# Debian's PostgreSQL server for the tests marked postgres (started per session by the tests).
+postgres:
+	@scripts/install-postgresql.sh
+
 # The container image janus:dev: the Containerfile's image, built here with buildah from Debian
 # packages and a cached wheelhouse (scripts/build-image.sh; needs root; ~/.cache/janus/image).
 image: venv
@@ -50,11 +54,11 @@ lint: venv
 	@$(VENV)/bin/mypy
 
 # JANUS_REQUIRE_CLUSTER=1: a missing control plane fails the run instead of skipping tests.
-test: venv bin assets browser image lint
+test: venv bin assets browser postgres image lint
 	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
-	@$(PY) -m pytest -m "not k8s_real and not browser and not image" $(PYTEST_ARGS)
+	@$(PY) -m pytest -m "not k8s_real and not browser and not image and not postgres" $(PYTEST_ARGS)
 
 demo: venv bin assets
 	@$(VENV)/bin/janus dev up

@@ -20,11 +20,14 @@ from collections.abc import Iterator
 import pytest
 
 from janus.dev.controlplane import Binaries, BinariesMissing, LocalCluster
+from janus.dev.postgres import LocalPostgres, PostgresMissing
 
 # Fixtures that start the real control plane (directly or through any fixture built on them).
 REAL_CLUSTER_FIXTURES = frozenset({"cluster", "second_cluster"})
 # The Chromium fixture of every browser test module (tests/browser_support.launch_chromium).
 BROWSER_FIXTURE = "browser"
+# Fixtures that start the real PostgreSQL server (janus/dev/postgres.py).
+POSTGRES_FIXTURES = frozenset({"postgres_server", "postgres_url"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,6 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.k8s_real)
         if BROWSER_FIXTURE in used and item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
+        if used & POSTGRES_FIXTURES and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
 
 
 def _binaries() -> Binaries:
@@ -67,6 +72,37 @@ def second_cluster() -> Iterator[LocalCluster]:
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server for the session (Debian's binaries, loopback, temporary data).
+    Missing binaries skip, unless JANUS_REQUIRE_CLUSTER=1: then they fail, like the cluster."""
+    try:
+        server = LocalPostgres.start()
+    except PostgresMissing as exc:
+        if os.environ.get("JANUS_REQUIRE_CLUSTER") == "1":
+            pytest.fail(f"JANUS_REQUIRE_CLUSTER=1 but {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    print(f"[postgres] started on {server.host}:{server.port} in {server.started_in:.2f}s")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: LocalPostgres) -> str:
+    """A SQLAlchemy URL of a fresh, empty database on the session's PostgreSQL server."""
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty database on each backend Janus supports: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'janus.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Any
 
 from janus.cli.errors import EXIT_USAGE, CliError
+
+# The delivery database's URL from the environment (a Secret in the chart): a password in a URL
+# on the command line would be readable in the process list.
+DB_ENV = "JANUS_WEBHOOK_DATABASE_URL"
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +49,13 @@ def register(subparsers: Any) -> None:
     webhook.add_argument("--port", type=int, default=8081)
     webhook.add_argument("--metrics-port", type=int, default=None,
                          help="serve Prometheus /metrics on this port (never on --port)")
-    webhook.add_argument("--db", default=".janus-webhook.sqlite",
-                         help="SQLite file of received deliveries (dedupe, crash recovery)")
+    webhook.add_argument("--db", default=None,
+                         help="SQLite file of received deliveries (dedupe, crash recovery), or "
+                              "a database URL (postgresql+psycopg://…) that several replicas "
+                              f"share (default: ${DB_ENV} if set, else .janus-webhook.sqlite)")
+    webhook.add_argument("--lease-seconds", type=float, default=60.0,
+                         help="a claimed delivery is another replica's to take over after this "
+                              "long without renewal (default 60)")
     webhook.add_argument("--keep-deliveries-days", type=float, default=7.0,
                          help="prune finished deliveries older than this (default 7, past "
                               "GitHub's 3-day redelivery window)")
@@ -100,9 +110,11 @@ def _run_webhook(args: argparse.Namespace) -> int:
     secret = Path(args.secret_file).read_bytes().strip()
     if len(secret) < 16:
         raise SystemExit("the webhook secret must be at least 16 bytes of high entropy")
+    db = args.db or os.environ.get(DB_ENV) or ".janus-webhook.sqlite"
     ops = _gitops(args)
     receiver = Receiver(ops, ReceiverSettings(
-        secret=secret, db_path=Path(args.db), host=args.host, port=args.port,
+        secret=secret, db_path=db if "://" in db else Path(db),
+        host=args.host, port=args.port, lease_seconds=args.lease_seconds,
         workers=args.workers, reconcile_interval=args.reconcile_interval,
         metrics_port=args.metrics_port,
         keep_deliveries_seconds=args.keep_deliveries_days * 86400,

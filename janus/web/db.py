@@ -1,8 +1,8 @@
 """Session audit storage: one row per terminal session, its asciicast recording in chunks.
 
 SQLAlchemy 2.x Core, so the same code runs on SQLite (the default, one replica) and PostgreSQL
-(several replicas share one database). Tables are created on startup; until Alembic manages
-the schema (issue 15), columns added later are nullable and added to older databases on startup.
+(several replicas share one database). The schema is Alembic's (``janus/web/migrations``),
+upgraded to the newest revision when the app starts; the tables below mirror it.
 
 Recordings are stored as ordered chunks of asciicast v2 lines rather than one growing blob: a
 session appends a chunk about once a second, which costs one INSERT instead of rewriting the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -30,12 +31,14 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+
+from janus import dbmigrate
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_web"
 
 metadata = MetaData()
 
@@ -141,28 +144,9 @@ def make_engine(database_url: str) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    metadata.create_all(engine)
-    _add_missing_columns(engine)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Add the nullable columns a database made by an earlier version lacks.
-
-    ``create_all`` makes missing tables but never alters an existing one. Until the schema is
-    managed by Alembic (issue 15), new columns are nullable and added here; replicas starting
-    together may race, so a failed ALTER is re-checked rather than fatal."""
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspect(engine).get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present or not column.nullable:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            try:
-                with engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-            except DBAPIError:
-                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
-                    raise
+    """Bring the schema to the newest Alembic revision (janus/web/migrations): a new database
+    gets every table, one made by an earlier version is upgraded in place, its rows kept."""
+    dbmigrate.upgrade(engine, MIGRATIONS, VERSION_TABLE)
 
 
 def now() -> dt.datetime:

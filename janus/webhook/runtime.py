@@ -22,7 +22,7 @@ from janus.logs import event, uvicorn_log_config
 from janus.resource import readiness
 from janus.webhook.app import DEFAULT_MAX_BODY, create_app, metrics_app
 from janus.webhook.dispatch import dispatch
-from janus.webhook.store import KEEP_DAYS, KEEP_MAX, DeliveryStore
+from janus.webhook.store import KEEP_DAYS, KEEP_MAX, LEASE_SECONDS, DeliveryStore
 from janus.webhook.worker import WorkerPool
 
 log = logging.getLogger("janus.webhook")
@@ -31,7 +31,8 @@ log = logging.getLogger("janus.webhook")
 @dataclass(frozen=True)
 class ReceiverSettings:
     secret: bytes
-    db_path: Path
+    # A SQLite file (one replica), or a database URL (postgresql+psycopg://…) several share.
+    db_path: Path | str
     host: str = "127.0.0.1"
     port: int = 8081
     workers: int = 2
@@ -45,6 +46,8 @@ class ReceiverSettings:
     keep_deliveries_seconds: float = KEEP_DAYS * 86400
     keep_deliveries_max: int = KEEP_MAX
     prune_interval: float = 3600.0
+    # How long a claimed delivery stays this replica's without renewal (renewed every third).
+    lease_seconds: float = LEASE_SECONDS
 
 
 def _ready_checks(ops: GitOps) -> dict[str, readiness.Check]:
@@ -57,7 +60,7 @@ class Receiver:
     def __init__(self, ops: GitOps, settings: ReceiverSettings) -> None:
         self.ops = ops
         self.settings = settings
-        self.store = DeliveryStore(settings.db_path)
+        self.store = DeliveryStore(settings.db_path, lease_seconds=settings.lease_seconds)
         self.pool = WorkerPool(self.store, partial(dispatch, ops), workers=settings.workers)
         self.app = create_app(settings.secret, self.store, on_stored=self.pool.wake,
                               max_body=settings.max_body, counters=ops.counters,
@@ -93,6 +96,7 @@ class Receiver:
             self._spawn("janus-ledger-watch", run_watch, self.ops.ledger, self._stop,
                         self.settings.status_watch_seconds)
         self._spawn("janus-prune", self._prune_forever)
+        self._spawn("janus-leases", self._renew_leases_forever)
         self._server = self._serve("janus-http", self.app, self.settings.port)
         if self.settings.metrics_port is not None:
             self._metrics_server = self._serve(
@@ -113,6 +117,15 @@ class Receiver:
                 if pruned:
                     event(log, "webhook.deliveries_pruned", count=pruned)
             self._stop.wait(self.settings.prune_interval)
+
+    def _renew_leases_forever(self) -> None:
+        """Keep the deliveries in hand this replica's: renew their leases every third of the
+        lease, so only a replica that stopped renewing (dead, frozen) loses them."""
+        while not self._stop.wait(self.settings.lease_seconds / 3):
+            try:
+                self.store.renew_leases()
+            except Exception as exc:  # the database away for a moment: next round
+                event(log, "webhook.lease_renewal_failed", level=logging.WARNING, error=str(exc))
 
     def _serve(self, name: str, app: object, port: int) -> uvicorn.Server:
         config = uvicorn.Config(app, host=self.settings.host, port=port,  # type: ignore[arg-type]

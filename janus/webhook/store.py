@@ -1,13 +1,24 @@
-"""A small durable queue of deliveries in SQLite (stdlib), deduplicated on ``X-GitHub-Delivery``.
+"""A small durable queue of deliveries, deduplicated on ``X-GitHub-Delivery``: SQLite (a file,
+one replica; the default) or PostgreSQL (several replicas sharing one database), through
+SQLAlchemy. The schema is Alembic's (``janus/webhook/migrations``), upgraded when a store opens.
 
 GitHub does not redeliver on its own, and a receiver that crashes after answering 202 must not
 lose the event, so the delivery is committed before the answer. A redelivery carries the same
 delivery id and is ignored here; the effects are idempotent anyway (deterministic CR names,
 comments found by marker), so this table only avoids doing the work twice.
 
-States: ``pending`` (to do, possibly after ``not_before``), ``working`` (claimed by a worker;
-reset to pending at start-up, since the process that claimed it is gone), ``done``, ``failed``
-(gave up after the retry budget; reconcile still covers merges).
+States: ``pending`` (to do, possibly after ``not_before``), ``working`` (claimed by a worker of
+one replica, under a lease), ``done``, ``failed`` (gave up after the retry budget; reconcile still
+covers merges).
+
+Exactly-once claiming across replicas: a claim is one ``UPDATE … WHERE id = (SELECT … LIMIT 1)``
+that marks the row ``working`` with this replica as ``lease_owner`` until ``lease_expires``. On
+PostgreSQL the inner SELECT is ``FOR UPDATE SKIP LOCKED``, so concurrent claimers take different
+rows without waiting on each other; on SQLite the statement holds the database's single write
+lock, so claims are serialised. A replica renews the leases of what it holds
+(:meth:`DeliveryStore.renew_leases`); when it dies its rows become claimable again once their
+leases expire. On SQLite (one replica by construction) rows left ``working`` by the previous
+process are due again at once when the store opens.
 
 Finished deliveries (``done``, ``failed``) are pruned by :meth:`DeliveryStore.prune`, which the
 receiver calls periodically: older than the retention (7 days by default, past GitHub's 3-day
@@ -17,33 +28,73 @@ rows. Pending and working rows are never pruned: they are work not yet done.
 
 from __future__ import annotations
 
-import sqlite3
+import os
+import secrets
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    id          TEXT PRIMARY KEY,
-    event       TEXT NOT NULL,
-    action      TEXT,
-    body        BLOB NOT NULL,
-    received_at REAL NOT NULL,
-    state       TEXT NOT NULL DEFAULT 'pending',
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    not_before  REAL NOT NULL DEFAULT 0,
-    error       TEXT,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS deliveries_todo ON deliveries (state, not_before, received_at);
-CREATE INDEX IF NOT EXISTS deliveries_finished ON deliveries (finished_at)
-    WHERE finished_at IS NOT NULL;
-"""
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from janus import dbmigrate
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_webhook"
 
 # Defaults of the receiver's pruning (janus webhook --keep-deliveries-days/--keep-deliveries-max).
 KEEP_DAYS = 7.0
 KEEP_MAX = 100_000
+# How long a claim holds without renewal (janus webhook --lease-seconds). The holder renews every
+# third of it; a replica that dies leaves its deliveries to the others after at most this long.
+LEASE_SECONDS = 60.0
+
+metadata = MetaData()
+
+# The table as the migrations make it (this copy is what the queries are built from).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("event", String(64), nullable=False),
+    Column("action", String(64), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("not_before", Float, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+)
+
+_FINISHED = ("done", "failed")
 
 
 @dataclass(frozen=True)
@@ -55,114 +106,193 @@ class Delivery:
     attempts: int
 
 
-class DeliveryStore:
-    """Thread-safe; one connection guarded by a lock (writes are tiny, SQLite serialises them)."""
+def database_url(target: str | Path) -> str:
+    """A SQLAlchemy URL for *target*: a URL as it is, anything else a SQLite file path."""
+    text = str(target)
+    return text if "://" in text else f"sqlite:///{Path(text)}"
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process crash; only an OS crash can lose the last commit.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        with self._lock:
-            self._db.execute("UPDATE deliveries SET state='pending' WHERE state='working'")
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a process crash; only an OS crash can lose the last
+            # commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class DeliveryStore:
+    """Thread-safe. *target*: a SQLite file path or a database URL (``postgresql+psycopg://…``).
+
+    *owner* names this replica in the leases it takes (default: host, pid and a random suffix).
+    """
+
+    def __init__(self, target: str | Path, *, lease_seconds: float = LEASE_SECONDS,
+                 owner: str | None = None) -> None:
+        self.url = database_url(target)
+        # The SQLite file (tests and the receiver's settings pass it on); None for a server.
+        self.path: str | None = None if "://" in str(target) else str(target)
+        self.lease_seconds = lease_seconds
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.engine = make_engine(self.url)
+        self.shared = self.engine.dialect.name != "sqlite"
+        # SQLite has one writer at a time anyway; one lock here avoids "database is locked"
+        # retries between this process's own threads.
+        self._lock = threading.Lock() if not self.shared else None
+        self._closed = False
+        dbmigrate.upgrade(self.engine, MIGRATIONS, VERSION_TABLE)
+        if not self.shared:
+            # One replica by construction: whatever the previous process held is due now.
+            with self._writing() as conn:
+                conn.execute(update(deliveries).where(deliveries.c.state == "working")
+                             .values(state="pending", lease_owner=None, lease_expires=None))
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction (serialised within the process on SQLite)."""
+        if self._closed:
+            raise RuntimeError("the delivery store is closed")
+        if self._lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with self._lock, self.engine.begin() as conn:
+                yield conn
 
     def add(self, delivery_id: str, event: str, action: str | None, body: bytes) -> bool:
         """Persist a delivery; False when this delivery id was seen before (a replay)."""
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO deliveries (id, event, action, body, received_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (delivery_id, event, action, body, time.time()),
-            )
-            return cur.rowcount == 1
+        values = {"id": delivery_id, "event": event, "action": action, "body": body,
+                  "received_at": time.time(), "state": "pending", "attempts": 0,
+                  "not_before": 0.0}
+        dialect = postgresql if self.shared else sqlite
+        statement = dialect.insert(deliveries).values(**values).on_conflict_do_nothing(
+            index_elements=["id"])
+        with self._writing() as conn:
+            return conn.execute(statement).rowcount == 1
 
     def ping(self) -> None:
         """Raise unless the database answers a query (the receiver's readiness check)."""
-        with self._lock:
-            self._db.execute("SELECT 1 FROM deliveries LIMIT 1").fetchall()
+        with self._connect() as conn:
+            conn.execute(select(deliveries.c.id).limit(1)).all()
+
+    @staticmethod
+    def _claimable(now: float) -> ColumnElement[bool]:
+        return or_(
+            and_(deliveries.c.state == "pending", deliveries.c.not_before <= now),
+            and_(deliveries.c.state == "working", deliveries.c.lease_expires < now),
+        )
 
     def claim(self) -> Delivery | None:
-        """Take the oldest due pending delivery, or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, event, action, body, attempts FROM deliveries"
-                " WHERE state='pending' AND not_before <= ? ORDER BY received_at LIMIT 1",
-                (time.time(),),
-            ).fetchone()
-            if row is None:
-                return None
-            self._db.execute(
-                "UPDATE deliveries SET state='working', attempts=attempts+1 WHERE id=?", (row[0],)
-            )
-            return Delivery(row[0], row[1], row[2], bytes(row[3]), row[4] + 1)
+        """Take the oldest due delivery (pending, or working under an expired lease), or None."""
+        now = time.time()
+        pick = (select(deliveries.c.id).where(self._claimable(now))
+                .order_by(deliveries.c.received_at).limit(1))
+        if self.shared:
+            pick = pick.with_for_update(skip_locked=True)
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id == pick.scalar_subquery())
+            .where(self._claimable(now))  # re-checked on the row actually updated
+            .values(state="working", attempts=deliveries.c.attempts + 1,
+                    lease_owner=self.owner, lease_expires=now + self.lease_seconds)
+            .returning(deliveries.c.id, deliveries.c.event, deliveries.c.action,
+                       deliveries.c.body, deliveries.c.attempts)
+        )
+        with self._writing() as conn:
+            row = conn.execute(statement).first()
+        if row is None:
+            return None
+        return Delivery(row[0], row[1], row[2], bytes(row[3]), row[4])
+
+    def renew_leases(self) -> int:
+        """Extend the leases of every delivery this replica holds; how many it holds."""
+        with self._writing() as conn:
+            return conn.execute(
+                update(deliveries)
+                .where(deliveries.c.state == "working")
+                .where(deliveries.c.lease_owner == self.owner)
+                .values(lease_expires=time.time() + self.lease_seconds)
+            ).rowcount
 
     def finish(self, delivery_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE deliveries SET state='done', error=NULL, finished_at=? WHERE id=?",
-                (time.time(), delivery_id),
-            )
+        with self._writing() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+                state="done", error=None, finished_at=time.time(), lease_owner=None,
+                lease_expires=None))
 
     def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE deliveries SET state='pending', error=?, not_before=? WHERE id=?",
-                (error[:2000], time.time() + delay, delivery_id),
-            )
+        # Only while this replica still holds it: another replica that took over an expired
+        # lease owns the delivery's fate now.
+        with self._writing() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
+                         .where(deliveries.c.lease_owner == self.owner).values(
+                state="pending", error=error[:2000], not_before=time.time() + delay,
+                lease_owner=None, lease_expires=None))
 
     def fail(self, delivery_id: str, error: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE deliveries SET state='failed', error=?, finished_at=? WHERE id=?",
-                (error[:2000], time.time(), delivery_id),
-            )
+        with self._writing() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
+                         .where(deliveries.c.lease_owner == self.owner).values(
+                state="failed", error=error[:2000], finished_at=time.time(),
+                lease_owner=None, lease_expires=None))
 
     def state_of(self, delivery_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT state FROM deliveries WHERE id=?", (delivery_id,)
-            ).fetchone()
-        return row[0] if row else None
+        with self._connect() as conn:
+            state = conn.execute(select(deliveries.c.state)
+                                 .where(deliveries.c.id == delivery_id)).scalar()
+        return None if state is None else str(state)
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT state, COUNT(*) FROM deliveries GROUP BY state"
-            ).fetchall()
-        return {state: n for state, n in rows}
+        with self._connect() as conn:
+            rows = conn.execute(select(deliveries.c.state, func.count())
+                                .group_by(deliveries.c.state)).all()
+        return {str(state): int(n) for state, n in rows}
 
     def next_due_in(self) -> float | None:
-        """Seconds until the next pending delivery is due (0 if now), None if none pending."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MIN(not_before) FROM deliveries WHERE state='pending'"
-            ).fetchone()
-        if row is None or row[0] is None:
+        """Seconds until the next delivery is due (0 if now): a pending one, or one another
+        replica holds whose lease runs out then. None if nothing is pending or held."""
+        with self._connect() as conn:
+            pending = conn.execute(select(func.min(deliveries.c.not_before))
+                                   .where(deliveries.c.state == "pending")).scalar()
+            held = conn.execute(select(func.min(deliveries.c.lease_expires))
+                                .where(deliveries.c.state == "working")
+                                .where(deliveries.c.lease_owner != self.owner)).scalar()
+        due = [t for t in (pending, held) if t is not None]
+        if not due:
             return None
-        return max(0.0, row[0] - time.time())
+        return max(0.0, min(due) - time.time())
 
     def prune(self, *, keep_seconds: float = KEEP_DAYS * 86400, max_finished: int = KEEP_MAX,
               now: float | None = None) -> int:
         """Delete finished deliveries older than *keep_seconds* or beyond the newest
         *max_finished*; return how many rows went. Pending and working rows stay."""
         cutoff = (time.time() if now is None else now) - keep_seconds
-        with self._lock:
-            old = self._db.execute(
-                "DELETE FROM deliveries WHERE state IN ('done', 'failed')"
-                " AND finished_at IS NOT NULL AND finished_at < ?",
-                (cutoff,),
-            ).rowcount
-            surplus = self._db.execute(
-                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
-                " WHERE state IN ('done', 'failed') AND finished_at IS NOT NULL"
-                " ORDER BY finished_at DESC LIMIT -1 OFFSET ?)",
-                (max(0, max_finished),),
-            ).rowcount
-        return old + surplus
+        finished = and_(deliveries.c.state.in_(_FINISHED), deliveries.c.finished_at.isnot(None))
+        with self._writing() as conn:
+            old = conn.execute(delete(deliveries).where(finished)
+                               .where(deliveries.c.finished_at < cutoff)).rowcount
+            surplus_ids = (select(deliveries.c.id).where(finished)
+                           .order_by(deliveries.c.finished_at.desc())
+                           .offset(max(0, max_finished)))
+            surplus = conn.execute(delete(deliveries).where(
+                deliveries.c.id.in_(surplus_ids.scalar_subquery()))).rowcount
+        return int(old) + int(surplus)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Release the connections; the store answers nothing afterwards (ping raises)."""
+        self._closed = True
+        self.engine.dispose()
+
+    def _connect(self) -> Connection:
+        if self._closed:
+            raise RuntimeError("the delivery store is closed")
+        return self.engine.connect()
+

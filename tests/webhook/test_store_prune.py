@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from janus.webhook.store import DeliveryStore
 
 DAY = 86400.0
@@ -12,8 +14,9 @@ DAY = 86400.0
 
 def _finished(store: DeliveryStore, delivery_id: str, at: float, state: str = "done") -> None:
     store.add(delivery_id, "push", None, b"{}")
-    store._db.execute(  # the finish time is the clock's; set it to the age under test
-        "UPDATE deliveries SET state=?, finished_at=? WHERE id=?", (state, at, delivery_id))
+    with store.engine.begin() as conn:  # the finish time is the clock's; set the age under test
+        conn.execute(text("UPDATE deliveries SET state=:s, finished_at=:at WHERE id=:id"),
+                     {"s": state, "at": at, "id": delivery_id})
 
 
 def test_prunes_finished_deliveries_past_the_retention(tmp_path: Path) -> None:
@@ -23,7 +26,9 @@ def test_prunes_finished_deliveries_past_the_retention(tmp_path: Path) -> None:
     _finished(store, "old-failed", now - 9 * DAY, state="failed")
     _finished(store, "recent", now - 1 * DAY)
     store.add("pending", "push", None, b"{}")  # never finished: stays whatever its age
-    store._db.execute("UPDATE deliveries SET received_at=? WHERE id='pending'", (now - 30 * DAY,))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE deliveries SET received_at=:t WHERE id='pending'"),
+                     {"t": now - 30 * DAY})
     assert store.prune(keep_seconds=7 * DAY, now=now) == 2
     assert store.state_of("old-done") is None and store.state_of("old-failed") is None
     assert store.state_of("recent") == "done"
