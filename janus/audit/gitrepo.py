@@ -101,12 +101,13 @@ class GitRepo:
         proc = subprocess.Popen(["git", "-C", str(self.path), *args], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env)
         assert proc.stdin is not None and proc.stdout is not None
+        stdin = proc.stdin  # bound here: the narrowing above does not reach into feed()
 
         def feed() -> None:
             try:
                 for line in lines:
-                    proc.stdin.write(line + b"\n")  # type: ignore[union-attr]
-                proc.stdin.close()  # type: ignore[union-attr]
+                    stdin.write(line + b"\n")
+                stdin.close()
             except BrokenPipeError:
                 pass
 

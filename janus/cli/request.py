@@ -40,6 +40,7 @@ from janus.policy.drafting import (
 )
 
 if TYPE_CHECKING:
+    from github import Github
     from github.Repository import Repository
 
     from janus.model import PolicySet
@@ -301,7 +302,7 @@ def _read_token(path: Path) -> str:
     return token
 
 
-def _connect(args: argparse.Namespace) -> tuple[object, Repository, str]:
+def _connect(args: argparse.Namespace) -> tuple[Github, Repository, str]:
     """(Github client, repository, authenticated login) for --open-pr."""
     from github import Auth, BadCredentialsException, Github, GithubException
 
@@ -440,8 +441,8 @@ def _judged(args: argparse.Namespace, policies: PolicySet, requester: str,
         _print_problems(rendered.problems)
         hint = ""
         if any(p.rule == "requester.not-eligible" for p in rendered.problems):
-            if getattr(membership, "failed", None):
-                failed = membership.failed  # type: ignore[attr-defined]
+            if isinstance(membership, _FailClosedMembership) and membership.failed:
+                failed = membership.failed
                 hint = (f" (GitHub did not answer a team membership question ({failed}), "
                         "so team membership counted as none)")
             elif args.members is None and not args.open_pr:
@@ -503,7 +504,7 @@ def _open_pr(args: argparse.Namespace) -> int:
     policies = _policies_from_github(repo)
     membership: Membership = (
         _membership(args) if args.members is not None
-        else _FailClosedMembership(GitHubMembership(gh, _candidate_teams(policies)))  # type: ignore[arg-type]
+        else _FailClosedMembership(GitHubMembership(gh, _candidate_teams(policies)))
     )
     given, rendered = _judged(args, policies, login, membership)
     _refuse_if_already_merged(repo, rendered.files)

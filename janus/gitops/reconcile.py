@@ -83,11 +83,12 @@ class Reconciler:
         head = repo.get_branch(branch).commit.sha
         tree = repo.get_git_tree(head, recursive=True)
         files = {
-            entry.path for entry in tree.tree
-            if entry.type == "blob" and sources.request_path_parts(entry.path) is not None
+            entry.path: parts for entry in tree.tree
+            if entry.type == "blob"
+            and (parts := sources.request_path_parts(entry.path)) is not None
         }
         for path in sorted(files):
-            cr_name = names.access_request_name(*sources.request_path_parts(path))  # type: ignore[misc]
+            cr_name = names.access_request_name(*files[path])
             if cr_name not in crs:
                 try:
                     self._grant_missing(path, cr_name, head, now, report)

@@ -513,8 +513,10 @@ def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
     check_requests_valid(judged)
     check_requester_is_author(ctx, judged)
     approvers = check_approvals(ctx, judged, codeowners, membership)
-    return [
-        VerifiedFile(j.request, j.path, j.blob_sha, approvers[j.path],  # type: ignore[arg-type]
-              j.decision.policy or "")  # type: ignore[union-attr]
-        for j in judged
-    ]
+    verified = []
+    for j in judged:
+        # check_requests_valid let only allowed files through: request and decision are set.
+        assert j.request is not None and j.decision is not None
+        verified.append(VerifiedFile(j.request, j.path, j.blob_sha, approvers[j.path],
+                                     j.decision.policy or ""))
+    return verified

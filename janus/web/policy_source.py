@@ -11,8 +11,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from janus.model import ConfigError, PolicySet, load_policy_set, load_policy_set_from_files
+
+if TYPE_CHECKING:
+    from github.Repository import Repository
 
 _TTL_SECONDS = 60.0
 
@@ -25,11 +29,12 @@ def from_directory(repo_dir: Path) -> Callable[[], PolicySet]:
     return lambda: load_policy_set(repo_dir)
 
 
-def from_github(get_repo: Callable[[], object]) -> Callable[[], PolicySet]:
+def from_github(get_repo: Callable[[], Repository]) -> Callable[[], PolicySet]:
     def load() -> PolicySet:
         repo = get_repo()
-        branch = repo.default_branch  # type: ignore[attr-defined]
-        entries = repo.get_contents("policies", ref=branch)  # type: ignore[attr-defined]
+        entries = repo.get_contents("policies", ref=repo.default_branch)
+        if not isinstance(entries, list):  # GitHub answers a file with one ContentFile
+            raise PolicyUnavailable("policies on the default branch is a file, not a directory")
         files = {
             entry.path: entry.decoded_content
             for entry in entries

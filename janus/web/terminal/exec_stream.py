@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from janus.web.terminal.grants import GrantCredentials
 
@@ -96,7 +97,7 @@ class ExecStream:
                 ssl=_ssl_context(credentials.ca_pem) if url.startswith("wss://") else None,
                 additional_headers={"Authorization": f"Bearer {credentials.token}"},
                 logger=_WS_LOG,
-                subprotocols=list(subprotocols),  # type: ignore[arg-type]
+                subprotocols=[Subprotocol(p) for p in subprotocols],
                 compression=None,
                 max_size=None,
                 open_timeout=open_timeout,
