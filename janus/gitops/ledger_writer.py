@@ -106,7 +106,9 @@ def plan(transitions: Iterable[Transition], read_entry: Callable[[str], Entry | 
     entries (*read_entry*) and the blob sha of a file on it (*read_blob_sha*). Pure."""
     before: dict[str, Entry | None] = {}
     after: dict[str, Entry] = {}
-    lines: list[str] = []
+    # One line per entry and kind of change: "applied" then "active" in one batch is one
+    # "granted" line (the later one, with its expiry).
+    lines: dict[tuple[str, str], str] = {}
     for t in transitions:
         path = t.path
         if path not in before:
@@ -120,7 +122,10 @@ def plan(transitions: Iterable[Transition], read_entry: Callable[[str], Entry | 
         current = after.get(path, before[path])
         merged = merge_entry(current, t)
         if merged != current:
-            lines.append(_line(t.kind, merged, t))
+            group = "granted" if t.kind in ("applied", "active") else t.kind
+            key = (path, group if group != "extended" else f"extended:{t.extension}")
+            lines.pop(key, None)
+            lines[key] = _line(t.kind, merged, t)
         after[path] = merged
     changes: dict[str, bytes | None] = {}
     for path, entry in after.items():
@@ -132,9 +137,9 @@ def plan(transitions: Iterable[Transition], read_entry: Callable[[str], Entry | 
             if on_branch is not None and on_branch in applied:
                 changes[entry.request.path] = None
                 if entry == before[path]:
-                    lines.append(f"janus: removed {entry.request.path} (ended: "
-                                 f"{entry.end.how})")
-    return Plan(changes, tuple(lines), after)
+                    lines[(path, "removed")] = (f"janus: removed {entry.request.path} "
+                                                f"(ended: {entry.end.how})")
+    return Plan(changes, tuple(lines.values()), after)
 
 
 class LedgerWriter:

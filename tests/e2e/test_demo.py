@@ -112,6 +112,26 @@ def test_demo_runs_the_whole_flow_and_stops_cleanly(tmp_path: Path) -> None:
             assert (state_dir / private).stat().st_mode & 0o077 == 0, private
         assert yaml.safe_load((state_dir / "controller.kubeconfig").read_text())["users"][0][
             "user"].keys() == {"token"}  # the controller runs as its ServiceAccount, not admin
+        # The ledger (issue 10): git log of the access repository tells the request, the grant
+        # and its end; the ended request leaves requests/.
+        _github(state, "alice").get_repo(state["repo"]).get_pull(pr.number) \
+            .create_issue_comment("/janus revoke demo done")
+        ended = f"janus: revoked alice → prod/payments (PR #{pr.number}) by alice: demo done"
+        deadline = time.monotonic() + 60
+        lines: list[str] = []  # every line of the recent commit messages (a batch has several)
+        while time.monotonic() < deadline and ended not in lines:
+            lines = [line for c in repo.get_commits(sha="main")[:8]
+                     for line in c.commit.message.splitlines()]
+            time.sleep(0.5)
+        assert ended in lines, lines
+        assert any(s.startswith(f"janus: granted alice → prod/payments (PR #{pr.number})")
+                   for s in lines), lines
+        assert any(f"#{pr.number}" in s and s.startswith("Merge pull request") for s in lines)
+        paths = [e.path for e in repo.get_git_tree("main", recursive=True).tree]
+        assert "requests/prod/payments/alice-payments-demo.yaml" not in paths
+        assert any(p.startswith("ledger/") and p.endswith(f"-pr{pr.number}-"
+                                                          f"{item['metadata']['name']}.yaml")
+                   for p in paths), paths
     finally:
         demo.send_signal(signal.SIGINT)
         try:

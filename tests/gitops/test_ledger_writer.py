@@ -64,6 +64,18 @@ def test_plan_is_pure_and_idempotent() -> None:
     assert t.entry.request.path not in other.changes
 
 
+def test_applied_then_active_in_one_batch_is_one_granted_line() -> None:
+    import dataclasses as dc
+
+    e = entry_for("a", pr=3, merge_commit="a" * 40, blob="c" * 40)
+    applied = Transition("applied", dc.replace(e, granted_at=None, expires_at=None), e.path)
+    active = Transition("active", e, e.path)
+    p = plan([applied, active], lambda p: None, lambda p: None, remove_requests=True)
+    assert p.lines == ("janus: granted alice → prod/payments (PR #3) until "
+                       "2026-11-30T02:00:00Z, approved by bob",)
+    assert p.entries[e.path].granted_at == e.granted_at
+
+
 def test_200_endings_in_one_second_make_one_commit_and_remove_every_file(bed) -> None:
     files = _requests(bed, 200)
     writer = LedgerWriter(_git(bed), "main", batch_seconds=0.5, counters=bed.counters)
