@@ -493,3 +493,34 @@ def test_real_controller_revoke_expiry_and_delete_while_active_are_recorded(
             assert len(_subjects(loop, path)) >= 2
     finally:
         controller.stop()
+
+
+def test_reconcile_grants_a_lost_merge_once_and_records_a_vanished_file(main_loop) -> None:
+    loop = main_loop
+    # A merge whose deliveries were all lost: the reconcile verifies and grants it, recorded.
+    name = request_name()
+    number = open_request_pr(loop.sim, loop.repo, name)
+    loop.sim.review(loop.repo, number, "bob", "APPROVE")
+    loop.settle()
+    loop.sim.drop_next(10)
+    loop.sim.merge(loop.repo, number, actor="root")
+    loop.sim.wait_for_deliveries(10)
+    report = loop.receiver.reconciler.run()
+    assert cr_name(name) in report.granted
+    path = loop.entry_path(number, name)
+    loop.wait_entry(path, lambda e: e.end is None, "the reconciled grant's entry")
+    assert cr_name(name) not in loop.receiver.reconciler.run().granted  # once
+    # The file vanishes from main by a direct (bypass) push: reconcile revokes, and the end
+    # is recorded as the reconcile's.
+    loop.sim.push(loop.repo, "main", {request_path(name): None}, author="root",
+                  message="remove by hand")
+    loop.settle()
+    report = loop.receiver.reconciler.run()
+    assert cr_name(name) in report.revoked or loop.crs.get(cr_name(name)).revocation
+    view = loop.crs.get(cr_name(name))
+    assert view.revocation is not None and view.revocation.by == "janus-reconcile"
+    loop.set_status(cr_name(name), {"phase": "Revoked", "revokedAt": _now(),
+                                    "revokedBy": view.revocation.by,
+                                    "revokedReason": view.revocation.reason})
+    e = loop.wait_entry(path, lambda e: e.end is not None, "the end by reconcile")
+    assert (e.end.how, e.end.by, e.end.via) == ("revoked", "janus-reconcile", "reconcile")
