@@ -37,6 +37,8 @@ from janus.model.ledger import End, Entry, Extension, LedgerError, MergeRecord, 
 from janus.resource import AccessRequestError, AccessRequestView
 
 if TYPE_CHECKING:
+    from github import Github
+
     from janus.gitops.crs import AccessRequests
 
 log = logging.getLogger("janus.gitops.ledger")
@@ -259,7 +261,7 @@ def run_watch(keeper: LedgerKeeper, stop: threading.Event, watch_seconds: int = 
             stop.wait(1)
 
 
-def build(gh: object, repo_name: str, crs: AccessRequests, *, default_branch: str,
+def build(gh: Github, repo_name: str, crs: AccessRequests, *, default_branch: str,
           ledger_branch: str | None = None, counters: object | None = None,
           batch_seconds: float | None = None) -> LedgerKeeper:
     """The keeper, its writer and git access for *repo_name*. With *ledger_branch* (e.g.
@@ -267,7 +269,7 @@ def build(gh: object, repo_name: str, crs: AccessRequests, *, default_branch: st
     from janus.gitops.ledger_writer import BATCH_SECONDS
     from janus.gitops.metrics import COUNTERS, Counters
 
-    git = LedgerGit(gh, repo_name)  # type: ignore[arg-type]
+    git = LedgerGit(gh, repo_name)
     branch = ledger_branch or default_branch
     writer = LedgerWriter(
         git, branch, remove_requests=branch == default_branch, base_branch=default_branch,

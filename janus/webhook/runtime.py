@@ -127,8 +127,8 @@ class Receiver:
             except Exception as exc:  # the database away for a moment: next round
                 event(log, "webhook.lease_renewal_failed", level=logging.WARNING, error=str(exc))
 
-    def _serve(self, name: str, app: object, port: int) -> uvicorn.Server:
-        config = uvicorn.Config(app, host=self.settings.host, port=port,  # type: ignore[arg-type]
+    def _serve(self, name: str, app: Callable[..., Any], port: int) -> uvicorn.Server:
+        config = uvicorn.Config(app, host=self.settings.host, port=port,
                                 log_level="warning", access_log=False, lifespan="off",
                                 log_config=uvicorn_log_config("WARNING"))
         server = uvicorn.Server(config)
