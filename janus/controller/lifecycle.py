@@ -15,9 +15,9 @@ The input is the typed :class:`~janus.resource.AccessRequestView`, never the raw
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from janus import names
 from janus.resource import AccessRequestView
@@ -34,7 +34,7 @@ class Policy(Protocol):
     no settable attributes."""
 
     @property
-    def clusters(self) -> Any: ...
+    def clusters(self) -> Collection[str]: ...
     @property
     def excluded_namespaces(self) -> frozenset[str]: ...
     @property
