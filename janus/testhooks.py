@@ -8,6 +8,8 @@ environment variable is set; the Helm chart sets none of them, so a deployment n
 * ``JANUS_TEST_MIN_DURATION=<duration>`` (e.g. ``1s``): the controller lowers the policy's
   ``duration.min`` to it. ``JanusConfig`` rightly refuses a minimum below the 10-minute token
   minimum, but the expiry tests and the grant benchmark need grants of seconds.
+* ``JANUS_TEST_DELIVERY_DELAY=<seconds>``: the receiver's workers wait this long before handling
+  each delivery they claimed, so a test can kill a replica while it holds deliveries.
 
 This module is a leaf: any module may import it, so it imports nothing of Janus. A new test-only
 switch belongs here, named ``JANUS_TEST_*``, and nowhere else.
@@ -20,6 +22,7 @@ import sys
 
 CRASH_AFTER_ENV = "JANUS_TEST_CRASH_AFTER"
 MIN_DURATION_ENV = "JANUS_TEST_MIN_DURATION"
+DELIVERY_DELAY_ENV = "JANUS_TEST_DELIVERY_DELAY"
 
 CRASH_STEPS = ("serviceaccount", "rolebinding", "token", "secret", "cleanup")
 
@@ -39,3 +42,12 @@ def min_duration_override() -> str | None:
     The caller parses it with ``janus.model.parse_duration``: this module stays a leaf.
     """
     return os.environ.get(MIN_DURATION_ENV) or None
+
+
+def delivery_delay() -> None:
+    """Sleep ``JANUS_TEST_DELIVERY_DELAY`` seconds if it is set (a slow delivery handler)."""
+    delay = os.environ.get(DELIVERY_DELAY_ENV)
+    if delay:
+        import time
+
+        time.sleep(float(delay))

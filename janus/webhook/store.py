@@ -174,9 +174,10 @@ class DeliveryStore:
                   "not_before": 0.0}
         dialect = postgresql if self.shared else sqlite
         statement = dialect.insert(deliveries).values(**values).on_conflict_do_nothing(
-            index_elements=["id"])
+            index_elements=["id"]).returning(deliveries.c.id)
+        # RETURNING rather than rowcount, which psycopg leaves at -1 for ON CONFLICT DO NOTHING.
         with self._writing() as conn:
-            return conn.execute(statement).rowcount == 1
+            return conn.execute(statement).first() is not None
 
     def ping(self) -> None:
         """Raise unless the database answers a query (the receiver's readiness check)."""
@@ -223,10 +224,11 @@ class DeliveryStore:
             ).rowcount
 
     def finish(self, delivery_id: str) -> None:
+        """Done; the row keeps the replica that finished it (``lease_owner``)."""
         with self._writing() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-                state="done", error=None, finished_at=time.time(), lease_owner=None,
-                lease_expires=None))
+                state="done", error=None, finished_at=time.time(),
+                lease_owner=self.owner, lease_expires=None))
 
     def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
         # Only while this replica still holds it: another replica that took over an expired
@@ -242,7 +244,7 @@ class DeliveryStore:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
                          .where(deliveries.c.lease_owner == self.owner).values(
                 state="failed", error=error[:2000], finished_at=time.time(),
-                lease_owner=None, lease_expires=None))
+                lease_expires=None))
 
     def state_of(self, delivery_id: str) -> str | None:
         with self._connect() as conn:

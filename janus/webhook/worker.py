@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from janus import testhooks
 from janus.gitops.metrics import COUNTERS
 from janus.logs import event
 from janus.webhook.store import Delivery, DeliveryStore
@@ -94,6 +95,7 @@ class WorkerPool:
 
     def _process(self, delivery: Delivery) -> None:
         try:
+            testhooks.delivery_delay()
             self._handle(delivery)
         except Exception as exc:  # any failure: retry, then give up loudly
             message = f"{type(exc).__name__}: {exc}"

@@ -88,13 +88,20 @@ def central(cluster: LocalCluster) -> LocalCluster:
 
 
 @pytest.fixture
+def web_database_url(tmp_path: Path) -> str:
+    """The web database: one throwaway SQLite file per test. A module overrides this fixture
+    with tests/conftest.py's ``database_url`` to run its tests on PostgreSQL as well."""
+    return f"sqlite:///{tmp_path / 'web.db'}"
+
+
+@pytest.fixture
 def settings_for(
-    central: LocalCluster, access_repo: Path, tmp_path: Path
+    central: LocalCluster, access_repo: Path, web_database_url: str
 ) -> Callable[..., WebSettings]:
     def make(**overrides: Any) -> WebSettings:
         values: dict[str, Any] = {
-            # The terminal's session records: one throwaway SQLite file per test.
-            "database_url": f"sqlite:///{tmp_path / 'web.db'}",
+            # The terminal's session records and the login sessions.
+            "database_url": web_database_url,
             "public_url": PUBLIC_URL,
             "session_secret": "test-session-secret-0123456789",
             "kubeconfig": central.admin_kubeconfig,

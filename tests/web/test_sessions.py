@@ -17,6 +17,12 @@ WebFactory = Callable[..., TestClient]
 HTML = {"accept": "text/html"}
 
 
+@pytest.fixture
+def web_database_url(database_url: str) -> str:
+    """Every test here on both backends: a SQLite file, then a real PostgreSQL server."""
+    return database_url
+
+
 def _replay(app_client: TestClient, cookie: str) -> TestClient:
     """Another browser (the attacker's) holding a copy of the cookie."""
     thief = TestClient(app_client.app, base_url=PUBLIC_URL, client=("127.0.0.1", 50001))
