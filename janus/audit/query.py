@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -41,7 +40,8 @@ PENDING = "pending"
 # "active" / "approved": the ledger has no end (yet); "merged": a request file without an entry.
 STATES = ("active", "approved", "merged", *ledger.END_HOWS)
 
-_CACHE_NAME = "janus-audit-scan-v1.json"
+_CACHE_NAME = "janus-audit-scan"
+_CACHE_HEADER = b"janus-audit-scan v1"
 # An entry in `git ls-tree -r -z` output, with its merge stamp and AccessRequest name: the
 # shape of janus.model.ledger.entry_path (tests check both agree), matched over the whole
 # listing at once — 100,000 paths through ledger.parse_entry_path one by one take ~0.3 s.
@@ -226,58 +226,61 @@ def audit(repo: GitRepo, window: Window, filters: Filters = Filters(), *, ref: s
     files from the first-parent history of *ref*."""
     requests_commit = repo.resolve(ref)
     ledger_commit = repo.resolve(ledger_ref) if ledger_ref else requests_commit
-    entry_files: list[tuple[str, str]] = []
-    by_cr: dict[str, list[tuple[str, str]]] = {}
+    # (blob, path, merge stamp, AccessRequest name) of every entry, as bytes.
+    entries = _TREE_ENTRY.findall(repo.ls_tree_raw(ledger_commit, ledger.LEDGER_DIR))
     until_stamp = window.until.strftime("%Y%m%dT%H%M%SZ").encode()
-    total = 0
-    for match in _TREE_ENTRY.finditer(repo.ls_tree_raw(ledger_commit, ledger.LEDGER_DIR)):
-        blob, path, stamp, cr = match.groups()
-        item = (path.decode(), blob.decode())
-        by_cr.setdefault(cr.decode(), []).append(item)
-        total += 1
-        if stamp <= until_stamp:  # merged after the window: it cannot matter
-            entry_files.append(item)
+    # Merged after the window: it cannot matter.
+    entry_files = [(blob, path) for blob, path, stamp, _ in entries if stamp <= until_stamp]
 
     cache = _ScanCache(repo.git_dir if use_cache else None)
-    since_text = ledger.fmt_time(window.since)
-    unknown = list(dict.fromkeys(blob for _, blob in entry_files if blob not in cache.end_at))
-    contents: dict[str, bytes] = {}
-    for blob, data in repo.read_blobs(unknown):
-        end = cache.end_at[blob] = end_at_of(data)
-        if end is None or end > since_text:  # kept only if it may be in the answer
-            contents[blob] = data
+    ends = cache.end_at
+    since = ledger.fmt_time(window.since).encode()
+    unknown = list(dict.fromkeys(blob for blob, _ in entry_files if blob not in ends))
+    contents: dict[bytes, bytes] = {}
+    for blob, buffer, start, stop in repo.locate_blobs(unknown):
+        match = _END_AT.search(buffer, start, stop)
+        end = ends[blob] = match.group(1) if match else None
+        if end is None or end > since:  # kept only if it may be in the answer
+            contents[blob] = buffer[start:stop]
     cache.note(scanned=len(unknown), total=len(entry_files))
-    cache.save({blob for files in by_cr.values() for _, blob in files})
+    cache.save({blob for blob, *_ in entries})
 
-    wanted = [(path, blob) for path, blob in entry_files
-              if (end := cache.end_at.get(blob)) is None or end > since_text]
-    missing = sorted({blob for _, blob in wanted if blob not in contents})
-    contents.update(repo.read_blobs(missing))
-    loaded, problems = _load(wanted, contents)
+    # Ended before the window: it cannot matter either. The rest is loaded strictly.
+    wanted = [(path, blob) for blob, path in entry_files
+              if (end := ends.get(blob)) is None or end > since]
+    contents.update(repo.read_blobs([b for b in dict.fromkeys(b for _, b in wanted)
+                                     if b not in contents]))
+    loaded, problems = _load([(p.decode(), contents[b]) for p, b in wanted])
 
-    pending_files = _pending_files(repo, requests_commit, window, by_cr, contents, loaded,
-                                   problems)
+    pending_files = _pending_files(repo, requests_commit, window, entries, loaded)
     rows = select(loaded, pending_files, window, filters)
     return Answer(tuple(rows), tuple(problems), ledger_commit, requests_commit,
-                  entries_total=total,
-                  entries_loaded=len(loaded), cache=cache.state)
+                  entries_total=len(entries), entries_loaded=len(loaded), cache=cache.state)
 
 
-def _load(files: Sequence[tuple[str, str]], contents: dict[str, bytes]
+def _load(files: Sequence[tuple[str, bytes]]
           ) -> tuple[list[tuple[str, ledger.Entry]], list[str]]:
     loaded, problems = [], []
-    for path, blob in files:
+    for path, data in files:
         try:
-            loaded.append((path, ledger.loads(path, contents[blob])))
+            loaded.append((path, ledger.loads(path, data)))
         except ledger.LedgerError as exc:
             problems.append(f"{path}: not a valid ledger entry ({exc}); it is left out")
     return loaded, problems
 
 
+def _entries_named(entries: Sequence[tuple[bytes, bytes, bytes, bytes]],
+                   names: Iterable[str]) -> list[tuple[str, bytes]]:
+    """(path, blob) of the *entries* (``_TREE_ENTRY`` matches) of these AccessRequests."""
+    wanted = {n.encode() for n in names if n}
+    if not wanted:
+        return []
+    return [(path.decode(), blob) for blob, path, _, name in entries if name in wanted]
+
+
 def _pending_files(repo: GitRepo, commit: str, window: Window,
-                   by_cr: dict[str, list[tuple[str, str]]], contents: dict[str, bytes],
-                   loaded: list[tuple[str, ledger.Entry]], problems: list[str]
-                   ) -> list[PendingFile]:
+                   entries: Sequence[tuple[bytes, bytes, bytes, bytes]],
+                   loaded: list[tuple[str, ledger.Entry]]) -> list[PendingFile]:
     """Request files on *commit*'s first-parent line during *window* that no entry records."""
     present: dict[tuple[str, str], PendingFile] = {}
     start = repo.commit_at(commit, window.since)
@@ -304,26 +307,22 @@ def _pending_files(repo: GitRepo, commit: str, window: Window,
                   if f.path.rsplit("/", 1)[-1] not in NON_REQUEST_FILES]
     if not candidates:
         return []
-    # Which of them an entry records: the entries of the same AccessRequest name.
+    # Which of them an entry records: those loaded, else the entries of the same
+    # AccessRequest name (ended before the window, so not loaded; rare).
     recorded: set[tuple[str, str]] = {(e.request.path, b) for _, e in loaded
                                       for b in _entry_blobs(e)}
-    need = []
-    for f in candidates:
-        cr = ledger.access_request_of(f.path)
-        for _path, blob in by_cr.get(cr or "", []):
-            if blob not in contents:
-                need.append(blob)
-    contents.update(repo.read_blobs(sorted(set(need))))
+    open_files = [f for f in candidates if (f.path, f.blob) not in recorded]
     seen_paths = {p for p, _ in loaded}
-    for f in candidates:
-        for path, blob in by_cr.get(ledger.access_request_of(f.path) or "", []):
-            if path in seen_paths:
-                continue
-            try:
-                entry = ledger.loads(path, contents[blob])
-            except ledger.LedgerError:
-                continue  # reported by `janus audit verify`
-            recorded.update((entry.request.path, b) for b in _entry_blobs(entry))
+    names = [ledger.access_request_of(f.path) or "" for f in open_files]
+    others = [(path, entry_blob) for path, entry_blob in _entries_named(entries, names)
+              if path not in seen_paths]
+    texts_of = dict(repo.read_blobs([entry_blob for _, entry_blob in others]))
+    for path, entry_blob in others:
+        try:
+            entry = ledger.loads(path, texts_of[entry_blob])
+        except ledger.LedgerError:
+            continue  # reported by `janus audit verify`
+        recorded.update((entry.request.path, b) for b in _entry_blobs(entry))
     unrecorded = [f for f in candidates if (f.path, f.blob) not in recorded]
     texts = dict(repo.read_blobs(sorted({f.blob for f in unrecorded})))
     brought = _brought(repo, start, [f for f in unrecorded if f.commit is None])
@@ -356,28 +355,28 @@ def _brought(repo: GitRepo, commit: str | None, files: Sequence[PendingFile]
 
 
 class _ScanCache:
-    """blob id → end time (or None) as :func:`end_at_of` found it, in ``<git dir>/<name>``.
+    """blob id → end time (or None) as :func:`end_at_of` finds it, both as bytes, in
+    ``<git dir>/janus-audit-scan``: a header line, then ``<blob id> <end time or ->`` per line.
 
-    Written atomically (temporary file + rename) and only when it learned something; a cache
-    that cannot be read or written is ignored — it only saves time."""
+    Written atomically (temporary file + rename) and only when it learned something; a file of
+    any other shape, or one that cannot be read or written, is ignored — it only saves time."""
 
     def __init__(self, git_dir: Path | None) -> None:
         self.path = git_dir / _CACHE_NAME if git_dir is not None else None
-        self.end_at: dict[str, str | None] = {}
+        self.end_at: dict[bytes, bytes | None] = {}
         self.state = "off"
         self._known = 0
         if self.path is None:
             return
         try:
-            data = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            data = None
-        # Only the shape this module writes; anything else is ignored (and rewritten).
-        if (isinstance(data, dict) and data.get("version") == 1
-                and isinstance(ends := data.get("endAt"), dict)
-                and all(v is None or (isinstance(v, str) and len(v) == 20)
-                        for v in ends.values())):
-            self.end_at = ends
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError:
+            lines = []
+        body = lines[1:-1]
+        if lines and lines[0] == _CACHE_HEADER and lines[-1] == b"" and all(
+                len(line) in (42, 61) and line[40:41] == b" " for line in body):
+            self.end_at = {line[:40]: (None if line[41:] == b"-" else line[41:])
+                           for line in body}
         self._known = len(self.end_at)
         self.state = "cold"
 
@@ -386,14 +385,14 @@ class _ScanCache:
         if self.path is not None:
             self.state = "warm" if scanned == 0 else ("cold" if scanned >= total else "partly")
 
-    def save(self, keep: set[str]) -> None:
+    def save(self, keep: set[bytes]) -> None:
         if self.path is None or len(self.end_at) == self._known:
             return
-        kept = {blob: end for blob, end in self.end_at.items() if blob in keep}
+        lines = [_CACHE_HEADER, *(blob + b" " + (end or b"-") for blob, end in
+                                  self.end_at.items() if blob in keep and len(blob) == 40), b""]
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps({"version": 1, "endAt": kept}, separators=(",", ":")),
-                           "ascii")
+            tmp.write_bytes(b"\n".join(lines))
             os.replace(tmp, self.path)
         except OSError:
             try:

@@ -161,10 +161,12 @@ def test_relative_times_and_dates(capsys, history: History) -> None:
 def test_the_scan_cache_changes_nothing_but_time(capsys, history: History, tmp_path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(history.path, copy)
-    cache = copy / ".git" / "janus-audit-scan-v1.json"
+    cache = copy / ".git" / "janus-audit-scan"
     args = ("--since", at(0), "--until", at(600))
     first = rows(capsys, copy, *args)
-    assert len(json.loads(cache.read_text())["endAt"]) == 2  # the two entries' blobs
+    lines = cache.read_text().splitlines()
+    assert lines[0] == "janus-audit-scan v1" and len(lines) == 3  # the two entries' blobs
+    assert {line.split(" ")[1] for line in lines[1:]} == {at(127), at(180)}
     assert rows(capsys, copy, *args) == first                # warm
     assert rows(capsys, copy, *args, "--no-cache") == first  # off
     cache.write_text("garbage\n")                            # ignored, then rewritten
