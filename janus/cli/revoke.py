@@ -171,7 +171,7 @@ def patch_revocation(api: Any, janus_ns: str, name: str, by: str, reason: str,
     """Write the revocation (:meth:`AccessRequestClient.request_revocation`, which also turns
     the CRD's 422 for a revocation that landed after our read into AlreadyRevoked)."""
     try:
-        _crs(api, janus_ns).request_revocation(name, by, reason, now)
+        _crs(api, janus_ns).request_revocation(name, by, reason, now, via="cli")
     except resource.AlreadyRevoked as exc:
         # Someone revoked it first: report theirs, keep it.
         raise AlreadyRevoked(_describe_revocation(exc.current) if exc.current else str(exc)

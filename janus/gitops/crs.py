@@ -35,7 +35,6 @@ from janus.resource.client import AccessRequestClient
 from janus.resource.spec import extension_changes, grant_spec
 
 REPORTED_PHASE = "janus.dev/reported-phase"
-REVOKED_VIA = "janus.dev/revoked-via"
 FIELD_MANAGER = "janus-webhook"
 _APPLY_ATTEMPTS = 3
 
@@ -126,15 +125,13 @@ class AccessRequests:
         *via* (file-deletion, pr-comment, reconcile) is noted on the CR as the annotation
         ``janus.dev/revoked-via`` for the ledger's record of how the grant ended."""
         try:
-            view = self.client.request_revocation(name, by, reason)
+            self.client.request_revocation(name, by, reason, via=via)
         except ResourceNotFound:
             return "absent"
         except AlreadyRevoked:
             return "already-revoked"
         except GrantEnded:
             return "ended"
-        if via is not None:
-            self.set_annotation(name, REVOKED_VIA, via, view.resource_version)
         return "revoked"
 
     def set_annotation(self, name: str, key: str, value: str, resource_version: str) -> bool:

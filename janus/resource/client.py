@@ -35,6 +35,8 @@ REQUEST_TIMEOUT = (3.0, 15.0)
 # spec.revocation limits of the CRD schema: longer text is cut, never refused.
 REVOCATION_BY_MAX, REVOCATION_REASON_MAX = 100, 500
 _REVOKE_RETRIES = 5
+# Which path a revocation took (web, cli, pr-comment, file-deletion, reconcile), for the ledger.
+REVOKED_VIA = "janus.dev/revoked-via"
 
 
 @dataclass(frozen=True)
@@ -218,14 +220,17 @@ class AccessRequestClient:
         return self._merge_patch(f"patching AccessRequest {name}", name, body)
 
     def request_revocation(self, name: str, by: str, reason: str,
-                           now: dt.datetime | None = None) -> AccessRequestView:
+                           now: dt.datetime | None = None, *,
+                           via: str | None = None) -> AccessRequestView:
         """Set ``spec.revocation = {by, reason, requestedAt}``: the controller then removes the
         grant. Written once, ever (a CRD rule), and only on a grant that is not over.
 
         Raises :class:`~janus.resource.errors.AlreadyRevoked` when a revocation is already set
         (the view of it is in ``exc.current``), :class:`~janus.resource.errors.GrantEnded` when
         the grant is Expired/Revoked/Failed, NotFound when there is no such AccessRequest.
-        *by* and *reason* are cut to the schema's limits.
+        *by* and *reason* are cut to the schema's limits. *via* (web, cli, pr-comment,
+        file-deletion, reconcile) is written in the same patch as the annotation
+        ``janus.dev/revoked-via``: the ledger records which path the revocation took.
         """
         revocation = {
             "by": by[:REVOCATION_BY_MAX],
@@ -235,8 +240,10 @@ class AccessRequestClient:
         for _ in range(_REVOKE_RETRIES):
             current = self.get(name)
             self._check_revocable(current)
-            body = {"metadata": {"resourceVersion": current.resource_version},
-                    "spec": {"revocation": revocation}}
+            metadata: dict[str, Any] = {"resourceVersion": current.resource_version}
+            if via:
+                metadata["annotations"] = {REVOKED_VIA: via}
+            body = {"metadata": metadata, "spec": {"revocation": revocation}}
             try:
                 return self._merge_patch(f"revoking AccessRequest {name}", name, body)
             except errors.Conflict:

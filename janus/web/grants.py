@@ -57,4 +57,4 @@ class GrantStore:
     def request_revocation(self, name: str, by: str, reason: str, now: dt.datetime) -> None:
         """Write ``spec.revocation`` once: :class:`janus.resource.AlreadyRevoked` if it is set
         already, :class:`janus.resource.GrantEnded` if the grant is over, NotFound if gone."""
-        self.client.request_revocation(name, by, reason, now)
+        self.client.request_revocation(name, by, reason, now, via="web")

@@ -197,3 +197,13 @@ def test_watch_stops_when_asked(crs: AccessRequestClient) -> None:
         seen.append(ev)
         stop.set()
     assert [ev.type for ev in seen] == ["LISTED"]
+
+
+def test_revocation_notes_its_path_in_the_same_write(crs: AccessRequestClient) -> None:
+    """``via`` (web, cli, pr-comment, ...) lands as the annotation the ledger reads, in the one
+    patch that writes spec.revocation."""
+    name = _name()
+    crs.create(name, _spec())
+    view = crs.request_revocation(name, "alice", "done", NOW, via="cli")
+    assert view.revocation is not None and view.revocation.by == "alice"
+    assert view.meta.annotations["janus.dev/revoked-via"] == "cli"
