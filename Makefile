@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.lock | sha1sum | cut -c1-12)
 
-.PHONY: demo test venv bin lint unit clean assets browser postgres image test-image
+.PHONY: demo test venv bin lint unit clean assets browser postgres image test-image mutation
 
 venv: $(STAMP)
 
@@ -59,6 +59,11 @@ test: venv bin assets browser postgres image lint
 
 unit: venv
 	@$(PY) -m pytest -m "not k8s_real and not browser and not image and not postgres" $(PYTEST_ARGS)
+
+# Mutation testing of the pure decision modules (mutmut; not in CI, ~minutes per module):
+# scripts/mutation.sh [approval|evaluate|lifecycle|codeowners]; scores in docs/development.md.
+mutation: venv
+	@scripts/mutation.sh
 
 demo: venv bin assets
 	@$(VENV)/bin/janus dev up
