@@ -42,10 +42,14 @@ standin localhost/janus-standin-python:3.11-slim "python3,python3-pip,ca-certifi
 standin localhost/janus-standin-node:22-slim "npm,openssl,ca-certificates"
 
 log "buildah bud -f Containerfile -> $TAG"
+previous="$(podman image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 buildah bud --quiet --network host --runtime runc --pull=never \
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
     --build-arg NODE_IMAGE=localhost/janus-standin-node:22-slim \
     --build-arg PYTHON_IMAGE=localhost/janus-standin-python:3.11-slim \
     --build-arg DEBIAN_IMAGE=localhost/janus-standin-debian:bookworm-slim \
     -f "$ROOT/Containerfile" -t "$TAG" "$ROOT" >/dev/null
+if [[ -n "$previous" && "$previous" != "$(podman image inspect --format '{{.Id}}' "$TAG")" ]]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true  # the image the tag named before
+fi
 log "$TAG: $(( $(podman image inspect --format '{{.Size}}' "$TAG") / 1000000 )) MB, built in $(( $(date +%s) - start ))s"
