@@ -191,4 +191,7 @@ fi
 size="$(podman image inspect --format '{{.Size}}' "$TAG")"
 log "  $TAG: $(( size / 1000000 )) MB"
 step_done
+# The cache keeps the entries this build used; those of older keys are removed.
+find "$CACHE" -maxdepth 1 \( \( -name 'rootfs-*.tar' ! -name "$(basename "$rootfs")" \) -o \
+    \( -name 'wheelhouse-*' ! -name "$(basename "$wheelhouse")" \) \) -exec rm -rf {} +
 log "built $TAG in $(( $(date +%s) - total_start ))s"
