@@ -64,6 +64,9 @@ def register(subparsers: Any) -> None:
     webhook.add_argument("--workers", type=int, default=2)
     webhook.add_argument("--reconcile-interval", type=float, default=60.0,
                          help="seconds between reconcile passes (0: only on push)")
+    webhook.add_argument("--notifications", default=None,
+                         help="notifications file (kind NotificationConfig: Slack, Teams, e-mail, "
+                              "signed webhook; docs/notifications.md); none: nothing is sent")
     webhook.set_defaults(func=_run_webhook)
 
     reconcile = subparsers.add_parser(
@@ -118,13 +121,26 @@ def _run_webhook(args: argparse.Namespace) -> int:
         workers=args.workers, reconcile_interval=args.reconcile_interval,
         metrics_port=args.metrics_port,
         keep_deliveries_seconds=args.keep_deliveries_days * 86400,
-        keep_deliveries_max=args.keep_deliveries_max))
+        keep_deliveries_max=args.keep_deliveries_max,
+        notifications=_notifications(args.notifications)))
     # SIGTERM (Kubernetes stopping the pod) stops like Ctrl-C: workers finish the delivery in
     # hand; anything not finished stays in the store and is picked up on the next start.
     signal.signal(signal.SIGTERM, _interrupt)
     receiver.start()
     receiver.serve_forever()
     return 0
+
+
+def _notifications(path: str | None) -> Any:
+    from janus.errors import ConfigError
+    from janus.notify import load_config
+
+    if path is None:
+        return None
+    try:
+        return load_config(Path(path))
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:

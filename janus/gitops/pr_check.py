@@ -27,6 +27,7 @@ from janus.gitops import comments, render, sources
 from janus.gitops.verify import (
     STEP_LIMITS,
     STEP_SAME_REPO,
+    JudgedFile,
     StepFailed,
     classify_files,
     fork_problem,
@@ -54,6 +55,8 @@ class CheckResult:
     title: str
     summary: str
     problems: list[Problem]
+    # The judged request files (notifications name the deciding policy's approvers).
+    judged: tuple[JudgedFile, ...] = ()
 
 
 def evaluate_pull(
@@ -106,7 +109,7 @@ def evaluate_pull(
                                 "a request PR may change only files under requests/")
                         for p in changes.outside]
     return CheckResult("success" if ok else "failure", title, summary,
-                       problems + outside_problems), plan
+                       problems + outside_problems, tuple(judged)), plan
 
 
 def check_annotations(problems: list[Problem]) -> list[dict[str, str | int]]:

@@ -28,6 +28,7 @@ from janus.gitops.pr_check import run_pr_check
 from janus.gitops.verify import Context, MergeVerdict, StepFailed, classify_files, verify_merge
 from janus.logs import event
 from janus.model import JanusConfig, PolicySet, format_duration
+from janus.notify import Notifier
 from janus.policy import Membership
 from janus.policy.codeowners import CodeOwners
 from janus.resource import AccessRequestView, Provenance
@@ -70,6 +71,8 @@ class GitOps:
         self.reconcile_requested = threading.Event()
         # The ledger (issue 10): what was applied once is never applied again.
         self.ledger = ledger
+        # Notifications (issue 14): off unless the receiver was given a notifications file.
+        self.notifier = Notifier.off()
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -128,8 +131,11 @@ class GitOps:
             pull = self.repo.get_pull(number)
             if pull.state != "open":
                 return
-            run_pr_check(self.repo, pull, self.membership_for, self.janus_login,
-                         app_id=self.app_id)
+            result = run_pr_check(self.repo, pull, self.membership_for, self.janus_login,
+                                  app_id=self.app_id)
+            if result.conclusion == "success":  # asks the deciding policies' approvers
+                self.notifier.request_opened(self.repo.full_name, number, pull.html_url,
+                                             pull.user.login, result.judged)
 
     def check_commit(self, sha: str) -> None:
         """The PR check for every open PR whose head is *sha*: a check run or suite of a PR from
@@ -248,6 +254,9 @@ class GitOps:
             event(log, "merge.refused", pull=verdict.number, step=failure.step,
                   summary=failure.summary, details=failure.details[:20],
                   merge_commit=verdict.merge_commit, level=logging.WARNING)
+            self.notifier.merge_refused(verdict.repo, verdict.number, pull.html_url,
+                                        verdict.merge_commit, verdict.author, failure.step,
+                                        failure.summary)
         if not outcomes and failure is None:
             return  # a merge that touched no request file: nothing to say
         body = render.merge_comment(

@@ -19,6 +19,7 @@ from janus.gitops.reconcile import Reconciler, run_forever
 from janus.gitops.service import GitOps
 from janus.gitops.status_watch import StatusReporter
 from janus.logs import event, uvicorn_log_config
+from janus.notify import NotifyConfig
 from janus.resource import readiness
 from janus.webhook.app import DEFAULT_MAX_BODY, create_app, metrics_app
 from janus.webhook.dispatch import dispatch
@@ -48,6 +49,8 @@ class ReceiverSettings:
     prune_interval: float = 3600.0
     # How long a claimed delivery stays this replica's without renewal (renewed every third).
     lease_seconds: float = LEASE_SECONDS
+    # Notifications (issue 14, docs/notifications.md): sent from an outbox in the same database.
+    notifications: NotifyConfig | None = None
 
 
 def _ready_checks(ops: GitOps) -> dict[str, readiness.Check]:
@@ -66,6 +69,12 @@ class Receiver:
                               max_body=settings.max_body, counters=ops.counters,
                               ready_checks=_ready_checks(ops))
         self.reconciler = Reconciler(ops)
+        if settings.notifications is not None:
+            from janus.notify import build as build_notifier
+
+            ops.notifier = build_notifier(settings.notifications, settings.db_path,
+                                          crs=getattr(ops.crs, "client", None),
+                                          lease_seconds=settings.lease_seconds)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: uvicorn.Server | None = None
@@ -83,6 +92,7 @@ class Receiver:
 
     def start(self) -> Receiver:
         self.pool.start()
+        self.ops.notifier.start()
         # Always running: with an interval of 0 it reconciles only when a push asks for it.
         self._spawn("janus-reconcile", run_forever, self.reconciler,
                     self.settings.reconcile_interval or None, self._stop)
@@ -161,6 +171,7 @@ class Receiver:
             if server is not None:
                 server.should_exit = True
         self.pool.stop()
+        self.ops.notifier.stop()
         for thread in self._threads:
             # The reconcile and status loops only do idempotent work and are daemon threads: a
             # watch request in flight is not worth waiting for. The HTTP server drains quickly.
