@@ -2,7 +2,7 @@
 # Installs Debian's PostgreSQL server for the tests marked `postgres` when it is missing.
 # The tests (janus/dev/postgres.py) run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin as
 # the package's unprivileged `postgres` user, on 127.0.0.1 and a temporary data directory; the
-# cluster the package itself may create and start is not used (and not started here).
+# cluster the package's post-install may create and start (port 5432) is left alone.
 set -euo pipefail
 
 if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \

@@ -114,7 +114,7 @@ class AppServer:
 
     @classmethod
     def start(
-        cls, kubeconfig: Path, database: Path, *, idle_timeout: int = 900,
+        cls, kubeconfig: Path, database: Path | str, *, idle_timeout: int = 900,
         auth_mode: str = "proxy", janus_namespace: str = names.JANUS_NAMESPACE,
         **overrides: Any,
     ) -> AppServer:
@@ -126,7 +126,8 @@ class AppServer:
             session_secret="terminal-tests-session-secret-0123456789",
             kubeconfig=kubeconfig,
             janus_namespace=janus_namespace,
-            database_url=f"sqlite:///{database}",
+            # A SQLite file, or a database URL (PostgreSQL: tests/web/terminal/test_postgres.py).
+            database_url=str(database) if "://" in str(database) else f"sqlite:///{database}",
             idle_timeout_seconds=idle_timeout,
             repo="acme/access",
             auth_mode=auth_mode,  # type: ignore[arg-type]
