@@ -285,9 +285,10 @@ class Notifier:
 
 
 def build(config: NotifyConfig, db: str | Any, *, crs: CrSource | None = None,
-          lease_seconds: float = 60.0, **kwargs: Any) -> Notifier:
+          lease_seconds: float = 60.0, backoff_first: float = 2.0, **kwargs: Any) -> Notifier:
     """A sender for *config*, with its outbox in the receiver's database *db*."""
-    return Notifier(config, Outbox(db, lease_seconds=lease_seconds), crs=crs, **kwargs)
+    outbox = Outbox(db, lease_seconds=lease_seconds, backoff_first=backoff_first)
+    return Notifier(config, outbox, crs=crs, **kwargs)
 
 
 

@@ -89,9 +89,9 @@ class Pending:
     attempts: int
 
 
-def backoff(attempts: int) -> float:
+def backoff(attempts: int, first: float = BACKOFF_FIRST) -> float:
     """Seconds before attempt *attempts*+1: 2, 4, 8 … capped at ten minutes."""
-    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+    return min(BACKOFF_MAX, first * 2 ** max(0, attempts - 1))
 
 
 def _engine(target: str | Path) -> Engine:
@@ -114,8 +114,9 @@ class Outbox:
     """Thread-safe. *target*: a SQLite file path or a database URL, shared by the replicas."""
 
     def __init__(self, target: str | Path, *, lease_seconds: float = LEASE_SECONDS,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, backoff_first: float = BACKOFF_FIRST) -> None:
         self.engine = _engine(target)
+        self.backoff_first = backoff_first
         self.shared = self.engine.dialect.name != "sqlite"
         self.lease_seconds = lease_seconds
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -216,7 +217,8 @@ class Outbox:
             attempts = (row.attempts if row else 0) + 1
             state = "dropped" if attempts >= MAX_ATTEMPTS else "pending"
             conn.execute(update(t).where(t.c.id == delivery_id).values(
-                state=state, attempts=attempts, not_before=now + backoff(attempts),
+                state=state, attempts=attempts,
+                not_before=now + backoff(attempts, self.backoff_first),
                 lease_owner=None, lease_expires=None, last_error=error[:500]))
         return state
 

@@ -33,6 +33,7 @@ class HttpReceiver:
     """Answers 200 (Slack's "ok"), or *fail_first* times 500 first."""
 
     fail_first: int = 0
+    port: int = 0
     received: list[Received] = field(default_factory=list)
     refused: int = 0
     server: ThreadingHTTPServer | None = None
@@ -47,7 +48,7 @@ class HttpReceiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if owner.fail_first > 0:
                     owner.fail_first -= 1
@@ -64,7 +65,7 @@ class HttpReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -75,8 +76,8 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(fail_first: int = 0) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(fail_first=fail_first).start()
+def http_receiver(fail_first: int = 0, port: int = 0) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(fail_first=fail_first, port=port).start()
     try:
         yield receiver
     finally:
@@ -88,7 +89,7 @@ class _Mailbox:
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(message_from_bytes(envelope.original_content))
         return "250 Message accepted for delivery"
