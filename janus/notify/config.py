@@ -11,7 +11,7 @@ start-up, not a message silently never sent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ class NotifyConfig:
     fresh_for: dt.timedelta = dt.timedelta(hours=1)
 
 
-def _strict(where: str, data: object, allowed: set[str], required: set[str] = frozenset()
+def _strict(where: str, data: object, allowed: Set[str], required: Set[str] = frozenset()
             ) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: must be a mapping")

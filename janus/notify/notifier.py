@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, Protocol
 
 from janus import names
@@ -64,7 +65,7 @@ class Notifier:
         self.senders = senders
         self._send = send
         self.poll_seconds = poll_seconds
-        self._queue: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._queue: queue.Queue[Callable[[], object]] = queue.Queue()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -79,7 +80,7 @@ class Notifier:
 
     # ---- hooks (called from the receiver's threads; never block, never raise) -------------------
 
-    def _submit(self, work: Callable[[], None]) -> None:
+    def _submit(self, work: Callable[[], object]) -> None:
         if not self.enabled:
             return
         if self._threads:
@@ -234,7 +235,7 @@ class Notifier:
         thread.start()
         self._threads.append(thread)
 
-    def _run_safely(self, work: Callable[[], None]) -> None:
+    def _run_safely(self, work: Callable[[], object]) -> None:
         try:
             work()
         except Exception:  # a notification must never break the caller; logged, not raised
@@ -264,7 +265,7 @@ class Notifier:
             try:
                 for change in self.crs.watch(stop=self._stop, timeout_seconds=30):
                     if getattr(change, "type", "") in ("LISTED", "ADDED", "MODIFIED"):
-                        self._run_safely(lambda v=change.view: self.observe(v))
+                        self._run_safely(partial(self.observe, change.view))
             except Exception:
                 log.exception("notify.watch_failed", extra={
                     "event": "notify.watch_failed", "request": None, "fields": {}})
@@ -278,7 +279,7 @@ class Notifier:
             try:
                 for cr in self.crs.list():
                     if cr.phase == "Active":
-                        self._run_safely(lambda v=cr: self.observe(v))
+                        self._run_safely(partial(self.observe, cr))
             except Exception:
                 log.exception("notify.timer_failed", extra={
                     "event": "notify.timer_failed", "request": None, "fields": {}})
