@@ -30,7 +30,7 @@ from janus.notify.config import NotifyConfig, route
 from janus.notify.events import Event, EventKind, TokenInPayload, from_request
 from janus.notify.outbox import Outbox
 from janus.notify.plan import active_prefix, plan
-from janus.resource import AccessRequestView
+from janus.resource import AccessRequestError, AccessRequestView
 
 log = logging.getLogger("janus.notify")
 
@@ -266,6 +266,9 @@ class Notifier:
                 for change in self.crs.watch(stop=self._stop, timeout_seconds=30):
                     if getattr(change, "type", "") in ("LISTED", "ADDED", "MODIFIED"):
                         self._run_safely(partial(self.observe, change.view))
+            except AccessRequestError as exc:  # the API server away: list again shortly
+                log_event(log, "notify.watch_error", status=exc.status, level=logging.WARNING)
+                self._stop.wait(1)
             except Exception:
                 log.exception("notify.watch_failed", extra={
                     "event": "notify.watch_failed", "request": None, "fields": {}})
