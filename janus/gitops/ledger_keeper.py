@@ -169,6 +169,11 @@ class LedgerKeeper:
 
     # ---- transitions from the watch -------------------------------------------------------------
 
+    def forget(self, view: AccessRequestView) -> None:
+        """The CR is gone (a DELETED event): drop what was remembered of it."""
+        with self._lock:
+            self._seen.pop(view.meta.uid, None)
+
     def ours(self, view: AccessRequestView) -> bool:
         p = view.provenance
         return p is not None and p.repo.lower() == self.repo_name.lower()
@@ -185,6 +190,9 @@ class LedgerKeeper:
             return
         path = view.meta.annotations.get(ENTRY_ANNOTATION) or base.path
         end = end_of(view)
+        if (end is not None and FINALIZER not in view.meta.finalizers
+                and view.meta.annotations.get(STATE_ANNOTATION) == "recorded"):
+            return  # ended, written and released: nothing to read again after a restart
         state = (view.meta.uid, base.merge.commit, view.phase, view.expires_at_text,
                  end.how if end else "", str(view.meta.deleting))
         with self._lock:
@@ -248,7 +256,9 @@ def run_watch(keeper: LedgerKeeper, stop: threading.Event, watch_seconds: int = 
     while not stop.is_set():
         try:
             for change in keeper.crs.client.watch(stop=stop, timeout_seconds=watch_seconds):
-                if change.type in _CURRENT:
+                if change.type == "DELETED":
+                    keeper.forget(change.view)
+                elif change.type in _CURRENT:
                     try:
                         keeper.observe(change.view)
                     except Exception:  # one CR's trouble must not stop the others'

@@ -333,6 +333,15 @@ def test_extension_is_recorded_in_the_grant_entry(main_loop) -> None:
     loop.wait_entry(path, lambda e: e.end is not None, "the end")
     wait_for(lambda: loop.sim.read_file(loop.repo, request_path(name)) is None, 15,
              "the extended file removed")
+    # Hostile: the CR deleted, the extension's merge replayed (same signed body, new id).
+    wait_for(lambda: ledger_keeper.FINALIZER not in loop.crs.get(cr_name(name)).meta.finalizers,
+             15, "the finalizer released")
+    loop.delete_cr(cr_name(name))
+    wait_for(lambda: loop.crs.get(cr_name(name)) is None, 15, "the CR gone")
+    assert loop.post_again(loop.closed_delivery(number)) == 202
+    loop.settle()
+    assert loop.crs.get(cr_name(name)) is None
+    assert loop.bed.counters.get("merged_requests_total", outcome="already-recorded") == 1
 
 
 def test_github_away_across_an_expiry_holds_the_cr_until_written(outage_loop) -> None:
