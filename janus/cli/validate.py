@@ -197,7 +197,7 @@ def _annotation(problem: Problem) -> str:
 def _plan(args: argparse.Namespace) -> int:
     import yaml
 
-    from janus.policy.plan import plan_objects
+    from janus.policy.plan import plan_objects, role_lines
 
     policies = _load_policies(args.repo)
     members = _load_members(args.members)
@@ -219,6 +219,7 @@ def _plan(args: argparse.Namespace) -> int:
             continue
         header = (f"# {shown}: allowed by policy {decision.policy}; "
                   f"needs {decision.approval.describe()}\n")
+        header += "".join(f"# {line}\n" for line in role_lines(request, policies.config))
         for obj in plan_objects(request, policies.config):
             documents.append(header + yaml.safe_dump(obj, sort_keys=False))
             header = ""

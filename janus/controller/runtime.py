@@ -111,11 +111,11 @@ def ensure_peering(api: Any, namespace: str, name: str) -> None:
             raise
 
 
-def bootstrap(api: Any, namespace: str, cluster_roles: list[str]) -> None:
-    """What the Helm chart installs, for a local run against ``janus dev up``."""
+def bootstrap(api: Any, namespace: str, cluster_roles: list[dict[str, Any]]) -> None:
+    """What the Helm chart installs, for a local run against ``janus dev up``; *cluster_roles*
+    are the catalogue's ClusterRole manifests (``janus.policy.roles.catalogue_manifests``)."""
     from kubernetes import client
 
-    from janus.policy.roles import CLUSTER_ROLE_RULES, cluster_role_manifest
     from janus.resource import crd
 
     crd.install(api, peering=True)
@@ -127,10 +127,8 @@ def bootstrap(api: Any, namespace: str, cluster_roles: list[str]) -> None:
             if exc.status != 409:
                 raise
     for role in cluster_roles:
-        if role not in CLUSTER_ROLE_RULES:
-            continue
         # The client serialises a plain manifest dict as it would its own model object.
-        manifest: Any = cluster_role_manifest(role)
+        manifest: Any = role
         try:
             rbac_api.create_cluster_role(manifest)
         except client.ApiException as exc:
@@ -189,7 +187,9 @@ def run(options: Options) -> int:
     policy = load_policy(options.config)
     api = central_client()
     if options.bootstrap:
-        bootstrap(api, options.namespace, sorted(set(policy.roles.values())))
+        from janus.policy.roles import catalogue_manifests
+
+        bootstrap(api, options.namespace, catalogue_manifests(policy))
     registry = Registry(api, options.namespace, options.central_cluster)
     controller = Controller(central=api, registry=registry, policy=policy,
                             parse_duration=parse_duration, namespace=options.namespace,

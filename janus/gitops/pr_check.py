@@ -40,7 +40,7 @@ from janus.logs import event
 from janus.model import PolicySet, Problem
 from janus.policy import Membership
 from janus.policy.codeowners import CodeOwners
-from janus.policy.plan import plan_objects
+from janus.policy.plan import plan_objects, role_lines
 
 log = logging.getLogger("janus.gitops.pr_check")
 
@@ -98,7 +98,9 @@ def evaluate_pull(
     messages = [p.format() for p in pull_problems + problems]
     removed = [(path, names.access_request_name(*parts)) for path in changes.removed
                if (parts := sources.request_path_parts(path)) is not None]
-    plan = render.plan_comment(judged, messages, changes.outside, plans, head, removed)
+    grants = {j.path: role_lines(j.request, policy_set.config)
+              for j in judged if j.allowed and j.request is not None}
+    plan = render.plan_comment(judged, messages, changes.outside, plans, head, removed, grants)
     ok = not problems and not pull_problems and not changes.outside
     if ok:
         title = f"{len(judged)} request file(s) valid" if judged else "Revocation only"

@@ -18,11 +18,20 @@ def _list(items: Iterable[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+def _grant_lines(lines: list[str]) -> list[str]:
+    """The role's rules as a code block (rule text comes from admins' JanusConfig)."""
+    if not lines:
+        return []
+    return ["The role grants:", "", "```", *lines, "```", ""]
+
+
 def plan_comment(files: list[Any], problems: list[str], outside: list[str],
                  plans: dict[str, list[dict[str, Any]]], head_sha: str,
-                 removed: list[tuple[str, str]] | None = None) -> str:
+                 removed: list[tuple[str, str]] | None = None,
+                 grants: dict[str, list[str]] | None = None) -> str:
     """*files*: JudgedFile objects of the PR head; *plans*: path -> plan_objects(...);
-    *removed*: (path, AccessRequest name) of each deleted request file."""
+    *removed*: (path, AccessRequest name) of each deleted request file; *grants*: path ->
+    role_lines(...), what the requested role grants."""
     lines = [f"### Janus plan for `{head_sha[:12]}`", ""]
     if outside:
         lines += ["**Not grantable:** this PR changes files outside `requests/`; on merge it "
@@ -43,6 +52,7 @@ def plan_comment(files: list[Any], problems: list[str], outside: list[str],
             f"- policy **{decision.policy}**; needs {decision.approval.describe()}, each also a "
             "code owner of the file, on the final commit",
             "",
+            *_grant_lines((grants or {}).get(judged.path, [])),
             "On merge and approval, exactly these objects are created:",
             "",
             "```yaml",

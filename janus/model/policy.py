@@ -12,8 +12,9 @@ Decisions written down here:
   tokens of every grant live there.
 * Each file's ``metadata.name`` equals its file name without ``.yaml``, like request files, so a
   reviewer can trust the name in the diff header.
-* A role's ``clusterRole`` must be in the catalogue (:mod:`janus.policy.roles`): the controller
-  may bind nothing else (docs/design.md §9).
+* A role's ``clusterRole`` is a built-in one or a custom ``janus-*`` one with rules, never one
+  whose rules would let a grant escalate unless marked ``escalating: true``
+  (:mod:`janus.model.roles_config`); the controller may bind nothing else (docs/design.md §9).
 * A policy's exact namespaces must not be excluded ones (it would promise what is never granted);
   globs may cover excluded namespaces, which are refused at evaluation.
 """
@@ -29,9 +30,10 @@ from types import MappingProxyType
 from typing import Any
 
 from janus.model import schema
-from janus.model.catalogue import CLUSTER_ROLE_RULES
+from janus.model.catalogue import RoleDefinition
 from janus.model.durations import format_duration, parse_duration
 from janus.model.problems import Problem
+from janus.model.roles_config import build_roles
 from janus.model.safe_yaml import Marks, YamlError, load
 from janus.names import JANUS_NAMESPACE, TOKENS_NAMESPACE
 
@@ -65,6 +67,9 @@ class JanusConfig:
     admin_teams: frozenset[str]  # lower-cased "org/slug"
     pending_timeout: dt.timedelta
     path: str = f"{POLICIES_DIR}/janus.yaml"
+    # role name -> its resolved definition (ClusterRole, rules, escalating, debug images).
+    role_definitions: Mapping[str, RoleDefinition] = field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -312,12 +317,8 @@ def _build_config(
             f"max {spec['duration']['max']}"
         )))
     roles = {name: entry["clusterRole"] for name, entry in spec["roles"].items()}
-    for role, cluster_role in roles.items():
-        if cluster_role not in CLUSTER_ROLE_RULES:
-            problems.append(_at(path, marks, ("spec", "roles", role), "config.cluster-role", (
-                f"role {role!r} names ClusterRole {cluster_role!r}, which is not in the Janus "
-                f"catalogue; accepted: {', '.join(sorted(CLUSTER_ROLE_RULES))}"
-            )))
+    definitions, found = build_roles(path, spec["roles"], marks)
+    problems += found
     admins = spec["admins"]
     if not admins.get("users") and not admins.get("teams"):
         problems.append(_at(path, marks, ("spec", "admins"), "config.admins", (
@@ -336,6 +337,7 @@ def _build_config(
         admin_teams=_lower(admins.get("teams")),
         pending_timeout=parse_duration(pending) if pending else DEFAULT_PENDING_TIMEOUT,
         path=path,
+        role_definitions=MappingProxyType(definitions),
     )
     return config, problems
 

@@ -6,6 +6,7 @@ Secret is shown as a shape only: its values are placeholders, and no token exist
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from janus.model import JanusConfig, Request, format_duration
@@ -65,3 +66,31 @@ def plan_objects(request: Request, config: JanusConfig) -> list[dict[str, Any]]:
         },
     }
     return [service_account, role_binding, token_secret]
+
+
+def _rule_text(rule: Mapping[str, Any]) -> str:
+    groups = ", ".join(g or "core" for g in rule.get("apiGroups", ()))
+    text = (f"{', '.join(rule.get('verbs', ()))} on {', '.join(rule.get('resources', ()))} "
+            f"({groups})")
+    if rule.get("resourceNames"):
+        text += f" named {', '.join(rule['resourceNames'])}"
+    return text
+
+
+def role_lines(request: Request, config: JanusConfig) -> list[str]:
+    """What the requested role grants, for reviewers: one line per rule (the plan comment,
+    ``janus plan``). Empty when the config carries no resolved definition of the role."""
+    definition = config.role_definitions.get(request.role)
+    if definition is None:
+        return []
+    head = f"role {definition.name} → ClusterRole {definition.cluster_role}"
+    if definition.description:
+        head += f" ({definition.description})"
+    lines = [head + f", in namespace {request.namespace} only:"]
+    lines += [f"  {_rule_text(rule)}" for rule in definition.rules]
+    if definition.images:
+        lines.append(f"  debug images allowed: {', '.join(definition.images)}")
+    if definition.escalating:
+        lines.append("  ESCALATING: admins marked these rules as able to reach beyond them "
+                     "(secrets, RBAC, wildcards, ...)")
+    return lines

@@ -1,24 +1,32 @@
 """The ClusterRole catalogue: the only ClusterRoles Janus ever binds (docs/design.md §7, §9).
 
-The rules are data in ``janus.model.catalogue`` (re-exported here: loading a ``JanusConfig``
-checks role names against them, and the model layer may not import this one). What installs them
-on each target cluster (the chart, or ``janus controller --bootstrap`` / ``janus dev up`` locally;
-not the controller at run time, which would need ``escalate``) and the controller's RBAC (``bind``
-on exactly these ``resourceNames``) ship the same rules.
+The built-in rules are data in ``janus.model.catalogue`` (re-exported here: loading a
+``JanusConfig`` resolves its roles against them, and the model layer may not import this one).
+A deployment's catalogue is its ``JanusConfig.spec.roles`` (built-ins plus custom ``janus-*``
+ClusterRoles with rules): :func:`catalogue_manifests` turns it into the ClusterRoles to install on
+each target (the chart renders the same from the same document; not the controller at run time,
+which would need ``escalate``) and :func:`catalogue_names` into the controller's ``bind``
+``resourceNames``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from janus.model.catalogue import CLUSTER_ROLE_RULES
+from janus.model import JanusConfig
+from janus.model.catalogue import CLUSTER_ROLE_RULES, RoleDefinition
 from janus.names import LABEL_MANAGED_BY, MANAGED_BY
 
-__all__ = ["CLUSTER_ROLE_RULES", "cluster_role_manifest"]
+__all__ = ["CLUSTER_ROLE_RULES", "catalogue_manifests", "catalogue_names",
+           "cluster_role_manifest", "role_definition"]
 
 
-def cluster_role_manifest(name: str) -> dict[str, Any]:
-    """The full ClusterRole object for a catalogue entry (KeyError if it is not one)."""
+def cluster_role_manifest(
+    name: str, rules: Iterable[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The full ClusterRole object: *rules*, or the built-in ones (KeyError if not built in)."""
+    chosen = CLUSTER_ROLE_RULES[name] if rules is None else rules
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
@@ -26,5 +34,26 @@ def cluster_role_manifest(name: str) -> dict[str, Any]:
             "name": name,
             "labels": {LABEL_MANAGED_BY: MANAGED_BY},
         },
-        "rules": [dict(rule) for rule in CLUSTER_ROLE_RULES[name]],
+        "rules": [{k: list(v) for k, v in rule.items()} for rule in chosen],
     }
+
+
+def catalogue_manifests(config: JanusConfig) -> list[dict[str, Any]]:
+    """One ClusterRole per distinct ClusterRole of ``spec.roles``, sorted by name."""
+    by_name: dict[str, RoleDefinition] = {}
+    for definition in config.role_definitions.values():
+        by_name.setdefault(definition.cluster_role, definition)
+    if not by_name:  # a JanusConfig built by hand (tests): the names only, built-in rules
+        return [cluster_role_manifest(n) for n in sorted(set(config.roles.values()))
+                if n in CLUSTER_ROLE_RULES]
+    return [cluster_role_manifest(n, by_name[n].rules) for n in sorted(by_name)]
+
+
+def catalogue_names(config: JanusConfig) -> list[str]:
+    """The ClusterRoles the controller may ``bind``: exactly those of ``spec.roles``."""
+    return sorted(set(config.roles.values()))
+
+
+def role_definition(config: JanusConfig, role: str) -> RoleDefinition | None:
+    """The resolved definition of *role*, or None when the config does not define it."""
+    return config.role_definitions.get(role)
