@@ -151,6 +151,17 @@ def generate(repo: Path, count: int) -> dt.datetime:
     write = proc.stdin.write
     for first in range(0, count, BATCH):
         last = min(count, first + BATCH)
+        live = list(range(max(first, count - LIVE), last))
+        if live:  # their request files, merged (by people) before the App records them
+            when = int((START + live[0] * STEP).timestamp())
+            message = b"Merge pull requests: live requests"
+            write(f"commit refs/heads/main\ncommitter Lena <lena@example.com> {when} +0000\n"
+                  f"data {len(message)}\n".encode() + message + b"\n")
+            for i in live:
+                req = entry_of(i, live=True).request
+                text = request_text(req.name, req.requester, req.namespace, req.reason)
+                write(f"M 100644 inline {req.path}\ndata {len(text)}\n".encode() + text + b"\n")
+            write(b"\n")
         when = int((START + (last - 1) * STEP + dt.timedelta(seconds=10)).timestamp())
         message = f"janus: ledger: {last - first} recorded".encode()
         # Commits on the same branch in one stream follow each other (no "from" needed).
@@ -162,10 +173,6 @@ def generate(repo: Path, count: int) -> dt.datetime:
             if i % 997 == 0 or i >= count - 3:  # the layout is janus's own, byte for byte
                 assert data == ledger.dump(entry), f"render differs from ledger.dump ({i})"
             write(f"M 100644 inline {entry.path}\ndata {len(data)}\n".encode() + data + b"\n")
-            if i >= count - LIVE:
-                req = entry.request
-                text = request_text(req.name, req.requester, req.namespace, req.reason)
-                write(f"M 100644 inline {req.path}\ndata {len(text)}\n".encode() + text + b"\n")
         write(b"\n")
     # Request files merged after the last batch, no entry yet.
     when = int((START + count * STEP).timestamp())
