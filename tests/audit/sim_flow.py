@@ -68,7 +68,7 @@ class Flow:
         """Submit one transition and write it now (one commit); the entry as recorded."""
         self.writer.submit(Transition(kind, entry, entry.path, **extra))  # type: ignore[arg-type]
         assert self.writer.write_once(), self.writer.last_error
-        data = self.sim.read_file(REPO, entry.path)
+        data = self.sim.read_file(REPO, entry.path, ref=self.writer.branch)
         assert data is not None
         recorded = ledger.loads(entry.path, data)
         self.entries[entry.request.requester] = recorded

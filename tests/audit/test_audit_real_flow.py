@@ -13,6 +13,7 @@ import pytest
 
 from janus.cli import main
 from janus.dev.github_sim import GitHubSimulator
+from janus.gitops.ledger_writer import LedgerWriter
 from tests.audit.sim_flow import REPO, Flow, start
 
 
@@ -91,3 +92,26 @@ def test_an_old_instant_sees_what_was_live_then(capsys, flow: Flow, tmp_path: Pa
         code, answer = audit(capsys, "--repo", str(repo), "--at", at)
         assert code == 0
         assert [(r["kind"], r["state"]) for r in answer["rows"]] == expected
+
+
+def test_a_dedicated_ledger_branch(capsys, flow: Flow, tmp_path: Path) -> None:
+    """With the ledger on its own branch, request files stay on main: --ledger-ref names it."""
+    flow.writer = LedgerWriter(flow.git, "janus-ledger", remove_requests=False,
+                               base_branch="main")
+    flow.grant("alice", "payments", "INC-7: stuck worker")
+    flow.grant("bob", "orders", "INC-8: orders")
+    flow.end("alice", "expired", via="controller")
+    repo = clone(flow, tmp_path / "clone")
+    code, answer = audit(capsys, "--repo", str(repo), "--ref", "origin/main",
+                         "--ledger-ref", "origin/janus-ledger", "--at", "now")
+    assert code == 0, answer
+    # alice's file is still on main, but her entry records it (ended): not pending.
+    assert [(r["kind"], r["state"], r["requester"]) for r in answer["rows"]] == [
+        ("access", "active", "bob")]
+    code, report = audit(capsys, "verify", "--repo", str(repo), "--ref", "origin/main",
+                         "--ledger-ref", "origin/janus-ledger", *bots(flow))
+    assert code == 0, report
+    assert report["checked"]["entries"] == 2
+    # Without --ledger-ref there is no ledger on main: bob's file is merged, unrecorded.
+    code, answer = audit(capsys, "--repo", str(repo), "--at", "now")
+    assert {(r["kind"], r["state"]) for r in answer["rows"]} == {("pending", "merged")}
