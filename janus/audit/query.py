@@ -26,7 +26,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,7 +243,7 @@ def audit(repo: GitRepo, window: Window, filters: Filters = Filters(), *, ref: s
         if end is None or end > since:  # kept only if it may be in the answer
             contents[blob] = buffer[start:stop]
     cache.note(scanned=len(unknown), total=len(entry_files))
-    cache.save({blob for blob, *_ in entries})
+    cache.save(lambda: {blob for blob, *_ in entries})
 
     # Ended before the window: it cannot matter either. The rest is loaded strictly.
     wanted = [(path, blob) for blob, path in entry_files
@@ -385,9 +385,12 @@ class _ScanCache:
         if self.path is not None:
             self.state = "warm" if scanned == 0 else ("cold" if scanned >= total else "partly")
 
-    def save(self, keep: set[bytes]) -> None:
+    def save(self, keep_of: Callable[[], set[bytes]]) -> None:
+        """Write the cache if it learned something, keeping the blobs of *keep_of()* (the
+        current tree's entries: older versions are dropped)."""
         if self.path is None or len(self.end_at) == self._known:
             return
+        keep = keep_of()
         lines = [_CACHE_HEADER, *(blob + b" " + (end or b"-") for blob, end in
                                   self.end_at.items() if blob in keep and len(blob) == 40), b""]
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
