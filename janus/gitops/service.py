@@ -310,6 +310,20 @@ class GitOps:
                              "delete the file (revoke) and request again under a new name",
                              problems)
 
+    # ---- reviews (notifications only) -----------------------------------------------------------
+
+    def review_submitted(self, number: int, review_id: int) -> None:
+        """A review was submitted: changes requested are told to the requester. The review is
+        re-read from the API (the delivery only says which one); nothing else is done."""
+        if not self.notifier.enabled:
+            return
+        pull = self.repo.get_pull(number)
+        review = pull.get_review(review_id)
+        if review.state == "CHANGES_REQUESTED":
+            self.notifier.changes_requested(self.repo.full_name, number, pull.html_url,
+                                            pull.user.login, review.user.login, review.id,
+                                            review.body or "")
+
     # ---- /janus revoke -------------------------------------------------------------------------
 
     def handle_comment(self, payload: dict[str, Any]) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-EVENTS = ("pull_request", "issue_comment", "push", "check_suite", "check_run", "ping")
+EVENTS = ("pull_request", "issue_comment", "push", "check_suite", "check_run", "ping",
+          "pull_request_review")
 
 
 @functools.cache

@@ -42,6 +42,8 @@ def dispatch(ops: GitOps, delivery: Delivery) -> None:
             ops.process_merge(number)
     elif delivery.event == "issue_comment":
         ops.handle_comment(payload)
+    elif delivery.event == "pull_request_review":
+        ops.review_submitted(int(payload["pull_request"]["number"]), int(payload["review"]["id"]))
     elif delivery.event == "push":
         if payload.get("ref") == f"refs/heads/{ops.default_branch}":
             ops.reconcile_requested.set()
