@@ -144,9 +144,10 @@ class LocalPostgres:
 
     def restart(self) -> None:
         """Stop and start the same server (data kept): a database restart under load."""
+        # -l again: without it the new postmaster would write to (and hold open) our pipe.
         subprocess.run([*_demote(), str(self.bindir / "pg_ctl"), "-D", str(self.datadir),
-                        "-m", "fast", "-w", "restart"], capture_output=True, cwd=self.workdir,
-                       check=True, timeout=120)
+                        "-l", str(self.workdir / "server.log"), "-m", "fast", "-w", "restart"],
+                       capture_output=True, cwd=self.workdir, check=True, timeout=120)
 
     def _cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

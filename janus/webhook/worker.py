@@ -21,6 +21,8 @@ log = logging.getLogger("janus.webhook.worker")
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = (2.0, 10.0, 30.0)
 IDLE_WAIT = 5.0
+# How often a worker retries the delivery store while it does not answer.
+STORE_RETRY_SECONDS = 1.0
 
 
 class WorkerPool:
@@ -76,9 +78,15 @@ class WorkerPool:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            delivery = self._store.claim()
+            try:
+                delivery = self._store.claim()
+                due = self._store.next_due_in() if delivery is None else None
+            except Exception as exc:  # the database away (a PostgreSQL restart): try again
+                event(log, "webhook.store_unavailable", level=logging.WARNING,
+                      error=f"{type(exc).__name__}: {exc}"[:500])
+                self._stopping.wait(STORE_RETRY_SECONDS)
+                continue
             if delivery is None:
-                due = self._store.next_due_in()
                 wait = IDLE_WAIT if due is None else min(IDLE_WAIT, due + 0.01)
                 with self._wake:
                     if self._pending_wakeups == 0:
@@ -101,15 +109,28 @@ class WorkerPool:
             message = f"{type(exc).__name__}: {exc}"
             if delivery.attempts < MAX_ATTEMPTS:
                 delay = BACKOFF_SECONDS[min(delivery.attempts, len(BACKOFF_SECONDS)) - 1]
-                self._store.retry_later(delivery.id, message, delay)
+                self._record(self._store.retry_later, delivery.id, message, delay)
                 COUNTERS.inc("webhook_handler_errors_total", outcome="retry")
                 event(log, "webhook.retry", delivery=delivery.id, github_event=delivery.event,
                       attempt=delivery.attempts, error=message, level=logging.WARNING)
             else:
-                self._store.fail(delivery.id, message)
+                self._record(self._store.fail, delivery.id, message)
                 COUNTERS.inc("webhook_handler_errors_total", outcome="failed")
                 log.exception("webhook.failed", extra={
                     "event": "webhook.failed", "request": None,
                     "fields": {"delivery": delivery.id, "github_event": delivery.event}})
             return
-        self._store.finish(delivery.id)
+        self._record(self._store.finish, delivery.id)
+
+    def _record(self, write: Callable[..., None], *args: object) -> None:
+        """Write a delivery's outcome, retrying while the database does not answer. Given up
+        only at stop: the lease then runs out and the (idempotent) work is done again."""
+        while True:
+            try:
+                write(*args)
+                return
+            except Exception as exc:
+                event(log, "webhook.store_unavailable", level=logging.WARNING,
+                      error=f"{type(exc).__name__}: {exc}"[:500])
+                if self._stopping.wait(STORE_RETRY_SECONDS):
+                    return
