@@ -453,8 +453,12 @@ def check_approvals(
     details: list[str] = [f"{login}: requested changes (latest review); resolve and re-approve"
                           for login in blocking]
     for j in judged:
-        assert j.request is not None and j.decision is not None
-        assert j.decision.approval is not None
+        # A real check, not an assert (python -O strips those): only allowed files, each with
+        # the approval its deciding policy demands, are ever counted.
+        if j.request is None or j.decision is None or not j.decision.allowed \
+                or j.decision.approval is None:
+            raise StepFailed(STEP_VALID, "a request file is not allowed by the policies",
+                             [f"`{j.path}`"])
         owners = codeowners.owners_for(j.path) if codeowners is not None else None
         result = verify_approvals(reviews, head, author, j.request.requester,
                                   j.decision.approval, owners, membership)
@@ -504,7 +508,8 @@ def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
     if not changes.changed:
         return []
     merge_commit = ctx.pull.merge_commit_sha
-    assert merge_commit
+    if not merge_commit:
+        raise StepFailed(STEP_MERGED, "the pull request has no merge commit", [])
     base = base_commit_of_merge(ctx.repo, merge_commit)
     policy_set, codeowners = load_base_policies(ctx.repo, base)
     membership = ctx.membership_for(policy_set, codeowners)
@@ -515,8 +520,10 @@ def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
     approvers = check_approvals(ctx, judged, codeowners, membership)
     verified = []
     for j in judged:
-        # check_requests_valid let only allowed files through: request and decision are set.
-        assert j.request is not None and j.decision is not None
+        # check_requests_valid let only allowed files through; checked again, not asserted.
+        if j.request is None or j.decision is None or not j.decision.allowed:
+            raise StepFailed(STEP_VALID, "a request file is not allowed by the policies",
+                             [f"`{j.path}`"])
         verified.append(VerifiedFile(j.request, j.path, j.blob_sha, approvers[j.path],
                                      j.decision.policy or ""))
     return verified

@@ -25,7 +25,21 @@ class ApprovalRequirement:
 
 @dataclass(frozen=True)
 class Decision:
+    """The verdict. Consistent by construction, checked here rather than trusted to callers
+    (or to ``assert``, which ``python -O`` strips): an allowed decision has no problems and
+    names its policy and approval; a refusal has at least one problem and neither."""
+
     allowed: bool
     problems: list[Problem] = field(default_factory=list)
     policy: str | None = None
     approval: ApprovalRequirement | None = None
+
+    def __post_init__(self) -> None:
+        if self.allowed is True:
+            if self.problems or not self.policy or self.approval is None:
+                raise ValueError("an allowed Decision needs a policy and an approval, no problems")
+        elif self.allowed is False:
+            if not self.problems or self.policy is not None or self.approval is not None:
+                raise ValueError("a refused Decision needs a problem and no policy or approval")
+        else:
+            raise ValueError(f"Decision.allowed must be a bool, not {self.allowed!r}")

@@ -206,3 +206,120 @@ def test_membership_file(tmp_path):
     path = tmp_path / "members.yaml"
     path.write_text("teams:\n  acme/payments-devs: [Erin]\n")
     assert decide(requester="erin", membership=StaticMembership.from_file(path)).allowed
+
+
+# ---- verdicts, not only rule names (issue 11 item 12: mutants returning allowed=True, or
+# another field or message, survived the tests above) --------------------------------------
+
+P = "requests/prod/payments/alice-payments-inc1234.yaml"
+BOUNDS = "duration {} is outside the global bounds; between 10m and 8h is accepted"
+
+
+def _conf_with_roles() -> tuple:
+    from tests.unit.model.helpers import CONFIG
+    conf = CONFIG.replace("pod-exec: {clusterRole: janus-pod-exec}",
+                          "pod-exec: {clusterRole: janus-pod-exec}\n"
+                          "    pod-logs: {clusterRole: janus-pod-exec}\n"
+                          "    pod-view: {clusterRole: janus-pod-exec}")
+    text = PAYMENTS_PROD.replace("roles: [pod-exec]", "roles: [pod-view, pod-logs]")
+    return conf, text
+
+
+def _problems(*expected):
+    from janus.model import Problem
+    return [Problem(path, line, None, rule, message) for path, line, rule, message in expected]
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (dict(cluster="dev"), [
+        ("requests/dev/payments/alice-payments-inc1234.yaml", 7, "cluster.unknown",
+         "cluster 'dev' is not configured; accepted: prod, staging")]),
+    (dict(requester="dave", namespace="kube-system"), [
+        ("requests/prod/kube-system/alice-payments-inc1234.yaml", 8, "namespace.excluded",
+         "namespace 'kube-system' is excluded and can never be granted; "
+         "ask for the namespace where the workload runs")]),
+    (dict(role="admin"), [
+        (P, 9, "role.unknown", "role 'admin' is not in the catalogue; accepted: pod-exec")]),
+    # A duration outside the global bounds is reported with what the policies say about it.
+    (dict(duration="9h"), [
+        (P, 10, "duration.bounds", BOUNDS.format("9h")),
+        (P, 10, "duration.policy-max",
+         "duration 9h is longer than this policy allows; at most 4h is accepted")]),
+    (dict(duration="9m"), [(P, 10, "duration.bounds", BOUNDS.format("9m"))]),
+    (dict(cluster="dev", duration="9h"), [
+        ("requests/dev/payments/alice-payments-inc1234.yaml", 7, "cluster.unknown",
+         "cluster 'dev' is not configured; accepted: prod, staging"),
+        ("requests/dev/payments/alice-payments-inc1234.yaml", 10, "duration.bounds",
+         BOUNDS.format("9h"))]),
+    (dict(namespace="billing", policies=policy_set(sre_oncall="")), [
+        ("requests/prod/billing/alice-payments-inc1234.yaml", 8, "policy.no-match",
+         "no policy covers namespace 'billing' on cluster 'prod'; namespaces with a policy "
+         "there: payments, payments-*")]),
+    (dict(cluster="staging", policies=policy_set(sre_oncall="", payments_staging="")), [
+        ("requests/staging/payments/alice-payments-inc1234.yaml", 8, "policy.no-match",
+         "no policy covers namespace 'payments' on cluster 'staging'; namespaces with a policy "
+         "there: none")]),
+    (dict(requester="mallory"), [
+        (P, 6, "requester.not-eligible",
+         "mallory may not request pod-exec in prod/payments; accepted requesters are "
+         "@acme/payments-devs, @acme/sre, @alice (membership of a team counts)")]),
+    (dict(ticket=None), [
+        (P, 5, "ticket.required",
+         "a ticket is required here; add spec.ticket matching '^INC-[0-9]+$'")]),
+    (dict(ticket="JIRA-1"), [
+        (P, 12, "ticket.pattern",
+         "ticket 'JIRA-1' does not match '^INC-[0-9]+$'; a ticket matching it as a whole is "
+         "accepted")]),
+    (dict(duration="5h", membership=StaticMembership({"acme/sre": ["alice"],
+                                                      "acme/payments-devs": ["alice"]})), [
+        (P, 10, "duration.policy-max", "policy payments-prod: duration 5h is longer than this "
+         "policy allows; at most 4h is accepted"),
+        (P, 10, "duration.policy-max", "policy sre-oncall: duration 5h is longer than this "
+         "policy allows; at most 2h is accepted")]),
+], ids=["cluster", "excluded", "role", "above-max", "below-min", "cluster-and-bounds",
+        "no-policy", "no-policy-on-cluster", "requester", "ticket-required", "ticket-pattern",
+        "two-policies"])
+def test_every_refusal_is_a_refusal_with_its_line_and_whole_message(spec, expected):
+    decision = decide(**spec)
+    assert decision.allowed is False
+    assert (decision.policy, decision.approval) == (None, None)
+    assert decision.problems == _problems(*expected)
+
+
+def test_no_policy_for_the_role_is_a_refusal_naming_the_roles_accepted():
+    from janus.model import load_policy_set_from_files
+    from tests.unit.model.helpers import policy_files
+    conf, text = _conf_with_roles()
+    policies = load_policy_set_from_files(policy_files(janus=conf, payments_prod=text,
+                                                       sre_oncall=""))
+    decision = decide(policies=policies)
+    assert decision.allowed is False
+    assert (decision.policy, decision.approval) == (None, None)
+    assert decision.problems == _problems(
+        (P, 9, "policy.role",
+         "no policy allows role 'pod-exec' in prod/payments; accepted: pod-logs, pod-view"))
+    decision = decide(policies=policies, role="admin")
+    assert decision.allowed is False
+    assert decision.problems == _problems(
+        (P, 9, "role.unknown",
+         "role 'admin' is not in the catalogue; accepted: pod-exec, pod-logs, pod-view"))
+
+
+def test_an_inconsistent_decision_cannot_be_made():
+    """The verdict is checked where it is built, not by an ``assert`` at merge
+    (``python -O`` strips those)."""
+    from janus.model import Problem
+    from janus.policy.decision import Decision
+    problem = Problem(P, 1, None, "x", "y")
+    requirement = ApprovalRequirement("p", frozenset(), frozenset({"a/b"}), 1)
+    for bad in (dict(allowed=True, problems=[problem], policy="p", approval=requirement),
+                dict(allowed=True, problems=[]),
+                dict(allowed=True, problems=[], policy="p"),
+                dict(allowed=False, problems=[]),
+                dict(allowed=False, problems=[problem], policy="p"),
+                dict(allowed=False, problems=[problem], approval=requirement),
+                dict(allowed=None, problems=[problem])):
+        with pytest.raises(ValueError):
+            Decision(**bad)
+    assert Decision(allowed=True, policy="p", approval=requirement).allowed
+    assert not Decision(allowed=False, problems=[problem]).allowed
