@@ -69,6 +69,9 @@ class Reconciler:
         self.debounce = debounce
         # Merge commits verification refused: not re-verified on every pass (restart clears it).
         self._refused: set[str] = set()
+        # (path, blob) of request files the ledger says ended (they stay on the default branch
+        # when the ledger has a branch of its own): not looked up again on every pass.
+        self._ended_files: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._last_stale_scan: dt.datetime | None = None
 
@@ -87,8 +90,11 @@ class Reconciler:
             if entry.type == "blob"
             and (parts := sources.request_path_parts(entry.path)) is not None
         }
+        blobs = {entry.path: entry.sha for entry in tree.tree if entry.path in files}
         for path in sorted(files):
             cr_name = names.access_request_name(*files[path])
+            if (path, blobs.get(path, "")) in self._ended_files:
+                continue
             if cr_name not in crs:
                 try:
                     self._grant_missing(path, cr_name, head, now, report)
@@ -211,6 +217,9 @@ class Reconciler:
             "deleted", ledger.fmt_time(now), via="reconcile",
             reason="the AccessRequest is gone and its end was not in the ledger")
         ledger_keeper.writer.submit(Transition("ended", entry, entry.path, end=end))
+        if not ledger_keeper.writer.remove_requests:
+            self._ended_files.update((path, blob) for blob in (
+                entry.request.blob_sha, *(e.blob_sha for e in entry.extensions)))
         report.repaired.append(path)
         event(log, "reconcile.ledger_repair", request=cr_name, path=path, entry=entry.path,
               ended=entry.end is not None)
