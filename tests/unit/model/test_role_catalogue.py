@@ -176,3 +176,24 @@ def test_request_for_a_builtin_role_the_policy_allows_and_its_plan_lines():
     ]
     debug = role_lines(make_request(role="pod-debug"), policies.config)
     assert debug[-1] == "  debug images allowed: busybox:1.36, ghcr.io/acme/debug:2"
+
+
+def test_the_plan_comment_shows_the_rules_the_role_grants():
+    from types import SimpleNamespace
+
+    from janus.gitops import render
+    from janus.policy.plan import plan_objects
+
+    policies = load(BUILTINS, "[pod-exec, pod-logs]")
+    request = make_request(role="pod-logs")
+    decision = evaluate(request, policies, MEMBERS)
+    judged = SimpleNamespace(path=request.path, allowed=True, request=request, decision=decision)
+    body = render.plan_comment(
+        [judged], [], [], {request.path: plan_objects(request, policies.config)}, "f" * 40,
+        grants={request.path: role_lines(request, policies.config)})
+    assert "The role grants:" in body
+    assert "get on pods/log (core)" in body
+    assert body.index("get on pods/log") < body.index("exactly these objects are created")
+    # Without grants (older callers) the comment is as before.
+    assert "The role grants" not in render.plan_comment(
+        [judged], [], [], {request.path: plan_objects(request, policies.config)}, "f" * 40)
