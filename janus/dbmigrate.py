@@ -43,6 +43,19 @@ def current(engine: Engine, version_table: str) -> str | None:
         return context.get_current_revision()
 
 
+def head(script_location: Path) -> str:
+    """The newest revision of the environment at *script_location*."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    revision = ScriptDirectory.from_config(config).get_current_head()
+    if revision is None:
+        raise RuntimeError(f"no revisions in {script_location}")
+    return revision
+
+
 def run_env() -> None:
     """The body of each environment's env.py: run the migrations on the caller's connection."""
     from alembic import context as ctx

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--state-dir", type=Path, default=Path(".janus-dev"),
                     help="kubeconfigs, credentials (mode 0600) and logs (default: ./.janus-dev)")
     up.add_argument("--web-port", type=int, default=8080, help="web UI port (default 8080)")
+    up.add_argument("--postgres", action="store_true",
+                    help="keep the receiver's and the web app's data in a local PostgreSQL "
+                         "server (Debian's; scripts/install-postgresql.sh) instead of SQLite")
     up.set_defaults(func=_up)
 
     cluster = dev_sub.add_parser(
@@ -58,10 +61,12 @@ def _wait_for_stop() -> None:
 def _up(args: argparse.Namespace) -> int:
     from janus.dev.controlplane import BinariesMissing, ClusterStartError
     from janus.dev.demo import instructions, start_demo
+    from janus.dev.postgres import PostgresMissing
 
     try:
-        env = start_demo(args.state_dir.resolve(), _progress, web_port=args.web_port)
-    except BinariesMissing as exc:
+        env = start_demo(args.state_dir.resolve(), _progress, web_port=args.web_port,
+                         postgres=args.postgres)
+    except (BinariesMissing, PostgresMissing) as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     except (ClusterStartError, RuntimeError) as exc:
         raise CliError(str(exc), EXIT_INVALID) from None

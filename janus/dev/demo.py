@@ -62,6 +62,8 @@ class DemoEnvironment:
     clusters: dict[str, LocalCluster] = field(default_factory=dict)
     processes: list[ManagedProcess] = field(default_factory=list)
     simulator: Any = None
+    # janus dev up --postgres: one PostgreSQL server for the receiver's and the web app's data.
+    postgres: Any = None
     urls: dict[str, str] = field(default_factory=dict)
 
     def stop(self, progress: Progress) -> None:
@@ -69,6 +71,10 @@ class DemoEnvironment:
             progress(f"[demo] stopping {proc.name}")
             proc.stop()
         self.processes.clear()
+        if self.postgres is not None:
+            progress("[demo] stopping PostgreSQL")
+            self.postgres.stop()
+            self.postgres = None
         if self.simulator is not None:
             progress("[demo] stopping the GitHub simulator")
             self.simulator.stop()
@@ -209,8 +215,11 @@ def start_demo(
     *,
     web_port: int = 8080,
     clusters: tuple[str, ...] = ("prod", "staging"),
+    postgres: bool = False,
 ) -> DemoEnvironment:
-    """Start the whole flow; on any failure stop what was started and re-raise."""
+    """Start the whole flow; on any failure stop what was started and re-raise. With
+    *postgres* the receiver and the web app keep their data in a local PostgreSQL server (as
+    several replicas of each would) instead of SQLite files."""
     from janus.dev.github_sim import GitHubSimulator
     from janus.dev.github_sim.demo import seed_demo
 
@@ -271,6 +280,21 @@ def start_demo(
             ),
         )
 
+        webhook_db = ["--db", str(state_dir / "webhook.sqlite")]
+        webhook_env: dict[str, str] = {}
+        web_database = f"sqlite:///{state_dir / 'web.sqlite'}"
+        if postgres:
+            from janus.dev.postgres import LocalPostgres
+
+            progress("[demo] starting PostgreSQL (Debian's server, 127.0.0.1)")
+            env.postgres = LocalPostgres.start()
+            # The URL carries the password: the receiver gets it in its environment, the web
+            # app in its settings file (mode 0600), neither on a command line.
+            webhook_db = []
+            webhook_env = {"JANUS_WEBHOOK_DATABASE_URL": env.postgres.create_database("webhook")}
+            web_database = env.postgres.create_database("web")
+            env.urls["postgres"] = f"{env.postgres.host}:{env.postgres.port}"
+
         progress("[demo] starting janus controller")
         _spawn(
             env,
@@ -290,9 +314,8 @@ def start_demo(
              "--app-key", str(app_key), "--installation-id", str(world.installation_id),
              "--no-throttle", "--kubeconfig", str(central.admin_kubeconfig),
              "--namespace", names.JANUS_NAMESPACE, "--secret-file", str(secret_file),
-             "--port", str(webhook_port), "--db", str(state_dir / "webhook.sqlite"),
-             "--reconcile-interval", "30"],
-            {},
+             "--port", str(webhook_port), *webhook_db, "--reconcile-interval", "30"],
+            webhook_env,
         )
 
         progress(f"[demo] starting janus web on 127.0.0.1:{web_port}")
@@ -301,7 +324,7 @@ def start_demo(
             yaml.safe_dump(
                 {
                     "public_url": f"http://127.0.0.1:{web_port}",
-                    "database_url": f"sqlite:///{state_dir / 'web.sqlite'}",
+                    "database_url": web_database,
                 }
             ),
         )
@@ -318,6 +341,7 @@ def start_demo(
         _wait_http(f"http://127.0.0.1:{webhook_port}/healthz", receiver)
         _wait_http(f"http://127.0.0.1:{web_port}/healthz", web)
         env.urls = {
+            **env.urls,
             "web": f"http://127.0.0.1:{web_port}",
             "github": sim.base_url,
             "review": f"{sim.base_url}/_sim/{world.repo}",

@@ -82,14 +82,7 @@ def _old_web_metadata() -> MetaData:
 
 
 def _heads(directory) -> str:  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(directory))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
+    return dbmigrate.head(directory)
 
 
 def test_receiver_database_from_before_alembic_is_upgraded_with_its_deliveries(
