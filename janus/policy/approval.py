@@ -29,12 +29,13 @@ _IGNORED_STATES = frozenset({"COMMENTED", "PENDING"})
 
 @dataclass(frozen=True)
 class Review:
-    """One PR review as the REST API reports it (states in upper case)."""
+    """One PR review as the REST API reports it (states in upper case). ``submitted_at`` may be
+    naive (read as UTC), in any time zone, or missing (a PENDING draft): see :func:`_when`."""
 
     user: str
     state: str
     commit_id: str
-    submitted_at: dt.datetime
+    submitted_at: dt.datetime | None
 
 
 @dataclass(frozen=True)

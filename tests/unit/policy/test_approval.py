@@ -152,7 +152,7 @@ def test_every_non_approval_state_alone_fails(state):
 
 
 def test_pending_reviews_without_a_time_and_naive_times_do_not_crash():
-    reviews = [Review("bob", "PENDING", HEAD, None),  # type: ignore[arg-type]
+    reviews = [Review("bob", "PENDING", HEAD, None),
                Review("carol", "APPROVED", HEAD, T0.replace(tzinfo=None)),
                review("bob", minute=1)]
     assert sorted(r.user for r in latest_reviews(reviews)) == ["bob", "carol"]
@@ -162,3 +162,68 @@ def test_latest_reviews_ignores_comments():
     reviews = [review("bob", minute=0), review("bob", "COMMENTED", minute=1),
                review("carol", "COMMENTED", minute=2)]
     assert [r.user for r in latest_reviews(reviews)] == ["bob"]
+
+
+# ---- whole verdicts and times (issue 11 item 12: mutants survived the tests above) ----------
+
+def test_every_reason_is_given_in_full():
+    requirement = ApprovalRequirement("p", frozenset({"zed", "amy"}),
+                                      frozenset({"acme/payments-leads"}), 3)
+    reviews = [review("alice"), review("erin"), review("bob", commit=OLD), review("dave"),
+               review("carol"), review("zed", "CHANGES_REQUESTED")]
+    result = verify_approvals(reviews, HEAD, "alice", "erin", requirement,
+                              ("@acme/sre", "@carol"), MEMBERS)
+    assert (result.ok, result.approvers) == (False, ("carol",))
+    assert result.reasons == [
+        "alice: is the PR author and cannot approve their own PR",
+        "erin: is the requester and cannot approve their own access",
+        "bob: approved commit bbbbbbbbbbbb, not the final head commit aaaaaaaaaaaa; "
+        "approve again after the last push",
+        "dave: is not an approver of policy p (@acme/payments-leads, @amy, @zed)",
+        "zed: latest review is CHANGES_REQUESTED, not APPROVED",
+        "1 of 3 required approvals (3 approvals from @acme/payments-leads, @amy, @zed "
+        "(policy p))",
+    ]
+    result = verify([review("bob")], owners=("@acme/sre", "@carol"))
+    assert result.reasons[0] == "bob: is not a code owner of the file (@acme/sre, @carol)"
+
+
+def test_no_owner_and_no_approver_are_said_as_such():
+    nobody = ApprovalRequirement("q", frozenset(), frozenset(), 1)
+    no_owner = ("the file has no owner in CODEOWNERS (base commit), so no approval can count; "
+                "run `janus codeowners` and merge the result first")
+    result = verify([review("bob")], requirement=nobody, owners=(), requester="erin")
+    assert not result.ok
+    assert result.reasons[:2] == [no_owner, "bob: is not an approver of policy q (nobody)"]
+    result = verify([review("bob")], owners=None, requester="erin")
+    assert result.reasons[:2] == [no_owner, "bob: is not a code owner of the file (none)"]
+
+
+def test_approvers_are_listed_case_insensitively_sorted():
+    requirement = ApprovalRequirement("p", frozenset({"amy"}),
+                                      frozenset({"acme/payments-leads"}), 2)
+    result = verify([review("Bob"), review("amy", minute=1)], requirement=requirement,
+                    owners=("@amy", "@acme/payments-leads"))
+    assert result.ok and result.approvers == ("amy", "Bob")
+
+
+def test_reviews_with_non_utc_naive_or_missing_times_sort_by_instant():
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    # 12:30+02:00 is 10:30 UTC: the change request at 11:00 UTC is bob's latest.
+    bob = [Review("bob", "APPROVED", HEAD, dt.datetime(2026, 1, 1, 12, 30, tzinfo=plus2)),
+           Review("bob", "CHANGES_REQUESTED", HEAD, dt.datetime(2026, 1, 1, 11, 0,
+                                                                tzinfo=dt.UTC))]
+    assert [r.state for r in latest_reviews(bob)] == ["CHANGES_REQUESTED"]
+    assert not verify(bob).ok
+    assert [r.state for r in latest_reviews(list(reversed(bob)))] == ["CHANGES_REQUESTED"]
+    # A naive time is UTC (the API's): 11:00 naive is after 10:59 UTC.
+    carol = [Review("carol", "APPROVED", HEAD, dt.datetime(2026, 1, 1, 11, 0)),
+             Review("carol", "CHANGES_REQUESTED", HEAD,
+                    dt.datetime(2026, 1, 1, 10, 59, tzinfo=dt.UTC))]
+    assert [r.state for r in latest_reviews(carol)] == ["APPROVED"]
+    # A review without a time sorts last (newest), among aware and naive times alike.
+    missing = [Review("bob", "DISMISSED", HEAD, None),
+               Review("bob", "APPROVED", HEAD, dt.datetime(2026, 1, 1, 11, 0)),
+               Review("bob", "APPROVED", HEAD, T0)]
+    assert [r.state for r in latest_reviews(missing)] == ["DISMISSED"]
+    assert not verify(missing).ok
