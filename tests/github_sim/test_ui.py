@@ -53,3 +53,27 @@ def test_delivery_log_page_and_redeliver_button(scene: Scene) -> None:
         again = web.post(f"/_sim/deliveries/{push.guid}/redeliver")
         assert again.status_code == 200 and "redelivery" in again.text
     assert scene.receiver.received[-1].headers["X-GitHub-Delivery"] == push.guid
+
+
+def test_pull_body_and_comments_render_as_markdown_with_comments_hidden(scene: Scene) -> None:
+    """As on github.com: Markdown rendered, ``<!-- -->`` markers hidden, raw HTML inert."""
+    _, pr = open_request(scene)
+    pr.edit(body="## Why\n\n**INC-1234**: stuck\n\n<script>alert(1)</script>")
+    pr.create_issue_comment("<!-- janus:plan -->\n### Plan\n\n| cluster | role |\n|---|---|\n"
+                            "| prod | pod-exec |\n\n`<!-- in code -->`")
+    with httpx.Client(base_url=scene.sim.base_url) as web:
+        page = web.get(f"/_sim/acme/access/pull/{pr.number}").text
+    assert "<h2>Why</h2>" in page and "<strong>INC-1234</strong>" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "janus:plan" not in page  # the hidden marker is not shown
+    assert "<h3>Plan</h3>" in page and "<td>pod-exec</td>" in page
+    assert "<code>&lt;!-- in code --&gt;</code>" in page  # code keeps it, as on GitHub
+
+
+def test_review_form_defaults_to_a_code_owner_who_is_not_the_author(scene: Scene) -> None:
+    _, pr = open_request(scene)  # alice's request under requests/prod/payments/
+    with httpx.Client(base_url=scene.sim.base_url) as web:
+        page = web.get(f"/_sim/acme/access/pull/{pr.number}").text
+    review_form = page.split("/review'>", 1)[1].split("</form>", 1)[0]
+    assert "<option selected>bob</option>" in review_form
+    assert "<option selected>alice</option>" not in page

@@ -4,7 +4,8 @@ Plain HTML forms, no JavaScript. It acts "as" any simulated user picked in the f
 dev tool bound to loopback, standing in for github.com's review UI, so there is no login and no
 CSRF token. Every action goes through the same :class:`~.world.World` rules as the REST API
 (self-approval refused, protection enforced) and emits the same webhooks. Everything shown is
-HTML-escaped.
+HTML-escaped, except pull request bodies and comments, which are rendered as GitHub renders
+Markdown (:mod:`.markdown`: HTML comments hidden, raw HTML escaped).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from .errors import ApiError
+from .markdown import render_markdown
 
 if TYPE_CHECKING:
     from .server import GitHubSimulator
@@ -29,7 +31,9 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem aut
 pre{background:#f6f8fa;padding:.5rem;overflow:auto}.err{color:#b00}.ok{color:#070}
 table{border-collapse:collapse}
 td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-form{display:inline-block;margin:.3rem .6rem .3rem 0}"""
+form{display:inline-block;margin:.3rem .6rem .3rem 0}
+.md{border:1px solid #ddd;border-radius:6px;padding:0 .8rem;margin:.5rem 0}
+.comment{list-style:none;margin:0;padding:0}"""
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -169,7 +173,8 @@ class ReviewPages:
                 f"</code>{' (head)' if r.commit_id == pr.head_sha else ''}</td>"
                 f"<td>{e(r.body)}</td></tr>" for r in pr.reviews)
             comments = "".join(
-                f"<li><b>{e(c.user)}</b>: {e(c.body)}</li>"
+                f"<li><b>{e(c.user)}</b> commented<div class='md'>{render_markdown(c.body)}"
+                "</div></li>"
                 for c in repo.comments.values() if c.issue_number == pr.number)
             checks = "".join(
                 f"<li>check run <b>{e(r.name)}</b>: {e(r.status)} {e(r.conclusion or '')} "
@@ -180,9 +185,13 @@ class ReviewPages:
                 "</li>" for st in repo.statuses if st.sha == pr.head_sha)
             labels = ", ".join(e(n) for n in pr.labels)
             users = [a.login for a in self.world.accounts.values() if a.type == "User"]
-            options = "".join(f"<option>{e(u)}</option>" for u in users)
             state = "merged" if pr.merged else pr.state
             owners = self.world.code_owners_for(repo, pr)
+            reviewer = self._default_reviewer(repo, pr, users, owners)
+        # The review and merge forms start on someone who may approve (a code owner of the
+        # changed files other than the author), not on the author, whom GitHub refuses.
+        options = "".join(
+            f"<option{' selected' if u == reviewer else ''}>{e(u)}</option>" for u in users)
         action = f"/_sim/{quote(full)}/pull/{number}"
         notice = (f"<p class='err'>{e(error)}</p>" if error else "") + (
             f"<p class='ok'>{e(ok)}</p>" if ok else "")
@@ -204,13 +213,26 @@ class ReviewPages:
             f"<h1>#{number} {e(pr.title)}</h1>"
             f"<p>{e(pr.user)} wants to merge <code>{e(pr.head_ref)}</code> into "
             f"<code>{e(pr.base_ref)}</code> — <b>{e(state)}</b>; head "
-            f"<code>{e(pr.head_sha[:7])}</code></p><pre>{e(pr.body or '')}</pre>"
+            f"<code>{e(pr.head_sha[:7])}</code></p>"
+            f"<div class='md'>{render_markdown(pr.body or '')}</div>"
             f"<p>labels: {labels or '(none)'}</p><h2>Checks</h2><ul>{checks}</ul>"
             f"<h2>Code owners (base branch)</h2><ul>{owner_rows}</ul>"
             f"<h2>Reviews</h2><table><tr><th>user</th><th>state</th><th>commit</th>"
-            f"<th>body</th></tr>{reviews}</table><h2>Comments</h2><ul>{comments}</ul>"
+            f"<th>body</th></tr>{reviews}</table>"
+            f"<h2>Comments</h2><ul class='comment'>{comments}</ul>"
             f"{forms}<h2>Files</h2>{files}")
         return _page(f"#{number} {pr.title}", body)
+
+    def _default_reviewer(self, repo: Any, pr: Any, users: list[str],
+                          owners: dict[str, list[str]]) -> str | None:
+        """The first user (in account order) other than the author who owns every changed file:
+        the one whose approval satisfies code-owner review. Caller holds the lock."""
+        def may_approve(login: str) -> bool:
+            return login.lower() != pr.user.lower() and all(
+                not file_owners or any(self.world._owns(repo, o, login) for o in file_owners)
+                for file_owners in owners.values())
+        return next((u for u in users if may_approve(u)),
+                    next((u for u in users if u.lower() != pr.user.lower()), None))
 
     # -- actions --------------------------------------------------------------------------------
 
