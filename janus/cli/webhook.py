@@ -114,6 +114,7 @@ def _run_webhook(args: argparse.Namespace) -> int:
     if len(secret) < 16:
         raise SystemExit("the webhook secret must be at least 16 bytes of high entropy")
     db = args.db or os.environ.get(DB_ENV) or ".janus-webhook.sqlite"
+    notifications = _notifications(args.notifications)  # a bad file stops us before any call
     ops = _gitops(args)
     receiver = Receiver(ops, ReceiverSettings(
         secret=secret, db_path=db if "://" in db else Path(db),
@@ -122,7 +123,7 @@ def _run_webhook(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         keep_deliveries_seconds=args.keep_deliveries_days * 86400,
         keep_deliveries_max=args.keep_deliveries_max,
-        notifications=_notifications(args.notifications)))
+        notifications=notifications))
     # SIGTERM (Kubernetes stopping the pod) stops like Ctrl-C: workers finish the delivery in
     # hand; anything not finished stays in the store and is picked up on the next start.
     signal.signal(signal.SIGTERM, _interrupt)

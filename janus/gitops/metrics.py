@@ -55,6 +55,9 @@ CATALOGUE: dict[str, Metric] = {
     "merged_requests_total": Metric(
         "counter", "Merged request files judged by the receiver, by outcome (created: an "
         "AccessRequest was created; otherwise why none was).", ("outcome",)),
+    "notifications_total": Metric(
+        "counter", "Notification delivery attempts, by channel type (slack, teams, email, "
+        "webhook) and outcome (sent, retry, dropped).", ("channel", "outcome")),
     "revocations_total": Metric(
         "counter", "Revocations recorded by the receiver, by source (comment, file-deleted, "
         "reconcile) and outcome.", ("source", "outcome")),

@@ -37,6 +37,8 @@ log = logging.getLogger("janus.notify")
 # The AccessRequest watch lists again at least this often, which is also the expiring-soon
 # timer's resolution at most (the lead time's quarter when shorter).
 RELIST_SECONDS = 60.0
+# Recorded events are the dedupe keys: kept well past the longest grant, then forgotten.
+KEEP_EVENTS = dt.timedelta(days=30)
 
 
 class CrSource(Protocol):
@@ -58,7 +60,8 @@ class Notifier:
     def __init__(self, config: NotifyConfig | None, outbox: Outbox | None, *,
                  crs: CrSource | None = None, senders: int = 2,
                  send: Callable[..., None] = channel_senders.send,
-                 poll_seconds: float = 1.0) -> None:
+                 poll_seconds: float = 1.0,
+                 count: Callable[..., object] | None = None) -> None:
         self.config = config
         self.outbox = outbox
         self.crs = crs
@@ -69,6 +72,9 @@ class Notifier:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # The receiver's counters (``notifications_total{channel,outcome}``), if it has them:
+        # this package sits below janus.gitops and does not import its metrics.
+        self._count = count or (lambda *args, **labels: None)
 
     @classmethod
     def off(cls) -> Notifier:
@@ -198,11 +204,14 @@ class Notifier:
             self._send(channel, pending.payload)
         except Exception as exc:  # SendFailed, or anything a library raised: retried
             state = self.outbox.failed(pending.id, str(exc) or type(exc).__name__)
+            self._count("notifications_total", channel=channel.type,
+                        outcome="retry" if state == "pending" else "dropped")
             log_event(log, "notify.send_failed", channel=pending.channel, id=pending.event_id,
                       attempt=pending.attempts + 1, state=state, error=str(exc)[:200],
                       level=logging.WARNING)
         else:
             self.outbox.sent(pending.id)
+            self._count("notifications_total", channel=channel.type, outcome="sent")
             log_event(log, "notify.sent", channel=pending.channel, id=pending.event_id,
                       attempt=pending.attempts + 1)
         return True
@@ -218,6 +227,7 @@ class Notifier:
         if self.crs is not None:
             self._spawn("janus-notify-watch", self._watch_loop)
             self._spawn("janus-notify-timer", self._timer_loop)
+        self._spawn("janus-notify-prune", self._prune_loop)
         return self
 
     def stop(self) -> None:
@@ -286,6 +296,20 @@ class Notifier:
             except Exception:
                 log.exception("notify.timer_failed", extra={
                     "event": "notify.timer_failed", "request": None, "fields": {}})
+
+    def _prune_loop(self) -> None:
+        """Forget events older than KEEP_EVENTS (longer than any grant lives), hourly."""
+        assert self.outbox is not None
+        while not self._stop.is_set():
+            try:
+                pruned = self.outbox.prune(KEEP_EVENTS)
+            except Exception as exc:  # a locked or closing database: next time
+                log_event(log, "notify.prune_failed", error=str(exc)[:200],
+                          level=logging.WARNING)
+            else:
+                if pruned:
+                    log_event(log, "notify.pruned", count=pruned)
+            self._stop.wait(3600)
 
 
 def build(config: NotifyConfig, db: str | Any, *, crs: CrSource | None = None,

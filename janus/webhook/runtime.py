@@ -74,7 +74,8 @@ class Receiver:
 
             ops.notifier = build_notifier(settings.notifications, settings.db_path,
                                           crs=getattr(ops.crs, "client", None),
-                                          lease_seconds=settings.lease_seconds)
+                                          lease_seconds=settings.lease_seconds,
+                                          count=ops.counters.inc)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: uvicorn.Server | None = None

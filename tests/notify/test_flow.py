@@ -166,6 +166,9 @@ def _flow(s: Any, bed: harness.Bed, receiver: Receiver, api: Any, janus_ns: str,
         assert token is None or token.encode() not in r.body
     for message in box.messages:
         assert token is None or token not in message.as_string()
+    # The receiver's metrics count what was sent.
+    assert bed.counters.get("notifications_total", channel="webhook", outcome="sent") \
+        == len(hook.received)
 
 
 def _secret_exists(api: Any, name_cr: str) -> bool:
