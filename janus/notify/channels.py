@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import smtplib
+import ssl
 import time
 from typing import Any
 
@@ -99,8 +100,8 @@ def send_email(channel: Channel, payload: dict[str, Any]) -> None:
     message = render.email(payload, channel.sender, to)
     try:
         with smtplib.SMTP(channel.smtp_host, channel.smtp_port, timeout=channel.timeout) as smtp:
-            if channel.starttls:
-                smtp.starttls()
+            if channel.starttls:  # certificate and host name verified (never unverified TLS)
+                smtp.starttls(context=ssl.create_default_context(cafile=channel.ca_file or None))
             if channel.username:
                 smtp.login(channel.username, channel.password)
             smtp.send_message(message)

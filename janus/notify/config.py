@@ -39,6 +39,7 @@ class Channel:
     smtp_host: str = ""
     smtp_port: int = 25
     starttls: bool = False
+    ca_file: str = ""                        # STARTTLS: trust this CA (default: the system's)
     username: str = ""
     password: str = ""
     sender: str = ""                         # email From:
@@ -123,7 +124,8 @@ _CHANNEL_KEYS = {
     "webhook": {"url", "urlFile", "secret", "secretFile"},
     "email": {"smtp", "from", "to", "addresses"},
 }
-_SMTP_KEYS = {"host", "port", "starttls", "username", "usernameFile", "password", "passwordFile"}
+_SMTP_KEYS = {"host", "port", "starttls", "caFile", "username", "usernameFile", "password",
+              "passwordFile"}
 
 
 def _channel(index: int, data: object, base: Path) -> Channel:
@@ -153,6 +155,7 @@ def _channel(index: int, data: object, base: Path) -> Channel:
     return Channel(
         name, kind, smtp_host=str(smtp["host"]), smtp_port=int(smtp.get("port", 25)),
         starttls=bool(smtp.get("starttls", False)),
+        ca_file=str(base / str(smtp["caFile"])) if smtp.get("caFile") else "",
         username=_secret(f"{where}.smtp", smtp, "username", base),
         password=_secret(f"{where}.smtp", smtp, "password", base),
         sender=sender, to=_strings(f"{where}.to", head.get("to")),

@@ -106,6 +106,49 @@ def test_email_over_smtp_to_the_audience(tmp_path: Path) -> None:
     assert "never by e-mail" in text
 
 
+def test_email_with_starttls_and_login(tmp_path: Path) -> None:
+    """STARTTLS with the server's certificate verified against the configured CA, then login:
+    the password never crosses the wire in clear (the server requires TLS first)."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    from janus.notify import parse_config
+    from tests.notify.receivers import self_signed
+
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"mail-password-1")
+
+    with smtp_server(tls_context=context, require_starttls=True, authenticator=authenticator,
+                     auth_require_tls=True) as (port, box):
+        (tmp_path / "pw").write_text("mail-password-1\n")
+        cfg = parse_config({
+            "kind": "NotificationConfig", "routes": [],
+            "channels": [{"name": "mail", "type": "email", "from": "janus@example.com",
+                          "to": ["security@example.com"], "timeout": 5,
+                          "smtp": {"host": "127.0.0.1", "port": port, "starttls": True,
+                                   "caFile": "smtp.crt", "username": "janus",
+                                   "passwordFile": "pw"}}]}, tmp_path)
+        channels.send(cfg.channels["mail"], sample_event().payload())
+        assert logins == [("janus", "mail-password-1")]
+        assert len(box.messages) == 1
+        # Without the CA the server's certificate is not trusted: refused, retried later.
+        untrusting = parse_config({
+            "kind": "NotificationConfig", "routes": [],
+            "channels": [{"name": "mail", "type": "email", "from": "janus@example.com",
+                          "to": ["security@example.com"], "timeout": 5,
+                          "smtp": {"host": "127.0.0.1", "port": port, "starttls": True}}]})
+        with pytest.raises(channels.SendFailed):
+            channels.send(untrusting.channels["mail"], sample_event().payload())
+        assert len(box.messages) == 1
+
+
 @pytest.mark.parametrize("down", ["slack", "teams", "webhook"])
 def test_a_channel_down_raises_send_failed(tmp_path: Path, down: str) -> None:
     url = f"http://127.0.0.1:{free_port()}/hook"
