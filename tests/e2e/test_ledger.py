@@ -536,3 +536,35 @@ def test_reconcile_grants_a_lost_merge_once_and_records_a_vanished_file(main_loo
                                     "revokedReason": view.revocation.reason})
     e = loop.wait_entry(path, lambda e: e.end is not None, "the end by reconcile")
     assert (e.end.how, e.end.by, e.end.via) == ("revoked", "janus-reconcile", "reconcile")
+
+
+def test_pending_end_survives_a_receiver_restart(main_loop, tmp_path: Path) -> None:
+    """The writer's queue is memory only: what a stopped receiver had not written comes back
+    from the AccessRequests it still holds (the finalizer), at the next receiver's relist."""
+    loop = main_loop
+    name, _, path = _granted(loop)
+    cr = cr_name(name)
+    ruleset = loop.sim.world.add_ruleset(loop.repo, "protect main", ["pull_request"])
+    loop.set_status(cr, {"phase": "Expired"})
+    wait_for(lambda: loop.bed.counters.get("ledger_write_failures_total", reason="refused"),
+             15, "the refusal")
+    loop.receiver.stop()  # the pending end is lost with the process...
+    loop.sim.world.remove_ruleset(loop.repo, ruleset.id)
+    assert ledger_keeper.FINALIZER in loop.crs.get(cr).meta.finalizers  # ...but the CR is held
+    keeper = ledger_keeper.build(connect(loop.bed.settings()), loop.repo, loop.crs,
+                                 default_branch="main", counters=loop.bed.counters,
+                                 batch_seconds=0.3)
+    ops = GitOps(connect(loop.bed.settings()), loop.repo, loop.crs,
+                 load_config_file(harness.ROOT / "policies" / "janus.yaml"),
+                 janus_login=loop.bed.bot, counters=loop.bed.counters, ledger=keeper)
+    again = Receiver(ops, ReceiverSettings(secret=loop.secret, db_path=tmp_path / "d2.sqlite",
+                                           port=0, reconcile_interval=0,
+                                           status_watch_seconds=2))
+    again.start()
+    try:
+        e = loop.wait_entry(path, lambda e: e.end is not None, "the end after the restart")
+        assert e.end.how == "expired"
+        wait_for(lambda: ledger_keeper.FINALIZER not in loop.crs.get(cr).meta.finalizers, 15,
+                 "the finalizer released by the new receiver")
+    finally:
+        again.stop()
