@@ -76,6 +76,21 @@ def test_applied_then_active_in_one_batch_is_one_granted_line() -> None:
     assert p.entries[e.path].granted_at == e.granted_at
 
 
+def test_sessions_are_merged_into_an_ended_entry() -> None:
+    from janus.model.ledger import Recording, Session
+
+    t = _ended("a", "c" * 40, 4)
+    ended = plan([t], lambda p: None, lambda p: None, remove_requests=True).entries[t.path]
+    s = Session(id="s1", user="alice", pod="api-0", container="app",
+                opened="2026-11-30T01:50:00Z", closed="2026-11-30T02:00:00Z",
+                close_reason="grant-ended", bytes_in=3, bytes_out=40,
+                recording=Recording(size=120, sha256="f" * 64))
+    late = Transition("sessions", t.entry, t.path, sessions=(s,))
+    p = plan([late, late], lambda p: ended, lambda p: None, remove_requests=True)
+    assert p.entries[t.path].sessions == (s,) and p.entries[t.path].end == ended.end
+    assert p.lines == ("janus: sessions of alice → prod/payments (PR #4): 1",)
+
+
 def test_200_endings_in_one_second_make_one_commit_and_remove_every_file(bed) -> None:
     files = _requests(bed, 200)
     writer = LedgerWriter(_git(bed), "main", batch_seconds=0.5, counters=bed.counters)
