@@ -8,8 +8,9 @@
 # tests only, so a run fits on two shared cores. mutmut works on a copy: janus/, tests/ and
 # pyproject.toml are copied to $MUTATION_DIR/<module> (default ~/.cache/janus/mutation), never
 # mutated in place; a setup.cfg there names the one file and its tests. The score printed is
-# killed / (killed + survived + timeout + suspicious); docs/development.md lists the survivors
-# accepted as equivalent, with the reason.
+# detected / judged, where detected = killed + timeout (a mutant that makes its tests hang,
+# e.g. an endless loop, is caught by the timeout) and judged = detected + survived + suspicious +
+# no tests; docs/development.md lists the survivors accepted as equivalent, with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -61,11 +62,12 @@ for line in open(path, encoding="utf-8"):
         continue
     mutant, _, status = line.strip().rpartition(": ")
     counts[status] += 1
-    if status in ("survived", "timeout", "suspicious", "no tests"):
+    if status in ("survived", "suspicious", "no tests"):
         survivors.append(f"  {status}: {mutant}")
-judged = counts["killed"] + counts["survived"] + counts["timeout"] + counts["suspicious"] + counts["no tests"]
-score = 100 * counts["killed"] / judged if judged else 0.0
-print(f"{name}: {counts['killed']}/{judged} killed = {score:.1f} %  {dict(counts)}")
+detected = counts["killed"] + counts["timeout"]
+judged = detected + counts["survived"] + counts["suspicious"] + counts["no tests"]
+score = 100 * detected / judged if judged else 0.0
+print(f"{name}: {detected}/{judged} detected = {score:.1f} %  {dict(counts)}")
 print("\n".join(survivors))
 PY
 done

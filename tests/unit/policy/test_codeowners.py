@@ -244,3 +244,49 @@ def test_every_namespace_is_owned_by_the_approvers_of_every_policy_covering_it()
         assert needed <= got, (namespace, needed, got)
     # and no owner is added where the policy cannot apply
     assert "@dora" not in owners.owners_for("requests/prod/billing/r.yaml")
+
+
+# -- parsing edges (issue 11 item 12: mutants survived the tests above) ---------------------------
+
+def test_parsing_continues_past_a_bad_owner_line():
+    from janus.policy.codeowners import LineError
+    owners = CodeOwners.parse("/a/ @x\n/b/ not-an-owner\n!/c/ @y\n/requests/ @acme/sre\n")
+    assert [(r.pattern, r.owners, r.line) for r in owners.rules] == [
+        ("/a/", ("@x",), 1), ("/requests/", ("@acme/sre",), 4)]
+    assert owners.owners_for("requests/prod/x.yaml") == ("@acme/sre",)
+    assert owners.errors == (
+        LineError(2, "'not-an-owner' is not @user, @org/team or an e-mail"),
+        LineError(3, "negation ('!') is not supported by GitHub"))
+
+
+def test_escapes_in_patterns():
+    # An escaped space keeps the pattern whole, also as its first character.
+    rule = CodeOwners.parse("/my\\ dir/ @x\n").rules[0]
+    assert (rule.pattern, rule.owners) == ("/my dir/", ("@x",))
+    rule = CodeOwners.parse("\\ lead @x\n").rules[0]
+    assert (rule.pattern, rule.owners) == (" lead", ("@x",))
+    # The character after an escaped one ends the pattern when it is a space.
+    assert CodeOwners.parse("x\\* @bob\n").rules[0].owners == ("@bob",)
+    # Only the one character after a backslash is literal.
+    owners = CodeOwners.parse("/a\\*b* @x\n")
+    assert owners.owners_for("a*bcd") == ("@x",)
+    assert owners.owners_for("aXbcd") is None
+
+
+def test_double_star_alone_and_slash_alone():
+    assert CodeOwners.parse("** @x\n").owners_for("README") == ("@x",)
+    assert CodeOwners.parse("/ @x\n").owners_for("README") is None
+
+
+def test_paths_starting_with_x_and_names_with_newlines():
+    assert CodeOwners.parse("/XYZ/ @x\n").owners_for("XYZ/f") == ("@x",)
+    assert CodeOwners.parse("*.txt @x\n").owners_for("a\nb/c.txt") == ("@x",)
+
+
+def test_exactly_3_mb_is_not_loaded_just_below_is():
+    limit = 3 * 1024 * 1024
+    at = "* @a\n" + "#" * (limit - 5)
+    assert len(at.encode()) == limit
+    assert find_codeowners({".github/CODEOWNERS": at}.get) is None
+    below = at[:-1]
+    assert find_codeowners({".github/CODEOWNERS": below}.get)[0] == ".github/CODEOWNERS"
