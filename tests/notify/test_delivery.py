@@ -191,3 +191,44 @@ def _t(text: str):  # type: ignore[no-untyped-def]
     from janus.resource import timefmt
 
     return timefmt.parse(text)
+
+
+class _Grants:
+    """An AccessRequest source holding one Active grant: its watch lists it once, then idles."""
+
+    def __init__(self, view) -> None:  # type: ignore[no-untyped-def]
+        self.view = view
+
+    def list(self, label_selector=None):  # type: ignore[no-untyped-def]
+        return [self.view]
+
+    def watch(self, *, stop=None, timeout_seconds=30, label_selector=None):  # type: ignore[no-untyped-def]
+        from janus.resource.client import WatchEvent
+
+        yield WatchEvent("LISTED", self.view)
+        assert stop is not None
+        stop.wait(timeout_seconds)
+
+
+def test_the_timer_sends_expiring_soon_without_any_change(tmp_path: Path) -> None:
+    """Nothing changes on the CR as its expiry nears: the sender's timer notices it."""
+    import datetime as dt
+
+    from janus.resource import timefmt
+
+    now = dt.datetime.now(dt.UTC)
+    view = cr(granted=timefmt.fmt(now - dt.timedelta(minutes=1)),
+              expires=timefmt.fmt(now + dt.timedelta(seconds=6)))
+    with http_receiver() as hook:
+        cfg = config(tmp_path, webhook=hook.url, expiringSoon="4s")
+        notifier = _notifier(cfg, tmp_path / "db.sqlite", crs=_Grants(view)).start()
+        try:
+            assert wait_for(lambda: [r.json()["kind"] for r in hook.received]
+                            == ["grant.granted"], timeout=5)
+            # Not yet within the lead time; within it about two seconds later.
+            assert wait_for(lambda: len(hook.received) == 2, timeout=8)
+            soon = hook.received[1].json()
+            assert soon["kind"] == "grant.expiring_soon" and soon["audience"] == ["alice"]
+            assert soon["expiresAt"] == view.expires_at_text
+        finally:
+            notifier.stop()
