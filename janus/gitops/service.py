@@ -133,7 +133,7 @@ class GitOps:
                 return
             result = run_pr_check(self.repo, pull, self.membership_for, self.janus_login,
                                   app_id=self.app_id)
-            if result.conclusion == "success":  # asks the deciding policies' approvers
+            if result.conclusion == "success" and self.notifier.enabled:  # ask the approvers
                 self.notifier.request_opened(self.repo.full_name, number, pull.html_url,
                                              pull.user.login, result.judged)
 
@@ -254,9 +254,10 @@ class GitOps:
             event(log, "merge.refused", pull=verdict.number, step=failure.step,
                   summary=failure.summary, details=failure.details[:20],
                   merge_commit=verdict.merge_commit, level=logging.WARNING)
-            self.notifier.merge_refused(verdict.repo, verdict.number, pull.html_url,
-                                        verdict.merge_commit, verdict.author, failure.step,
-                                        failure.summary)
+            if self.notifier.enabled:
+                self.notifier.merge_refused(verdict.repo, verdict.number, pull.html_url,
+                                            verdict.merge_commit, verdict.author,
+                                            failure.step, failure.summary)
         if not outcomes and failure is None:
             return  # a merge that touched no request file: nothing to say
         body = render.merge_comment(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import smtplib
 import ssl
 import time
@@ -25,6 +26,12 @@ from janus.notify.config import Channel
 SIGNATURE_HEADER = "X-Janus-Signature"
 TIMESTAMP_HEADER = "X-Janus-Timestamp"
 EVENT_HEADER = "X-Janus-Event"
+
+
+# slack_sdk logs each request's URL at DEBUG; an incoming-webhook URL is a secret, so its
+# client gets a logger of ours that never goes below WARNING, whatever the root level.
+_SLACK_LOG = logging.getLogger("janus.notify.slack")
+_SLACK_LOG.setLevel(logging.WARNING)
 
 
 class SendFailed(Exception):
@@ -62,7 +69,7 @@ def _post_json(channel: Channel, body: bytes, headers: dict[str, str]) -> None:
 
 def send_slack(channel: Channel, payload: dict[str, Any]) -> None:
     message = render.slack(payload)
-    client = WebhookClient(channel.url, timeout=int(max(1, channel.timeout)))
+    client = WebhookClient(channel.url, timeout=int(max(1, channel.timeout)), logger=_SLACK_LOG)
     try:
         response = client.send(text=message["text"], blocks=message["blocks"])
     except OSError as exc:  # urllib's URLError (connection refused, DNS) is an OSError

@@ -190,3 +190,13 @@ def test_ordinary_payloads_carry_nothing_token_like() -> None:
         for rendered in (payload, render.slack(payload), render.teams(payload),
                          render.email(payload, "j@example.com", ["x@example.com"]).as_string()):
             assert token_findings(rendered) == []
+
+
+def test_the_slack_url_is_never_logged_even_at_debug(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    with http_receiver() as rx, caplog.at_level(logging.DEBUG):
+        cfg = config(tmp_path, slack=rx.url + "/T000/B000/XXXXSECRET")
+        channels.send(cfg.channels["slack"], sample_event().payload())
+    assert rx.received
+    assert "XXXXSECRET" not in caplog.text
