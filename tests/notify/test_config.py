@@ -81,3 +81,20 @@ def test_secrets_come_from_files_next_to_the_config(tmp_path: Path) -> None:
         parse_config({"kind": "NotificationConfig", "routes": [],
                       "channels": [{"name": "s", "type": "slack", "urlFile": "missing"}]},
                      tmp_path)
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    """docs/notifications.md's example file is a valid configuration (its secret files made)."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    [example] = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+                 if "kind: NotificationConfig" in b]
+    (tmp_path / "secrets").mkdir()
+    for name in re.findall(r"File: (secrets/[\w-]+)", example):
+        (tmp_path / name).write_text("https://hooks.example/x\n" if "url" in name
+                                     else "s" * 32 + "\n")
+    (tmp_path / "notifications.yaml").write_text(example)
+    config = load_config(tmp_path / "notifications.yaml")
+    assert set(config.channels) == {"security", "payments", "mail", "siem"}
+    assert route(config, sample_event()) == ("security", "siem", "payments", "mail")
