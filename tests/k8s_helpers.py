@@ -97,7 +97,7 @@ def exec_exit_status(ws: Any) -> int:
 
     A real kubelet reports a non-zero exit as reason ``NonZeroExitCode`` with an ``ExitCode``
     cause. kwok runs the command with Go's os/exec and reports ``Failure`` with the message
-    ``... exit status N`` instead (k8s-testbed notes §7.4, confirmed on the bed), so both shapes
+    ``... exit status N`` instead (seen on the local control plane), so both shapes
     are read; anything else is an error, never silently 0.
     """
     raw = ws.read_channel(3)

@@ -1,4 +1,4 @@
-"""CODEOWNERS with GitHub's exact semantics (see the shared notes, github.md §3).
+"""CODEOWNERS with GitHub's exact semantics (summarised in docs/requests-and-policies.md).
 
 * Location: ``.github/CODEOWNERS``, then ``CODEOWNERS``, then ``docs/CODEOWNERS``; the first found
   wins; a file of 3 MB or more is not loaded at all.
