@@ -44,6 +44,9 @@ _OUTSIDE = [
     re.compile(r"\bnotes §"),
 ]
 
+# The same, as code comments write them (the notes that lived beside the repository).
+_OUTSIDE_IN_CODE = [*_OUTSIDE, re.compile(r"\bshared notes\b"), re.compile(r"\btestbed notes\b")]
+
 # The code's citations of the contract.
 _OLD_CITATION = re.compile(r"\bDESIGN" r" ?§")
 _CITATION = re.compile(r"docs/design\.md((?:\s*(?:,|and|–|-)?\s*§\s*\d+(?:\.\d+)?)+)")
@@ -186,7 +189,8 @@ def code_files(root: Path) -> list[Path]:
             files += [p for p in (root / top).rglob("*")
                       if p.is_file() and p.suffix in _CODE_SUFFIXES
                       and not _SKIP_PARTS.intersection(p.relative_to(root).parts)]
-    return sorted(set(files + doc_files(root)))
+    this = Path(__file__).resolve()  # its own patterns and fixtures would match
+    return sorted(p for p in set(files + doc_files(root)) if p.resolve() != this)
 
 
 def citation_problems(root: Path) -> list[str]:
@@ -204,6 +208,8 @@ def citation_problems(root: Path) -> list[str]:
         for number, line in enumerate(text.splitlines(), start=1):
             if _OLD_CITATION.search(line):
                 found.append(f"{name}:{number}: cite the contract as docs/design.md §n")
+            if any(pattern.search(line) for pattern in _OUTSIDE_IN_CODE):
+                found.append(f"{name}:{number}: refers to a document outside the repository")
             for group in _CITATION.findall(line):
                 for section in re.findall(r"§\s*(\d+)", group):
                     if section not in sections:
@@ -309,8 +315,10 @@ def test_the_checker_finds_citations_of_missing_sections(tmp_path: Path) -> None
                                                    encoding="utf-8")
     (tmp_path / "janus").mkdir()
     (tmp_path / "janus" / "a.py").write_text(
-        '"""See docs/design.md §7, §9."""\n# DESIGN' ' §5\n# docs/design.md §1\n', encoding="utf-8")
+        '"""See docs/design.md §7, §9."""\n# DESIGN' ' §5\n# docs/design.md §1\n'
+        "# see the shared" " notes, github.md §3\n", encoding="utf-8")
     assert citation_problems(tmp_path) == [
         "janus/a.py:1: docs/design.md has no §9",
         "janus/a.py:2: cite the contract as docs/design.md §n",
+        "janus/a.py:4: refers to a document outside the repository",
     ]
