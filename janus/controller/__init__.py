@@ -17,7 +17,7 @@ record), ``grants`` (the Kubernetes objects of a grant), ``status`` (status bodi
 ``handlers`` (kopf wiring), ``sweep`` (startup orphan sweep), ``metrics`` (the test-only crash
 points are ``janus.testhooks.crash_point``), ``runtime`` (the process behind ``janus controller``).
 
-Contract decisions (see also the README section "Controller"):
+Contract decisions (see also docs/controller.md):
 
 * A CR without ``status.phase`` is Approved: the receiver creates CRs only after verifying the
   approval. Terminal phases (Expired, Revoked, Failed) are final; every phase write is a
