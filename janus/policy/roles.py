@@ -19,7 +19,7 @@ from janus.model.catalogue import CLUSTER_ROLE_RULES, RoleDefinition
 from janus.names import LABEL_MANAGED_BY, MANAGED_BY
 
 __all__ = ["CLUSTER_ROLE_RULES", "catalogue_manifests", "catalogue_names",
-           "cluster_role_manifest", "role_definition"]
+           "cluster_role_manifest", "offers", "role_definition"]
 
 
 def cluster_role_manifest(
@@ -57,3 +57,24 @@ def catalogue_names(config: JanusConfig) -> list[str]:
 def role_definition(config: JanusConfig, role: str) -> RoleDefinition | None:
     """The resolved definition of *role*, or None when the config does not define it."""
     return config.role_definitions.get(role)
+
+
+def _grants_verb(definition: RoleDefinition, resource: str, verb: str) -> bool:
+    return any(resource in rule.get("resources", ()) and verb in rule.get("verbs", ())
+               and "" in rule.get("apiGroups", ()) for rule in definition.rules)
+
+
+def offers(config: JanusConfig | None, role: str) -> frozenset[str]:
+    """What the web app offers for a grant of *role*: ``terminal`` when its rules allow exec,
+    ``logs`` when they allow reading pod logs. RBAC decides in the end (the grant's token);
+    this only avoids offering a page the token cannot use. Without a readable config, the
+    built-in ``pod-exec`` keeps its terminal."""
+    definition = config.role_definitions.get(role) if config is not None else None
+    if definition is None:
+        return frozenset({"terminal", "logs"}) if role == "pod-exec" else frozenset()
+    found = set()
+    if _grants_verb(definition, "pods/exec", "create"):
+        found.add("terminal")
+    if _grants_verb(definition, "pods/log", "get"):
+        found.add("logs")
+    return frozenset(found)

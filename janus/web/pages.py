@@ -18,6 +18,7 @@ from github import GithubException
 from janus.gitops.request_pr import open_request_pr
 from janus.logs import event
 from janus.model import PolicySet, Problem
+from janus.policy.roles import offers
 from janus.resource import (
     AccessRequestView,
     AlreadyRevoked,
@@ -81,6 +82,9 @@ def _is_htmx(request: Request) -> bool:
 def home(request: Request, user: CurrentUser) -> Response:
     grants = _grants(request).list_for(user.login)
     live = [g for g in grants if standing.in_force(g)]
+    policies = _policies(request).get_or_none() if live else None
+    # What each grant's role lets the page offer (terminal, log viewer).
+    offered = {g.name: offers(policies.config if policies else None, g.role) for g in live}
     past, ledger_error = _past(request, grants, user.login)
     open_pulls: list[pulls.PullSummary] = []
     pulls_error = None
@@ -95,6 +99,7 @@ def home(request: Request, user: CurrentUser) -> Response:
         {
             "user": user,
             "live": live,
+            "offers": offered,
             "past": past[:50],
             "ledger_error": ledger_error,
             "open_pulls": open_pulls,

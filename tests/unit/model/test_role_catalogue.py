@@ -197,3 +197,17 @@ def test_the_plan_comment_shows_the_rules_the_role_grants():
     # Without grants (older callers) the comment is as before.
     assert "The role grants" not in render.plan_comment(
         [judged], [], [], {request.path: plan_objects(request, policies.config)}, "f" * 40)
+
+
+def test_what_the_web_app_offers_per_role():
+    from janus.policy.roles import offers
+
+    config = load(BUILTINS + CRONJOBS).config
+    assert offers(config, "pod-exec") == {"terminal", "logs"}
+    assert offers(config, "pod-logs") == {"logs"}
+    assert offers(config, "pod-debug") == set()
+    assert offers(config, "view") == set()
+    assert offers(config, "cronjobs") == set()
+    # Policies unreadable: pod-exec keeps its terminal, nothing else is offered.
+    assert offers(None, "pod-exec") == {"terminal", "logs"}
+    assert offers(None, "pod-logs") == set()

@@ -1,0 +1,88 @@
+"""The log viewer's routes: a page, and the log itself streamed with the grant's token.
+
+As for the terminal, only the grant's requester may use them (checked on the page and on the
+stream); the grant must be usable; Kubernetes RBAC decides whether the role reads logs
+(``pod-logs`` and ``pod-exec`` do). ``download=1`` answers the same bytes as an attachment.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from janus.logs import event
+from janus.resource import standing
+from janus.web.auth import User, require_user
+from janus.web.templating import templates
+from janus.web.terminal.grants import earliest
+from janus.web.terminal.logs import LogQuery, LogRequestError, LogStream, open_upstream
+from janus.web.terminal.routes import _own_grant, _runtime
+
+log = logging.getLogger("janus.web.terminal")
+router = APIRouter()
+
+
+@router.get("/logs/{cr_name}", response_class=HTMLResponse)
+async def logs_page(
+    request: Request, cr_name: str, user: Annotated[User, Depends(require_user)]
+) -> Response:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    return templates.TemplateResponse(request, "terminal/logs.html", {"grant": grant})
+
+
+@router.get("/api/logs/{cr_name}")
+async def logs_stream(
+    request: Request,
+    cr_name: str,
+    user: Annotated[User, Depends(require_user)],
+    pod: Annotated[str, Query(max_length=253)],
+    container: Annotated[str, Query(max_length=63)],
+    follow: bool = False,
+    since: Annotated[int | None, Query(ge=1)] = None,
+    timestamps: bool = False,
+    download: bool = False,
+) -> Response:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    if not standing.usable(grant):
+        raise HTTPException(status_code=409, detail=f"the grant is {grant.phase}")
+    try:
+        query = LogQuery(pod=pod, container=container, follow=follow, since_seconds=since,
+                         timestamps=timestamps)
+    except LogRequestError as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+    credentials = await runtime.credentials(grant)
+    if credentials is None:
+        raise HTTPException(status_code=409, detail="the grant has no token (yet)")
+    try:
+        http, upstream = await open_upstream(credentials, grant.namespace, query)
+    except LogRequestError as exc:
+        event(log, "logs.refused", request=cr_name, user=user.login, status=exc.status,
+              level=logging.WARNING)
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+    event(log, "logs.opened", request=cr_name, user=user.login, pod=query.pod,
+          container=query.container, follow=query.follow, download=download)
+    stream = LogStream(cr_name, earliest(grant.expires_at, credentials.expires_at),
+                       runtime.registry)
+
+    async def close() -> None:
+        await upstream.aclose()
+        await http.aclose()
+        event(log, "logs.closed", request=cr_name, user=user.login,
+              reason=(stream.reason or ("client-gone", ""))[0])
+
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if download:
+        filename = f"{grant.cluster}-{grant.namespace}-{query.pod}-{query.container}.log"
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(
+        stream.relay(upstream.aiter_raw(), trailer=not download),
+        media_type="text/plain; charset=utf-8",
+        headers=headers,
+        background=BackgroundTask(close),
+    )
