@@ -211,7 +211,8 @@ def _plan(args: argparse.Namespace) -> int:
                 print(problem.format(), file=sys.stderr)
             status = EXIT_INVALID
             continue
-        assert decision.approval is not None  # an allowed decision always carries one
+        if decision.approval is None:  # never for an allowed Decision; checked, not asserted
+            raise CliError(f"{shown}: allowed without an approval requirement", EXIT_INVALID)
         if args.output:
             data.append({"path": shown, "policy": decision.policy,
                          "approval": decision.approval.describe(),

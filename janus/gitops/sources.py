@@ -12,7 +12,7 @@ from github import GithubException
 from github.Repository import Repository
 
 from janus import errors
-from janus.model import ConfigError, PolicySet, load_policy_set_from_files
+from janus.model import ConfigError, PolicySet, Problem, load_policy_set_from_files
 from janus.policy.codeowners import CodeOwners, find_codeowners
 
 POLICIES_DIR = "policies"
@@ -125,7 +125,9 @@ def load_policies_and_codeowners(
     policy_set, error, codeowners = cached
     if error is not None:
         raise error
-    assert policy_set is not None
+    if policy_set is None:  # a real check: python -O strips asserts
+        raise ConfigError([Problem("policies/", None, None, "policies.missing",
+                                   f"no policies loaded at {ref}")])
     return policy_set, codeowners
 
 
