@@ -361,3 +361,35 @@ def test_a_whole_grant_under_the_policy(policed: Bed, unique_ns: str, tmp_path: 
     finally:
         ctl.stop()
         print(ctl.log()[-6000:])
+
+
+def test_the_receivers_own_writes_pass(policed: Bed) -> None:
+    """The receiver's real code (janus.gitops.crs.AccessRequests) with its token: create with
+    provenance, an extension from a later merge, the ledger finalizer and annotation, a
+    revocation, removal of the finalizer, a delete."""
+    import dataclasses
+    import datetime as dt
+
+    from janus.gitops.crs import AccessRequests
+    from janus.resource.view import Provenance
+    from tests.unit.model.helpers import make_request
+
+    b = policed
+    crs = AccessRequests(b.cluster.token_client(b.tokens[admission.RECEIVER_SA]), b.ns)
+    request = make_request()
+    first = Provenance(repo="acme/access", pull_request=7, merge_commit="a" * 40,
+                       path="requests/prod/payments/alice-payments-inc1234.yaml",
+                       blob_sha="b" * 40, approvers=("bob",), merged_by="bob",
+                       merged_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert crs.apply_grant(request, first) == "created"
+    name = names.access_request_name(request.cluster, request.namespace, request.name)
+    longer = make_request(duration="3h")
+    later = dataclasses.replace(first, pull_request=8, merge_commit="c" * 40)
+    assert crs.apply_grant(longer, later) == "extended"
+    assert b.read(name)["spec"]["duration"] == "3h"
+    crs.client.set_finalizer(name, admission.LEDGER_FINALIZER, True)
+    view = crs.client.get(name)
+    crs.client.set_annotation(name, "janus.dev/ledger", "pending", view.resource_version)
+    crs.client.request_revocation(name, "alice", "done", via="file-deletion")
+    crs.client.set_finalizer(name, admission.LEDGER_FINALIZER, False)
+    crs.client.delete(name)
