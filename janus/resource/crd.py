@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from janus.resource import kind
+from janus.resource.sessions import terminal_session_crd  # rendered beside (design §11)
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GITHUB_LOGIN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$"
@@ -225,6 +226,7 @@ def kopf_peering_crds() -> list[dict[str, Any]]:
 HELM_CRDS_DIR = Path(__file__).resolve().parents[2] / "helm" / "janus" / "crds"
 RENDERED: dict[str, Any] = {
     "accessrequests.yaml": lambda: [access_request_crd()],
+    "terminalsessions.yaml": lambda: [terminal_session_crd()],
     "kopfpeerings.yaml": kopf_peering_crds,
 }
 HEADER = "# Generated from janus/resource/crd.py (python -m janus.resource.crd); do not edit.\n"
@@ -257,7 +259,8 @@ def install(api_client: Any, *, peering: bool = False, timeout: float = 30.0) ->
 
     ext = client.ApiextensionsV1Api(api_client)
     # Plain dicts as bodies (the client serialises them as they are); typed Any for the stubs.
-    docs: list[Any] = [access_request_crd(), *(kopf_peering_crds() if peering else [])]
+    docs: list[Any] = [access_request_crd(), terminal_session_crd(),
+                       *(kopf_peering_crds() if peering else [])]
     for doc in docs:
         try:
             ext.create_custom_resource_definition(doc)
