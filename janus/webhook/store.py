@@ -56,7 +56,6 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    or_,
     select,
     update,
 )
@@ -184,24 +183,27 @@ class DeliveryStore:
         with self._connect() as conn:
             conn.execute(select(deliveries.c.id).limit(1)).all()
 
-    @staticmethod
-    def _claimable(now: float) -> ColumnElement[bool]:
-        return or_(
-            and_(deliveries.c.state == "pending", deliveries.c.not_before <= now),
-            and_(deliveries.c.state == "working", deliveries.c.lease_expires < now),
-        )
-
     def claim(self) -> Delivery | None:
-        """Take the oldest due delivery (pending, or working under an expired lease), or None."""
+        """Take a due delivery, or None: first one whose holder's lease ran out (a replica that
+        died; few rows, and they must not starve behind new work), else the oldest pending."""
         now = time.time()
-        pick = (select(deliveries.c.id).where(self._claimable(now))
+        expired = and_(deliveries.c.state == "working", deliveries.c.lease_expires < now)
+        due = and_(deliveries.c.state == "pending", deliveries.c.not_before <= now)
+        # Two single-condition statements rather than one OR: each is served by the index on
+        # (state, not_before, received_at), where an OR would scan every finished row kept.
+        with self._connect() as conn:  # a read first: the common case has nothing expired
+            any_expired = conn.execute(select(deliveries.c.id).where(expired).limit(1)).first()
+        return (any_expired and self._claim_where(expired, now)) or self._claim_where(due, now)
+
+    def _claim_where(self, condition: ColumnElement[bool], now: float) -> Delivery | None:
+        pick = (select(deliveries.c.id).where(condition)
                 .order_by(deliveries.c.received_at).limit(1))
         if self.shared:
             pick = pick.with_for_update(skip_locked=True)
         statement = (
             update(deliveries)
             .where(deliveries.c.id == pick.scalar_subquery())
-            .where(self._claimable(now))  # re-checked on the row actually updated
+            .where(condition)  # re-checked on the row actually updated
             .values(state="working", attempts=deliveries.c.attempts + 1,
                     lease_owner=self.owner, lease_expires=now + self.lease_seconds)
             .returning(deliveries.c.id, deliveries.c.event, deliveries.c.action,
