@@ -46,6 +46,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from janus import dbmigrate
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_notify"
 LEASE_SECONDS = 60.0
 BACKOFF_FIRST = 2.0
 BACKOFF_MAX = 600.0
@@ -66,7 +70,7 @@ events_table = Table(
 deliveries_table = Table(
     "notify_deliveries", metadata,
     Column("id", String(500), primary_key=True),  # "<event id>|<channel>"
-    Column("event_id", String(400), nullable=False, index=True),
+    Column("event_id", String(400), nullable=False),
     Column("channel", String(100), nullable=False),
     Column("payload", Text, nullable=False),
     Column("state", String(16), nullable=False),  # pending | sent | dropped
@@ -122,8 +126,9 @@ class Outbox:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         # SQLite: one writer anyway; one lock avoids "database is locked" between our threads.
         self._lock = threading.Lock() if not self.shared else None
-        # Tables of their own, created when missing (no shared migration history to join).
-        metadata.create_all(self.engine, checkfirst=True)
+        # Tables of their own, under an Alembic environment of their own (janus/notify/migrations,
+        # version table alembic_version_notify), upgraded at start like the delivery store's.
+        dbmigrate.upgrade(self.engine, MIGRATIONS, VERSION_TABLE)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

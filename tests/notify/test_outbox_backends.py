@@ -70,3 +70,21 @@ def test_a_failure_waits_for_the_backoff(database_url: str) -> None:
     again = outbox.claim(now=1002.5)
     assert again is not None and again.attempts == 1
     outbox.close()
+
+
+def test_the_schema_is_under_its_own_alembic_environment(database_url: str) -> None:
+    """The outbox's tables come from janus/notify/migrations (version table of their own), so
+    they can share the receiver's database with its delivery store, in any start order."""
+    from janus import dbmigrate
+    from janus.notify.outbox import MIGRATIONS, VERSION_TABLE
+    from janus.webhook.store import DeliveryStore
+
+    outbox = Outbox(database_url)
+    store = DeliveryStore(database_url)
+    again = Outbox(database_url)  # a second start (or replica): nothing to do, nothing lost
+    assert dbmigrate.current(outbox.engine, VERSION_TABLE) == dbmigrate.head(MIGRATIONS)
+    assert again.record("e", "grant.granted", "r", {"hook": {}})
+    assert store.add("d-1", "push", None, b"{}")
+    for o in (outbox, again):
+        o.close()
+    store.close()

@@ -1,0 +1,1 @@
+"""Alembic environment of the notification outbox (janus/notify/outbox.py)."""
