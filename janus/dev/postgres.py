@@ -44,8 +44,10 @@ def find_bindir() -> Path:
     for candidate in candidates:
         if candidate and all((Path(candidate) / b).is_file() for b in ("initdb", "pg_ctl")):
             return Path(candidate)
+    where = f"in $JANUS_PG_BINDIR ({configured})" if configured else \
+        "under /usr/lib/postgresql/*/bin"
     raise PostgresMissing(
-        "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+        f"PostgreSQL server binaries (initdb, pg_ctl) not found {where} "
         "(scripts/install-postgresql.sh installs Debian's postgresql package)")
 
 
