@@ -106,6 +106,12 @@ class Receiver:
             self._spawn("janus-ledger", self.ops.ledger.writer.run_forever, self._stop)
             self._spawn("janus-ledger-watch", run_watch, self.ops.ledger, self._stop,
                         self.settings.status_watch_seconds)
+            # The web app's terminal session reports (TerminalSessions) into the entries.
+            from janus.gitops import session_recorder
+
+            self._spawn("janus-ledger-sessions", session_recorder.run,
+                        session_recorder.build(self.ops.ledger), self._stop,
+                        self.settings.status_watch_seconds)
         self._spawn("janus-prune", self._prune_forever)
         self._spawn("janus-leases", self._renew_leases_forever)
         self._server = self._serve("janus-http", self.app, self.settings.port)
@@ -177,6 +183,10 @@ class Receiver:
             # The reconcile and status loops only do idempotent work and are daemon threads: a
             # watch request in flight is not worth waiting for. The HTTP server drains quickly.
             thread.join(timeout=10 if thread.name in ("janus-http", "janus-metrics") else 2)
+        try:  # what the workers did not finish is the other replicas' now, not after the lease
+            self.store.release_held()
+        except Exception as exc:  # the database away: the leases run out instead
+            event(log, "webhook.release_failed", level=logging.WARNING, error=str(exc))
         self.store.close()
 
     def __enter__(self) -> Receiver:

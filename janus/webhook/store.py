@@ -225,6 +225,18 @@ class DeliveryStore:
                 .values(lease_expires=time.time() + self.lease_seconds)
             ).rowcount
 
+    def release_held(self) -> int:
+        """Hand back every delivery this replica still holds (a clean stop): due again at once
+        for the other replicas, instead of after the lease. How many were released."""
+        with self._writing() as conn:
+            return len(conn.execute(
+                update(deliveries)
+                .where(deliveries.c.state == "working")
+                .where(deliveries.c.lease_owner == self.owner)
+                .values(state="pending", lease_owner=None, lease_expires=None)
+                .returning(deliveries.c.id)
+            ).all())
+
     def finish(self, delivery_id: str) -> None:
         """Done; the row keeps the replica that finished it (``lease_owner``)."""
         with self._writing() as conn:

@@ -138,3 +138,15 @@ def test_sqlite_reopened_takes_back_what_the_last_process_held(tmp_path) -> None
     second = DeliveryStore(path)
     taken = second.claim()
     assert taken is not None and taken.id == "d"
+
+
+def test_a_clean_stop_hands_back_what_it_holds(database_url: str) -> None:
+    stopping = _store(database_url, lease_seconds=3600, owner="stopping")
+    other = _store(database_url, owner="other")
+    stopping.add("held", "push", None, b"{}")
+    other.add("others", "push", None, b"{}")
+    assert stopping.claim() is not None and other.claim() is not None
+    assert stopping.release_held() == 1  # only its own
+    taken = other.claim()
+    assert taken is not None and taken.id == "held"
+    assert other.state_of("others") == "working"
