@@ -8,11 +8,11 @@ stream); the grant must be usable; Kubernetes RBAC decides whether the role read
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from janus.logs import event
 from janus.resource import standing
@@ -70,19 +70,20 @@ async def logs_stream(
     stream = LogStream(cr_name, earliest(grant.expires_at, credentials.expires_at),
                        runtime.registry)
 
-    async def close() -> None:
-        await upstream.aclose()
-        await http.aclose()
-        event(log, "logs.closed", request=cr_name, user=user.login,
-              reason=(stream.reason or ("client-gone", ""))[0])
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in stream.relay(upstream.aiter_raw(), trailer=not download):
+                yield chunk
+        finally:
+            # Here, not in a background task: a browser that goes away cancels the response
+            # and its background task never runs; the upstream connection must close anyway.
+            await upstream.aclose()
+            await http.aclose()
+            event(log, "logs.closed", request=cr_name, user=user.login,
+                  reason=(stream.reason or ("client-gone", ""))[0])
 
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if download:
         filename = f"{grant.cluster}-{grant.namespace}-{query.pod}-{query.container}.log"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return StreamingResponse(
-        stream.relay(upstream.aiter_raw(), trailer=not download),
-        media_type="text/plain; charset=utf-8",
-        headers=headers,
-        background=BackgroundTask(close),
-    )
+    return StreamingResponse(body(), media_type="text/plain; charset=utf-8", headers=headers)

@@ -141,9 +141,10 @@ class LogStream:
         deadline = asyncio.create_task(self._watch_deadline())
         stopped = asyncio.create_task(self._stopped.wait())
         iterator = chunks.__aiter__()
+        following: asyncio.Task[Any] | None = None
         try:
             while True:
-                following: asyncio.Task[Any] = asyncio.ensure_future(iterator.__anext__())
+                following = asyncio.ensure_future(iterator.__anext__())
                 await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 if stopped.done():
                     following.cancel()
@@ -158,6 +159,9 @@ class LogStream:
                 if chunk:
                     yield chunk
         finally:
+            # Also when the browser goes away mid-stream (the generator is closed or cancelled).
+            if following is not None and not following.done():
+                following.cancel()
             self.registry.remove(self)
             deadline.cancel()
             stopped.cancel()

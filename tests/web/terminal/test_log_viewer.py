@@ -166,3 +166,31 @@ def test_queries_outside_the_names_are_refused(pod, container, since) -> None:
     with pytest.raises(LogRequestError) as info:
         LogQuery(pod=pod, container=container, since_seconds=since)
     assert info.value.status == 400
+
+
+def test_a_browser_going_away_unregisters_and_stops_reading_upstream() -> None:
+    cancelled = asyncio.Event()
+
+    async def upstream() -> AsyncIterator[bytes]:
+        yield b"line 1\n"
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        yield b"never\n"
+
+    async def scenario() -> int:
+        registry = SessionRegistry()
+        relay = LogStream("cr-4", None, registry).relay(upstream())
+        assert await relay.__anext__() == b"line 1\n"
+        pending = asyncio.ensure_future(relay.__anext__())
+        await asyncio.sleep(0.05)
+        pending.cancel()  # what Starlette does when the client disconnects
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        await relay.aclose()
+        await asyncio.wait_for(cancelled.wait(), 1)
+        return registry.count()
+
+    assert asyncio.run(scenario()) == 0
