@@ -1,14 +1,15 @@
-"""Shared fixtures: the real local control plane, session-scoped.
+"""Shared fixtures: the real local control plane and a real PostgreSQL server, session-scoped.
 
-Tests that need it are marked ``k8s_real``. Without built binaries they skip, unless
-``JANUS_REQUIRE_CLUSTER=1`` (set by `make test` and CI): then a missing bed is a failure, so a run
-in which every real-cluster test skipped can never look green.
+Tests that need the control plane are marked ``k8s_real``, those that need PostgreSQL
+``postgres``. Without the binaries they skip, unless ``JANUS_REQUIRE_CLUSTER=1`` (set by `make
+test` and CI): then a missing bed is a failure, so a run in which every real-cluster or
+PostgreSQL test skipped can never look green.
 
 Markers say the kind of a test, so ``-m "not k8s_real and not browser"`` selects the fast ones:
 ``k8s_real`` (the real control plane) and ``browser`` (Debian's Chromium through Playwright). Test
 modules mark themselves; :func:`pytest_collection_modifyitems` adds the mark as well to any test
-that uses a real cluster fixture or the ``browser`` fixture, so a forgotten mark cannot let a slow
-test into the fast selection.
+that uses a real cluster fixture, the ``browser`` fixture or a PostgreSQL fixture, so a forgotten
+mark cannot let a slow test into the fast selection.
 """
 
 from __future__ import annotations
