@@ -66,9 +66,9 @@ def _grants_verb(definition: RoleDefinition, resource: str, verb: str) -> bool:
 
 def offers(config: JanusConfig | None, role: str) -> frozenset[str]:
     """What the web app offers for a grant of *role*: ``terminal`` when its rules allow exec,
-    ``logs`` when they allow reading pod logs. RBAC decides in the end (the grant's token);
-    this only avoids offering a page the token cannot use. Without a readable config, the
-    built-in ``pod-exec`` keeps its terminal."""
+    ``logs`` when they allow reading pod logs, ``view`` when they list deployments. RBAC
+    decides in the end (the grant's token); this only avoids offering a page the token cannot
+    use. Without a readable config, the built-in ``pod-exec`` keeps its terminal."""
     definition = config.role_definitions.get(role) if config is not None else None
     if definition is None:
         return frozenset({"terminal", "logs"}) if role == "pod-exec" else frozenset()
@@ -77,4 +77,7 @@ def offers(config: JanusConfig | None, role: str) -> frozenset[str]:
         found.add("terminal")
     if _grants_verb(definition, "pods/log", "get"):
         found.add("logs")
+    if any("deployments" in rule.get("resources", ()) and "list" in rule.get("verbs", ())
+           and "apps" in rule.get("apiGroups", ()) for rule in definition.rules):
+        found.add("view")  # a role that reads workloads: the read-only resource view
     return frozenset(found)

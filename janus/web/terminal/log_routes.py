@@ -1,8 +1,12 @@
-"""The log viewer's routes: a page, and the log itself streamed with the grant's token.
+"""The log viewer's and the read-only resource view's routes (roles ``pod-logs``, ``view``).
+
+The log viewer: a page, and the log itself streamed with the grant's token.
 
 As for the terminal, only the grant's requester may use them (checked on the page and on the
 stream); the grant must be usable; Kubernetes RBAC decides whether the role reads logs
 (``pod-logs`` and ``pod-exec`` do). ``download=1`` answers the same bytes as an attachment.
+The resource view: ``/view/<grant>`` and ``/api/view/<grant>/<kind>``
+(janus.web.terminal.resources).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from janus.logs import event
 from janus.resource import standing
@@ -20,6 +24,8 @@ from janus.web.auth import User, require_user
 from janus.web.templating import templates
 from janus.web.terminal.grants import earliest
 from janus.web.terminal.logs import LogQuery, LogRequestError, LogStream, open_upstream
+from janus.web.terminal.pods import PodListError
+from janus.web.terminal.resources import KINDS, list_kind
 from janus.web.terminal.routes import _own_grant, _runtime
 
 log = logging.getLogger("janus.web.terminal")
@@ -87,3 +93,37 @@ async def logs_stream(
         filename = f"{grant.cluster}-{grant.namespace}-{query.pod}-{query.container}.log"
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(body(), media_type="text/plain; charset=utf-8", headers=headers)
+
+
+# ---- the read-only resource view (role `view`) ------------------------------------------------
+
+
+@router.get("/view/{cr_name}", response_class=HTMLResponse)
+async def view_page(
+    request: Request, cr_name: str, user: Annotated[User, Depends(require_user)]
+) -> Response:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    return templates.TemplateResponse(request, "terminal/view.html",
+                                      {"grant": grant, "kinds": list(KINDS)})
+
+
+@router.get("/api/view/{cr_name}/{kind}")
+async def view_kind(
+    request: Request, cr_name: str, kind: str, user: Annotated[User, Depends(require_user)]
+) -> JSONResponse:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    if kind not in KINDS:
+        raise HTTPException(status_code=400, detail=f"one of {', '.join(KINDS)} is accepted")
+    if not standing.usable(grant):
+        raise HTTPException(status_code=409, detail=f"the grant is {grant.phase}")
+    credentials = await runtime.credentials(grant)
+    if credentials is None:
+        raise HTTPException(status_code=409, detail="the grant has no token (yet)")
+    try:
+        items = await list_kind(credentials, grant.namespace, kind)
+    except PodListError as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+    return JSONResponse({"cluster": grant.cluster, "namespace": grant.namespace, "kind": kind,
+                         "items": items})

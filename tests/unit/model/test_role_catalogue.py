@@ -206,7 +206,7 @@ def test_what_the_web_app_offers_per_role():
     assert offers(config, "pod-exec") == {"terminal", "logs"}
     assert offers(config, "pod-logs") == {"logs"}
     assert offers(config, "pod-debug") == set()
-    assert offers(config, "view") == set()
+    assert offers(config, "view") == {"view"}
     assert offers(config, "cronjobs") == set()
     # Policies unreadable: pod-exec keeps its terminal, nothing else is offered.
     assert offers(None, "pod-exec") == {"terminal", "logs"}

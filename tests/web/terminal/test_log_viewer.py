@@ -22,13 +22,13 @@ from tests.web.terminal.support import ADMIN
 ALICE = {"X-Forwarded-User": "alice"}
 
 
-def _as_pod_logs(cluster: LocalCluster, grant) -> None:
-    """Turn a test grant (bound like the controller binds pod-exec) into a pod-logs grant:
-    its ServiceAccount bound to the built-in janus-pod-logs ClusterRole instead."""
+def _as_pod_logs(cluster: LocalCluster, grant, cluster_role: str = "janus-pod-logs") -> None:
+    """Turn a test grant (bound like the controller binds pod-exec) into a grant of another
+    built-in role: its ServiceAccount bound to *cluster_role* instead."""
     api = cluster.admin_client()
     rbac = client.RbacAuthorizationV1Api(api)
     try:
-        rbac.create_cluster_role(cluster_role_manifest("janus-pod-logs"))
+        rbac.create_cluster_role(cluster_role_manifest(cluster_role))
     except client.ApiException as exc:
         if exc.status != 409:
             raise
@@ -37,7 +37,7 @@ def _as_pod_logs(cluster: LocalCluster, grant) -> None:
     rbac.create_namespaced_role_binding(grant.namespace, {
         "metadata": {"name": sa},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                    "name": "janus-pod-logs"},
+                    "name": cluster_role},
         "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": grant.namespace}],
     })
 

@@ -76,3 +76,30 @@ def test_log_viewer_in_chromium(
         assert "Revoked" in (status.text_content() or "")
     finally:
         context.close()
+
+
+def test_resource_view_in_chromium(
+    browser, dev_replica: AppServer, make_grant, cluster: LocalCluster,
+) -> None:
+    grant = make_grant()
+    _as_pod_logs(cluster, grant, "janus-view")
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    collect_problems(page, problems)
+    try:
+        page.goto(f"{dev_replica.base}/view/{grant.cr_name}")
+        page.fill("input[name=login]", "alice")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{dev_replica.base}/view/{grant.cr_name}")
+        pods = page.locator("[data-testid=view-pods]")
+        wait_for(lambda: "target" in (pods.text_content() or ""), 10, "pods listed")
+        assert "Running" in (pods.text_content() or "")
+        for kind in ("deployments", "replicasets", "services", "configmaps", "events"):
+            box = page.locator(f"[data-testid=view-{kind}]")
+            wait_for(lambda box=box: "loading" not in (box.text_content() or ""), 10, kind)
+            assert "not allowed" not in (box.text_content() or ""), kind
+        assert page.locator("[data-testid=view-secrets]").count() == 0
+        assert not problems, problems
+    finally:
+        context.close()
