@@ -6,7 +6,8 @@ As for the terminal, only the grant's requester may use them (checked on the pag
 stream); the grant must be usable; Kubernetes RBAC decides whether the role reads logs
 (``pod-logs`` and ``pod-exec`` do). ``download=1`` answers the same bytes as an attachment.
 The resource view: ``/view/<grant>`` and ``/api/view/<grant>/<kind>``
-(janus.web.terminal.resources).
+(janus.web.terminal.resources). The debug flow's first step: ``/api/debug/<grant>/images`` and
+``POST /api/debug/<grant>`` (janus.web.terminal.debug).
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 
 from janus.logs import event
+from janus.model import PolicySet
 from janus.resource import standing
-from janus.web.auth import User, require_user
+from janus.web.auth import User, require_csrf, require_user
 from janus.web.templating import templates
+from janus.web.terminal.debug import add_debug_container, allowed_images, check_request
 from janus.web.terminal.grants import earliest
 from janus.web.terminal.logs import LogQuery, LogRequestError, LogStream, open_upstream
 from janus.web.terminal.pods import PodListError
@@ -127,3 +131,55 @@ async def view_kind(
         raise HTTPException(status_code=exc.status, detail=str(exc)) from None
     return JSONResponse({"cluster": grant.cluster, "namespace": grant.namespace, "kind": kind,
                          "items": items})
+
+
+# ---- the debug flow's first step (role `pod-debug`) ---------------------------------------
+
+
+class DebugRequest(BaseModel):
+    pod: str = Field(max_length=253)
+    container: str = Field(max_length=63)
+    image: str = Field(max_length=255)
+
+
+@router.get("/api/debug/{cr_name}/images")
+async def debug_images(
+    request: Request, cr_name: str, user: Annotated[User, Depends(require_user)]
+) -> JSONResponse:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    return JSONResponse({"images": list(allowed_images(_policy_set(request), grant.role))})
+
+
+@router.post("/api/debug/{cr_name}", dependencies=[Depends(require_csrf)])
+async def debug_container(
+    request: Request, cr_name: str, body: DebugRequest,
+    user: Annotated[User, Depends(require_user)],
+) -> JSONResponse:
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    if not standing.usable(grant):
+        raise HTTPException(status_code=409, detail=f"the grant is {grant.phase}")
+    policies = _policy_set(request)
+    if policies is None:
+        raise HTTPException(status_code=503, detail="the access policies cannot be read now")
+    try:
+        check_request(body.pod, body.container, body.image,
+                      allowed_images(policies, grant.role))
+        credentials = await runtime.credentials(grant)
+        if credentials is None:
+            raise HTTPException(status_code=409, detail="the grant has no token (yet)")
+        name = await add_debug_container(credentials, grant.namespace, body.pod,
+                                         body.container, body.image)
+    except PodListError as exc:
+        event(log, "debug.refused", request=cr_name, user=user.login, status=exc.status,
+              level=logging.WARNING)
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+    event(log, "debug.container_added", request=cr_name, user=user.login, pod=body.pod,
+          target=body.container, image=body.image, container=name)
+    return JSONResponse({"pod": body.pod, "container": name, "image": body.image})
+
+
+def _policy_set(request: Request) -> PolicySet | None:
+    source = getattr(request.app.state, "policies", None)
+    return source.get_or_none() if source is not None else None

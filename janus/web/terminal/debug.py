@@ -1,0 +1,74 @@
+"""The debug flow's first step for ``pod-debug`` grants: an ephemeral container from the role's
+image allow-list, added to a pod with the grant's own token (issue 13 item 1).
+
+The image is checked here against ``images`` of the grant's role in the JanusConfig — the
+API server cannot (RBAC does not look inside the patch) — and the patch names only the fields
+below: no securityContext, no volume mounts, no environment, so the debug container runs with
+the pod's defaults. Attaching a terminal to it (``pods/attach``) is not built yet; kwok does not
+run ephemeral containers, so the tests see what the API server accepts.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import ssl
+
+import httpx
+
+from janus.model import PolicySet
+from janus.web.terminal.grants import GrantCredentials
+from janus.web.terminal.logs import CONTAINER_NAME, POD_NAME
+from janus.web.terminal.pods import PodListError
+
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}")
+
+
+def allowed_images(policies: PolicySet | None, role: str) -> tuple[str, ...]:
+    """The debug images the role allows (empty: the role starts no debug container)."""
+    if policies is None:
+        return ()
+    definition = policies.config.role_definitions.get(role)
+    return definition.images if definition is not None else ()
+
+
+def check_request(pod: str, container: str, image: str, allowed: tuple[str, ...]) -> None:
+    """Refuse (PodListError 400) anything but a valid pod/container and an allowed image."""
+    if not POD_NAME.fullmatch(pod):
+        raise PodListError(400, "pod: a pod name (DNS-1123 subdomain) is accepted")
+    if not CONTAINER_NAME.fullmatch(container):
+        raise PodListError(400, "container: a container name (DNS-1123 label) is accepted")
+    if not allowed:
+        raise PodListError(403, "this grant's role starts no debug containers")
+    if not IMAGE.fullmatch(image) or image not in allowed:
+        raise PodListError(400, f"image: one of {', '.join(allowed)} is accepted")
+
+
+async def add_debug_container(credentials: GrantCredentials, namespace: str, pod: str,
+                              container: str, image: str) -> str:
+    """Add the ephemeral container; return its name. PodListError carries the cluster's status."""
+    name = f"janus-debug-{secrets.token_hex(3)}"
+    body = {"spec": {"ephemeralContainers": [{
+        "name": name, "image": image, "targetContainerName": container,
+        "stdin": True, "tty": True, "terminationMessagePolicy": "File",
+    }]}}
+    context = ssl.create_default_context()
+    if credentials.ca_pem:
+        context.load_verify_locations(cadata=credentials.ca_pem)
+    try:
+        async with httpx.AsyncClient(verify=context, timeout=10.0) as http:
+            response = await http.patch(
+                f"{credentials.server}/api/v1/namespaces/{namespace}/pods/{pod}/"
+                "ephemeralcontainers",
+                json=body,
+                headers={"Authorization": f"Bearer {credentials.token}",
+                         "Content-Type": STRATEGIC_MERGE},
+            )
+    except httpx.TransportError as exc:
+        raise PodListError(
+            502, f"cluster {credentials.cluster!r} could not be reached ({type(exc).__name__})"
+        ) from None
+    if response.status_code >= 400:
+        raise PodListError(response.status_code, f"the cluster answered {response.status_code}")
+    return name
