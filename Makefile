@@ -66,6 +66,7 @@ mutation: venv
 	@scripts/mutation.sh
 
 demo: venv bin assets
+	@scripts/install-bubblewrap.sh || echo "make demo: pod shells will not be isolated" >&2
 	@$(VENV)/bin/janus dev up
 
 clean:

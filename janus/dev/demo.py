@@ -51,6 +51,26 @@ DEMO_WORKLOADS: dict[str, dict[str, list[tuple[str, tuple[str, ...]]]]] = {
 }
 CONTROLLER_TOKEN_SECONDS = 7 * 24 * 3600
 
+# Who the demo users are and what each may do, shown on the dev login page (janus web's
+# dev_login_users) so a newcomer knows whom to sign in as. Matches github_sim/demo.py's seed,
+# policies/ and .github/CODEOWNERS.
+DEMO_USERS: dict[str, str] = {
+    "alice": "payments developer: requests access (prod/payments up to 4h with an INC- ticket)",
+    "bob": "payments lead: approves and merges alice's prod/payments requests",
+    "carol": "payments lead: approves and merges like bob",
+    "root": "SRE and org admin: the admin view, revokes any grant",
+}
+# The request the printed instructions walk through. Its ticket differs from the seeded
+# requests/prod/payments/alice-payments-inc1234.yaml, so the CLI example names another file.
+DEMO_FORM = {
+    "Cluster": "prod",
+    "Namespaces": "payments",
+    "Role": "pod-exec",
+    "Duration": "1h",
+    "Reason": "INC-4242: checkout pods restart in a loop",
+    "Ticket": "INC-4242",
+}
+
 Progress = Callable[[str], None]
 
 
@@ -65,6 +85,8 @@ class DemoEnvironment:
     # janus dev up --postgres: one PostgreSQL server for the receiver's and the web app's data.
     postgres: Any = None
     urls: dict[str, str] = field(default_factory=dict)
+    # The demo pods' isolated root and its exec shims (janus/dev/podroot.py); None: on the host.
+    pod_root: Path | None = None
 
     def stop(self, progress: Progress) -> None:
         for proc in reversed(self.processes):
@@ -83,6 +105,9 @@ class DemoEnvironment:
             progress(f"[{name}] stopping")
             cluster.stop()
         self.clusters.clear()
+        if self.pod_root is not None:
+            shutil.rmtree(self.pod_root, ignore_errors=True)
+            self.pod_root = None
 
 
 def _write_private(path: Path, text: str) -> Path:
@@ -209,6 +234,21 @@ def _spawn(env: DemoEnvironment, name: str, argv: list[str], extra_env: dict[str
     return proc
 
 
+def _prepare_pod_root(progress: Progress) -> Path | None:
+    """The demo pods' isolated root (a terminal's ``ls /`` shows it, not this machine), or None
+    with a warning when bubblewrap or busybox-static is missing."""
+    from janus.dev import podroot
+
+    try:
+        work = podroot.prepare()
+    except podroot.IsolationUnavailable as exc:
+        progress(f"[demo] WARNING: {exc}; pod shells will run on this machine's file system")
+        return None
+    progress("[demo] pod shells run under bubblewrap in a minimal busybox root "
+             f"(cached in {podroot.default_cache()})")
+    return work
+
+
 def start_demo(
     state_dir: Path,
     progress: Progress,
@@ -229,9 +269,11 @@ def start_demo(
     env = DemoEnvironment(state_dir=state_dir)
     janus = [sys.executable, "-m", "janus"]
     try:
+        env.pod_root = _prepare_pod_root(progress)
+        shims = env.pod_root / "bin" if env.pod_root else None
         for name in clusters:
             env.clusters[name] = LocalCluster.start(
-                name, workdir=state_dir / name, progress=progress
+                name, workdir=state_dir / name, progress=progress, exec_shims=shims
             )
         central = env.clusters[clusters[0]]
 
@@ -266,6 +308,9 @@ def start_demo(
             world.repo, f"http://127.0.0.1:{webhook_port}/webhooks/github", webhook_secret, ["*"]
         )
         app_key = _write_private(state_dir / "github-app.pem", world.app_private_key)
+        # One token file per demo user (mode 0600) for `janus request --token-file`.
+        for login in world.users:
+            _write_private(state_dir / "tokens" / login, sim.token(login) + "\n")
         sim_state = _write_private(
             state_dir / "github-sim.json",
             json.dumps(
@@ -325,6 +370,7 @@ def start_demo(
                 {
                     "public_url": f"http://127.0.0.1:{web_port}",
                     "database_url": web_database,
+                    "dev_login_users": DEMO_USERS,
                 }
             ),
         )
@@ -354,29 +400,49 @@ def start_demo(
 
 
 def instructions(env: DemoEnvironment) -> str:
+    """What to do next, written to be followed word for word (tests/e2e/test_demo_walkthrough.py
+    does exactly that in Chromium)."""
     central = next(iter(env.clusters.values()))
+    fields = "\n".join(f"       {label:<11} {value}" for label, value in DEMO_FORM.items())
+    janus = Path(sys.executable).with_name("janus")
+    cli = janus if janus.exists() else Path("janus")
+    isolation = ("a minimal busybox root under bubblewrap, not this machine's files"
+                 if env.pod_root else "THIS MACHINE's files (to isolate them, install\n"
+                 "     bubblewrap and busybox-static: scripts/install-bubblewrap.sh)")
     return f"""
 Janus is running (everything on 127.0.0.1; state and logs in {env.state_dir}).
 
   Web UI            {env.urls['web']}
-  GitHub simulator  {env.urls['review']}   (review page: approve and merge here)
+  GitHub simulator  {env.urls['review']}   (stands in for github.com: review and merge here)
 
 Try it:
-  1. Open {env.urls['web']}, sign in as "alice" and request access:
-     cluster prod, namespace payments, role pod-exec, 10m, a reason like
-     "INC-1234: checkout pods restart". The form opens a pull request in acme/access.
-  2. Open the pull request on the review page, approve it as "bob" (a payments lead and
-     CODEOWNER of requests/prod/payments/), then merge it.
-  3. The webhook receiver re-verifies the approval and creates the AccessRequest; the
-     controller grants it. Back in the web UI (as alice) it shows Active with a countdown.
-  4. Open the terminal, pick pod checkout-7d9f (container app or istio-proxy), run a command.
+  1. Open {env.urls['web']} and sign in as "alice" (the sign-in page lists the demo users).
+  2. Click "Request access" and fill in the form:
+{fields}
+     then click "Open pull request". The next page links the pull request it opened.
+  3. Open that pull request on the GitHub simulator, submit the review "approve" as "bob"
+     (a payments lead and code owner of requests/prod/payments/), then click "merge" as "bob".
+  4. The receiver re-verifies the approval and creates the AccessRequest; the controller
+     grants it. Back in the web UI (as alice, on "My access") it shows Active with a countdown.
+  5. Click "Open terminal", pick pod checkout-7d9f (container app), click "Connect" and run
+     ls /
+     Pod shells see {isolation}.
      The session closes at expiry, or within a second when alice relinquishes the grant or an
      admin ("root") revokes it.
+
+The same request from the command line (token files for each demo user are in
+{env.state_dir / 'tokens'}):
+  {cli} request --open-pr --repo acme/access --github-api-url {env.urls['github']} \\
+    --token-file {env.state_dir / 'tokens' / 'alice'} --cluster prod --namespace payments \\
+    --role pod-exec --duration 30m --reason "INC-5150: queue stuck" --ticket INC-5150
 
 Look underneath:
   export KUBECONFIG={central.admin_kubeconfig}
   kubectl -n janus get accessrequests
   tail -f {env.state_dir}/logs/*.log
+
+State: a restart of `janus dev up` starts from scratch (clusters, pull requests, grants and
+sessions are reset; {env.state_dir} is deleted and recreated).
 
 Press Ctrl-C to stop everything.
 """

@@ -119,7 +119,9 @@ async def callback(
 async def dev_form(request: Request, next: str | None = None) -> Response:
     _require_dev_login(request)
     return templates.TemplateResponse(
-        request, "login_dev.html", {"next": login_flow.safe_next(next), "error": None}
+        request, "login_dev.html",
+        {"next": login_flow.safe_next(next), "error": None,
+         "dev_users": _settings(request).dev_login_users},
     )
 
 
@@ -136,7 +138,8 @@ async def dev_login(
         return templates.TemplateResponse(
             request,
             "login_dev.html",
-            {"next": login_flow.safe_next(next), "error": "Not a GitHub login."},
+            {"next": login_flow.safe_next(next), "error": "Not a GitHub login.",
+             "dev_users": _settings(request).dev_login_users},
             status_code=400,
         )
     log_in(request, login, name.strip() or login)

@@ -72,6 +72,9 @@ class WebSettings:
     # Dev login only (the local demo against the GitHub simulator): each user's own token, so
     # the PRs the form opens are authored by the requester as with OAuth. Ignored otherwise.
     dev_user_tokens: dict[str, str] = field(default_factory=dict)
+    # Dev login only: users listed on the sign-in page with what each may do (login -> text),
+    # so the demo's users are one click away. Nothing is granted by being listed.
+    dev_login_users: dict[str, str] = field(default_factory=dict)
 
     # A local checkout of the access repo (its policies/ folder is read). When unset, policies
     # are read from the repo's default branch on GitHub with github_token. They give the form's

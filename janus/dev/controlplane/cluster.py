@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import ssl
 import tempfile
@@ -44,6 +45,9 @@ class LocalCluster:
     owns_workdir: bool = True
     started_seconds: float = 0.0
     exec_dir: Path | None = None
+    # janus dev up: a directory put first on kwok's PATH so exec'd commands resolve to shims
+    # that run them in an isolated root (janus/dev/podroot.py); None: on the host, as tests want.
+    exec_shims: Path | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -56,6 +60,7 @@ class LocalCluster:
         binaries: Binaries | None = None,
         progress: Progress = _quiet,
         timeout: float = 90.0,
+        exec_shims: Path | None = None,
     ) -> LocalCluster:
         """Start a cluster and wait until a node is Ready. On any failure, everything started so
         far is stopped again before the error propagates."""
@@ -73,6 +78,7 @@ class LocalCluster:
             pki=pki,
             admin_kubeconfig=root / "admin.kubeconfig",
             owns_workdir=owns,
+            exec_shims=exec_shims,
         )
         try:
             cluster._start_etcd(binaries, progress, timeout)
@@ -251,6 +257,7 @@ class LocalCluster:
                 "--cidr=10.244.0.0/24",
                 "--node-lease-duration-seconds=40",
             ],
+            env=self._kwok_env(),
         )
 
     def _create_node(self, progress: Progress, timeout: float) -> None:
@@ -283,8 +290,16 @@ class LocalCluster:
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
-        proc = ManagedProcess(name, argv, self.workdir / f"{name}.log")
+    def _kwok_env(self) -> dict[str, str] | None:
+        # kwok looks an exec'd command up on its own PATH (Go's exec.Command), so the shims
+        # must come first there, not in the ClusterExec's envs (those reach only the child).
+        if self.exec_shims is None:
+            return None
+        return {**os.environ, "PATH": f"{self.exec_shims}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def _spawn(self, name: str, argv: list[str],
+               env: dict[str, str] | None = None) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.workdir / f"{name}.log", env=env)
         self.processes.append(proc)
         return proc
 
