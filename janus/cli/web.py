@@ -24,7 +24,8 @@ EXIT_REFUSED = EXIT_USAGE  # bad settings, or a dev login that would not be loop
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     web = subparsers.add_parser("web", help="serve the web UI")
-    web.add_argument("--config", type=Path, help="YAML file of web settings (see docs/web-and-terminal.md)")
+    web.add_argument("--config", type=Path,
+                     help="YAML file of web settings (see docs/web-and-terminal.md)")
     web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     web.add_argument("--dev-login", action="store_true",

@@ -155,7 +155,8 @@ def test_grant_creates_exactly_the_planned_objects_and_the_token_execs_only_ther
                                                           names.TOKENS_NAMESPACE)
     assert secret.type == "Opaque"
     assert secret.metadata.labels == names.grant_labels(name, "Alice", "central")
-    assert not secret.metadata.owner_references  # cross-namespace owners are invalid (docs/design.md, departures)
+    # Cross-namespace owners are invalid (docs/design.md, departures).
+    assert not secret.metadata.owner_references
 
     # The token: exec in its namespace, 403 in another, 403 on Secrets.
     user = cluster.token_client(data["token"])
