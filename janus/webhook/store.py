@@ -52,6 +52,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -148,6 +149,8 @@ class DeliveryStore:
         self._lock = threading.Lock() if not self.shared else None
         self._closed = False
         dbmigrate.upgrade(self.engine, MIGRATIONS, VERSION_TABLE)
+        self._statements = _Statements.build(postgresql if self.shared else sqlite,
+                                             skip_locked=self.shared)
         if not self.shared:
             # One replica by construction: whatever the previous process held is due now.
             with self._writing() as conn:
@@ -168,15 +171,11 @@ class DeliveryStore:
 
     def add(self, delivery_id: str, event: str, action: str | None, body: bytes) -> bool:
         """Persist a delivery; False when this delivery id was seen before (a replay)."""
-        values = {"id": delivery_id, "event": event, "action": action, "body": body,
-                  "received_at": time.time(), "state": "pending", "attempts": 0,
-                  "not_before": 0.0}
-        dialect = postgresql if self.shared else sqlite
-        statement = dialect.insert(deliveries).values(**values).on_conflict_do_nothing(
-            index_elements=["id"]).returning(deliveries.c.id)
+        params = {"id": delivery_id, "event": event, "action": action, "body": body,
+                  "received_at": time.time()}
         # RETURNING rather than rowcount, which psycopg leaves at -1 for ON CONFLICT DO NOTHING.
         with self._writing() as conn:
-            return conn.execute(statement).first() is not None
+            return conn.execute(self._statements.add, params).first() is not None
 
     def ping(self) -> None:
         """Raise unless the database answers a query (the receiver's readiness check)."""
@@ -187,31 +186,17 @@ class DeliveryStore:
         """Take a due delivery, or None: first one whose holder's lease ran out (a replica that
         died; few rows, and they must not starve behind new work), else the oldest pending."""
         now = time.time()
-        expired = and_(deliveries.c.state == "working", deliveries.c.lease_expires < now)
-        due = and_(deliveries.c.state == "pending", deliveries.c.not_before <= now)
+        params = {"now": now, "by": self.owner, "until": now + self.lease_seconds}
+        statements = self._statements
         # Two single-condition statements rather than one OR: each is served by the index on
         # (state, not_before, received_at), where an OR would scan every finished row kept.
         with self._connect() as conn:  # a read first: the common case has nothing expired
-            any_expired = conn.execute(select(deliveries.c.id).where(expired).limit(1)).first()
-        return (any_expired and self._claim_where(expired, now)) or self._claim_where(due, now)
-
-    def _claim_where(self, condition: ColumnElement[bool], now: float) -> Delivery | None:
-        pick = (select(deliveries.c.id).where(condition)
-                .order_by(deliveries.c.received_at).limit(1))
-        if self.shared:
-            pick = pick.with_for_update(skip_locked=True)
-        statement = (
-            update(deliveries)
-            .where(deliveries.c.id == pick.scalar_subquery())
-            .where(condition)  # re-checked on the row actually updated
-            .values(state="working", attempts=deliveries.c.attempts + 1,
-                    lease_owner=self.owner, lease_expires=now + self.lease_seconds)
-            .returning(deliveries.c.id, deliveries.c.event, deliveries.c.action,
-                       deliveries.c.body, deliveries.c.attempts)
-        )
+            expired = conn.execute(statements.any_expired, {"now": now}).first() is not None
         with self._writing() as conn:
-            row = conn.execute(statement).first()
-        if row is None:
+            row = expired and conn.execute(statements.claim_expired, params).first()
+            if not row:
+                row = conn.execute(statements.claim_due, params).first()
+        if not row:
             return None
         return Delivery(row[0], row[1], row[2], bytes(row[3]), row[4])
 
@@ -240,9 +225,8 @@ class DeliveryStore:
     def finish(self, delivery_id: str) -> None:
         """Done; the row keeps the replica that finished it (``lease_owner``)."""
         with self._writing() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-                state="done", error=None, finished_at=time.time(),
-                lease_owner=self.owner, lease_expires=None))
+            conn.execute(self._statements.finish,
+                         {"delivery": delivery_id, "at": time.time(), "by": self.owner})
 
     def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
         # Only while this replica still holds it: another replica that took over an expired
@@ -312,3 +296,50 @@ class DeliveryStore:
             raise RuntimeError("the delivery store is closed")
         return self.engine.connect()
 
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of the hot path (store, claim, finish), built once: constructing a
+    SQLAlchemy statement per call cost more than executing it on SQLite."""
+
+    add: Any
+    any_expired: Any
+    claim_expired: Any
+    claim_due: Any
+    finish: Any
+
+    @classmethod
+    def build(cls, dialect: Any, *, skip_locked: bool) -> _Statements:
+        now = bindparam("now", type_=Float)
+        expired = and_(deliveries.c.state == "working", deliveries.c.lease_expires < now)
+        due = and_(deliveries.c.state == "pending", deliveries.c.not_before <= now)
+        add = (dialect.insert(deliveries)
+               .values(id=bindparam("id"), event=bindparam("event"),
+                       action=bindparam("action"), body=bindparam("body"),
+                       received_at=bindparam("received_at"), state="pending", attempts=0,
+                       not_before=0.0)
+               .on_conflict_do_nothing(index_elements=["id"])
+               .returning(deliveries.c.id))
+        finish = (update(deliveries).where(deliveries.c.id == bindparam("delivery"))
+                  .values(state="done", error=None, finished_at=bindparam("at"),
+                          lease_owner=bindparam("by"), lease_expires=None))
+        return cls(add=add, any_expired=select(deliveries.c.id).where(expired).limit(1),
+                   claim_expired=_claim(expired, skip_locked), claim_due=_claim(due, skip_locked),
+                   finish=finish)
+
+
+def _claim(condition: ColumnElement[bool], skip_locked: bool) -> Any:
+    """Mark the oldest row matching *condition* working under this replica's lease, returning it
+    (one statement: atomic on SQLite, SKIP LOCKED between concurrent claimers on PostgreSQL)."""
+    pick = select(deliveries.c.id).where(condition).order_by(deliveries.c.received_at).limit(1)
+    if skip_locked:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        update(deliveries)
+        .where(deliveries.c.id == pick.scalar_subquery())
+        .where(condition)  # re-checked on the row actually updated
+        .values(state="working", attempts=deliveries.c.attempts + 1,
+                lease_owner=bindparam("by"), lease_expires=bindparam("until", type_=Float))
+        .returning(deliveries.c.id, deliveries.c.event, deliveries.c.action,
+                   deliveries.c.body, deliveries.c.attempts)
+    )
