@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,30 +281,38 @@ class TerminalSessions:
         records, _ = self.list_with_version(f"{names.LABEL_REQUEST}={grant_name}")
         return tuple(sorted(records, key=lambda r: (r.opened_at, r.session_id)))
 
-    def watch(self, stop: threading.Event, *, resource_version: str = "",
-              timeout_seconds: int = 30) -> Iterator[tuple[str, SessionRecord]]:
-        """(event type, record) until the server ends the watch or *stop* is set."""
+    def watch(self, stop: threading.Event, *, timeout_seconds: int = 30
+              ) -> Iterator[tuple[str, SessionRecord]]:
+        """List (each as ``LISTED``), then stream changes (``ADDED``/``MODIFIED``/``DELETED``)
+        until the watch ends or *stop* is set; call again to go on (it lists first). Failures
+        are raised translated."""
+        import urllib3
         from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
 
-        w = watch.Watch()
-        stream = self._call(
-            "watching TerminalSessions", None, lambda: w.stream(
-                self.api.list_namespaced_custom_object, *self._args(),
-                resource_version=resource_version or None, timeout_seconds=timeout_seconds,
-                _request_timeout=(5, timeout_seconds + 10)))
+        # kubernetes.watch carries no type annotations; named here with what we rely on.
+        new_watch: Callable[[], Any] = watch.Watch
+        records, version = self.list_with_version()
+        for record in records:
+            yield "LISTED", record
+        w = new_watch()
         try:
-            for change in stream:
+            for change in w.stream(self.api.list_namespaced_custom_object, *self._args(),
+                                   resource_version=version, timeout_seconds=timeout_seconds):
                 if stop.is_set():
+                    w.stop()
                     return
                 obj = change.get("object")
-                if change.get("type") == "ERROR" or not isinstance(obj, Mapping):
-                    return
+                if change.get("type") not in ("ADDED", "MODIFIED", "DELETED") \
+                        or not isinstance(obj, Mapping):
+                    continue
                 try:
                     yield str(change["type"]), SessionRecord.from_cr(obj)
                 except (ValueError, TypeError):
                     continue
-        finally:
-            w.stop()
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise errors.translate(exc, f"watching TerminalSessions in {self.namespace}",
+                                   None) from None
 
     def delete(self, record: SessionRecord) -> None:
         """Delete a recorded session (only the very object read: uid precondition)."""

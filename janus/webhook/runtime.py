@@ -106,6 +106,12 @@ class Receiver:
             self._spawn("janus-ledger", self.ops.ledger.writer.run_forever, self._stop)
             self._spawn("janus-ledger-watch", run_watch, self.ops.ledger, self._stop,
                         self.settings.status_watch_seconds)
+            # The web app's terminal session reports (TerminalSessions) into the entries.
+            from janus.gitops import session_recorder
+
+            self._spawn("janus-ledger-sessions", session_recorder.run,
+                        session_recorder.build(self.ops.ledger), self._stop,
+                        self.settings.status_watch_seconds)
         self._spawn("janus-prune", self._prune_forever)
         self._spawn("janus-leases", self._renew_leases_forever)
         self._server = self._serve("janus-http", self.app, self.settings.port)

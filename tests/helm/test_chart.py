@@ -312,13 +312,31 @@ def test_web_reads_secrets_only_in_janus_tokens(
 def test_webhook_has_no_secrets_and_only_accessrequests(
     rendered: tuple[str, list[dict[str, Any]]],
 ) -> None:
+    """AccessRequests (it creates them), and the web app's terminal session reports, which it
+    reads into the ledger and deletes once recorded (never creates or edits)."""
     _, docs = rendered
     grants = _grants(docs, "janus-webhook")
     assert grants
     for ns, rule in grants:
         assert ns == NAMESPACE, rule
+        if rule["resources"] == ["terminalsessions"]:
+            assert set(rule["verbs"]) == {"get", "list", "watch", "delete"}, rule
+            continue
         assert rule["resources"] == ["accessrequests"], rule
         assert "create" in rule["verbs"]
+
+
+def test_web_reports_terminal_sessions_with_create_and_status_only(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """docs/design.md §11: the web identity creates TerminalSessions and writes their status;
+    it cannot read, list, edit or delete them."""
+    _, docs = rendered
+    verbs = {(ns, res, v) for ns, rule in _grants(docs, "janus-web")
+             for res in rule["resources"] for v in rule["verbs"]
+             if res.startswith("terminalsessions")}
+    assert verbs == {(NAMESPACE, "terminalsessions", "create"),
+                     (NAMESPACE, "terminalsessions/status", "patch")}
 
 
 def test_bind_is_limited_to_the_catalogue(rendered: tuple[str, list[dict[str, Any]]]) -> None:

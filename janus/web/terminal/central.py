@@ -21,7 +21,7 @@ import httpx
 from kubernetes import client as k8s_client
 
 from janus import resource
-from janus.resource import AccessRequestView
+from janus.resource import AccessRequestView, sessions
 from janus.resource.kube import central_client
 
 # Metadata only: a watch on Secrets must not pull every grant's token into this process.
@@ -102,6 +102,29 @@ class CentralApi:
 
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
+    # ---- terminal session reports (janus.resource.sessions) ----------------------------------
+
+    async def _write(self, method: str, path: str, body: dict[str, Any],
+                     content_type: str = "application/json") -> dict[str, Any]:
+        headers = {**self._headers(), "Content-Type": content_type}
+        response = await self._http.request(method, path, content=json.dumps(body),
+                                            headers=headers)
+        if response.status_code >= 400:
+            raise CentralApiError(response.status_code, response.text[:300])
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def create_terminal_session(self, namespace: str, body: dict[str, Any]
+                                      ) -> dict[str, Any]:
+        """Create a TerminalSession (the web identity may create them, nothing more)."""
+        return await self._write("POST", sessions.path(namespace), body)
+
+    async def close_terminal_session(self, namespace: str, name: str,
+                                     status: dict[str, Any]) -> dict[str, Any]:
+        """Write a TerminalSession's closing report (its status subresource, once)."""
+        return await self._write("PATCH", sessions.path(namespace, name, status=True), status,
+                                 "application/merge-patch+json")
 
     # ---- watches -----------------------------------------------------------------------------
 

@@ -144,5 +144,6 @@ async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
         store=runtime.store,
         limits=runtime.limits,
         access_check=access_check(ws, user),
+        reporter=runtime.reporter,
     )
     await session.run()

@@ -14,6 +14,7 @@ from janus.web import db
 from janus.web.settings import WebSettings
 from janus.web.terminal.central import CentralApi, load_configuration
 from janus.web.terminal.grants import GrantCredentials, pull_request_of, secret_name
+from janus.web.terminal.ledger_report import SessionReporter
 from janus.web.terminal.session import SessionLimits
 from janus.web.terminal.watcher import GrantWatcher, SessionRegistry
 
@@ -104,6 +105,13 @@ class TerminalRuntime:
             max_recording_bytes=self.settings.recording_max_bytes,
             record_input=self.settings.record_input,
         )
+
+    @property
+    def reporter(self) -> SessionReporter | None:
+        """Reports terminal sessions as TerminalSessions for the ledger (docs/design.md §11)."""
+        if self.central is None:
+            return None
+        return SessionReporter(self.central, self.settings.janus_namespace)
 
     @property
     def available(self) -> bool:

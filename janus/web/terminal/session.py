@@ -30,6 +30,7 @@ from janus.web.recording import AsciicastRecorder
 from janus.web.terminal import protocol
 from janus.web.terminal.exec_stream import ERROR, ExecError, ExecStream, open_shell, status_failed
 from janus.web.terminal.grants import GrantCredentials, earliest
+from janus.web.terminal.ledger_report import SessionReport, SessionReporter
 from janus.web.terminal.watcher import SessionRegistry
 
 log = logging.getLogger("janus.web.terminal")
@@ -86,6 +87,7 @@ class TerminalSession:
         store: SessionStore,
         limits: SessionLimits,
         access_check: Callable[[], bool] | None = None,
+        reporter: SessionReporter | None = None,
     ) -> None:
         self.ws = ws
         self.grant = grant
@@ -97,6 +99,9 @@ class TerminalSession:
         self.store = store
         self.limits = limits
         self.access_check = access_check
+        # Reports the session as a TerminalSession for the ledger (None: not reported).
+        self.reporter = reporter
+        self._report: SessionReport | None = None
         # The earlier of the CR's and the Secret's expiry: never past either.
         self.expires_at = earliest(grant.expires_at, credentials.expires_at)
         self.bytes_in = 0
@@ -181,6 +186,10 @@ class TerminalSession:
         event(log, "terminal.opened", request=self.cr_name, session=self._session_id,
               user=self.user, namespace=self.grant.namespace, pod=target.pod,
               container=target.container, shell=shell, protocol=self._stream.subprotocol)
+        if self.reporter is not None:
+            self._report = await self.reporter.opened(
+                self.grant, session_id=self._session_id, user=self.user, pod=target.pod,
+                container=target.container)
         await self._send_control(
             protocol.connected(self._session_id, shell, target.pod, target.container,
                                records_input=self.limits.record_input)
@@ -240,6 +249,12 @@ class TerminalSession:
         except Exception as exc:
             event(log, "terminal.close_not_stored", level=logging.ERROR, session=self._session_id,
                   error=f"{exc.__class__.__name__}: {exc}"[:300])
+        if self._report is not None:
+            # After the last flush: the size and SHA-256 are those of the stored recording.
+            await self._report.closed(
+                reason=reason, bytes_in=self.bytes_in, bytes_out=self.bytes_out,
+                recording_size=self._recorded_bytes,
+                recording_sha256=self._digest.hexdigest() if self._recorded_bytes else None)
         metrics.SESSION_CLOSES.labels(reason).inc()
         event(log, "terminal.closed", request=self.cr_name, session=self._session_id,
               user=self.user, reason=reason, bytes_in=self.bytes_in, bytes_out=self.bytes_out)

@@ -67,7 +67,12 @@ def web_kubeconfig(
     grants = [
         (janus_ns, [client.V1PolicyRule(
             api_groups=[resource.GROUP], resources=[resource.PLURAL, f"{resource.PLURAL}/status"],
-            verbs=["get", "list", "watch", "patch"])]),
+            verbs=["get", "list", "watch", "patch"]),
+            # The chart's TerminalSession rights (helm/janus/templates/web-rbac.yaml).
+            client.V1PolicyRule(api_groups=[resource.GROUP], resources=["terminalsessions"],
+                                verbs=["create"]),
+            client.V1PolicyRule(api_groups=[resource.GROUP],
+                                resources=["terminalsessions/status"], verbs=["patch"])]),
         (names.TOKENS_NAMESPACE, [client.V1PolicyRule(
             api_groups=[""], resources=["secrets"], verbs=["get", "list", "watch"])]),
     ]
