@@ -20,8 +20,9 @@ runs every component there: ``janus-webhook``, ``janus-web``, ``janus-controller
 * **cluster admins** (groups ``janus:break-glass`` or ``system:masters``): anything, but a create
   must carry the annotation ``janus.dev/created-by-admin`` (who and why), so an AccessRequest that
   no merged PR approved is recorded as such on the object itself;
-* anyone else: no create, no update, no status; a delete is left to RBAC (deleting revokes, it
-  never grants; the ledger finalizer still records it).
+* anyone else RBAC lets write: no create, no status, and like the web app only
+  ``spec.revocation`` (``janus revoke`` with an operator's own credentials); a delete is left to
+  RBAC (deleting revokes, it never grants; the ledger finalizer still records it).
 
     python -m janus.resource.admission    # rewrite helm/janus/files/accessrequest-admission.yaml
 """
@@ -123,6 +124,13 @@ def _variables() -> list[dict[str, str]]:
                                                "object.metadata.?annotations.orValue({})")},
         {"name": "oldAnnotations", "expression": ("oldObject == null ? {} : "
                                                   "oldObject.metadata.?annotations.orValue({})")},
+        # An update that only sets spec.revocation (and the revoked-via annotation): the web
+        # app's one write, and `janus revoke` run with an operator's own credentials.
+        {"name": "revocationOnly", "expression": (
+            f"{_spec_unchanged_except('revocation')} && "
+            "object.metadata.?labels.orValue({}) == oldObject.metadata.?labels.orValue({}) && "
+            "variables.finalizers == variables.oldFinalizers && "
+            f"{_annotations_unchanged_except(f'k == {_q(REVOKED_VIA)}')}")},
     ]
 
 
@@ -150,15 +158,10 @@ def _validations() -> list[dict[str, str]]:
               "only the Janus controller writes the status of an AccessRequest"),
         _rule("request.operation != 'DELETE' || !(variables.web || variables.controller)",
               "the Janus web app and controller do not delete AccessRequests"),
-        _rule("!variables.update || variables.receiver || variables.web || variables.controller "
-              "|| variables.admin",
-              "only Janus's own identities (and cluster admins) change AccessRequests"),
-        _rule(f"!variables.update || !variables.web || ("
-              f"{_spec_unchanged_except('revocation')} && "
-              f"object.metadata.?labels.orValue({{}}) == oldObject.metadata.?labels.orValue({{}})"
-              f" && variables.finalizers == variables.oldFinalizers && "
-              f"{_annotations_unchanged_except(f'k == {_q(REVOKED_VIA)}')})",
-              "the Janus web app may only set spec.revocation"),
+        _rule("!variables.update || variables.receiver || variables.controller || "
+              "variables.admin || variables.revocationOnly",
+              "the Janus web app (like any identity but the receiver, the controller and "
+              "cluster admins) may only set spec.revocation"),
         _rule(f"!variables.update || !variables.controller || ("
               f"object.spec == oldObject.spec && "
               f"object.metadata.?labels.orValue({{}}) == oldObject.metadata.?labels.orValue({{}})"

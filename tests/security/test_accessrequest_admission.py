@@ -326,6 +326,29 @@ def test_receiver_extends_revokes_holds_its_finalizer_and_deletes(policed: Bed) 
     b.delete(rcv, name)
 
 
+def test_any_other_identity_may_only_revoke(policed: Bed) -> None:
+    """`janus revoke` runs with an operator's own credentials: a ServiceAccount that RBAC lets
+    patch AccessRequests (not a Janus identity, not an admin) may set spec.revocation only."""
+    b = policed
+    core = client.CoreV1Api(b.api)
+    core.create_namespaced_service_account(
+        b.ns, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="operator")))
+    b._role("operator", ["get", "list", "patch", "create", "delete"])
+    token = core.create_namespaced_service_account_token(
+        "operator", b.ns, client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600))).status.token
+    b.objects["operator"] = client.CustomObjectsApi(b.cluster.token_client(token))
+    name = _name(b.create(admission.RECEIVER_SA, _cr(_req(), provenance=PROVENANCE)))
+    assert "may only set spec.revocation" in b.denied(
+        b.patch, "operator", name, {"spec": {"duration": "720h"}})
+    b.denied(b.patch, "operator", name, {"metadata": {"finalizers": ["x.dev/hold"]}})
+    b.denied(b.create, "operator", _cr(_req(), provenance=PROVENANCE))
+    operator = AccessRequestClient(b.cluster.token_client(token), b.ns)
+    operator.request_revocation(name, "root", "INC-9", via="cli")
+    assert b.read(name)["spec"]["revocation"]["by"] == "root"
+    b.delete("operator", name)
+
+
 def test_admin_path_is_explicit_and_recorded(policed: Bed) -> None:
     b = policed
     assert "janus.dev/created-by-admin" in b.denied(b.create, "admin", _cr(_req()))
