@@ -22,9 +22,11 @@ import subprocess
 from pathlib import Path
 
 BUSYBOX = Path("/bin/busybox")
-ROOTFS_VERSION = "1"  # bump when the layout below changes, so cached roots are rebuilt
-# Shells named by the web terminal (janus.web.terminal.exec_stream.DEFAULT_SHELLS): busybox's sh.
-SHELL_ALIASES = ("bash", "sh")
+ROOTFS_VERSION = "2"  # bump when the layout below changes, so cached roots are rebuilt
+# Shells named by the web terminal (janus.web.terminal.exec_stream.DEFAULT_SHELLS) that busybox
+# has no applet for: a two-line script running busybox's sh (a symlink would make busybox
+# answer "bash: applet not found").
+SHELL_ALIASES = ("bash",)
 
 
 class IsolationUnavailable(RuntimeError):
@@ -80,10 +82,13 @@ def ensure_rootfs(cache: Path | None = None) -> Path:
     shutil.copy2(busybox, building / "bin" / "busybox")
     applets = subprocess.run([str(busybox), "--list"], check=True, capture_output=True,
                              text=True).stdout.split()
-    for applet in [*applets, *SHELL_ALIASES]:
+    for applet in applets:
         link = building / "bin" / applet
         if applet != "busybox" and not link.exists():
             link.symlink_to("busybox")
+    for alias in SHELL_ALIASES:
+        if not (building / "bin" / alias).exists():
+            (building / "bin" / alias).write_text('#!/bin/sh\nexec /bin/sh "$@"\n')
     (building / "etc" / "passwd").write_text(
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n")
     (building / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
@@ -93,7 +98,8 @@ def ensure_rootfs(cache: Path | None = None) -> Path:
         "A Janus demo pod: a minimal root file system, not the host's.\n")
     for path in (building, *building.rglob("*")):
         if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() or path.name == "busybox" else 0o644)
+            executable = path.is_dir() or path.name in ("busybox", *SHELL_ALIASES)
+            path.chmod(0o755 if executable else 0o644)
     (building / ".complete").write_text("")
     if root.exists():  # another process won the race
         shutil.rmtree(building, ignore_errors=True)

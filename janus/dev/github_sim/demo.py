@@ -3,7 +3,9 @@
 ``seed_demo(sim, template)`` creates org ``acme`` with teams ``sre``, ``payments-leads`` and
 ``payments-devs``, users ``alice`` (payments dev), ``bob`` and ``carol`` (payments leads) and
 ``root`` (SRE, org admin), and the repository ``acme/access`` holding the template's
-``policies/``, ``requests/`` and ``.github/CODEOWNERS`` (this project's own folders by default),
+``policies/``, ``requests/README.md`` and ``.github/CODEOWNERS`` (this project's own files by
+default; not the example request files, which no pull request ever merged: the receiver's
+reconcile would warn about each of them on every pass, and the demo starts with no requests),
 with ``main`` protected (one approval, code-owner review, stale approvals dismissed; admins
 bypass, as on GitHub). It also registers the Janus GitHub App and installs it on the repo.
 """
@@ -35,7 +37,10 @@ def template_files(root: Path = PROJECT_ROOT) -> dict[str, bytes]:
         candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*")
                                                            if p.is_file())
         for item in candidates:
-            files[item.relative_to(root).as_posix()] = item.read_bytes()
+            rel_path = item.relative_to(root).as_posix()
+            if rel_path.startswith("requests/") and rel_path != "requests/README.md":
+                continue  # example requests, not merged through a PR (see the docstring)
+            files[rel_path] = item.read_bytes()
     return files
 
 
