@@ -14,10 +14,13 @@ no version table) is adopted and upgraded in place, its rows kept.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
+
+_PROCESS_LOCK = threading.Lock()
 
 
 def upgrade(engine: Engine, script_location: Path, version_table: str) -> None:
@@ -28,7 +31,8 @@ def upgrade(engine: Engine, script_location: Path, version_table: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.attributes["version_table"] = version_table
-    with engine.begin() as conn:
+    # Alembic's `context` is one global per process: upgrades in one process take turns.
+    with _PROCESS_LOCK, engine.begin() as conn:
         _lock(conn, version_table)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

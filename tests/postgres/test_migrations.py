@@ -8,6 +8,7 @@ DDL, janus/web/db.py's ``create_all`` tables) so the test keeps meaning after th
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import (
     BigInteger,
@@ -182,3 +183,63 @@ def test_both_stores_can_share_one_database(database_url: str) -> None:
     assert dbmigrate.current(engine, webdb.VERSION_TABLE) == _heads(webdb.MIGRATIONS)
     assert dbmigrate.current(store.engine, webhook_store.VERSION_TABLE) == _heads(
         webhook_store.MIGRATIONS)
+
+
+def test_replicas_starting_together_migrate_once(postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Six processes (three web apps, three receivers) upgrading one fresh PostgreSQL database
+    at the same moment: the advisory lock makes them take turns; all succeed, at head."""
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    code = """
+import os, sys, time
+from pathlib import Path
+url, kind, go = sys.argv[1:4]
+from janus.web import db
+from janus.webhook.store import DeliveryStore
+while not Path(go).exists():
+    time.sleep(0.005)
+if kind == "web":
+    db.create_tables(db.make_engine(url))
+else:
+    DeliveryStore(url).close()
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", code, postgres_url, kind, str(go)],
+                              stderr=subprocess.PIPE, text=True)
+             for kind in ("web", "receiver") * 3]
+    time.sleep(2)  # let every process import and wait at the start line
+    go.touch()
+    results = [(p.wait(120), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [code for code, _err in results] == [0] * 6, [err[-800:] for _c, err in results]
+    engine = create_engine(postgres_url)
+    assert dbmigrate.current(engine, webdb.VERSION_TABLE) == _heads(webdb.MIGRATIONS)
+    assert dbmigrate.current(engine, webhook_store.VERSION_TABLE) == _heads(
+        webhook_store.MIGRATIONS)
+    engine.dispose()
+
+
+def test_upgrades_in_one_process_take_turns(postgres_url: str) -> None:
+    """Alembic's context is process-global: threads of one process upgrading at once (a web
+    app and its terminal runtime, say) must not trip over each other."""
+    import threading
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def upgrade() -> None:
+        engine = webdb.make_engine(postgres_url)
+        try:
+            barrier.wait()
+            webdb.create_tables(engine)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=upgrade) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
