@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -78,6 +79,140 @@ def metrics_app(counters: Counters = COUNTERS) -> FastAPI:
     return app
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    """A delivery that passed every check on the raw request: signed, parsed, identified."""
+
+    delivery_id: str
+    event_name: str
+    content_type: str
+    body: bytes
+    payload: dict
+
+
+def _media_type(request: Request) -> str:
+    """The Content-Type without parameters (``; charset=...``), lower-cased."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _read_body(request: Request, max_body: int) -> bytes | None:
+    """The body, or None once it is known to exceed *max_body*.
+
+    A declared Content-Length is checked first, so an oversized delivery is refused before a
+    byte is read; the stream is still counted, since the header may be absent or lie."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_body):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_body:
+            return None
+    return body
+
+
+def _action(payload: dict) -> str | None:
+    """The payload's ``action``, when it is a string (push events have none)."""
+    return payload.get("action") if isinstance(payload.get("action"), str) else None
+
+
+@dataclass(frozen=True)
+class _Receiver:
+    """``POST /webhooks/github``: check the raw request, then triage, then store.
+
+    One method per stage, so the order in the module docstring can be read off ``receive``."""
+
+    secret: bytes
+    store: DeliveryStore
+    on_stored: Callable[[], None]
+    max_body: int
+    counters: Counters
+
+    async def receive(self, request: Request) -> JSONResponse:
+        checked = await self._check(request)
+        if isinstance(checked, JSONResponse):
+            return checked
+        return await self._triage(checked)
+
+    def _reject(self, status: int, reason: str, message: str, **fields: Any) -> JSONResponse:
+        """Count, log and answer a refused delivery; nothing is stored."""
+        self.counters.inc("webhook_deliveries_total", outcome=reason)
+        event(log, "webhook.rejected", reason=reason, status=status, level=logging.WARNING,
+              **fields)
+        return _error(status, message)
+
+    async def _check(self, request: Request) -> _Delivery | JSONResponse:
+        """Size, content type and signature on the raw bytes; only then parse and identify."""
+        body = await _read_body(request, self.max_body)
+        if body is None:
+            return self._reject(413, "too_large", "payload too large")
+        content_type = _media_type(request)
+        if content_type not in ("application/json", "application/x-www-form-urlencoded"):
+            return self._reject(415, "content_type",
+                                "only application/json or form-encoded payload=")
+        delivery_id = request.headers.get("x-github-delivery", "")
+        event_name = request.headers.get("x-github-event", "")
+        if not signature_valid(self.secret, body, request.headers.get("x-hub-signature-256")):
+            return self._reject(401, "bad_signature", "missing or invalid X-Hub-Signature-256",
+                                delivery=delivery_id[:64], github_event=event_name[:64])
+        payload = parse_payload(content_type, body)
+        if payload is None:
+            return self._reject(400, "malformed", "the body is not a JSON object")
+        if not delivery_id or len(delivery_id) > 128 or not event_name:
+            return self._reject(400, "headers",
+                                "X-GitHub-Delivery and X-GitHub-Event are required")
+        return _Delivery(delivery_id, event_name, content_type, body, payload)
+
+    async def _triage(self, delivery: _Delivery) -> JSONResponse:
+        """Answer pings, drop events Janus does not act on, refuse incomplete payloads."""
+        if delivery.event_name == "ping":
+            self.counters.inc("webhook_deliveries_total", outcome="ping")
+            event(log, "webhook.ping", delivery=delivery.delivery_id,
+                  hook_id=delivery.payload.get("hook_id"))
+            return JSONResponse({"pong": True}, status_code=200)
+        action = _action(delivery.payload)
+        allowed = ALLOWED.get(delivery.event_name, frozenset())
+        if allowed is not None and action not in allowed:
+            self.counters.inc("webhook_deliveries_total", outcome="ignored")
+            return JSONResponse({"ignored": f"{delivery.event_name}.{action}"}, status_code=202)
+        problems = contract_errors(delivery.event_name, delivery.payload)
+        if problems:
+            return self._reject(400, "contract", "the payload lacks fields Janus reads: "
+                                + "; ".join(problems[:5]), delivery=delivery.delivery_id)
+        return await self._store(delivery, action)
+
+    async def _store(self, delivery: _Delivery, action: str | None) -> JSONResponse:
+        """Persist once per delivery id (GitHub redelivers), then wake the workers."""
+        # Store the JSON document, not the raw body: form-encoded deliveries are unwrapped once.
+        document = (delivery.body if delivery.content_type == "application/json"
+                    else json.dumps(delivery.payload).encode())
+        fresh = await run_in_threadpool(self.store.add, delivery.delivery_id,
+                                        delivery.event_name, action, document)
+        if not fresh:
+            self.counters.inc("webhook_deliveries_total", outcome="duplicate")
+            event(log, "webhook.duplicate", delivery=delivery.delivery_id,
+                  github_event=delivery.event_name)
+            return JSONResponse({"duplicate": delivery.delivery_id}, status_code=202)
+        self.counters.inc("webhook_deliveries_total", outcome="accepted")
+        event(log, "webhook.accepted", delivery=delivery.delivery_id,
+              github_event=delivery.event_name, action=action)
+        self.on_stored()
+        return JSONResponse({"accepted": delivery.delivery_id}, status_code=202)
+
+
+def _add_probes(app: FastAPI, checks: Mapping[str, readiness.Check]) -> None:
+    """``/healthz`` (the process answers) and ``/readyz`` (its dependencies do too)."""
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        status, body = readiness.answer(checks)
+        return JSONResponse(body, status_code=status)
+
+
 def create_app(
     secret: bytes,
     store: DeliveryStore,
@@ -95,71 +230,11 @@ def create_app(
     if not secret:
         raise ValueError("a webhook secret is required")
     app = FastAPI(title="janus webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
-
-    def reject(status: int, reason: str, message: str, **fields: Any) -> JSONResponse:
-        counters.inc("webhook_deliveries_total", outcome=reason)
-        event(log, "webhook.rejected", reason=reason, status=status, level=logging.WARNING,
-              **fields)
-        return _error(status, message)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    checks: dict[str, readiness.Check] = {"database": store.ping, **(ready_checks or {})}
-
-    @app.get("/readyz")
-    def readyz() -> JSONResponse:
-        status, body = readiness.answer(checks)
-        return JSONResponse(body, status_code=status)
+    _add_probes(app, {"database": store.ping, **(ready_checks or {})})
+    receiver = _Receiver(secret, store, on_stored, max_body, counters)
 
     @app.post("/webhooks/github")
     async def receive(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-            return reject(413, "too_large", "payload too large")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body:
-                return reject(413, "too_large", "payload too large")
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in ("application/json", "application/x-www-form-urlencoded"):
-            return reject(415, "content_type", "only application/json or form-encoded payload=")
-        delivery_id = request.headers.get("x-github-delivery", "")
-        event_name = request.headers.get("x-github-event", "")
-        if not signature_valid(secret, body, request.headers.get("x-hub-signature-256")):
-            return reject(401, "bad_signature", "missing or invalid X-Hub-Signature-256",
-                          delivery=delivery_id[:64], github_event=event_name[:64])
-        payload = parse_payload(content_type, body)
-        if payload is None:
-            return reject(400, "malformed", "the body is not a JSON object")
-        if not delivery_id or len(delivery_id) > 128 or not event_name:
-            return reject(400, "headers", "X-GitHub-Delivery and X-GitHub-Event are required")
-        if event_name == "ping":
-            counters.inc("webhook_deliveries_total", outcome="ping")
-            event(log, "webhook.ping", delivery=delivery_id, hook_id=payload.get("hook_id"))
-            return JSONResponse({"pong": True}, status_code=200)
-        action = payload.get("action") if isinstance(payload.get("action"), str) else None
-        allowed = ALLOWED.get(event_name, frozenset())
-        if allowed is not None and action not in allowed:
-            counters.inc("webhook_deliveries_total", outcome="ignored")
-            return JSONResponse({"ignored": f"{event_name}.{action}"}, status_code=202)
-        problems = contract_errors(event_name, payload)
-        if problems:
-            return reject(400, "contract", "the payload lacks fields Janus reads: "
-                          + "; ".join(problems[:5]), delivery=delivery_id)
-        # Store the JSON document, not the raw body: form-encoded deliveries are unwrapped once.
-        document = body if content_type == "application/json" else json.dumps(payload).encode()
-        fresh = await run_in_threadpool(store.add, delivery_id, event_name, action, document)
-        if not fresh:
-            counters.inc("webhook_deliveries_total", outcome="duplicate")
-            event(log, "webhook.duplicate", delivery=delivery_id, github_event=event_name)
-            return JSONResponse({"duplicate": delivery_id}, status_code=202)
-        counters.inc("webhook_deliveries_total", outcome="accepted")
-        event(log, "webhook.accepted", delivery=delivery_id, github_event=event_name,
-              action=action)
-        on_stored()
-        return JSONResponse({"accepted": delivery_id}, status_code=202)
+        return await receiver.receive(request)
 
     return app
