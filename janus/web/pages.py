@@ -290,6 +290,11 @@ def _ledger(request: Request) -> LedgerSource:
         return state.ledger
 
 
+def ledger_of(request: Request) -> LedgerSource:
+    """The app's ledger reader (for the terminal's ended-grant page)."""
+    return _ledger(request)
+
+
 def _past(request: Request, grants: list[AccessRequestView], login: str | None
           ) -> tuple[list[PastGrant], str | None]:
     """Ended grants from the ledger (the record) plus ended AccessRequests it does not have

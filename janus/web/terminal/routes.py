@@ -20,9 +20,11 @@ from starlette.websockets import WebSocketDisconnect
 from janus.logs import event
 from janus.resource import AccessRequestView, standing
 from janus.web.auth import User, access_check, require_user, user_from_websocket
+from janus.web.ledger_source import LedgerUnreadable, PastGrant
 from janus.web.templating import templates
 from janus.web.terminal import protocol
 from janus.web.terminal.central import CentralApiError
+from janus.web.terminal.live import ending_of
 from janus.web.terminal.pods import PodListError, list_pods
 from janus.web.terminal.runtime import TerminalRuntime
 from janus.web.terminal.session import TerminalSession
@@ -56,6 +58,13 @@ async def terminal_page(
 ) -> Response:
     runtime = _runtime(request)
     grant = await _own_grant(runtime, cr_name, user)
+    ending = ending_of(grant)
+    if ending is not None:
+        # An ended grant's URL says so, with its history, rather than a countdown.
+        return templates.TemplateResponse(
+            request, "terminal/ended.html",
+            {"grant": grant, "ending": ending, "g": await _history(request, grant)},
+        )
     tabs = await runtime.sibling_grants(grant)
     return templates.TemplateResponse(
         request,
@@ -66,6 +75,26 @@ async def terminal_page(
             "idle_timeout_seconds": runtime.settings.idle_timeout_seconds,
         },
     )
+
+
+async def _history(request: Request, grant: AccessRequestView) -> PastGrant:
+    """The grant's ledger entry when the ledger has it, else what the AccessRequest says (its
+    PR link); the ledger's absence only leaves the entry link out."""
+    from janus.web.pages import ledger_of
+
+    settings = request.app.state.settings
+    fallback = PastGrant.from_view(grant, settings.github_url)
+    source = ledger_of(request)
+    if not source.enabled:
+        return fallback
+    try:
+        recorded = await asyncio.to_thread(source.ended)
+    except LedgerUnreadable:
+        return fallback
+    for past in recorded:
+        if past.name == grant.name and past.pull_request == grant.pull_request:
+            return past
+    return fallback
 
 
 @router.get("/api/terminal/{cr_name}/pods")

@@ -27,6 +27,7 @@ from janus.logs import event
 from janus.resource import AccessRequestView
 from janus.web import metrics
 from janus.web.terminal.central import CentralApi, WatchExpired
+from janus.web.terminal.live import GrantFeed, ending_of
 
 log = logging.getLogger("janus.web.terminal")
 
@@ -82,7 +83,9 @@ class SessionRegistry:
 
 def _end_reason(grant: AccessRequestView) -> tuple[str, str]:
     if grant.revocation_requested or grant.phase == "Revoked":
-        return "revoked", "The grant was revoked."
+        # Who and why, as the pages say it (janus.web.terminal.live.ending_of).
+        ending = ending_of(grant)
+        return "revoked", "The grant was revoked." + (f" {ending.text}" if ending else "")
     if grant.phase == "Expired":
         return "expired", "The grant expired."
     return "grant-ended", f"The grant is {grant.phase}."
@@ -100,6 +103,8 @@ class GrantWatcher:
         # Set once both watches have listed and are watching (tests and readiness use it).
         self.ready = asyncio.Event()
         self._ready_parts: set[str] = set()
+        # The same AccessRequest events, for the live pages (janus.web.terminal.live).
+        self.feed = GrantFeed()
 
     def start(self) -> None:
         self._tasks = [
@@ -108,6 +113,7 @@ class GrantWatcher:
         ]
 
     async def stop(self) -> None:
+        self.feed.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -182,6 +188,7 @@ class GrantWatcher:
                     )
                 else:
                     self._apply(grant)
+                self.feed.publish(grant, deleted=kind == "DELETED")
 
     def _apply(self, grant: AccessRequestView) -> None:
         if grant.ended:

@@ -175,6 +175,7 @@
           this.workspace.setExpiry(message.expiresAt);
           break;
         case "warning":
+          expiryBanner = false;
           if (message.reason === "idle") {
             showWarning(`This terminal closes in ${message.secondsLeft}s without input ` +
                         "(your access stays).");
@@ -248,7 +249,21 @@
     }
 
     setExpiry(iso) {
-      if (iso) this.expiresAt = Date.parse(iso);
+      if (iso && !this.ended) this.expiresAt = Date.parse(iso);
+    }
+
+    // The grant ended (live event from /events/grants): no countdown, say how, by whom, why.
+    end(body) {
+      if (this.ended) return;
+      this.ended = body;
+      this.expiresAt = null;
+      this.tab.classList.add("term-tab-ended");
+      this.root.classList.add("term-ended");
+      this.splitButton.disabled = true;
+      for (const pane of this.panes) {
+        pane.connectButton.disabled = true;
+        if (!pane.closedMessage) pane.status.textContent = `Access ended: ${body.text}`;
+      }
     }
 
     show(visible) {
@@ -264,15 +279,42 @@
     active = workspaces.get(cr);
   }
 
+  // The expiry banner is ours while it shows the countdown; other warnings (idle, closed)
+  // are left alone.
+  let expiryBanner = false;
+
   function tick() {
+    if (active && active.ended) {
+      countdownEl.textContent = "ended";
+      countdownEl.classList.remove("term-soon");
+      showWarning(`Your access to ${active.tab.dataset.namespace} has ended. ${active.ended.text}`);
+      warningEl.dataset.kind = "ended";
+      expiryBanner = false;
+      return;
+    }
     if (!active || !active.expiresAt) { countdownEl.textContent = "—"; return; }
     const left = (active.expiresAt - Date.now()) / 1000;
     countdownEl.textContent = formatLeft(left);
     countdownEl.classList.toggle("term-soon", left <= EXPIRY_WARNING_SECONDS);
-    if (left <= EXPIRY_WARNING_SECONDS && left > 0 && warningEl.hidden) {
+    if (left <= EXPIRY_WARNING_SECONDS && left > 0 && (warningEl.hidden || expiryBanner)) {
+      // Re-written every second: the banner counts down with the header.
+      expiryBanner = true;
+      warningEl.dataset.kind = "expiry";
       showWarning(`Your access to ${active.tab.dataset.namespace} ends in ${formatLeft(left)}.`);
+    } else if (expiryBanner) {
+      expiryBanner = false;
+      showWarning("");
     }
   }
+
+  document.addEventListener("janus:grant", (event) => {
+    const body = event.detail || {};
+    const workspace = workspaces.get(body.name);
+    if (!workspace) return;
+    if (body.ended) workspace.end(body);
+    else workspace.setExpiry(body.expiresAt);
+    tick();
+  });
 
   for (const tab of document.querySelectorAll(".term-tab")) {
     const workspace = new Workspace(tab);

@@ -1,0 +1,87 @@
+// Live pages: listens to /events/grants (server-sent events from the grant watcher, see
+// janus/web/terminal/live.py) and keeps the page current without a reload.
+//
+// * Regions marked data-live-region (with an id) are re-read from the server and swapped in
+//   place after a grant changes (debounced; deferred while someone types in one of them).
+// * Every event is also dispatched on document as "janus:grant" (detail: the event body), for
+//   page scripts such as the terminal's.
+// Loaded from a static file: the CSP forbids inline script.
+"use strict";
+
+(function () {
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  if (!meta || !window.EventSource) return;
+  var url = "/events/grants?csrf=" + encodeURIComponent(meta.getAttribute("content") || "");
+  var timer = null;
+  var pending = false;
+
+  function regions() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-live-region][id]"));
+  }
+
+  function busy(list) {
+    var active = document.activeElement;
+    return list.some(function (region) {
+      return active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+    });
+  }
+
+  function refresh() {
+    timer = null;
+    var list = regions();
+    if (!list.length) return;
+    if (busy(list)) { schedule(1000); return; }
+    if (pending) { schedule(300); return; }
+    pending = true;
+    fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        list.forEach(function (region) {
+          var next = fresh.getElementById(region.id);
+          if (!next) return;
+          region.innerHTML = next.innerHTML;
+          if (window.htmx) window.htmx.process(region);
+        });
+        document.documentElement.dataset.liveRefreshed = String(Date.now());
+        document.dispatchEvent(new CustomEvent("janus:refreshed"));
+      })
+      .catch(function () { /* the next event retries */ })
+      .then(function () { pending = false; });
+  }
+
+  function schedule(ms) {
+    if (timer === null) timer = setTimeout(refresh, ms);
+  }
+
+  function connect() {
+    var source = new EventSource(url);
+    source.addEventListener("ready", function () {
+      document.documentElement.dataset.live = "on";
+    });
+    source.addEventListener("grant", function (message) {
+      var body;
+      try { body = JSON.parse(message.data); } catch (e) { return; }
+      document.dispatchEvent(new CustomEvent("janus:grant", { detail: body }));
+      schedule(150);
+    });
+    source.addEventListener("error", function () {
+      document.documentElement.dataset.live = "off";
+      // EventSource retries by itself unless the server refused (then it is CLOSED).
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(connect, 30000);
+      }
+    });
+  }
+
+  // A countdown that runs out: the controller's Expired event follows within seconds, but the
+  // page should not offer the terminal meanwhile.
+  var lastOver = 0;
+  setInterval(function () {
+    var over = document.querySelector("[data-live-region] .countdown.over");
+    if (over && Date.now() - lastOver > 10000) { lastOver = Date.now(); schedule(2000); }
+  }, 1000);
+
+  connect();
+})();

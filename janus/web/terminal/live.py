@@ -1,0 +1,169 @@
+"""Live pages: the grant watcher's AccessRequest events, fanned out to browsers as server-sent
+events (``GET /events/grants``).
+
+The pages ("My access", the admin view, the terminal) update from the SAME watch that cuts
+terminals on a revoke (janus.web.terminal.watcher), so every replica tells its own browsers
+within milliseconds of the change, with no message bus between replicas. An event carries what
+a page needs to say where the grant stands — phase, expiry, and for an ended grant how it ended,
+by whom and why — never a token (the watch reads AccessRequests only).
+
+Only the user's own grants are sent; an admin gets every grant. The stream needs the session
+(a signed-in user) and, since EventSource cannot send headers, the session's CSRF token in the
+query string, and a same-origin request (``Origin``/``Sec-Fetch-Site``), so another site cannot
+read a user's grants through their cookies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from janus.resource import AccessRequestView, standing, timefmt
+from janus.web.auth import User, csrf_token, require_user
+
+router = APIRouter()
+
+HEARTBEAT_SECONDS = 15.0
+QUEUE_LIMIT = 256
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a grant ended, as a person reads it."""
+
+    how: str            # revoked | relinquished | expired | failed | deleted
+    by: str | None
+    why: str | None
+    text: str           # one sentence: "Revoked by root: INC-7 closed."
+
+
+def ending_of(grant: AccessRequestView, *, deleted: bool = False) -> Ending | None:
+    """How *grant* ended (None while it is in force). A relinquish is a revocation by the
+    requester themself, told apart because it reads differently."""
+    if not (grant.ended or deleted):
+        return None
+    if grant.revocation_requested or grant.phase == "Revoked":
+        by, why = standing.who_revoked(grant), standing.why_revoked(grant)
+        how = "relinquished" if by and by == grant.requester else "revoked"
+        text = ("Relinquished by " if how == "relinquished" else "Revoked by ") + (by or "someone")
+        return Ending(how, by, why, text + (f": {why}" if why else "") + ".")
+    if grant.phase == "Expired":
+        when = f" at {timefmt.fmt(grant.expires_at)}" if grant.expires_at else ""
+        return Ending("expired", None, None, f"Expired{when}.")
+    if grant.phase == "Failed":
+        return Ending("failed", None, grant.message,
+                      "Failed" + (f": {grant.message}" if grant.message else "") + ".")
+    return Ending("deleted", None, None, "The grant no longer exists.")
+
+
+def payload(grant: AccessRequestView, *, deleted: bool = False) -> dict[str, Any]:
+    """The event body sent to browsers (no token, nothing beyond what the pages show)."""
+    ending = ending_of(grant, deleted=deleted)
+    return {
+        "name": grant.name,
+        "requester": grant.requester,
+        "phase": "Deleted" if deleted else grant.phase,
+        "expiresAt": timefmt.fmt(grant.expires_at) if grant.expires_at else None,
+        "ended": ending is not None,
+        "how": ending.how if ending else None,
+        "by": ending.by if ending else None,
+        "why": ending.why if ending else None,
+        "text": ending.text if ending else None,
+        "pullRequest": grant.pull_request,
+    }
+
+
+class GrantFeed:
+    """Fan-out of AccessRequest changes to this replica's open event streams."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
+
+    def publish(self, grant: AccessRequestView, *, deleted: bool = False) -> None:
+        """Called by the watcher, on the event loop, for every AccessRequest event."""
+        body = payload(grant, deleted=deleted)
+        for queue in list(self._queues):
+            # A stream that stopped reading may not grow without bound; its page re-reads
+            # its lists on the next event it does take, so a skipped one is not lost.
+            if queue.qsize() >= QUEUE_LIMIT:
+                continue
+            queue.put_nowait(body)
+
+    def close(self) -> None:
+        """Server shutdown: every stream ends."""
+        for queue in list(self._queues):
+            queue.put_nowait(None)
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[dict[str, Any] | None]]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._queues)
+
+
+def _same_origin(request: Request) -> bool:
+    settings = request.app.state.settings
+    origin = request.headers.get("origin")
+    if origin and origin.lower().rstrip("/") != settings.public_origin:
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def _may_see(user: User, body: dict[str, Any]) -> bool:
+    return user.is_admin or body.get("requester") == user.login
+
+
+def _sse(kind: str, body: dict[str, Any] | str) -> bytes:
+    data = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    return f"event: {kind}\ndata: {data}\n\n".encode()
+
+
+@router.get("/events/grants")
+async def grant_events(
+    request: Request, user: Annotated[User, Depends(require_user)], csrf: str = ""
+) -> StreamingResponse:
+    expected = csrf_token(request)
+    if not csrf or not hmac.compare_digest(expected, csrf) or not _same_origin(request):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    runtime = getattr(request.app.state, "terminal", None)
+    watcher = getattr(runtime, "watcher", None)
+    feed: GrantFeed | None = getattr(watcher, "feed", None)
+    if feed is None:
+        raise HTTPException(status_code=503, detail="live updates are not available")
+
+    async def stream() -> AsyncIterator[bytes]:
+        with feed.subscribe() as queue:
+            # Tell the page it is connected (tests and the page's "live" marker use it).
+            yield _sse("ready", {"login": user.login})
+            while True:
+                try:
+                    body = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield b": keep-alive\n\n"
+                    continue
+                if body is None:
+                    return
+                if _may_see(user, body):
+                    yield _sse("grant", body)
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,208 @@
+"""Live pages in a real browser (Debian's Chromium via Playwright), with NO reloads: "My access",
+the admin view and the terminal page follow the grant watcher's events (GET /events/grants).
+
+The AccessRequests are written as the receiver (on merge) and the controller (Active, Expired)
+write them; what is under test is that the pages notice by themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes import client
+from playwright.sync_api import expect
+
+from janus import names, resource
+from janus.dev.controlplane import LocalCluster
+from tests.browser_support import CHROMIUM, VENDOR, collect_problems, launch_chromium, require
+from tests.k8s_helpers import (
+    create_access_request,
+    create_namespace,
+    create_pod,
+    make_grant_secret,
+)
+from tests.web.terminal.support import ADMIN, AppServer, in_seconds
+
+pytestmark = pytest.mark.k8s_real
+
+# Set on the page once; a reload would lose it.
+MARK = "() => { window.janusNoReload = 'kept'; }"
+KEPT = "() => window.janusNoReload"
+
+
+@pytest.fixture(scope="module")
+def live_replica(web_kube: Path, terminal_dir: Path) -> Iterator[AppServer]:
+    replica = AppServer.start(web_kube, terminal_dir / "live.db", auth_mode="dev")
+    try:
+        yield replica
+    finally:
+        replica.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require(CHROMIUM.exists(), "no /usr/bin/chromium (make browser installs it)")
+    require((VENDOR / "htmx" / "htmx.min.js").exists(), "no vendored assets (make assets)")
+    with launch_chromium() as chromium:
+        yield chromium
+
+
+def _custom(cluster: LocalCluster) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(cluster.admin_client())
+
+
+def _patch_status(cluster: LocalCluster, cr_name: str, status: dict[str, Any]) -> None:
+    _custom(cluster).patch_namespaced_custom_object_status(
+        resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, cr_name,
+        {"status": status})
+
+
+def _activate(cluster: LocalCluster, cr_name: str, namespace: str, seconds: float) -> None:
+    """What the controller does: the token Secret, then phase Active with expiresAt."""
+    expires_at = in_seconds(seconds)
+    make_grant_secret(cluster, cr_name=cr_name, requester="alice", namespace=namespace,
+                      expires_at=expires_at)
+    _patch_status(cluster, cr_name, {"phase": "Active", "expiresAt": expires_at})
+
+
+def _approved_grant(cluster: LocalCluster, tag: str, pull_request: int) -> tuple[str, str]:
+    """An AccessRequest as the receiver creates it on merge (phase Approved, no token yet)."""
+    namespace = f"live-{tag}-{int(time.time() * 1000) % 10**8}"
+    api = cluster.admin_client()
+    create_namespace(api, namespace)
+    create_pod(api, namespace, containers=("app",))
+    cr_name = create_access_request(
+        cluster, request_name=f"req-{namespace}", requester="alice", namespace=namespace,
+        phase="Approved", pull_request=pull_request)
+    return cr_name, namespace
+
+
+def _log_in(page: Any, base: str, login: str, path: str) -> None:
+    page.goto(f"{base}{path}")
+    page.fill("input[name=login]", login)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+    expect(page.locator("html[data-live=on]")).to_have_count(1, timeout=10000)
+    page.evaluate(MARK)
+
+
+def test_merge_active_and_admin_revoke_update_pages_without_reload(
+    browser: Any, live_replica: AppServer, cluster: LocalCluster
+) -> None:
+    base = live_replica.base
+    alice = browser.new_context(viewport={"width": 1300, "height": 900})
+    admin = browser.new_context(viewport={"width": 1300, "height": 900})
+    problems: list[str] = []
+    try:
+        home = alice.new_page()
+        collect_problems(home, problems)
+        _log_in(home, base, "alice", "/")
+
+        # Merge: the receiver creates the AccessRequest (Approved) — it appears by itself.
+        cr_name, namespace = _approved_grant(cluster, "merge", 7301)
+        row = home.locator(f"#grant-{cr_name}")
+        expect(row).to_contain_text("Approved", timeout=5000)
+        expect(row.locator("a", has_text="Open terminal")).to_have_count(0)
+        # The controller makes it Active: countdown and the terminal link, still no reload.
+        _activate(cluster, cr_name, namespace, 3600)
+        expect(row.locator(".countdown")).to_have_text(re.compile(r"^(\d+h )?\d+m \d\ds left$"),
+                                                       timeout=5000)
+        expect(row.locator("a", has_text="Open terminal")).to_have_count(1)
+
+        terminal = alice.new_page()
+        collect_problems(terminal, problems)
+        terminal.goto(f"{base}/terminal/{cr_name}")
+        expect(terminal.locator("html[data-live=on]")).to_have_count(1, timeout=10000)
+        terminal.evaluate(MARK)
+        expect(terminal.locator("#term-countdown")).to_have_text(re.compile(r"^(\d+:)?\d+:\d\d$"))
+
+        # An admin revokes from the admin view (with the confirmation the view asks for).
+        board = admin.new_page()
+        collect_problems(board, problems)
+        _log_in(board, base, ADMIN, "/admin")
+        admin_row = board.locator(f"#grant-{cr_name}")
+        admin_row.locator("input[name=reason]").fill("INC-7 closed, live test")
+        board.on("dialog", lambda dialog: dialog.accept())
+        started = time.monotonic()
+        admin_row.locator("button", has_text="Revoke").click()
+
+        # The requester's pages say so within 2 s: who and why, no countdown, no terminal link.
+        expect(terminal.locator("#term-warning")).to_contain_text(
+            f"Revoked by {ADMIN}: INC-7 closed, live test", timeout=2000)
+        expect(home.locator(f"#grant-{cr_name}")).to_have_count(0, timeout=2000)
+        past = home.locator("[data-testid=past-grants] tr", has_text=namespace)
+        expect(past).to_contain_text(f"by {ADMIN}", timeout=2000)
+        elapsed = time.monotonic() - started
+        assert elapsed < 2.0, elapsed
+        expect(terminal.locator("#term-countdown")).to_have_text("ended")
+        # The admin view shows the grant as ended right after the action.
+        expect(board.locator(f"#grant-{cr_name}")).to_have_count(0, timeout=2000)
+        expect(board.locator("[data-testid=admin-ended] tr", has_text=namespace)).to_contain_text(
+            f"by {ADMIN}")
+        assert home.evaluate(KEPT) == "kept" and terminal.evaluate(KEPT) == "kept"
+
+        # The ended grant's terminal URL says it ended, by whom and why, and links its PR.
+        terminal.goto(f"{base}/terminal/{cr_name}")
+        expect(terminal.locator("[data-testid=ended-how]")).to_have_text(
+            f"Revoked by {ADMIN}: INC-7 closed, live test.")
+        assert terminal.locator("#term-countdown").count() == 0
+        pr = terminal.locator("[data-testid=past-pr]")
+        assert pr.get_attribute("href") == "https://github.com/acme/access/pull/7301"
+        assert problems == [], problems
+    finally:
+        alice.close()
+        admin.close()
+
+
+def test_expiry_banner_counts_down_then_says_expired(
+    browser: Any, live_replica: AppServer, cluster: LocalCluster
+) -> None:
+    base = live_replica.base
+    cr_name, namespace = _approved_grant(cluster, "expiry", 7302)
+    _activate(cluster, cr_name, namespace, 120)
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    problems: list[str] = []
+    try:
+        terminal = context.new_page()
+        collect_problems(terminal, problems)
+        _log_in(terminal, base, "alice", f"/terminal/{cr_name}")
+        banner = terminal.locator("#term-warning")
+        expect(banner).to_contain_text(re.compile(r"ends in 1:\d\d\."), timeout=3000)
+        first = banner.text_content()
+        expect(banner).not_to_have_text(first or "", timeout=3000)  # it counts
+        # The controller expires the grant (as at expiresAt): the page stops and says so.
+        _patch_status(cluster, cr_name, {"phase": "Expired"})
+        expect(banner).to_contain_text("has ended. Expired at", timeout=2000)
+        expect(terminal.locator("#term-countdown")).to_have_text("ended")
+        assert terminal.evaluate(KEPT) == "kept"
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def test_event_stream_needs_session_csrf_and_same_origin(live_replica: AppServer) -> None:
+    base = live_replica.base
+    with httpx.Client(base_url=base, follow_redirects=False) as http:
+        assert http.get("/events/grants").status_code == 401
+        form = http.get("/auth/dev")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        http.post("/auth/dev", data={"login": "alice", "csrf_token": token.group(1)})
+        page = http.get("/", headers={"Accept": "text/html"})
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert csrf is not None
+        assert http.get("/events/grants", params={"csrf": "wrong"}).status_code == 403
+        foreign = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+        assert http.get("/events/grants", params={"csrf": csrf.group(1)},
+                        headers=foreign).status_code == 403
+        with http.stream("GET", "/events/grants", params={"csrf": csrf.group(1)}) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            first = next(stream.iter_lines())
+            assert first == "event: ready"
