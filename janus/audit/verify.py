@@ -88,45 +88,92 @@ def ledger_commit_problems(commit: Commit, bots: Sequence[str] | None) -> list[s
     return reasons
 
 
+# The check names: each finding carries one, and they appear verbatim in the report.
+CHECK_STRAY = "stray-file"
+CHECK_INVALID = "entry-invalid"
+CHECK_DUPLICATE = "entry-duplicate"
+CHECK_MERGE_MISSING = "merge-missing"
+CHECK_MERGE_FILE = "merge-file"
+CHECK_MERGE_NOT_ADDED = "merge-not-added"
+CHECK_REMOVED = "removed-unrecorded"
+CHECK_ENDED = "ended-still-present"
+CHECK_FOREIGN = "foreign-commit"
+
+
 def verify(repo: GitRepo, *, ref: str = "HEAD", ledger_ref: str | None = None,
            bots: Sequence[str] | None = None) -> Report:
+    """Run every check (module docstring) on *ref*'s ``requests/`` and *ledger_ref*'s ledger.
+
+    The checks run in a fixed order, so findings are listed in the same order on every run."""
     requests_commit = repo.resolve(ref)
     ledger_commit = repo.resolve(ledger_ref) if ledger_ref else requests_commit
     findings: list[Finding] = []
 
-    # 1. Every file under ledger/ is a valid entry at its own path.
+    entry_count, entries, found = _load_entries(repo, ledger_commit)
+    findings += found
+    merge_count, found = _check_duplicates(entries)
+    findings += found
+    findings += _check_merges(repo, requests_commit, entries)
+    removed, found = _check_removed(repo, requests_commit, entries)
+    findings += found
+    # Only when requests/ and ledger/ share the branch: with a separate ledger ref the two
+    # commits need not describe the same moment.
+    if ledger_commit == requests_commit:
+        findings += _check_ended(repo, requests_commit, entries)
+    touching, writers, found = _check_writers(repo, ledger_commit, bots)
+    findings += found
+
+    checked = {"entries": entry_count, "merges": merge_count, "removedFiles": removed,
+               "ledgerCommits": touching, "ledgerWriters": writers}
+    return Report(tuple(findings), ledger_commit, requests_commit, checked)
+
+
+def _load_entries(repo: GitRepo, ledger_commit: str
+                  ) -> tuple[int, list[tuple[str, ledger.Entry]], list[Finding]]:
+    """Every file under ledger/ is a valid entry at its own path.
+
+    Returns how many files sit at entry paths, the entries that load, and the findings (stray
+    files first, then invalid entries)."""
+    findings: list[Finding] = []
     entries: list[tuple[str, ledger.Entry]] = []
-    files = repo.ls_tree(ledger_commit, ledger.LEDGER_DIR)
     entry_files = []
-    for path, blob in files:
+    for path, blob in repo.ls_tree(ledger_commit, ledger.LEDGER_DIR):
         if ledger.parse_entry_path(path) is None:
             if path.rsplit("/", 1)[-1] not in LEDGER_NON_ENTRIES:
-                findings.append(Finding("stray-file", "not a ledger entry path (ledger/YYYY/MM/"
+                findings.append(Finding(CHECK_STRAY, "not a ledger entry path (ledger/YYYY/MM/"
                                         "DD/<time>-pr<N>-<name>.yaml)", path))
             continue
         entry_files.append((path, blob))
+    # One batched read for all entries rather than one git call per file.
     for (path, _), (_, data) in zip(entry_files,
                                     repo.read_blobs([b for _, b in entry_files]), strict=True):
         try:
             entries.append((path, ledger.loads(path, data)))
         except ledger.LedgerError as exc:
-            findings.append(Finding("entry-invalid", str(exc), path))
+            findings.append(Finding(CHECK_INVALID, str(exc), path))
+    return len(entry_files), entries, findings
 
-    # 2. Applied once: no merge of a file recorded twice.
+
+def _check_duplicates(entries: Sequence[tuple[str, ledger.Entry]]) -> tuple[int, list[Finding]]:
+    """Applied once: no merge of a file recorded twice. Returns the distinct merges counted."""
+    findings: list[Finding] = []
     seen: dict[tuple[str, str], str] = {}
     for path, entry in entries:
         for merge in entry.merges():
             key = (merge, entry.request.path)
             if key in seen and seen[key] != path:
                 findings.append(Finding(
-                    "entry-duplicate", f"merge {merge[:12]} of {entry.request.path} is also "
+                    CHECK_DUPLICATE, f"merge {merge[:12]} of {entry.request.path} is also "
                     f"recorded by {seen[key]}: applied twice", path, merge))
             seen.setdefault(key, path)
+    return len(seen), findings
 
-    # 3. Each recorded merge is in the history and brought the recorded blob.
-    findings += _check_merges(repo, requests_commit, entries)
 
-    # 4. Each request file that left requests/ is recorded.
+def _check_removed(repo: GitRepo, requests_commit: str,
+                   entries: Sequence[tuple[str, ledger.Entry]]) -> tuple[int, list[Finding]]:
+    """Each request file that left requests/ is recorded. Returns the removals counted."""
+    findings: list[Finding] = []
+    # A removal is recorded by the blob it removed: the original request or an extension.
     recorded = {(e.request.path, b) for _, e in entries
                 for b in (e.request.blob_sha, *(x.blob_sha for x in e.extensions))}
     removed = 0
@@ -138,20 +185,28 @@ def verify(repo: GitRepo, *, ref: str = "HEAD", ledger_ref: str | None = None,
             removed += 1
             if (change.path, change.old_blob) not in recorded:
                 findings.append(Finding(
-                    "removed-unrecorded", f"the request file left {REQUESTS_DIR}/ in this "
+                    CHECK_REMOVED, f"the request file left {REQUESTS_DIR}/ in this "
                     f"commit ({commit.author_name}: {commit.subject[:60]!r}) and no ledger "
                     f"entry records it (blob {change.old_blob[:12]})", change.path, commit.sha))
+    return removed, findings
 
-    # 5. Ended grants' files are gone (only when requests/ and ledger/ share the branch).
-    if ledger_commit == requests_commit:
-        ended = {(e.request.path, e.current_blob()): path for path, e in entries if e.ended}
-        for path, blob in repo.ls_tree(requests_commit, REQUESTS_DIR):
-            if (path, blob) in ended:
-                findings.append(Finding(
-                    "ended-still-present", f"{ended[(path, blob)]} says the grant ended, but "
-                    "its request file is still here (a half-done ledger write)", path))
 
-    # 6. Only ledger commits changed ledger/.
+def _check_ended(repo: GitRepo, requests_commit: str,
+                 entries: Sequence[tuple[str, ledger.Entry]]) -> list[Finding]:
+    """Ended grants' request files are gone from requests/."""
+    ended = {(e.request.path, e.current_blob()): path for path, e in entries if e.ended}
+    return [Finding(CHECK_ENDED, f"{ended[(path, blob)]} says the grant ended, but its request "
+                    "file is still here (a half-done ledger write)", path)
+            for path, blob in repo.ls_tree(requests_commit, REQUESTS_DIR) if (path, blob) in ended]
+
+
+def _check_writers(repo: GitRepo, ledger_commit: str, bots: Sequence[str] | None
+                   ) -> tuple[int, dict[str, int], list[Finding]]:
+    """Only ledger commits changed ledger/.
+
+    Returns how many commits touched ledger/, the identities that wrote it (with their commit
+    counts, for the report to name) and the findings."""
+    findings: list[Finding] = []
     writers: dict[str, int] = {}
     touching = repo.log(ledger_commit, [f"{ledger.LEDGER_DIR}/"], changes=False,
                         full_history=True)
@@ -166,16 +221,13 @@ def verify(repo: GitRepo, *, ref: str = "HEAD", ledger_ref: str | None = None,
         reasons = ledger_commit_problems(full, bots)
         if reasons:
             findings.append(Finding(
-                "foreign-commit", f"changed {', '.join(paths[:3])}"
+                CHECK_FOREIGN, f"changed {', '.join(paths[:3])}"
                 f"{' …' if len(paths) > 3 else ''} but is not a ledger commit: "
                 + "; ".join(reasons), paths[0], commit.sha))
         else:
             who = f"{commit.committer_name} <{commit.committer_email}>"
             writers[who] = writers.get(who, 0) + 1
-
-    checked = {"entries": len(entry_files), "merges": len(seen), "removedFiles": removed,
-               "ledgerCommits": len(touching), "ledgerWriters": writers}
-    return Report(tuple(findings), ledger_commit, requests_commit, checked)
+    return len(touching), writers, findings
 
 
 def _with_own_changes(repo: GitRepo, commit: Commit) -> Commit:
@@ -194,6 +246,7 @@ def _with_own_changes(repo: GitRepo, commit: Commit) -> Commit:
 
 def _check_merges(repo: GitRepo, requests_commit: str,
                   entries: Sequence[tuple[str, ledger.Entry]]) -> list[Finding]:
+    """Each recorded merge (and extension) is in the history and brought the recorded blob."""
     findings: list[Finding] = []
     history = repo.commits(requests_commit)
     checks: list[tuple[str, str, str, str]] = []  # entry path, merge commit, request path, blob
@@ -208,15 +261,15 @@ def _check_merges(repo: GitRepo, requests_commit: str,
     for i, (path, commit, request_path, blob) in enumerate(checks):
         at_merge, before = ids[2 * i], ids[2 * i + 1]
         if commit not in history:
-            findings.append(Finding("merge-missing", f"merge commit {commit[:12]} is not in the "
-                                    "history of the branch", path, commit))
+            findings.append(Finding(CHECK_MERGE_MISSING, f"merge commit {commit[:12]} is not in "
+                                    "the history of the branch", path, commit))
         elif at_merge != blob:
             found = "no such file" if at_merge is None else f"blob {at_merge[:12]}"
-            findings.append(Finding("merge-file", f"merge {commit[:12]} has {found} at "
+            findings.append(Finding(CHECK_MERGE_FILE, f"merge {commit[:12]} has {found} at "
                                     f"{request_path}, the entry records blob {blob[:12]}",
                                     path, commit))
         elif before == blob:
-            findings.append(Finding("merge-not-added", f"merge {commit[:12]} did not bring "
+            findings.append(Finding(CHECK_MERGE_NOT_ADDED, f"merge {commit[:12]} did not bring "
                                     f"{request_path}: its first parent already had it", path,
                                     commit))
     return findings
