@@ -43,6 +43,8 @@ from janus.web.policy_source import PolicySource, PolicyUnavailable
 from janus.web.request_form import (
     RequestForm,
     duration_choices,
+    field_errors,
+    guidance_context,
     max_duration_for,
     pr_body,
     pr_title,
@@ -136,9 +138,16 @@ def _form_context(
         "global_max": _fmt_max(policies),
         "form": None,
         "problems": [],
+        "errors": {},
         "error": None if policies else "The access policies cannot be read right now.",
     }
     context.update(extra)
+    # Guidance for the chosen cluster (namespaces, durations, ticket, approvers) and each
+    # problem worded for its field (janus.web.request_form).
+    context.update(guidance_context(policies, user.login, membership, context["form"]))
+    chosen = context["chosen"]
+    context["errors"] = field_errors(context["problems"], context["form"], chosen) \
+        if context["form"] is not None else {}
     return context
 
 

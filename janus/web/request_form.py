@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
+from dataclasses import dataclass
 
-from janus.model import PolicySet, Problem, format_duration
+from janus.model import PolicySet, Problem, format_duration, parse_duration
 from janus.policy.drafting import (
     MAX_NAMESPACES,
     PreparedRequest,
@@ -25,14 +27,21 @@ from janus.policy.drafting import (
     request_path,
     split_namespaces,
 )
+from janus.policy.guidance import ClusterGuidance, guidance_for
 from janus.policy.membership import Membership
 
 __all__ = [
+    "FORM_FIELDS",
     "MAX_NAMESPACES",
     "WEB_FORM",
+    "ClusterGuidance",
+    "FieldError",
     "PreparedRequest",
     "RequestForm",
     "duration_choices",
+    "field_errors",
+    "guidance_context",
+    "guidance_for",
     "max_duration_for",
     "pr_body",
     "pr_title",
@@ -120,3 +129,113 @@ def duration_choices(policies: PolicySet) -> list[str]:
         if bound not in chosen:
             chosen.append(bound)
     return [format_duration(c) for c in sorted(set(chosen))]
+
+
+# -- errors next to their fields, in plain words -------------------------------------------------
+
+FORM_FIELDS = ("cluster", "namespaces", "role", "duration", "reason", "ticket")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem shown under its form field. ``rule`` stays (as a data attribute) for
+    support and tests; ``text`` is what the person reads."""
+
+    field: str  # one of FORM_FIELDS, or "form" for what belongs to no single field
+    rule: str
+    text: str
+
+
+def field_errors(problems: list[Problem], form: RequestForm,
+                 guidance: ClusterGuidance | None) -> dict[str, list[FieldError]]:
+    """field -> its errors, worded for the form (not the request file's ``spec.ticket``)."""
+    out: dict[str, list[FieldError]] = {}
+    for problem in problems:
+        error = _plain(problem, form, guidance)
+        bucket = out.setdefault(error.field, [])
+        if error.text not in {e.text for e in bucket}:
+            bucket.append(error)
+    return out
+
+
+def _plain(problem: Problem, form: RequestForm, g: ClusterGuidance | None) -> FieldError:
+    rule, message = problem.rule, problem.message
+    namespaces = ", ".join(g.namespaces) if g else ""
+    ticket_form = g.ticket_hint if g and g.ticket_hint else ""
+    if rule == "ticket.required":
+        text = "A ticket is required for this request" + (
+            f": {ticket_form}." if ticket_form else ".")
+        return FieldError("ticket", rule, text)
+    if rule == "ticket.pattern":
+        text = f"“{form.ticket}” is not in the expected form" + (
+            f": {ticket_form}." if ticket_form else ".")
+        return FieldError("ticket", rule, text)
+    if rule == "duration.policy-max":
+        most = g.max_duration_text if g else message.rsplit("at most ", 1)[-1].split(" ")[0]
+        return FieldError("duration", rule,
+                          f"{form.duration} is longer than you may ask for on {form.cluster}: "
+                          f"at most {most}.")
+    if rule == "duration.bounds":
+        return FieldError("duration", rule, "Choose one of the durations offered.")
+    if rule in ("policy.no-match", "namespace.excluded", "form.namespace"):
+        if rule == "form.namespace":
+            return FieldError("namespaces", rule, message[:1].upper() + message[1:] + ".")
+        allowed = f" You may request: {namespaces}." if namespaces else ""
+        what = ("can never be granted" if rule == "namespace.excluded"
+                else f"is not open to requests on {form.cluster}")
+        name = _quoted(message) or "This namespace"
+        return FieldError("namespaces", rule, f"{name} {what}.{allowed}")
+    if rule == "requester.not-eligible":
+        allowed = f" You may request: {namespaces}." if namespaces else (
+            f" No policy lets you request access on {form.cluster}.")
+        return FieldError("namespaces", rule,
+                          f"You may not request {form.role} there.{allowed}")
+    if rule in ("role.unknown", "policy.role"):
+        roles = ", ".join(g.roles) if g else ""
+        return FieldError("role", rule, f"{form.role} cannot be granted there" + (
+            f"; choose one of: {roles}." if roles else "."))
+    if rule == "cluster.unknown":
+        return FieldError("cluster", rule, f"There is no cluster called “{form.cluster}”.")
+    lowered = f"{rule} {message}".lower()
+    if "reason" in lowered:
+        return FieldError("reason", rule, "Give a reason of 10 to 500 characters.")
+    if "ticket" in lowered:
+        return FieldError("ticket", rule, "Check the ticket" + (
+            f": {ticket_form}." if ticket_form else "."))
+    if "duration" in lowered:
+        return FieldError("duration", rule, "Choose one of the durations offered.")
+    if "github" in rule:
+        return FieldError("form", rule, message[:1].upper() + message[1:] + ".")
+    return FieldError("form", rule, message)
+
+
+def _quoted(message: str) -> str:
+    m = re.search(r"namespace '([^']+)'", message)
+    return f"Namespace “{m.group(1)}”" if m else ""
+
+
+# -- what the form shows for the chosen cluster ---------------------------------------------------
+
+
+def guidance_context(policies: PolicySet | None, requester: str, membership: Membership,
+                     form: RequestForm | None) -> dict[str, object]:
+    """Template values for the form's guidance: per cluster (as JSON for the page's script,
+    which follows the cluster picker) and, rendered on the server, for the cluster chosen (the
+    submitted one, else the first the requester may use), with the durations that fit it."""
+    if policies is None:
+        return {"guidance": {}, "guidance_json": "{}", "chosen": None, "duration_seconds": {}}
+    guidance = guidance_for(policies, requester, membership)
+    clusters = list(policies.config.clusters)
+    chosen_name = form.cluster if form and form.cluster in clusters else next(
+        (c for c in clusters if c in guidance), clusters[0] if clusters else "")
+    chosen = guidance.get(chosen_name)
+    seconds = {d: int(parse_duration(d).total_seconds()) for d in duration_choices(policies)}
+    return {
+        "guidance": guidance,
+        # Inside <script type="application/json">: no "<" may close the element early.
+        "guidance_json": json.dumps({c: g.to_json() for c, g in guidance.items()})
+        .replace("<", "\\u003c"),
+        "chosen": chosen,
+        "chosen_cluster": chosen_name,
+        "duration_seconds": seconds,
+    }
