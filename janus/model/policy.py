@@ -32,6 +32,7 @@ from typing import Any
 from janus.model import schema
 from janus.model.catalogue import RoleDefinition
 from janus.model.durations import format_duration, parse_duration
+from janus.model.matching import max_assignment
 from janus.model.problems import Problem
 from janus.model.roles_config import build_roles
 from janus.model.safe_yaml import Marks, YamlError, load
@@ -73,8 +74,28 @@ class JanusConfig:
 
 
 @dataclass(frozen=True)
+class ApproverGroup:
+    """One approval group: ``required`` distinct reviewers, each one of ``users`` or a member of
+    one of ``teams`` (lower-cased). ``label`` names it in messages ("sre: 1/1 ✓")."""
+
+    label: str
+    users: frozenset[str]
+    teams: frozenset[str]
+    required: int
+
+    def who(self) -> str:
+        names = sorted(f"@{t}" for t in self.teams) + sorted(f"@{u}" for u in self.users)
+        return ", ".join(names) or "nobody"
+
+
+@dataclass(frozen=True)
 class AccessPolicy:
-    """One AccessPolicy. Logins and teams are lower-cased: GitHub compares them that way."""
+    """One AccessPolicy. Logins and teams are lower-cased: GitHub compares them that way.
+
+    ``approver_users``/``approver_teams`` are the union over ``approver_groups`` and
+    ``required`` their total, so CODEOWNERS and team lookups need not know about groups. The
+    old ``{users, teams, required}`` form is one group.
+    """
 
     name: str
     clusters: tuple[str, ...]
@@ -88,6 +109,17 @@ class AccessPolicy:
     max_duration: dt.timedelta
     ticket_pattern: re.Pattern[str] | None
     path: str = ""
+    approver_groups: tuple[ApproverGroup, ...] = ()
+    # Approvers sharing one of the policy's listed teams with the requester do not count.
+    exclude_requester_teams: bool = False
+
+    @property
+    def groups(self) -> tuple[ApproverGroup, ...]:
+        """The approval groups; a policy built without any is one group of its approvers."""
+        if self.approver_groups:
+            return self.approver_groups
+        return (ApproverGroup(_default_label(self.approver_teams, self.approver_users),
+                              self.approver_users, self.approver_teams, self.required),)
 
     def covers_namespace(self, namespace: str) -> bool:
         return any(namespace_matches(pattern, namespace) for pattern in self.namespaces)
@@ -370,17 +402,8 @@ def _build_policy(
         problems.append(_at(path, marks, ("spec", "requesters"), "policy.requesters", (
             "requesters lists nobody; at least one user or team is accepted"
         )))
-    approvers = spec["approvers"]
-    users, teams = approvers.get("users") or [], approvers.get("teams") or []
-    if not users and not teams:
-        problems.append(_at(path, marks, ("spec", "approvers"), "policy.approvers", (
-            "approvers lists nobody; at least one user or team is accepted"
-        )))
-    elif not teams and approvers["required"] > len(users):
-        problems.append(_at(path, marks, ("spec", "approvers", "required"), "policy.approvers", (
-            f"required is {approvers['required']} but only {len(users)} approver user(s) are "
-            f"listed and no team; at most {len(users)} is accepted, or add approvers"
-        )))
+    groups, found = _build_approvers(path, spec["approvers"], marks)
+    problems += found
     max_duration = parse_duration(spec["maxDuration"])
     if not config.duration_min <= max_duration <= config.duration_max:
         problems.append(_at(path, marks, ("spec", "maxDuration"), "policy.max-duration", (
@@ -406,10 +429,92 @@ def _build_policy(
         roles=tuple(spec["roles"]),
         requester_users=_lower(requesters.get("users")),
         requester_teams=_lower(requesters.get("teams")),
-        approver_users=_lower(users),
-        approver_teams=_lower(teams),
-        required=approvers["required"],
+        approver_users=frozenset().union(*(g.users for g in groups)),
+        approver_teams=frozenset().union(*(g.teams for g in groups)),
+        required=sum(g.required for g in groups),
         max_duration=max_duration,
         ticket_pattern=ticket_pattern,
         path=path,
+        # The inline form stays "no groups" (see AccessPolicy.groups), as before groups existed.
+        approver_groups=groups if "allOf" in spec["approvers"] else (),
+        exclude_requester_teams=spec["approvers"].get("excludeRequesterTeams", False),
     ), []
+
+
+# -- approval groups ------------------------------------------------------------------------------
+
+_ONE_GROUP = "approvers: {users: [...], teams: [...], required: N}"
+_GROUPS = "approvers: {allOf: [{teams: [...], required: N}, ...]}"
+MAX_TOTAL_APPROVALS = 10
+
+
+def _default_label(teams: frozenset[str], users: frozenset[str]) -> str:
+    """A group's name in messages: its teams' slugs, then its users ("payments-leads")."""
+    return "+".join([*sorted(t.split("/", 1)[-1] for t in teams), *sorted(users)]) or "nobody"
+
+
+def _build_approvers(
+    path: str, approvers: dict[str, Any], marks: Marks
+) -> tuple[tuple[ApproverGroup, ...], list[Problem]]:
+    """The approval groups of ``spec.approvers`` (schema-valid), or problems saying which of the
+    two forms is accepted: one group inline, or ``allOf`` groups (one person counts once)."""
+    where = ("spec", "approvers")
+    inline = [key for key in ("users", "teams", "required") if key in approvers]
+    if "allOf" in approvers and inline:
+        return (), [_at(path, marks, (*where, "allOf"), "policy.approvers", (
+            f"approvers mixes allOf with {', '.join(inline)}; either {_ONE_GROUP} (one group) "
+            f"or {_GROUPS} (every group must approve) is accepted, not both"
+        ))]
+    if "allOf" not in approvers and "required" not in approvers:
+        return (), [_at(path, marks, where, "policy.approvers", (
+            f"approvers has neither required nor allOf; {_ONE_GROUP} or {_GROUPS} is accepted"
+        ))]
+    entries = approvers["allOf"] if "allOf" in approvers else [approvers]
+    problems: list[Problem] = []
+    groups: list[ApproverGroup] = []
+    for i, entry in enumerate(entries):
+        at = (*where, "allOf", i) if "allOf" in approvers else where
+        name = f"approvers.allOf[{i}]" if "allOf" in approvers else "approvers"
+        users, teams = _lower(entry.get("users")), _lower(entry.get("teams"))
+        if not users and not teams:
+            problems.append(_at(path, marks, at, "policy.approvers", (
+                f"{name} lists nobody; at least one user or team is accepted"
+            )))
+        elif not teams and entry["required"] > len(users):
+            problems.append(_at(path, marks, (*at, "required"), "policy.approvers", (
+                f"{name}: required is {entry['required']} but only {len(users)} approver "
+                f"user(s) are listed and no team; at most {len(users)} is accepted, or add "
+                "approvers"
+            )))
+        groups.append(ApproverGroup(entry.get("name") or _default_label(teams, users),
+                                    users, teams, entry["required"]))
+    labels = [g.label for g in groups]
+    for i, label in enumerate(labels):
+        if label in labels[:i]:
+            problems.append(_at(path, marks, (*where, "allOf", i), "policy.approvers", (
+                f"approvers.allOf[{i}] is named {label!r} like an earlier group; give each "
+                "group a distinct name (name: ...) so messages can tell them apart"
+            )))
+    total = sum(g.required for g in groups)
+    if total > MAX_TOTAL_APPROVALS:
+        problems.append(_at(path, marks, (*where, "allOf"), "policy.approvers", (
+            f"the groups require {total} approvals in all; at most {MAX_TOTAL_APPROVALS} "
+            "is accepted"
+        )))
+    if not problems and not _user_groups_satisfiable(groups):
+        problems.append(_at(path, marks, (*where, "allOf"), "policy.approvers", (
+            "the groups that list only users can never all be satisfied: one person counts "
+            "once across groups, and they share too few distinct users; add users or teams"
+        )))
+    return tuple(groups), problems
+
+
+def _user_groups_satisfiable(groups: list[ApproverGroup]) -> bool:
+    """Whether the user-only groups (teams may grow; lists cannot) can all be filled by
+    distinct people at once: a maximum bipartite matching of users to group seats."""
+    closed = [g for g in groups if not g.teams]
+    seats = [(i, g.required) for i, g in enumerate(closed)]
+    people = {u: [i for i, g in enumerate(closed) if u in g.users]
+              for g in closed for u in sorted(g.users)}
+    assigned = max_assignment(sorted(people), people, dict(seats))
+    return len(assigned) == sum(g.required for g in closed)

@@ -5,22 +5,48 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from janus.model import Problem
+from janus.model.policy import ApproverGroup
 
 
 @dataclass(frozen=True)
 class ApprovalRequirement:
     """Approvals the matching policy demands: ``required`` distinct reviewers, each one of
-    ``users`` or a member of one of ``teams`` (lower-cased logins and ``org/slug``)."""
+    ``users`` or a member of one of ``teams`` (lower-cased logins and ``org/slug``).
+
+    With ``groups`` (separation of duties) every group needs its own ``required`` reviewers and
+    one person fills a seat in one group only; ``users``/``teams``/``required`` are then the
+    union and the total. ``exclude_teams``: an approver sharing one of these teams with the
+    requester does not count (empty: no such rule).
+    """
 
     policy: str
     users: frozenset[str]
     teams: frozenset[str]
     required: int
+    groups: tuple[ApproverGroup, ...] = ()
+    exclude_teams: frozenset[str] = frozenset()
+
+    def effective_groups(self) -> tuple[ApproverGroup, ...]:
+        """The groups to fill; without explicit groups, one group of all approvers."""
+        if self.groups:
+            return self.groups
+        label = "+".join([*sorted(t.split("/", 1)[-1] for t in self.teams), *sorted(self.users)])
+        return (ApproverGroup(label, self.users, self.teams, self.required),)
 
     def describe(self) -> str:
+        exclusion = ("; approvers may not share a team of the policy with the requester"
+                     if self.exclude_teams else "")
+        if len(self.groups) > 1:
+            parts = ", ".join(f"{g.label} ({_count(g.required)} from {g.who()})"
+                              for g in self.groups)
+            return (f"{_count(self.required)} from every group, one person counting once: "
+                    f"{parts}{exclusion} (policy {self.policy})")
         who = sorted(f"@{t}" for t in self.teams) + sorted(f"@{u}" for u in self.users)
-        plural = "s" if self.required != 1 else ""
-        return f"{self.required} approval{plural} from {', '.join(who)} (policy {self.policy})"
+        return f"{_count(self.required)} from {', '.join(who)}{exclusion} (policy {self.policy})"
+
+
+def _count(required: int) -> str:
+    return f"{required} approval{'s' if required != 1 else ''}"
 
 
 @dataclass(frozen=True)

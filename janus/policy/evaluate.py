@@ -12,8 +12,10 @@ Order of checks, each refusal naming the field's line and what would be accepted
    that do (a catch-all SRE policy does not clutter a developer's errors).
 
 When several policies allow the request, the one with the **strictest approval** decides which
-approvals the receiver demands: the highest ``required``; on a tie the fewest approver entries
-(users plus teams listed — fewer people can approve); on a tie the policy name, alphabetically.
+approvals the receiver demands: the highest total ``required`` (over all approval groups); on a
+tie the most approval groups (more independent parties must agree); on a tie the one with
+``excludeRequesterTeams``; on a tie the fewest approver entries (users plus teams listed — fewer
+people can approve); on a tie the policy name, alphabetically.
 Picking the strictest means adding a permissive policy can never weaken what an existing one
 demands for the same request.
 """
@@ -115,13 +117,17 @@ def evaluate(request: Request, policies: PolicySet, membership: Membership) -> D
             users=chosen.approver_users,
             teams=chosen.approver_teams,
             required=chosen.required,
+            groups=chosen.approver_groups,
+            exclude_teams=(chosen.requester_teams | chosen.approver_teams
+                           if chosen.exclude_requester_teams else frozenset()),
         ),
     )
 
 
-def _strictness(policy: AccessPolicy) -> tuple[int, int, str]:
+def _strictness(policy: AccessPolicy) -> tuple[int, int, int, int, str]:
     """Sort key: the strictest policy sorts first (see the module docstring)."""
-    return (-policy.required, len(policy.approver_users) + len(policy.approver_teams), policy.name)
+    return (-policy.required, -len(policy.groups), -int(policy.exclude_requester_teams),
+            len(policy.approver_users) + len(policy.approver_teams), policy.name)
 
 
 def _lists_requester(policy: AccessPolicy, login: str, teams: frozenset[str]) -> bool:
