@@ -7,6 +7,7 @@ users, the simulator's review form defaults to someone who may approve, and the 
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -204,3 +205,16 @@ def test_the_printed_instructions_work_word_for_word(demo: tuple[Printed, Path],
     # (the receiver's reconcile warned "reconcile.no_pull" for one on every pass).
     log = (state_dir / "logs" / "webhook.log").read_text()
     assert "reconcile.no_pull" not in log, log[-3000:]
+
+
+def test_the_printed_cli_command_opens_a_pull_request(demo: tuple[Printed, Path]) -> None:
+    """The `janus request` command the demo prints, run as printed (its token file included)."""
+    printed, _ = demo
+    block = re.search(r"from the command line[^\n]*\n[^\n]*\n((?:  [^\n]*\\\n)*  [^\n]*\n)",
+                      printed.text)
+    assert block, printed.text
+    argv = shlex.split(block.group(1).replace("\\\n", " "))
+    assert argv[1] == "request" and "--token-file" in argv
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"/acme/access/pull/\d+", done.stdout + done.stderr), done.stdout

@@ -21,6 +21,10 @@ def test_dev_login_page_lists_the_demo_users_and_signs_in_with_one_click(web: We
     client = web(dev_login_users=users)
     page = client.get("/auth/dev?next=/requests/new").text
     assert 'data-testid="dev-users"' in page
+    # One field named login (the typed one, first on the page): tests and password managers
+    # that fill input[name=login] and click the first submit button keep working.
+    assert page.count('<input name="login"') == 1
+    assert page.index('<input name="login"') < page.index('data-testid="dev-users"')
     for login in users:
         assert f'data-login="{login}"' in page and f"Sign in as {login}" in page
     assert "approves &lt;b&gt;alice&lt;/b&gt;" in page  # escaped like everything else
@@ -32,4 +36,4 @@ def test_dev_login_page_lists_the_demo_users_and_signs_in_with_one_click(web: We
 
 def test_dev_login_page_without_demo_users_is_the_plain_form(web: WebFactory) -> None:
     page = web().get("/auth/dev").text
-    assert 'data-testid="dev-users"' not in page and 'name="login"' in page
+    assert 'data-testid="dev-users"' not in page and page.count('name="login"') == 1
