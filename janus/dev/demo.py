@@ -87,6 +87,9 @@ class DemoEnvironment:
     urls: dict[str, str] = field(default_factory=dict)
     # The demo pods' isolated root and its exec shims (janus/dev/podroot.py); None: on the host.
     pod_root: Path | None = None
+    # The access repository's bare git repository (the simulator keeps it in the state dir, so
+    # `git log` shows the ledger — also after the demo stopped).
+    access_repo_dir: Path | None = None
 
     def stop(self, progress: Progress) -> None:
         for proc in reversed(self.processes):
@@ -300,9 +303,10 @@ def start_demo(
         webhook_port = free_port()
         webhook_secret = secrets.token_hex(32)
         secret_file = _write_private(state_dir / "webhook-secret", webhook_secret)
-        sim = GitHubSimulator.start()
+        sim = GitHubSimulator.start(root=state_dir / "github")
         env.simulator = sim
         world = seed_demo(sim)
+        env.access_repo_dir = access_repo_dir(state_dir, world.repo)
         sim.set_delivery_mode("background")
         sim.add_webhook(
             world.repo, f"http://127.0.0.1:{webhook_port}/webhooks/github", webhook_secret, ["*"]
@@ -399,6 +403,12 @@ def start_demo(
         raise
 
 
+def access_repo_dir(state_dir: Path, repo: str) -> Path:
+    """Where the simulator keeps *repo* (``owner/name``) of the demo as a bare git repository."""
+    owner, name = repo.split("/", 1)
+    return state_dir / "github" / "repos" / f"{owner}__{name}.git"
+
+
 def instructions(env: DemoEnvironment) -> str:
     """What to do next, written to be followed word for word (tests/e2e/test_demo_walkthrough.py
     does exactly that in Chromium)."""
@@ -440,6 +450,7 @@ Look underneath:
   export KUBECONFIG={central.admin_kubeconfig}
   kubectl -n janus get accessrequests
   tail -f {env.state_dir}/logs/*.log
+  git --git-dir {env.access_repo_dir} log --oneline main   # the ledger: merges, grants, ends
 
 State: a restart of `janus dev up` starts from scratch (clusters, pull requests, grants and
 sessions are reset; {env.state_dir} is deleted and recreated).

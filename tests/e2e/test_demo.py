@@ -132,6 +132,16 @@ def test_demo_runs_the_whole_flow_and_stops_cleanly(tmp_path: Path) -> None:
         assert any(p.startswith("ledger/") and p.endswith(f"-pr{pr.number}-"
                                                           f"{item['metadata']['name']}.yaml")
                    for p in paths), paths
+        # The same story in plain git, where the demo says the access repository lives.
+        repo_dir = state_dir / "github" / "repos" / "acme__access.git"
+        printed = f"git --git-dir {repo_dir} log --oneline main"
+        assert any(printed in line for line in output), "".join(output)
+        log = subprocess.run(["git", "--git-dir", str(repo_dir), "log", "--format=%B", "main"],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+        assert any(line.startswith(f"Merge pull request #{pr.number}") for line in log), log
+        assert any(line.startswith(f"janus: granted alice → prod/payments (PR #{pr.number})")
+                   for line in log), log
+        assert ended in log, log
     finally:
         demo.send_signal(signal.SIGINT)
         try:
