@@ -68,6 +68,7 @@ class PastGrant:
     entry_url: str | None = None
     sessions: int = 0
     in_ledger: bool = True
+    approvers: tuple[str, ...] = ()  # who approved the merge that made the grant
 
     def belongs_to(self, login: str) -> bool:
         return self.requester.lower() == login.lower()
@@ -90,7 +91,7 @@ class PastGrant:
             pull_request=entry.merge.pull_request,
             pr_url=f"{base}/{repo}/pull/{entry.merge.pull_request}",
             entry_path=path, entry_url=f"{base}/{repo}/blob/{commit}/{path}",
-            sessions=len(entry.sessions))
+            sessions=len(entry.sessions), approvers=tuple(entry.merge.approvers))
 
     @classmethod
     def from_view(cls, view: AccessRequestView, github_url: str) -> PastGrant:
@@ -103,11 +104,15 @@ class PastGrant:
         return cls(
             name=view.name, requester=view.requester, cluster=view.cluster,
             namespace=view.namespace, role=view.role, reason=view.reason,
-            outcome=outcome.lower(), granted_at=view.granted_at, ended_at=view.revoked_at,
+            outcome=outcome.lower(), granted_at=view.granted_at,
+            # Until the controller records the end, the revocation's request time stands.
+            ended_at=view.revoked_at or (view.revocation.requested_at
+                                         if view.revocation is not None else None),
             ended_by=standing.who_revoked(view), end_reason=standing.why_revoked(view),
             pull_request=pr,
             pr_url=f"{github_url.rstrip('/')}/{repo}/pull/{pr}" if pr and repo else None,
-            in_ledger=False)
+            in_ledger=False,
+            approvers=provenance.approvers if provenance is not None else ())
 
 
 def past_grants(recorded: Sequence[PastGrant] | None, crs: Iterable[AccessRequestView],

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -27,7 +28,7 @@ from janus.resource import (
     readiness,
     standing,
 )
-from janus.web import pulls
+from janus.web import admin_view, pulls
 from janus.web import readiness as web_readiness
 from janus.web.auth import AdminUser, CurrentUser, User, require_csrf
 from janus.web.github_access import NoGitHubCredentials, repo_for_user
@@ -264,11 +265,22 @@ def pull_status(number: int, request: Request, user: CurrentUser) -> Response:
 def admin_page(request: Request, user: AdminUser) -> Response:
     grants = _grants(request).list()
     recent, ledger_error = _past(request, grants, None)
+    chosen = admin_view.AdminFilter.from_query(request.query_params)
+    live = [g for g in grants if standing.in_force(g) and chosen.live(g)]
+    github_url = request.app.state.settings.github_url
     return templates.TemplateResponse(
         request,
         "admin.html",
-        {"user": user, "live": [g for g in grants if standing.in_force(g)],
-         "recent": recent[:50], "ledger_error": ledger_error},
+        {"user": user, "live": live,
+         "recent": [p for p in recent if chosen.ended(p)][:50], "ledger_error": ledger_error,
+         "filters": chosen, "phases": admin_view.PHASES,
+         "pr_urls": {g.name: admin_view.pr_url(g, github_url) for g in live},
+         "approvers": {g.name: admin_view.approvers(g) for g in live},
+         # Choices for the filters, from every grant the view knows of.
+         "known": {
+             "user": sorted({g.requester for g in grants} | {p.requester for p in recent}),
+             "cluster": sorted({g.cluster for g in grants} | {p.cluster for p in recent}),
+         }},
     )
 
 
@@ -278,13 +290,16 @@ def admin_revoke(
     request: Request,
     user: AdminUser,
     reason: str = Form(...),
+    filters: str = Form(""),
 ) -> Response:
     reason = " ".join(reason.split())
     if not reason:
         raise HTTPException(status_code=400, detail="a reason is required")
     grant = _grant_or_404(request, name)
     _revoke(request, grant, user, reason[:MAX_REASON])
-    return _after_revoke(request, "/admin")
+    # Back to the same filtered view (rebuilt from the filters, never a URL taken as given).
+    back = admin_view.AdminFilter.from_query(dict(parse_qsl(filters))).query()
+    return _after_revoke(request, "/admin" + (f"?{back}" if back else ""))
 
 
 # -- shared ----------------------------------------------------------------------------------

@@ -80,6 +80,11 @@ def _approved_grant(cluster: LocalCluster, tag: str, pull_request: int) -> tuple
     cr_name = create_access_request(
         cluster, request_name=f"req-{namespace}", requester="alice", namespace=namespace,
         phase="Approved", pull_request=pull_request)
+    # Who approved the merge, as the receiver records it in the provenance.
+    _custom(cluster).patch_namespaced_custom_object(
+        resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, cr_name,
+        {"spec": {"provenance": {"repo": "acme/access", "pullRequest": pull_request,
+                                 "approvers": ["bob"]}}})
     return cr_name, namespace
 
 
@@ -122,13 +127,24 @@ def test_merge_active_and_admin_revoke_update_pages_without_reload(
         terminal.evaluate(MARK)
         expect(terminal.locator("#term-countdown")).to_have_text(re.compile(r"^(\d+:)?\d+:\d\d$"))
 
-        # An admin revokes from the admin view (with the confirmation the view asks for).
+        # An admin revokes from the admin view, filtered to alice's Active grants: the PR is a
+        # link, the approver is shown, and the view asks for confirmation first.
         board = admin.new_page()
         collect_problems(board, problems)
         _log_in(board, base, ADMIN, "/admin")
+        board.goto(f"{base}/admin?user=alice&phase=Active")
+        expect(board.locator("html[data-live=on]")).to_have_count(1, timeout=10000)
         admin_row = board.locator(f"#grant-{cr_name}")
+        expect(admin_row.locator("[data-testid=admin-pr]")).to_have_attribute(
+            "href", "https://github.com/acme/access/pull/7301")
+        expect(admin_row.locator("[data-testid=admin-approvers]")).to_have_text("bob")
         admin_row.locator("input[name=reason]").fill("INC-7 closed, live test")
-        board.on("dialog", lambda dialog: dialog.accept())
+        asked: list[str] = []
+        board.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        admin_row.locator("button", has_text="Revoke").click()
+        expect(admin_row).to_have_count(1)
+        assert asked == [f"Revoke alice's access to central/{namespace} now?"], asked
+        board.once("dialog", lambda dialog: dialog.accept())
         started = time.monotonic()
         admin_row.locator("button", has_text="Revoke").click()
 
@@ -141,10 +157,13 @@ def test_merge_active_and_admin_revoke_update_pages_without_reload(
         elapsed = time.monotonic() - started
         assert elapsed < 2.0, elapsed
         expect(terminal.locator("#term-countdown")).to_have_text("ended")
-        # The admin view shows the grant as ended right after the action.
+        # The admin view shows the grant as ended right after the action (filters kept).
         expect(board.locator(f"#grant-{cr_name}")).to_have_count(0, timeout=2000)
-        expect(board.locator("[data-testid=admin-ended] tr", has_text=namespace)).to_contain_text(
-            f"by {ADMIN}")
+        assert board.url.endswith("/admin?user=alice&phase=Active")
+        board.goto(f"{base}/admin?user=alice&phase=revoked")
+        ended = board.locator("[data-testid=admin-ended] tr", has_text=namespace)
+        expect(ended).to_contain_text(f"by {ADMIN}: INC-7 closed, live test")
+        expect(ended.locator("[data-testid=admin-ended-at]")).not_to_have_text("")
         assert home.evaluate(KEPT) == "kept" and terminal.evaluate(KEPT) == "kept"
 
         # The ended grant's terminal URL says it ended, by whom and why, and links its PR.

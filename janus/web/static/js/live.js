@@ -19,10 +19,16 @@
     return Array.prototype.slice.call(document.querySelectorAll("[data-live-region][id]"));
   }
 
+  // Someone is typing in a region (a revoke reason): swapping it now would lose their text.
   function busy(list) {
     var active = document.activeElement;
     return list.some(function (region) {
-      return active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+      if (active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) {
+        return true;
+      }
+      return Array.prototype.some.call(
+        region.querySelectorAll("input:not([type=hidden]), textarea"),
+        function (field) { return field.value !== field.defaultValue; });
     });
   }
 
