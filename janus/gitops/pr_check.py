@@ -2,8 +2,10 @@
 
 The same judge as at merge (:mod:`janus.gitops.verify`), but on the PR head against the
 policies of the PR's base commit, and without the approval step (reviews come later; the check
-says which approvals will be needed). A PR that changes no request file at all (an admin's
-policy PR) is not a request PR: the check passes with a note and no plan comment is written.
+says which approvals will be needed; under a policy with approval groups it also reports each
+group's tally so far, :mod:`janus.gitops.approval_status`). A PR that changes no request file at
+all (an admin's policy PR) is not a request PR: the check passes with a note and no plan comment
+is written.
 
 Check runs need GitHub App auth; with a plain token GitHub answers 403, and Janus falls back to a
 commit status of the same name (pin the required check to the App in production).
@@ -24,6 +26,7 @@ from github.Repository import Repository
 
 from janus import names
 from janus.gitops import comments, render, sources
+from janus.gitops.approval_status import approval_tallies
 from janus.gitops.verify import (
     STEP_LIMITS,
     STEP_SAME_REPO,
@@ -100,7 +103,9 @@ def evaluate_pull(
                if (parts := sources.request_path_parts(path)) is not None]
     grants = {j.path: role_lines(j.request, policy_set.config)
               for j in judged if j.allowed and j.request is not None}
-    plan = render.plan_comment(judged, messages, changes.outside, plans, head, removed, grants)
+    tallies = approval_tallies(repo, pull, judged, codeowners, membership)
+    plan = render.plan_comment(judged, messages, changes.outside, plans, head, removed, grants,
+                               tallies)
     ok = not problems and not pull_problems and not changes.outside
     if ok:
         title = f"{len(judged)} request file(s) valid" if judged else "Revocation only"

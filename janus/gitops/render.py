@@ -28,10 +28,12 @@ def _grant_lines(lines: list[str]) -> list[str]:
 def plan_comment(files: list[Any], problems: list[str], outside: list[str],
                  plans: dict[str, list[dict[str, Any]]], head_sha: str,
                  removed: list[tuple[str, str]] | None = None,
-                 grants: dict[str, list[str]] | None = None) -> str:
+                 grants: dict[str, list[str]] | None = None,
+                 tallies: dict[str, str] | None = None) -> str:
     """*files*: JudgedFile objects of the PR head; *plans*: path -> plan_objects(...);
     *removed*: (path, AccessRequest name) of each deleted request file; *grants*: path ->
-    role_lines(...), what the requested role grants."""
+    role_lines(...), what the requested role grants; *tallies*: path -> the approval groups'
+    tally on the head ("SRE: 1/1 ✓, payments-leads: 0/1"), for grouped policies."""
     lines = [f"### Janus plan for `{head_sha[:12]}`", ""]
     if outside:
         lines += ["**Not grantable:** this PR changes files outside `requests/`; on merge it "
@@ -51,6 +53,8 @@ def plan_comment(files: list[Any], problems: list[str], outside: list[str],
             f"**{format_duration(request.duration)}**",
             f"- policy **{decision.policy}**; needs {decision.approval.describe()}, each also a "
             "code owner of the file, on the final commit",
+            *([f"- approvals so far on `{head_sha[:12]}`: {(tallies or {})[judged.path]}"]
+              if judged.path in (tallies or {}) else []),
             "",
             *_grant_lines((grants or {}).get(judged.path, [])),
             "On merge and approval, exactly these objects are created:",

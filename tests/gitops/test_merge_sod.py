@@ -122,3 +122,34 @@ def test_a_teammate_of_the_requester_does_not_count(sod_bed, sod_gitops, kube) -
     assert len(refusal) == 1
     assert f"carol: shares @acme/{teams['devs']} with the requester alice" in refusal[0]
     assert "SRE: 1/1 ✓, payments-leads: 0/1" in refusal[0]
+
+
+def test_the_check_run_and_plan_comment_show_each_group(sod_bed, sod_gitops) -> None:
+    bed, _ = sod_bed
+    name = request_name()
+    number = open_request_pr(bed.sim, bed.repo, name)
+    sod_gitops.check_pull(number)
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+
+    def plan() -> str:
+        plans = [b for b in harness.comments_of(bed.sim, bed.repo, number) if "janus:plan" in b]
+        assert len(plans) == 1
+        return plans[0]
+
+    def summary() -> str:
+        runs = [r for r in bed.sim.world.repo(bed.repo).check_runs.values()
+                if r.head_sha == head]
+        assert len(runs) == 1
+        return str(runs[0].output["summary"])
+
+    expected = f"approvals so far on `{head[:12]}`: SRE: 0/1, payments-leads: 0/1"
+    assert expected in plan() and expected in summary()
+    assert "2 approvals from every group, one person counting once: SRE (1 approval" in plan()
+    bed.sim.review(bed.repo, number, "bob", "APPROVE")  # in both groups: fills one seat only
+    sod_gitops.check_pull(number)
+    expected = f"approvals so far on `{head[:12]}`: SRE: 1/1 ✓, payments-leads: 0/1"
+    assert expected in plan() and expected in summary()
+    bed.sim.review(bed.repo, number, "sam", "APPROVE")
+    sod_gitops.check_pull(number)
+    expected = f"approvals so far on `{head[:12]}`: SRE: 1/1 ✓, payments-leads: 1/1 ✓"
+    assert expected in plan() and expected in summary()
