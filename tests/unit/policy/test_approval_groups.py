@@ -200,3 +200,33 @@ def test_max_assignment_long_augmenting_path():
     fits = {"a": [0, 1], "b": [1, 2], "c": [0]}
     placed = max_assignment(["a", "b", "c"], fits, {0: 1, 1: 1, 2: 1})
     assert placed == {"a": 1, "b": 2, "c": 0}
+
+
+class Recording:
+    """A membership that records whose teams were asked (each lookup is API calls in
+    production: one per candidate team)."""
+
+    def __init__(self):
+        self.asked = []
+
+    def teams_of(self, login):
+        self.asked.append(login)
+        return MEMBERS.teams_of(login)
+
+
+def test_without_exclusion_the_requesters_teams_are_never_looked_up():
+    members = Recording()
+    result = verify_approvals(approve("dave", "bob"), HEAD, "alice", "alice", TWO, OWNERS,
+                              members)
+    assert result.ok and members.asked == ["dave", "bob"]
+    members = Recording()
+    result = verify_approvals(approve("dave", "bob"), HEAD, "alice", "alice", EXCLUDING, OWNERS,
+                              members)
+    assert result.ok and members.asked[0] == "alice"
+
+
+def test_tally_marks_only_full_groups():
+    assert GroupTally("g", ("a",), 2).format() == "g: 1/2"
+    assert GroupTally("g", ("a", "b"), 2).format() == "g: 2/2 ✓"
+    assert GroupTally("g", ("a", "b", "c"), 2).ok
+    assert not GroupTally("g", (), 1).ok
