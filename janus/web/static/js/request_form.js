@@ -5,9 +5,8 @@
 (function () {
   "use strict";
   var form = document.querySelector("form[data-testid=request-form]");
-  var data = document.getElementById("request-guidance");
-  if (!form || !data) { return; }
-  var guidance = JSON.parse(data.textContent || "{}");
+  if (!form || !form.dataset.guidance) { return; }
+  var guidance = JSON.parse(form.dataset.guidance);
   var cluster = form.querySelector("select[name=cluster]");
   var duration = form.querySelector("select[name=duration]");
   var ticket = form.querySelector("input[name=ticket]");
