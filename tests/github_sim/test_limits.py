@@ -1,6 +1,7 @@
 """GitHub's list caps, as documented: a PR's commits list stops at 250 and its files at 3,000,
-compare at 250 commits and 300 files, while the counts (``commits``, ``changed_files``,
-``total_commits``) stay true. Clients must compare the two, as the simulator lets them."""
+a commit's files at 3,000 (pages of 300), compare at 250 commits and 300 files, while the
+counts (``commits``, ``changed_files``, ``total_commits``) stay true. Clients must compare the
+two, as the simulator lets them."""
 
 from __future__ import annotations
 
@@ -49,3 +50,21 @@ def test_large_file_comes_back_with_encoding_none(scene: Scene) -> None:
     assert content.encoding == "none" and content.content == "" and content.size == 2048
     with pytest.raises(AssertionError):
         content.decoded_content  # noqa: B018 - PyGithub's own failure on such files
+
+
+def test_pull_and_commit_files_are_capped_at_3000_while_the_counts_stay_true(
+    scene: Scene,
+) -> None:
+    files = {f"requests/wide/{i:04}.txt": "x\n" for i in range(3001)}
+    head = scene.sim.push(scene.repo, "wider", files, author="alice", message="wide",
+                          base="main")
+    repo = scene.repo_as("alice")
+    pull = repo.create_pull(base="main", head="wider", title="wide")
+    assert pull.changed_files == 3001
+    listed = [f.filename for f in pull.get_files()]
+    assert len(listed) == 3000 and listed[-1] == "requests/wide/2999.txt"
+    # One commit's files: pages of 300 (Link headers), at most 3,000, the last one left out.
+    commit = repo.get_commit(head)
+    assert len(commit.raw_data["files"]) == 300
+    in_commit = [f.filename for f in commit.files]
+    assert len(in_commit) == 3000 and "requests/wide/3000.txt" not in in_commit

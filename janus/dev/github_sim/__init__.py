@@ -85,8 +85,9 @@ Webhook review states are lower-case. Check runs can only be created by App inst
 each push creates a check suite per installed App and sends ``check_suite.requested`` to that
 App's webhook only (``rerequested`` likewise); repository hooks see ``check_suite.completed``.
 GitHub's limits and nulls are modelled: a PR's commit list stops at 250 and its file list at
-3,000 (compare: 250 commits, 300 files) while the counts stay true; recursive trees past the
-entry limit say ``truncated: true``; files past 1 MB come back with ``encoding: "none"``; fork
+3,000, a commit's files at 3,000 in pages of 300 (compare: 250 commits, 300 files) while the
+counts stay true; recursive trees past the entry limit say ``truncated: true``; files past
+1 MB come back with ``encoding: "none"``; fork
 PRs are left out of check runs' ``pull_requests``; check runs list by ``app_id``; commits made
 through the contents API (no custom committer) are GitHub-signed (``verification.verified``),
 pushed ones never are.

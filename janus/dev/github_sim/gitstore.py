@@ -11,6 +11,7 @@ which merges two commits in memory and reports conflicts through its exit status
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import tempfile
@@ -86,6 +87,9 @@ class GitRepo:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # Diffs between two commit SHAs never change: a paginated list of thousands of files
+        # (GitHub's 3,000-file caps) asks for the same diff once per page.
+        self._diffs: dict[tuple[str, str], list[FileChange]] = {}
         if not (self.path / "HEAD").exists():
             self.path.mkdir(parents=True, exist_ok=True)
             self._git("init", "--bare", "--quiet", "--initial-branch=main")
@@ -297,6 +301,17 @@ class GitRepo:
 
     def diff(self, base: str, head: str) -> list[FileChange]:
         """Files changed between two commits, with rename detection and unified patches."""
+        key = (base, head)
+        if key in self._diffs:
+            return list(self._diffs[key])
+        changes = self._diff(base, head)
+        if all(len(s) == 40 and all(c in "0123456789abcdef" for c in s) for s in key):
+            if len(self._diffs) >= 64:  # SHAs only (a ref moves); a few recent ones
+                self._diffs.pop(next(iter(self._diffs)))
+            self._diffs[key] = changes
+        return list(changes)
+
+    def _diff(self, base: str, head: str) -> list[FileChange]:
         raw = self._git("diff-tree", "-r", "-z", "-M", "--raw", "--no-commit-id", base, head)
         numstat = self._git("diff-tree", "-r", "-z", "-M", "--numstat", "--no-commit-id",
                             base, head)
@@ -322,9 +337,30 @@ class GitRepo:
                 old_sha=None if old_sha == zero or old_mode == "000000" else old_sha,
                 new_sha=None if new_sha == zero else new_sha,
                 additions=adds, deletions=dels,
-                patch=self._patch(base, head, path, prev),
+                patch=None,
             ))
-        return changes
+        patches = self._patches(base, head, len(changes)) if changes else []
+        if patches is None:
+            patches = [self._patch(base, head, c.path, c.previous_path) for c in changes]
+        return [dataclasses.replace(c, patch=patch) for c, patch in zip(changes, patches,
+                                                                        strict=True)]
+
+    def _patches(self, base: str, head: str, count: int) -> list[str | None] | None:
+        """Every file's patch from one ``git diff``, in the raw listing's order (a process per
+        file takes minutes for a commit of thousands of files). None when the blocks do not
+        pair one to one with the *count* listed files (a type change is two blocks): the
+        caller then asks file by file."""
+        text = self._git("diff", "-M", "--no-color", base, head).decode("utf-8",
+                                                                          errors="replace")
+        # Patch lines start with " ", "+", "-" or "\\", so only headers start "diff --git ".
+        blocks = ("\n" + text).split("\ndiff --git ")[1:] if text else []
+        if len(blocks) != count:
+            return None
+        patches: list[str | None] = []
+        for block in blocks:
+            at = block.find("\n@@")  # as in _patch: from the first hunk, no file headers
+            patches.append(None if at < 0 else block[at + 1:].rstrip("\n"))
+        return patches
 
     def _patch(self, base: str, head: str, path: str, prev: str | None) -> str | None:
         paths = [prev, path] if prev else [path]

@@ -167,13 +167,14 @@ def _verify_app_jwt(world: World, credential: str) -> int:
 
 # -- pagination and headers ----------------------------------------------------------------------
 
-def paginate(ctx: Ctx, items: list[Any]) -> Reply:
-    """One page of *items* with GitHub's ``Link`` header (``per_page`` ≤ 100, default 30)."""
+def paginate(ctx: Ctx, items: list[Any], default: int = 30, most: int = 100) -> Reply:
+    """One page of *items* with GitHub's ``Link`` header (``per_page`` ≤ *most*, default
+    *default*: 100 and 30 for most lists)."""
     try:
-        per_page = max(1, min(100, int(ctx.query.get("per_page", 30))))
+        per_page = max(1, min(most, int(ctx.query.get("per_page", default))))
         page = max(1, int(ctx.query.get("page", 1)))
     except ValueError:
-        per_page, page = 30, 1
+        per_page, page = default, 1
     last = max(1, -(-len(items) // per_page))
     chunk = items[(page - 1) * per_page: page * per_page]
 

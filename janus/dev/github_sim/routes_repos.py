@@ -323,11 +323,23 @@ def get_git_commit(ctx: Ctx) -> Reply:
     return Reply(200, ctx.render.git_commit(repo, repo.git.commit_info(sha)))
 
 
+# GitHub's "Get a commit": "If there are more than 300 files in the commit diff ... the
+# response will include pagination link headers for the remaining files, up to a limit of
+# 3000 files. Each page contains the static commit information, and the only changes are to
+# the file listing." Past 3,000 the files are silently left out (`stats` stays whole).
+COMMIT_FILES_PAGE = 300
+COMMIT_FILES_CAP = 3000
+
+
 @route("GET", "/repos/{owner}/{repo}/commits/{ref}")
 def get_commit(ctx: Ctx) -> Reply:
     repo = ctx.repo()
     sha = ctx.commit_param(repo, "ref")
-    return Reply(200, ctx.render.commit(repo, sha))
+    data = ctx.render.commit(repo, sha)
+    page = paginate(ctx, data["files"][:COMMIT_FILES_CAP], default=COMMIT_FILES_PAGE,
+                    most=COMMIT_FILES_PAGE)
+    data["files"] = page.body
+    return Reply(200, data, page.headers)
 
 
 @route("GET", "/repos/{owner}/{repo}/commits")
