@@ -10,10 +10,16 @@ that commit is on the branch the TerminalSession is deleted. Until then it stays
 restart or a GitHub outage loses nothing (the relist submits it again; the writer's plan skips
 what the branch already has). A session closing after its grant ended is merged into the ended
 entry (by session id).
+
+A session the web app never closed (its replica died) would stay open for ever: once its grant's
+end has been in the ledger for :data:`STALE_SECONDS`, it is recorded as it is — opened, never
+reported closed, ``closeReason: not-reported`` — and its report deleted.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 import threading
 
@@ -27,6 +33,11 @@ from janus.resource.sessions import SessionRecord, TerminalSessions
 
 log = logging.getLogger("janus.gitops.ledger")
 
+# How long after its grant's recorded end a session still open is recorded as never closed (the
+# web app closes sessions within seconds of an end; this is for a replica that died).
+STALE_SECONDS = 600.0
+NOT_REPORTED = "not-reported"
+
 
 class SessionRecorder:
     def __init__(self, keeper: LedgerKeeper, sessions: TerminalSessions) -> None:
@@ -36,26 +47,43 @@ class SessionRecorder:
         self._lock = threading.Lock()
 
     def observe(self, record: SessionRecord) -> bool:
-        """Submit *record* if it is closed and not submitted yet; True when submitted."""
-        if not record.closed:
-            return False
+        """Submit *record* if it is closed (or stale) and not submitted yet; True when
+        submitted."""
         with self._lock:
             if record.uid in self._submitted:
                 return False
+        if not record.closed and not self._maybe_stale(record):
+            return False
         target = self.target(record)
         if target is None:
             event(log, "ledger.session_unplaced", request=record.access_request,
                   session=record.session_id, level=logging.WARNING)
             return False
         entry, path = target
+        session = record.to_ledger()
+        if not record.closed:
+            if not _stale(entry, dt.datetime.now(dt.UTC)):
+                return False
+            session = dataclasses.replace(session, close_reason=NOT_REPORTED)
+            event(log, "ledger.session_not_reported", request=record.access_request,
+                  session=record.session_id, level=logging.WARNING)
         with self._lock:
             self._submitted.add(record.uid)
         self.keeper.writer.submit(Transition(
-            "sessions", entry, path, sessions=(record.to_ledger(),),
+            "sessions", entry, path, sessions=(session,),
             on_written=lambda: self._written(record)))
         event(log, "ledger.submitted", request=record.access_request, kind="sessions",
               entry=path, session=record.session_id)
         return True
+
+    def _maybe_stale(self, record: SessionRecord) -> bool:
+        """Cheap first look at an open session: its grant is over (or gone) and it was opened
+        longer than STALE_SECONDS ago. The ledger's end time decides (:func:`_stale`)."""
+        age = (dt.datetime.now(dt.UTC) - record.opened_at).total_seconds()
+        if age < STALE_SECONDS:
+            return False
+        view = self.keeper.crs.get(record.access_request)
+        return view is None or view.ended
 
     def forget(self, record: SessionRecord) -> None:
         with self._lock:
@@ -100,6 +128,13 @@ class SessionRecorder:
         if base is not None:
             return base, paths[0] if paths else base.path
         return None
+
+
+def _stale(entry: Entry, now: dt.datetime) -> bool:
+    """The grant's end has been recorded for longer than STALE_SECONDS."""
+    if entry.end is None:
+        return False
+    return (now - ledger.parse_time(entry.end.at)).total_seconds() >= STALE_SECONDS
 
 
 def run(recorder: SessionRecorder, stop: threading.Event, watch_seconds: int = 30) -> None:

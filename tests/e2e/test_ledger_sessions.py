@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,22 @@ def test_the_report_is_final_once_closed(sloop) -> None:
             {"status": {"bytesOut": 1}}, _content_type="application/merge-patch+json")
     assert exc.value.status == 422 and "final" in exc.value.body
     assert not _gone(loop, ts)  # unplaced: kept, never guessed into another entry
+
+
+def test_a_session_never_closed_is_recorded_as_not_reported_after_the_end(
+        sloop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A web replica that died leaves its session open for ever: once the grant's end is in the
+    ledger (for STALE_SECONDS, here 0), it is recorded as never reported closed."""
+    from janus.gitops import session_recorder
+
+    monkeypatch.setattr(session_recorder, "STALE_SECONDS", 0.0)
+    loop = sloop
+    name, number, path = _granted(loop)
+    ts = _open(loop, name, "81", path)
+    time.sleep(3)  # open while the grant is live: left alone (relists every 2 s)
+    assert _session(loop.entry(path), "81") is None and not _gone(loop, ts)
+    _end(loop, "failed", name, number)  # (ended now: an expiry's end is its expiresAt, 2099)
+    e = loop.wait_entry(path, lambda e: _session(e, "81") is not None, "the stale session")
+    s = _session(e, "81")
+    assert s.close_reason == "not-reported" and s.closed is None and s.recording is None
+    wait_for(lambda: _gone(loop, ts), 15, "the report deleted")
