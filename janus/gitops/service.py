@@ -41,6 +41,9 @@ log = logging.getLogger("janus.gitops")
 
 STEP_EXISTING = "existing-grant-compatible"
 
+# One line of the merge comment: (request file, AccessRequest name, what happened to it).
+_Outcome = tuple[str, str, str]
+
 
 class GitOps:
     def __init__(
@@ -188,7 +191,28 @@ class GitOps:
         return True
 
     def _apply(self, pull: PullRequest, verdict: MergeVerdict) -> None:
-        outcomes: list[tuple[str, str, str]] = []
+        """Act on a verified merge: revocations always, grants only when nothing was refused;
+        then say what happened in one comment on the PR."""
+        # Revocations first and unconditionally: taking access away is always allowed, even
+        # when a grant in the same PR is refused.
+        outcomes = self._apply_revocations(verdict)
+        failure = self._refusal(verdict)
+        if failure is None:
+            outcomes += self._apply_grants(verdict)
+        else:
+            self._report_refusal(pull, verdict, failure)
+        if not outcomes and failure is None:
+            return  # a merge that touched no request file: nothing to say
+        body = render.merge_comment(
+            verdict.merge_commit, outcomes,
+            None if failure is None else (failure.step, failure.summary, failure.details),
+        )
+        comments.upsert(pull, f"merge:{verdict.merge_commit or pull.number}", body,
+                        author=self.janus_login, edit=False)
+
+    def _apply_revocations(self, verdict: MergeVerdict) -> list[_Outcome]:
+        """Revoke the grant of each request file the merge deleted, unless it is back."""
+        outcomes: list[_Outcome] = []
         for rev in verdict.revocations:
             cr_name = names.access_request_name(rev.cluster, rev.namespace, rev.name)
             if self._head_blob(rev.path) is not None:
@@ -207,65 +231,72 @@ class GitOps:
             self.counters.inc("revocations_total", source="file-deleted", outcome=result)
             event(log, "grant.revoke_requested", request=cr_name, pull=verdict.number,
                   outcome=result, source="file-deleted")
-        failure = verdict.failure
-        if failure is None:
-            try:
-                self._check_existing(verdict)
-            except StepFailed as exc:
-                failure = exc
-        if failure is None:
-            for grant in verdict.grants:
-                cr_name = names.access_request_name(grant.request.cluster,
-                                                    grant.request.namespace, grant.request.name)
-                refusal = self._not_again(verdict, grant)
-                if refusal is not None:
-                    outcomes.append((grant.path, cr_name, refusal[1]))
-                    self.counters.inc("merged_requests_total", outcome=refusal[0])
-                    event(log, "grant.not_applied", request=cr_name, pull=verdict.number,
-                          outcome=refusal[0], merge_commit=verdict.merge_commit)
-                    continue
-                if self._head_blob(grant.path) != grant.blob_sha:
-                    # The file changed or went away on the default branch after this merge:
-                    # an old delivery replayed must neither re-grant a revoked request nor roll
-                    # an extension back. The later merge decides.
-                    outcomes.append((grant.path, cr_name, "superseded by a later change on "
-                                                          f"{self.default_branch}; nothing done"))
-                    self.counters.inc("merged_requests_total", outcome="superseded")
-                    continue
-                provenance = Provenance(
-                    repo=verdict.repo, pull_request=verdict.number,
-                    merge_commit=verdict.merge_commit, path=grant.path,
-                    blob_sha=grant.blob_sha, approvers=grant.approvers,
-                    merged_by=verdict.merged_by, merged_at=verdict.merged_at,
-                )
-                result = self.crs.apply_grant(grant.request, provenance)
-                outcomes.append((grant.path, cr_name, {
-                    "created": f"created (approved by {', '.join(grant.approvers)})",
-                    "recreated": f"created again (approved by {', '.join(grant.approvers)})",
-                    "extended": f"extended to {format_duration(grant.request.duration)} "
-                                f"(approved by {', '.join(grant.approvers)})",
-                    "unchanged": "already applied",
-                }[result]))
-                self.counters.inc("merged_requests_total", outcome=result)
-                event(log, "grant.applied", request=cr_name, pull=verdict.number,
-                      outcome=result, approvers=list(grant.approvers), policy=grant.policy)
-        else:
-            self.counters.inc("verification_failures_total", step=failure.step)
-            event(log, "merge.refused", pull=verdict.number, step=failure.step,
-                  summary=failure.summary, details=failure.details[:20],
-                  merge_commit=verdict.merge_commit, level=logging.WARNING)
-            if self.notifier.enabled:
-                self.notifier.merge_refused(verdict.repo, verdict.number, pull.html_url,
-                                            verdict.merge_commit, verdict.author,
-                                            failure.step, failure.summary)
-        if not outcomes and failure is None:
-            return  # a merge that touched no request file: nothing to say
-        body = render.merge_comment(
-            verdict.merge_commit, outcomes,
-            None if failure is None else (failure.step, failure.summary, failure.details),
+        return outcomes
+
+    def _refusal(self, verdict: MergeVerdict) -> StepFailed | None:
+        """The step that refuses this merge's grants: verification's, else the existing-grant
+        check (run only for a merge that passed verification)."""
+        if verdict.failure is not None:
+            return verdict.failure
+        try:
+            self._check_existing(verdict)
+        except StepFailed as exc:
+            return exc
+        return None
+
+    def _apply_grants(self, verdict: MergeVerdict) -> list[_Outcome]:
+        """Create or extend the AccessRequest of each verified request file, in order."""
+        return [self._apply_grant(verdict, grant) for grant in verdict.grants]
+
+    def _apply_grant(self, verdict: MergeVerdict, grant: VerifiedFile) -> _Outcome:
+        """One verified file: skipped when it must not be applied (again) or was superseded,
+        otherwise written as a CR carrying the merge's provenance."""
+        cr_name = names.access_request_name(grant.request.cluster,
+                                            grant.request.namespace, grant.request.name)
+        refusal = self._not_again(verdict, grant)
+        if refusal is not None:
+            self.counters.inc("merged_requests_total", outcome=refusal[0])
+            event(log, "grant.not_applied", request=cr_name, pull=verdict.number,
+                  outcome=refusal[0], merge_commit=verdict.merge_commit)
+            return (grant.path, cr_name, refusal[1])
+        if self._head_blob(grant.path) != grant.blob_sha:
+            # The file changed or went away on the default branch after this merge: an old
+            # delivery replayed must neither re-grant a revoked request nor roll an extension
+            # back. The later merge decides.
+            self.counters.inc("merged_requests_total", outcome="superseded")
+            return (grant.path, cr_name, "superseded by a later change on "
+                                         f"{self.default_branch}; nothing done")
+        provenance = Provenance(
+            repo=verdict.repo, pull_request=verdict.number,
+            merge_commit=verdict.merge_commit, path=grant.path,
+            blob_sha=grant.blob_sha, approvers=grant.approvers,
+            merged_by=verdict.merged_by, merged_at=verdict.merged_at,
         )
-        comments.upsert(pull, f"merge:{verdict.merge_commit or pull.number}", body,
-                        author=self.janus_login, edit=False)
+        result = self.crs.apply_grant(grant.request, provenance)
+        approved_by = ", ".join(grant.approvers)
+        said = {
+            "created": f"created (approved by {approved_by})",
+            "recreated": f"created again (approved by {approved_by})",
+            "extended": f"extended to {format_duration(grant.request.duration)} "
+                        f"(approved by {approved_by})",
+            "unchanged": "already applied",
+        }[result]
+        self.counters.inc("merged_requests_total", outcome=result)
+        event(log, "grant.applied", request=cr_name, pull=verdict.number,
+              outcome=result, approvers=list(grant.approvers), policy=grant.policy)
+        return (grant.path, cr_name, said)
+
+    def _report_refusal(self, pull: PullRequest, verdict: MergeVerdict,
+                        failure: StepFailed) -> None:
+        """Count, log and (when configured) notify a refused merge; the comment follows."""
+        self.counters.inc("verification_failures_total", step=failure.step)
+        event(log, "merge.refused", pull=verdict.number, step=failure.step,
+              summary=failure.summary, details=failure.details[:20],
+              merge_commit=verdict.merge_commit, level=logging.WARNING)
+        if self.notifier.enabled:
+            self.notifier.merge_refused(verdict.repo, verdict.number, pull.html_url,
+                                        verdict.merge_commit, verdict.author,
+                                        failure.step, failure.summary)
 
     def _not_again(self, verdict: MergeVerdict, grant: VerifiedFile,
                    now: dt.datetime | None = None) -> tuple[str, str] | None:
