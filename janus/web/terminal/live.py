@@ -31,8 +31,13 @@ from janus.web.auth import User, csrf_token, require_user
 
 router = APIRouter()
 
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 10.0
+# A stream ends after this long and the browser reconnects (``retry``): uvicorn waits for open
+# responses before it shuts down, so an endless stream would hold a replica's shutdown.
+STREAM_SECONDS = 20.0
+RETRY_MILLISECONDS = 1000
 QUEUE_LIMIT = 256
+MAX_NAMES = 20
 
 
 @dataclass(frozen=True)
@@ -86,10 +91,24 @@ class GrantFeed:
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        # The latest body of every grant, so a (re)connecting page hears where its grants
+        # stand now, not only what changes next.
+        self._latest: dict[str, dict[str, Any]] = {}
+
+    def remember(self, grant: AccessRequestView) -> None:
+        """The watcher's (re)list: current state, nothing to announce."""
+        self._latest[grant.name] = payload(grant)
+
+    def latest(self, name: str) -> dict[str, Any] | None:
+        return self._latest.get(name)
 
     def publish(self, grant: AccessRequestView, *, deleted: bool = False) -> None:
         """Called by the watcher, on the event loop, for every AccessRequest event."""
         body = payload(grant, deleted=deleted)
+        if deleted:
+            self._latest.pop(grant.name, None)
+        else:
+            self._latest[grant.name] = body
         for queue in list(self._queues):
             # A stream that stopped reading may not grow without bound; its page re-reads
             # its lists on the next event it does take, so a skipped one is not lost.
@@ -135,8 +154,11 @@ def _sse(kind: str, body: dict[str, Any] | str) -> bytes:
 
 @router.get("/events/grants")
 async def grant_events(
-    request: Request, user: Annotated[User, Depends(require_user)], csrf: str = ""
+    request: Request, user: Annotated[User, Depends(require_user)], csrf: str = "",
+    names: str = "",
 ) -> StreamingResponse:
+    """The stream; *names* (comma-separated grant names, the terminal's tabs) are sent as they
+    stand right after connecting."""
     expected = csrf_token(request)
     if not csrf or not hmac.compare_digest(expected, csrf) or not _same_origin(request):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
@@ -146,13 +168,24 @@ async def grant_events(
     if feed is None:
         raise HTTPException(status_code=503, detail="live updates are not available")
 
+    wanted = [n for n in names.split(",") if n][:MAX_NAMES]
+    loop = asyncio.get_running_loop()
+
     async def stream() -> AsyncIterator[bytes]:
         with feed.subscribe() as queue:
             # Tell the page it is connected (tests and the page's "live" marker use it).
-            yield _sse("ready", {"login": user.login})
+            yield f"retry: {RETRY_MILLISECONDS}\n".encode() + _sse("ready", {"login": user.login})
+            for name in wanted:
+                current = feed.latest(name)
+                if current is not None and _may_see(user, current):
+                    yield _sse("grant", current)
+            deadline = loop.time() + STREAM_SECONDS
             while True:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
                 try:
-                    body = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    body = await asyncio.wait_for(queue.get(), min(HEARTBEAT_SECONDS, left))
                 except TimeoutError:
                     if await request.is_disconnected():
                         return

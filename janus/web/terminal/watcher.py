@@ -169,6 +169,8 @@ class GrantWatcher:
                 f"{resource.PLURAL}")
         crs, version = await self.central.list_objects(path)
         by_name = {grant.name: grant for grant in map(AccessRequestView.from_cr, crs)}
+        for listed in by_name.values():
+            self.feed.remember(listed)
         for cr_name in self.registry.grants():
             grant = by_name.get(cr_name)
             if grant is None:

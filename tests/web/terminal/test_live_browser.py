@@ -7,7 +7,9 @@ write them; what is under test is that the pages notice by themselves.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,5 +225,86 @@ def test_event_stream_needs_session_csrf_and_same_origin(live_replica: AppServer
         with http.stream("GET", "/events/grants", params={"csrf": csrf.group(1)}) as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
-            first = next(stream.iter_lines())
-            assert first == "event: ready"
+            lines = stream.iter_lines()
+            assert [next(lines), next(lines)] == ["retry: 1000", "event: ready"]
+
+
+def _signed_in(http: httpx.Client, login: str) -> str:
+    """Dev-login *login* on this client; the session's CSRF token for the event stream."""
+    form = http.get("/auth/dev")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    http.post("/auth/dev", data={"login": login, "csrf_token": token.group(1)})
+    page = http.get("/", headers={"Accept": "text/html"})
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert csrf is not None
+    return csrf.group(1)
+
+
+def _events(http: httpx.Client, csrf: str, seen: list[dict[str, Any]],
+            stop: threading.Event) -> None:
+    with http.stream("GET", "/events/grants", params={"csrf": csrf}) as stream:
+        kind = ""
+        for line in stream.iter_lines():
+            if stop.is_set():
+                return
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "grant":
+                seen.append(json.loads(line[6:]))
+
+
+def test_every_replica_tells_its_own_users_only_their_grants(
+    live_replica: AppServer, web_kube: Path, terminal_dir: Path, cluster: LocalCluster
+) -> None:
+    """A revoke written anywhere reaches the streams of another replica (its own watch), with
+    who and why; bob's stream never carries alice's grant; an admin's carries every grant."""
+    other = AppServer.start(web_kube, terminal_dir / "live.db", auth_mode="dev")
+    seen: dict[str, list[dict[str, Any]]] = {"alice": [], "bob": [], ADMIN: []}
+    stop = threading.Event()
+    clients: list[httpx.Client] = []
+    threads = []
+    try:
+        for login in seen:
+            http = httpx.Client(base_url=other.base, timeout=httpx.Timeout(10, read=None))
+            clients.append(http)
+            csrf = _signed_in(http, login)
+            thread = threading.Thread(target=_events, args=(http, csrf, seen[login], stop),
+                                      daemon=True)
+            thread.start()
+            threads.append(thread)
+        time.sleep(1.0)  # the streams are open
+        cr_name, _ = _approved_grant(cluster, "replica", 7303)
+        _custom(cluster).patch_namespaced_custom_object(
+            resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, cr_name,
+            {"spec": {"revocation": {"by": ADMIN, "reason": "replica test"}}})
+        deadline = time.monotonic() + 5
+        while not any(e["name"] == cr_name and e["ended"] for e in seen["alice"]):
+            assert time.monotonic() < deadline, seen["alice"]
+            time.sleep(0.05)
+        ended = next(e for e in seen["alice"] if e["name"] == cr_name and e["ended"])
+        assert (ended["how"], ended["by"], ended["why"]) == ("revoked", ADMIN, "replica test")
+        assert any(e["name"] == cr_name for e in seen[ADMIN])
+        assert not any(e["name"] == cr_name for e in seen["bob"])
+        assert all(e["requester"] == "alice" for e in seen["alice"])
+        # A page that (re)connects hears where its grants stand now (the terminal's tabs).
+        alice = clients[0]
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"',
+                         alice.get("/", headers={"Accept": "text/html"}).text)
+        assert csrf is not None
+        with alice.stream("GET", "/events/grants",
+                          params={"csrf": csrf.group(1), "names": cr_name}) as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "retry: 1000"
+            assert next(lines) == "event: ready"
+            assert [next(lines), next(lines), next(lines)][1:] == ["", "event: grant"]
+            body = json.loads(next(lines)[len("data: "):])
+            assert (body["name"], body["ended"], body["by"]) == (cr_name, True, ADMIN)
+        stop_started = time.monotonic()
+    finally:
+        stop.set()
+        for http in clients:
+            http.close()
+        other.stop()
+    # Open streams end by themselves (STREAM_SECONDS), so a replica stops in bounded time.
+    assert time.monotonic() - stop_started < 25

@@ -74,3 +74,14 @@ def test_feed_fans_out_and_closes() -> None:
 
     got = asyncio.run(scenario())
     assert [g["name"] if g else None for g in got] == ["cr-1", None, "cr-1", None]
+
+
+def test_feed_keeps_the_latest_state_for_reconnecting_pages() -> None:
+    feed = GrantFeed()
+    assert feed.latest("cr-1") is None
+    feed.remember(_view())
+    assert feed.latest("cr-1")["ended"] is False  # type: ignore[index]
+    feed.publish(_view(revocation={"by": "root", "reason": "x"}))
+    assert feed.latest("cr-1")["by"] == "root"  # type: ignore[index]
+    feed.publish(_view(), deleted=True)
+    assert feed.latest("cr-1") is None

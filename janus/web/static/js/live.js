@@ -12,6 +12,11 @@
   var meta = document.querySelector('meta[name="csrf-token"]');
   if (!meta || !window.EventSource) return;
   var url = "/events/grants?csrf=" + encodeURIComponent(meta.getAttribute("content") || "");
+  // Grants this page follows (the terminal's tabs): sent as they stand on every (re)connect.
+  var followed = Array.prototype.map.call(document.querySelectorAll("[data-live-grant]"),
+    function (el) { return el.getAttribute("data-live-grant"); });
+  if (followed.length) url += "&names=" + encodeURIComponent(followed.join(","));
+  var connectedBefore = false;
   var timer = null;
   var pending = false;
 
@@ -65,6 +70,10 @@
     var source = new EventSource(url);
     source.addEventListener("ready", function () {
       document.documentElement.dataset.live = "on";
+      // The server ends each stream after a while and the browser reconnects: re-read the
+      // lists once in case something changed in between.
+      if (connectedBefore) schedule(150);
+      connectedBefore = true;
     });
     source.addEventListener("grant", function (message) {
       var body;
