@@ -11,11 +11,13 @@ environment and needs no PAM session). ``scripts/install-postgresql.sh`` install
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -135,14 +137,28 @@ class LocalPostgres:
         return self.url(name)
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and delete its data."""
+        """Stop the server (fast shutdown) and delete its data. A server that does not stop
+        in time (a loaded machine) is killed by the PID it wrote, never left running."""
+        pid = self._postmaster_pid()
         try:
             if self.datadir.exists():
                 subprocess.run([*_demote(), str(self.bindir / "pg_ctl"), "-D", str(self.datadir),
                                 "-m", "fast", "-w", "stop"], capture_output=True,
                                cwd=self.workdir, check=False, timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
         finally:
+            if pid is not None and self._postmaster_pid() == pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             self._cleanup()
+
+    def _postmaster_pid(self) -> int | None:
+        """The server's PID from postmaster.pid (first line), None when it is not running."""
+        try:
+            return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
 
     def restart(self) -> None:
         """Stop and start the same server (data kept): a database restart under load."""
