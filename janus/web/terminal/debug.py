@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import ssl
-
-import httpx
 
 from janus.model import PolicySet
+from janus.web.terminal.cluster_call import PodListError, call_cluster
 from janus.web.terminal.grants import GrantCredentials
 from janus.web.terminal.logs import CONTAINER_NAME, POD_NAME
-from janus.web.terminal.pods import PodListError
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}")
@@ -53,22 +50,7 @@ async def add_debug_container(credentials: GrantCredentials, namespace: str, pod
         "name": name, "image": image, "targetContainerName": container,
         "stdin": True, "tty": True, "terminationMessagePolicy": "File",
     }]}}
-    context = ssl.create_default_context()
-    if credentials.ca_pem:
-        context.load_verify_locations(cadata=credentials.ca_pem)
-    try:
-        async with httpx.AsyncClient(verify=context, timeout=10.0) as http:
-            response = await http.patch(
-                f"{credentials.server}/api/v1/namespaces/{namespace}/pods/{pod}/"
-                "ephemeralcontainers",
-                json=body,
-                headers={"Authorization": f"Bearer {credentials.token}",
-                         "Content-Type": STRATEGIC_MERGE},
-            )
-    except httpx.TransportError as exc:
-        raise PodListError(
-            502, f"cluster {credentials.cluster!r} could not be reached ({type(exc).__name__})"
-        ) from None
-    if response.status_code >= 400:
-        raise PodListError(response.status_code, f"the cluster answered {response.status_code}")
+    await call_cluster(credentials, "PATCH",
+                       f"/api/v1/namespaces/{namespace}/pods/{pod}/ephemeralcontainers",
+                       json=body, content_type=STRATEGIC_MERGE)
     return name

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from janus.web.terminal.cluster_call import grant_ssl_context
 from janus.web.terminal.grants import GrantCredentials
 
 # websockets logs every handshake header at DEBUG, and this handshake carries the grant's bearer
@@ -64,13 +64,6 @@ def exec_url(
     return f"{base}{path}?{urllib.parse.urlencode(query)}"
 
 
-def _ssl_context(ca_pem: str) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if ca_pem:
-        context.load_verify_locations(cadata=ca_pem)
-    return context
-
-
 @dataclass
 class ExecStream:
     connection: ClientConnection
@@ -94,7 +87,7 @@ class ExecStream:
         try:
             connection = await connect(
                 url,
-                ssl=_ssl_context(credentials.ca_pem) if url.startswith("wss://") else None,
+                ssl=grant_ssl_context(credentials.ca_pem) if url.startswith("wss://") else None,
                 additional_headers={"Authorization": f"Bearer {credentials.token}"},
                 logger=_WS_LOG,
                 subprotocols=[Subprotocol(p) for p in subprotocols],

@@ -14,13 +14,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
-import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from janus.web.terminal.cluster_call import grant_ssl_context, unreachable
 from janus.web.terminal.grants import GrantCredentials
 from janus.web.terminal.watcher import SessionRegistry
 
@@ -73,10 +73,8 @@ async def open_upstream(
     credentials: GrantCredentials, namespace: str, query: LogQuery
 ) -> tuple[httpx.AsyncClient, httpx.Response]:
     """Start reading the log with the grant's token; the caller closes both when done."""
-    context = ssl.create_default_context()
-    if credentials.ca_pem:
-        context.load_verify_locations(cadata=credentials.ca_pem)
-    http = httpx.AsyncClient(verify=context, timeout=httpx.Timeout(10.0, read=None))
+    http = httpx.AsyncClient(verify=grant_ssl_context(credentials.ca_pem),
+                             timeout=httpx.Timeout(10.0, read=None))
     url = f"{credentials.server}/api/v1/namespaces/{namespace}/pods/{query.pod}/log"
     try:
         response = await http.send(
@@ -86,9 +84,7 @@ async def open_upstream(
         )
     except httpx.TransportError as exc:
         await http.aclose()
-        raise LogRequestError(
-            502, f"cluster {credentials.cluster!r} could not be reached ({type(exc).__name__})"
-        ) from None
+        raise LogRequestError(502, unreachable(credentials, exc)) from None
     if response.status_code >= 400:
         await response.aclose()
         await http.aclose()

@@ -6,18 +6,12 @@ cannot read pods at all.
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
-import httpx
-
+from janus.web.terminal.cluster_call import PodListError, call_cluster
 from janus.web.terminal.grants import GrantCredentials
 
-
-class PodListError(RuntimeError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+__all__ = ["PodListError", "list_pods"]  # PodListError re-exported: it is where callers look
 
 
 def _summary(pod: dict[str, Any]) -> dict[str, Any]:
@@ -34,21 +28,6 @@ def _summary(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_pods(credentials: GrantCredentials, namespace: str) -> list[dict[str, Any]]:
-    context = ssl.create_default_context()
-    if credentials.ca_pem:
-        context.load_verify_locations(cadata=credentials.ca_pem)
-    try:
-        async with httpx.AsyncClient(verify=context, timeout=10.0) as http:
-            response = await http.get(
-                f"{credentials.server}/api/v1/namespaces/{namespace}/pods",
-                headers={"Authorization": f"Bearer {credentials.token}"},
-            )
-    except httpx.TransportError as exc:
-        # Name the failure, not the request: the exception's text is not ours to vouch for.
-        raise PodListError(
-            502, f"cluster {credentials.cluster!r} could not be reached ({type(exc).__name__})"
-        ) from None
-    if response.status_code >= 400:
-        raise PodListError(response.status_code, f"the cluster answered {response.status_code}")
+    response = await call_cluster(credentials, "GET", f"/api/v1/namespaces/{namespace}/pods")
     pods = [_summary(p) for p in response.json().get("items", [])]
     return sorted(pods, key=lambda p: p["name"])

@@ -9,14 +9,11 @@ looking around, and what a value holds need not pass through the web app.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
+from janus.web.terminal.cluster_call import PodListError, call_cluster
 from janus.web.terminal.grants import GrantCredentials
-from janus.web.terminal.pods import PodListError
 
 
 def _pod(o: dict[str, Any]) -> dict[str, Any]:
@@ -68,22 +65,8 @@ async def list_kind(credentials: GrantCredentials, namespace: str,
     if kind not in KINDS:
         raise PodListError(400, f"kind {kind!r}: one of {', '.join(KINDS)} is accepted")
     prefix, plural, summary = KINDS[kind]
-    context = ssl.create_default_context()
-    if credentials.ca_pem:
-        context.load_verify_locations(cadata=credentials.ca_pem)
-    try:
-        async with httpx.AsyncClient(verify=context, timeout=10.0) as http:
-            response = await http.get(
-                f"{credentials.server}{prefix}/namespaces/{namespace}/{plural}",
-                params={"limit": str(MAX_ITEMS)},
-                headers={"Authorization": f"Bearer {credentials.token}"},
-            )
-    except httpx.TransportError as exc:
-        raise PodListError(
-            502, f"cluster {credentials.cluster!r} could not be reached ({type(exc).__name__})"
-        ) from None
-    if response.status_code >= 400:
-        raise PodListError(response.status_code, f"the cluster answered {response.status_code}")
+    response = await call_cluster(credentials, "GET", f"{prefix}/namespaces/{namespace}/{plural}",
+                                  params={"limit": str(MAX_ITEMS)})
     items = []
     for o in response.json().get("items", []):
         meta = o.get("metadata") or {}
