@@ -103,6 +103,9 @@ def home(request: Request, user: CurrentUser) -> Response:
             "user": user,
             "live": live,
             "offers": offered,
+            # Active and not past expiresAt: an expired grant offers no terminal even before
+            # the controller marks it Expired.
+            "usable": {g.name: standing.usable(g) for g in live},
             "past": past[:50],
             "ledger_error": ledger_error,
             "open_pulls": open_pulls,

@@ -202,6 +202,20 @@ def test_expiry_banner_counts_down_then_says_expired(
         expect(banner).to_contain_text("has ended. Expired at", timeout=2000)
         expect(terminal.locator("#term-countdown")).to_have_text("ended")
         assert terminal.evaluate(KEPT) == "kept"
+
+        # On "My access", a grant whose time ran out stops offering its terminal by itself,
+        # even before the controller marks it Expired.
+        soon, soon_namespace = _approved_grant(cluster, "soon", 7304)
+        _activate(cluster, soon, soon_namespace, 6)
+        home = context.new_page()
+        collect_problems(home, problems)
+        home.goto(f"{base}/")
+        expect(home.locator("html[data-live=on]")).to_have_count(1, timeout=10000)
+        home.evaluate(MARK)
+        offered = home.locator(f"#grant-{soon} a", has_text="Open terminal")
+        expect(offered).to_have_count(1)
+        expect(offered).to_have_count(0, timeout=10000)
+        assert home.evaluate(KEPT) == "kept"
         assert problems == [], problems
     finally:
         context.close()
