@@ -10,10 +10,12 @@ the log line and the ``verification_failures_total{step=...}`` counter:
    fork: a fork is governed by none of the access repository's settings (no ruleset reserves
    its branches, its owner rewrites it at will), so a fork PR never grants.
 1b. ``within-list-limits`` — the PR has at most ``MAX_PR_COMMITS`` commits and
-   ``MAX_PR_FILES`` changed files, and GitHub listed every one of them. GitHub cuts a PR's
-   commit list at 250 and its file list at 3,000 without saying so in the list; the checks
-   below read those lists, so a longer PR could hide a commit from them. A real request PR
-   is a handful of commits and files; anything bigger is refused, never judged in part.
+   ``MAX_PR_FILES`` changed files, and GitHub listed every one of them; no commit of it
+   changes more than ``MAX_PR_FILES`` files (checked in step 2, which reads them). GitHub
+   cuts a PR's commit list at 250 and its file list, and each commit's, at 3,000 without
+   saying so in the list; the checks below read those lists, so a longer PR could hide a
+   commit, or a file of a commit, from them. A real request PR is a handful of commits and
+   files; anything bigger is refused, never judged in part.
 2. ``only-request-files`` — every changed file is under ``requests/``, in the net diff AND in
    every commit of the PR (a file changed and changed back inside the PR is still refused: a
    rebase merge replays each commit, so the base read in step 3 can be one of them).
@@ -66,7 +68,7 @@ STEPS = (STEP_MERGED, STEP_SAME_REPO, STEP_LIMITS, STEP_FILES, STEP_POLICIES, ST
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 # A request PR's size limits (documented in docs/security.md): far below GitHub's list caps
-# (250 commits, 3,000 files), so every list Janus reads is complete.
+# (250 commits, 3,000 files of a PR or of a commit), so every list Janus reads is complete.
 MAX_PR_COMMITS = 100
 MAX_PR_FILES = 300
 # File statuses GitHub reports for a PR; renames are a removal plus an addition.
@@ -243,7 +245,14 @@ def files_outside_requests_in_commits(pull: PullRequest) -> list[str]:
     listed = 0
     for commit in pull.get_commits():
         listed += 1
-        for f in commit.files:
+        for seen, f in enumerate(commit.files, start=1):
+            if seen > MAX_PR_FILES:
+                # GitHub lists at most 3,000 of a commit's files and gives no count of them,
+                # so a commit past MAX_PR_FILES (far below that cap) is never judged: what
+                # it changes past the cap would go unseen.
+                raise StepFailed(STEP_LIMITS, f"commit {commit.sha[:12]} of the PR changes "
+                                              f"more than {MAX_PR_FILES} files; a request PR "
+                                              "cannot be judged from part of a commit")
             for path in (f.filename, f.previous_filename):
                 if path and not path.startswith(f"{sources.REQUESTS_DIR}/"):
                     outside.add(path)

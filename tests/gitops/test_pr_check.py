@@ -120,3 +120,20 @@ def test_another_apps_run_of_the_same_name_does_not_stand_in_for_janus(bed, gito
     assert runs == {impostor: "success", bed.app_id: "failure"}, runs
     gitops.check_pull(number)  # a replay edits Janus's own run, still one per App
     assert len(_check_runs(bed, head)) == 2
+
+
+def test_pr_beyond_the_size_limit_fails_the_check_with_within_list_limits(bed, gitops) -> None:
+    """The PR check says before merge what verification refuses at merge: a request PR of more
+    than ``MAX_PR_FILES`` files (here the request and 300 notes under requests/) fails."""
+    from janus.gitops import verify
+
+    name = request_name()
+    files: dict[str, str | None] = {request_path(name): harness.request_yaml(name)}
+    files |= {f"requests/notes/{i:03}.md": "note\n" for i in range(verify.MAX_PR_FILES)}
+    number = open_request_pr(bed.sim, bed.repo, name, files=files)
+    gitops.check_pull(number)
+    head = bed.sim.pull(bed.repo, number)["head"]["sha"]
+    runs = _check_runs(bed, head)
+    assert len(runs) == 1 and runs[0].conclusion == "failure"
+    plan = _plans(bed, number)[0]
+    assert "within-list-limits" in plan and "301 changed files" in plan, plan
