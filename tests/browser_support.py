@@ -1,9 +1,11 @@
 """What the real-browser tests share: Debian's Chromium (never a downloaded one), how Playwright
-launches it, the xterm buffer reader, and the skip-or-fail and polling helpers."""
+launches it, the xterm buffer reader, the web app served in a thread for the browser, and the
+skip-or-fail and polling helpers."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +49,26 @@ def launch_chromium() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+@contextmanager
+def serving(config: Any) -> Iterator[None]:
+    """Serve *config* (a ``uvicorn.Config``) in a daemon thread until the block ends; the block
+    starts once the server has started (at most 15 s)."""
+    import uvicorn
+
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not uv.started:
+        assert time.monotonic() < deadline, "web app did not start"
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
 
 
 def collect_problems(page: Any, problems: list[str]) -> None:

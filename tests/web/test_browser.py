@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,14 @@ from janus.resource import standing
 from janus.web.app import create_app
 from janus.web.grants import GrantStore
 from janus.web.settings import WebSettings
-from tests.browser_support import CHROMIUM, VENDOR, collect_problems, launch_chromium, require
+from tests.browser_support import (
+    CHROMIUM,
+    VENDOR,
+    collect_problems,
+    launch_chromium,
+    require,
+    serving,
+)
 from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY
 
 pytestmark = pytest.mark.k8s_real
@@ -63,18 +69,8 @@ def server(
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             proxy_headers=False, access_log=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started:
-        assert time.monotonic() < deadline, "web app did not start"
-        time.sleep(0.05)
-    try:
+    with serving(config):
         yield url
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ next to its field in plain words; progress shows while the pull request is opene
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,14 @@ from janus.dev.controlplane.ports import free_port
 from janus.dev.github_sim import GitHubSimulator
 from janus.web.app import create_app
 from janus.web.settings import WebSettings
-from tests.browser_support import CHROMIUM, VENDOR, collect_problems, launch_chromium, require
+from tests.browser_support import (
+    CHROMIUM,
+    VENDOR,
+    collect_problems,
+    launch_chromium,
+    require,
+    serving,
+)
 from tests.web.conftest import JANUS_CONFIG
 
 pytestmark = pytest.mark.k8s_real
@@ -73,19 +78,9 @@ def server(central, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             dev_user_tokens={"alice": sim.token("alice")}, membership_file=members,
             database_url=f"sqlite:///{Path(members).with_name('web.db')}",
         )
-        uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-        thread = threading.Thread(target=uv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not uv.started:
-            assert time.monotonic() < deadline, "web app did not start"
-            time.sleep(0.05)
-        try:
+        with serving(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                    log_level="warning", access_log=False)):
             yield url
-        finally:
-            uv.should_exit = True
-            thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
