@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -70,9 +71,8 @@ def doc_files(root: Path) -> list[Path]:
     return files
 
 
-def prose_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) outside fenced code blocks, with inline code spans removed."""
-    out: list[tuple[int, str]] = []
+def outside_fences(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of every line outside fenced code blocks (the fences left out)."""
     fence: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         match = _FENCE.match(line)
@@ -84,8 +84,12 @@ def prose_lines(text: str) -> list[tuple[int, str]]:
                 fence = None
             continue
         if fence is None:
-            out.append((number, _CODE_SPAN.sub("", line)))
-    return out
+            yield number, line
+
+
+def prose_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) outside fenced code blocks, with inline code spans removed."""
+    return [(number, _CODE_SPAN.sub("", line)) for number, line in outside_fences(text)]
 
 
 def github_slug(heading: str) -> str:
@@ -108,18 +112,7 @@ def anchors(text: str) -> set[str]:
     -2, … as GitHub does) and explicit ``<a name|id>`` anchors."""
     seen: dict[str, int] = {}
     found: set[str] = set()
-    fence: str | None = None
-    for line in text.splitlines():
-        match = _FENCE.match(line)
-        if match:
-            marker = match.group(1)
-            if fence is None:
-                fence = marker[0] * len(marker)
-            elif marker.startswith(fence):
-                fence = None
-            continue
-        if fence is not None:
-            continue
+    for _, line in outside_fences(text):
         heading = _ATX_HEADING.match(line)
         if heading:
             slug = github_slug(heading.group(2))
