@@ -24,7 +24,9 @@ from janus.cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, CliError
 if TYPE_CHECKING:
     from janus.audit import GitRepo
 
-FORMATS = ("table", "json", "csv")
+# -o/--output as every data-printing command has it (janus/cli/output.py), plus the table and
+# csv an auditor asks for; --format is the same option under the name the ledger issue gave it.
+FORMATS = ("table", "json", "yaml", "csv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,8 +77,21 @@ def _shared(parser: argparse.ArgumentParser, defaults: argparse.Namespace | None
     parser.add_argument("--ledger-ref", default=default("ledger_ref"), metavar="REF",
                         help="the branch holding ledger/ when it is not --ref (a dedicated "
                              "ledger branch, e.g. origin/janus-ledger)")
-    parser.add_argument("--format", choices=FORMATS, default=default("format"),
-                        help="table (default), json or csv")
+    parser.add_argument("-o", "--output", "--format", dest="format", choices=FORMATS,
+                        default=default("format"), metavar="FORMAT",
+                        help="table (default), json, yaml or csv")
+
+
+def _print_document(json_text: str, fmt: str) -> None:
+    """The JSON answer as it is, or the same document as YAML (janus/cli/output.py)."""
+    if fmt == "json":
+        print(json_text)
+        return
+    import json
+
+    from janus.cli.output import emit
+
+    emit(json.loads(json_text), "yaml")
 
 
 def _repo(path: Path) -> GitRepo:
@@ -126,12 +141,12 @@ def _audit(args: argparse.Namespace) -> int:
     except RepoError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    if args.format == "json":
+    if args.format in ("json", "yaml"):
         shown = {"at": ledger.fmt_time(window.since)} if window.instant else {
             "since": ledger.fmt_time(window.since), "until": ledger.fmt_time(window.until)}
         shown.update({k: v for k, v in (("cluster", args.cluster), ("namespace", args.namespace),
                                         ("user", args.user)) if v})
-        print(render.answer_json(answer, shown))
+        _print_document(render.answer_json(answer, shown), args.format)
     elif args.format == "csv":
         sys.stdout.write(render.answer_csv(answer))
     elif answer.rows:
@@ -155,8 +170,8 @@ def _verify(args: argparse.Namespace) -> int:
         report = verify(repo, ref=args.ref, ledger_ref=args.ledger_ref, bots=args.bot)
     except RepoError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    if args.format == "json":
-        print(render.report_json(report))
+    if args.format in ("json", "yaml"):
+        _print_document(render.report_json(report), args.format)
     elif args.format == "csv":
         sys.stdout.write(render.report_csv(report))
     elif report.findings:

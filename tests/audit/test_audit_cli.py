@@ -297,3 +297,23 @@ def test_a_missing_folder_or_not_a_repository_exits_2(capsys, tmp_path: Path) ->
     subprocess.run(["git", "init", "-q", str(empty)], check=True)
     code, _, err = run(capsys, "audit", "--repo", str(empty), "--at", "now")
     assert code == 2 and "is not a commit" in err
+
+
+def test_output_option_gives_the_json_document_as_yaml_too(capsys, history: History) -> None:
+    """`-o json|yaml` as on `grants` and `plan` (janus/cli/output.py): `-o json` is `--format
+    json`, and `-o yaml` is the same document in YAML, for `audit` and for `audit verify`."""
+    import yaml
+
+    query = ("--at", at(125), "--user", "bob")
+    _, by_format, _ = run(capsys, "audit", "--repo", str(history.path), "--format", "json", *query)
+    _, by_output, _ = run(capsys, "audit", "--repo", str(history.path), "-o", "json", *query)
+    code, as_yaml, _ = run(capsys, "audit", "--repo", str(history.path), "-o", "yaml", *query)
+    assert code == 0 and by_output == by_format
+    assert yaml.safe_load(as_yaml) == json.loads(by_format)
+    assert yaml.safe_load(as_yaml)["rows"][0]["requester"] == "bob"
+
+    _, verify_json, _ = run(capsys, "audit", "verify", "--repo", str(history.path), "-o", "json")
+    _, verify_yaml, _ = run(capsys, "audit", "verify", "--repo", str(history.path),
+                            "--output", "yaml")
+    assert yaml.safe_load(verify_yaml) == json.loads(verify_json)
+    assert json.loads(verify_json)["findings"]
