@@ -87,6 +87,26 @@ MEMBERS = StaticMembership({
 })
 
 
+_PROD_PAYMENTS_FOR_ALICE = """\
+apiVersion: janus.dev/v1alpha1
+kind: AccessPolicy
+metadata: {name: NAME}
+spec:
+  clusters: [prod]
+  namespaces: [payments]
+  roles: [pod-exec]
+  requesters: {users: [alice]}
+  approvers: APPROVERS
+  maxDuration: 4h
+"""
+
+
+def prod_payments_policy(name: str, approvers: str) -> str:
+    """A policy *name* letting alice have pod-exec in prod/payments for up to 4h, approved by
+    *approvers* (a YAML flow mapping): the one knob the approval tests turn."""
+    return _PROD_PAYMENTS_FOR_ALICE.replace("NAME", name).replace("APPROVERS", approvers)
+
+
 def policy_files(**extra: str) -> dict[str, bytes]:
     """The standard policy set; keyword arguments add or replace ``policies/<name>.yaml``."""
     files = {

@@ -8,26 +8,20 @@ from janus.model import ConfigError, load_policy_set_from_files
 from janus.model.policy import ApproverGroup
 from janus.policy import evaluate
 from janus.policy.codeowners import generate_codeowners
-from tests.unit.model.helpers import MEMBERS, make_request, policy_files, policy_set
+from tests.unit.model.helpers import (
+    MEMBERS,
+    make_request,
+    policy_files,
+    policy_set,
+    prod_payments_policy,
+)
 
-SOD = """\
-apiVersion: janus.dev/v1alpha1
-kind: AccessPolicy
-metadata: {name: NAME}
-spec:
-  clusters: [prod]
-  namespaces: [payments]
-  roles: [pod-exec]
-  requesters: {users: [alice]}
-  approvers: APPROVERS
-  maxDuration: 4h
-"""
 GROUPS = ("{allOf: [{name: SRE, teams: [acme/sre], required: 1}, "
           "{teams: [acme/payments-leads], required: 1}], excludeRequesterTeams: true}")
 
 
 def sod(name="sod", approvers=GROUPS) -> str:
-    return SOD.replace("NAME", name).replace("APPROVERS", approvers)
+    return prod_payments_policy(name, approvers)
 
 
 def problems_of(approvers: str):

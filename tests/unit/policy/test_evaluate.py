@@ -5,6 +5,7 @@ import pytest
 from janus.policy import ApprovalRequirement, StaticMembership, evaluate
 from janus.policy.membership import NO_MEMBERSHIP
 from tests.unit.model.helpers import MEMBERS, PAYMENTS_PROD, make_request, policy_set
+from tests.unit.model.helpers import prod_payments_policy as extra_policy
 
 POLICIES = policy_set()
 
@@ -153,24 +154,6 @@ def test_several_refusing_policies_are_each_named():
     messages = [p.message for p in decision.problems]
     assert any(m.startswith("policy payments-prod:") for m in messages)
     assert any(m.startswith("policy sre-oncall:") for m in messages)
-
-
-STRICT = """\
-apiVersion: janus.dev/v1alpha1
-kind: AccessPolicy
-metadata: {name: NAME}
-spec:
-  clusters: [prod]
-  namespaces: [payments]
-  roles: [pod-exec]
-  requesters: {users: [alice]}
-  approvers: APPROVERS
-  maxDuration: 4h
-"""
-
-
-def extra_policy(name: str, approvers: str) -> str:
-    return STRICT.replace("NAME", name).replace("APPROVERS", approvers)
 
 
 def test_the_strictest_allowing_policy_wins_by_required():
