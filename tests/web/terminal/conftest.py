@@ -12,7 +12,7 @@ import pytest
 
 from janus.dev.controlplane import LocalCluster
 from tests.k8s_helpers import create_access_request, create_namespace, create_pod, make_grant_secret
-from tests.web.terminal.support import AppServer, in_seconds, web_kubeconfig
+from tests.web.terminal.support import AppServer, in_seconds, two_replicas, web_kubeconfig
 
 
 @pytest.fixture(scope="session")
@@ -28,18 +28,8 @@ def web_kube(cluster: LocalCluster, terminal_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def replicas(web_kube: Path, terminal_dir: Path) -> Iterator[tuple[AppServer, AppServer]]:
     """Two replicas of the web app sharing one database, as a Deployment with 2 pods would."""
-    database = terminal_dir / "sessions.db"
-    first = AppServer.start(web_kube, database)
-    try:
-        second = AppServer.start(web_kube, database)
-    except BaseException:
-        first.stop()
-        raise
-    try:
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+    with two_replicas(web_kube, terminal_dir / "sessions.db") as pair:
+        yield pair
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,12 +157,40 @@ class AppServer:
         replica.stop()
         raise AssertionError("web app did not start (or its grant watcher is not ready)")
 
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, kubeconfig: Path, database: Path | str,
+                **options: Any) -> Iterator[AppServer]:
+        """:meth:`start` for the length of a ``with`` block (a module fixture's whole life)."""
+        replica = cls.start(kubeconfig, database, **options)
+        try:
+            yield replica
+        finally:
+            replica.stop()
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
 
     def has_sessions(self, cr_name: str) -> bool:
         return cr_name in self.app.state.terminal.registry.grants()
+
+
+@contextlib.contextmanager
+def two_replicas(kubeconfig: Path, database: Path | str) -> Iterator[tuple[AppServer, AppServer]]:
+    """Two replicas of the web app sharing one database, as a Deployment with 2 pods would; the
+    first is stopped when the second does not start."""
+    first = AppServer.start(kubeconfig, database)
+    try:
+        second = AppServer.start(kubeconfig, database)
+    except BaseException:
+        first.stop()
+        raise
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
 
 
 @dataclass

@@ -33,11 +33,8 @@ def debug_replica(web_kube: Path, terminal_dir: Path) -> Iterator[AppServer]:
     repo = terminal_dir / "debug-access"
     (repo / "policies").mkdir(parents=True, exist_ok=True)
     (repo / "policies" / "janus.yaml").write_text(DEBUG_CONFIG)
-    replica = AppServer.start(web_kube, terminal_dir / "debug.db", access_repo_dir=repo)
-    try:
+    with AppServer.running(web_kube, terminal_dir / "debug.db", access_repo_dir=repo) as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 def _as_role(cluster: LocalCluster, grant, role: str) -> None:

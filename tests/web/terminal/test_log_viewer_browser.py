@@ -21,11 +21,8 @@ pytestmark = pytest.mark.k8s_real
 
 @pytest.fixture(scope="module")
 def dev_replica(web_kube: Path, terminal_dir: Path) -> Iterator[AppServer]:
-    replica = AppServer.start(web_kube, terminal_dir / "logs-browser.db", auth_mode="dev")
-    try:
+    with AppServer.running(web_kube, terminal_dir / "logs-browser.db", auth_mode="dev") as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,25 +14,15 @@ import httpx
 import pytest
 
 from janus.web.recording import parse_asciicast
-from tests.web.terminal.support import ADMIN, AppServer, Terminal
+from tests.web.terminal.support import ADMIN, AppServer, Terminal, two_replicas
 
 pytestmark = [pytest.mark.k8s_real, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
 def pg_replicas(web_kube: Path, postgres_server) -> Iterator[tuple[AppServer, AppServer]]:  # type: ignore[no-untyped-def]
-    url = postgres_server.create_database("terminal_replicas")
-    first = AppServer.start(web_kube, url)
-    try:
-        second = AppServer.start(web_kube, url)
-    except BaseException:
-        first.stop()
-        raise
-    try:
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+    with two_replicas(web_kube, postgres_server.create_database("terminal_replicas")) as pair:
+        yield pair
 
 
 def test_a_session_recorded_by_one_replica_is_served_by_the_other(pg_replicas,  # type: ignore[no-untyped-def]

@@ -36,11 +36,8 @@ TERM_SIZE = "(i) => [window.janusPanes[i].term.rows, window.janusPanes[i].term.c
 
 @pytest.fixture(scope="module")
 def dev_replica(web_kube: Path, terminal_dir: Path) -> Iterator[AppServer]:
-    replica = AppServer.start(web_kube, terminal_dir / "browser.db", auth_mode="dev")
-    try:
+    with AppServer.running(web_kube, terminal_dir / "browser.db", auth_mode="dev") as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,8 @@ pytestmark = pytest.mark.k8s_real
 @pytest.fixture(scope="module")
 def dev_server(web_kube: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     database = tmp_path_factory.mktemp("signed-out") / "web.db"
-    server = AppServer.start(web_kube, database, auth_mode="dev")
-    try:
+    with AppServer.running(web_kube, database, auth_mode="dev") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _dev_login(http: httpx.Client, login: str) -> str:
