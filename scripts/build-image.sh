@@ -148,7 +148,9 @@ pipwhl="$(cd "$wheelhouse" && ls pip-*.whl)"
 # --break-system-packages: Debian marks its python3 externally managed (PEP 668) to protect apt's
 # packages; this image has no apt and /usr/local is exactly where local installs belong.
 # The locked dependencies first (hashes checked again), then Janus itself with --no-deps.
-pip_install=(chroot "$tree" /usr/bin/python3 "/wheels/$pipwhl/pip" install --quiet --no-index
+# `env -i`: the host's PIP_* settings (a find-links folder, a config file) mean nothing inside the
+# tree and made pip warn once per package; the install needs none of them.
+pip_install=(env -i PATH=/usr/bin:/bin chroot "$tree" /usr/bin/python3 "/wheels/$pipwhl/pip" install --quiet --no-index
              --find-links /wheels --no-compile --no-warn-script-location
              --disable-pip-version-check --root-user-action=ignore --break-system-packages)
 "${pip_install[@]}" --require-hashes --no-deps -r /wheels/requirements.lock
