@@ -1,6 +1,6 @@
 """What the real-browser tests share: Debian's Chromium (never a downloaded one), how Playwright
-launches it, the xterm buffer reader, the web app served in a thread for the browser, and the
-skip-or-fail and polling helpers."""
+launches it, the xterm buffer reader, the web app served in a thread for the browser, the dev
+sign-in, and the skip-or-fail and polling helpers."""
 
 from __future__ import annotations
 
@@ -69,6 +69,14 @@ def serving(config: Any) -> Iterator[None]:
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
+
+
+def dev_sign_in(page: Any, url: str, login: str) -> None:
+    """Open *url*, sign in as *login* on the dev login page it sends to, and wait to be back."""
+    page.goto(url)
+    page.fill("input[name=login]", login)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
 
 
 def collect_problems(page: Any, problems: list[str]) -> None:

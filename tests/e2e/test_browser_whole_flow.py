@@ -23,6 +23,7 @@ from tests.browser_support import (
     BUFFER_TEXT,
     CHROMIUM,
     collect_problems,
+    dev_sign_in,
     launch_chromium,
     require,
     wait_for,
@@ -59,10 +60,7 @@ _wait = partial(wait_for, interval=0.2)
 
 
 def _sign_in(page: Page, web: str, login: str, then: str) -> None:
-    page.goto(f"{web}{then}")
-    page.fill("input[name=login]", login)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{web}{then}")
+    dev_sign_in(page, f"{web}{then}", login)
 
 
 def _screen(page: Page) -> str:

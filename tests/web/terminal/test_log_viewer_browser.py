@@ -12,7 +12,14 @@ from kubernetes import client
 
 from janus import names, resource
 from janus.dev.controlplane import LocalCluster
-from tests.browser_support import CHROMIUM, collect_problems, launch_chromium, require, wait_for
+from tests.browser_support import (
+    CHROMIUM,
+    collect_problems,
+    dev_sign_in,
+    launch_chromium,
+    require,
+    wait_for,
+)
 from tests.web.terminal.support import AppServer
 from tests.web.terminal.test_log_viewer import _as_pod_logs
 
@@ -42,10 +49,7 @@ def test_log_viewer_in_chromium(
     problems: list[str] = []
     collect_problems(page, problems)
     try:
-        page.goto(f"{dev_replica.base}/logs/{grant.cr_name}")
-        page.fill("input[name=login]", "alice")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{dev_replica.base}/logs/{grant.cr_name}")
+        dev_sign_in(page, f"{dev_replica.base}/logs/{grant.cr_name}", "alice")
         target = page.locator("[data-testid=logs-target] option")
         wait_for(lambda: target.count() == 2, 10, "containers listed")
         assert target.all_text_contents() == ["target / app", "target / sidecar"]
@@ -85,10 +89,7 @@ def test_resource_view_in_chromium(
     problems: list[str] = []
     collect_problems(page, problems)
     try:
-        page.goto(f"{dev_replica.base}/view/{grant.cr_name}")
-        page.fill("input[name=login]", "alice")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{dev_replica.base}/view/{grant.cr_name}")
+        dev_sign_in(page, f"{dev_replica.base}/view/{grant.cr_name}", "alice")
         pods = page.locator("[data-testid=view-pods]")
         wait_for(lambda: "target" in (pods.text_content() or ""), 10, "pods listed")
         assert "Running" in (pods.text_content() or "")

@@ -22,6 +22,7 @@ from tests.browser_support import (
     CHROMIUM,
     VENDOR,
     collect_problems,
+    dev_sign_in,
     launch_chromium,
     require,
     wait_for,
@@ -168,10 +169,7 @@ def test_terminal_in_chromium(
     admin = browser.new_context(viewport={"width": 1300, "height": 900})
     page = admin.new_page()
     try:
-        page.goto(f"{dev_replica.base}/admin/sessions")
-        page.fill("input[name=login]", ADMIN)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{dev_replica.base}/admin/sessions")
+        dev_sign_in(page, f"{dev_replica.base}/admin/sessions", ADMIN)
         problems.clear()
         row = page.locator("tr", has_text=first.cr_name).filter(has_text="/app").last
         assert "revoked" in (row.text_content() or "")
