@@ -150,3 +150,28 @@ def test_countdown_and_relinquish_via_htmx(
         time.sleep(0.1)
     assert standing.who_revoked(grants.get(name)) == "alice"
     assert page.problems == []
+
+
+def test_my_access_follows_an_open_request_without_reload(
+    page, server: str, sim: GitHubSimulator
+) -> None:
+    """The open request on "My access" moves from awaiting review to approved by itself: the
+    page re-reads its lists each time its event stream reconnects (janus.web.terminal.live)."""
+    _log_in(page, server, "alice")
+    page.fill("input[name=namespaces]", "payments")
+    page.select_option("select[name=duration]", "1h")
+    page.fill("textarea[name=reason]", "INC-123: live request list in a browser")
+    page.fill("input[name=ticket]", "INC-123")
+    page.click("form[data-testid=request-form] button[type=submit]")
+    page.wait_for_url(f"{server}/requests/pr/*")
+    number = int(page.url.rsplit("/", 1)[1])
+    page.goto(f"{server}/")
+    expect(page.locator("html[data-live=on]")).to_have_count(1, timeout=10000)
+    page.evaluate("() => { window.janusNoReload = 'kept'; }")
+    row = page.locator("[data-testid=open-pulls] tr", has_text=f"#{number}")
+    expect(row).to_contain_text("awaiting review")
+    sim.add_user("mira")
+    sim.review("acme/access", number, "mira", "APPROVE")
+    expect(row).to_contain_text("approved by mira", timeout=30000)
+    assert page.evaluate("() => window.janusNoReload") == "kept"
+    assert page.problems == []
