@@ -8,7 +8,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,20 +15,11 @@ import pytest
 import yaml
 
 from janus.dev.controlplane.ports import free_port
+from tests.browser_support import wait_for as _wait  # the same 0.1 s poll
 from tests.gitops import harness
 from tests.gitops.harness import cr_name, open_request_pr, request_name
 
 pytestmark = pytest.mark.k8s_real
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from janus.dev.controlplane.ports import free_port
 from janus.webhook.signature import sign
+from tests.browser_support import wait_for as _wait  # the same 0.1 s poll
 from tests.gitops import harness
 
 pytestmark = [pytest.mark.k8s_real, pytest.mark.postgres]
@@ -122,16 +123,6 @@ def _rows(engine) -> list:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return list(conn.execute(text(
             "SELECT id, state, attempts, lease_owner FROM deliveries")))
-
-
-def _wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_two_replicas_process_a_burst_exactly_once(shared) -> None:  # type: ignore[no-untyped-def]
