@@ -124,12 +124,14 @@ def test_another_apps_run_of_the_same_name_does_not_stand_in_for_janus(bed, gito
 
 def test_pr_beyond_the_size_limit_fails_the_check_with_within_list_limits(bed, gitops) -> None:
     """The PR check says before merge what verification refuses at merge: a request PR of more
-    than ``MAX_PR_FILES`` files (here the request and 300 notes under requests/) fails."""
+    than ``MAX_PR_FILES`` files (here the request and 300 README.md notes under requests/,
+    which are not request files) fails."""
     from janus.gitops import verify
 
     name = request_name()
     files: dict[str, str | None] = {request_path(name): harness.request_yaml(name)}
-    files |= {f"requests/notes/{i:03}.md": "note\n" for i in range(verify.MAX_PR_FILES)}
+    files |= {f"requests/notes/{i:03}/README.md": "note\n"
+              for i in range(verify.MAX_PR_FILES)}
     number = open_request_pr(bed.sim, bed.repo, name, files=files)
     gitops.check_pull(number)
     head = bed.sim.pull(bed.repo, number)["head"]["sha"]

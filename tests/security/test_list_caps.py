@@ -133,14 +133,21 @@ def test_request_pr_of_more_than_100_commits_is_refused(bed, gitops, kube) -> No
 
 
 def test_request_pr_of_more_than_300_files_is_refused(bed, gitops, kube) -> None:
-    """The file limit: one commit, the request file and 300 notes beside it under requests/
-    (nothing outside), approved by bob and merged, is refused."""
+    """The file limit on the PR's count: the request file and 300 README.md notes beside it
+    under requests/ (not request files, nothing outside), in two commits of 151 and 150
+    files (so no single commit is over the limit), approved by bob and merged, is refused."""
     name = request_name()
-    files: dict[str, str | None] = {request_path(name): harness.request_yaml(name)}
-    files |= {f"requests/notes/{i:03}.md": "note\n" for i in range(verify.MAX_PR_FILES)}
-    number = harness.open_request_pr(bed.sim, bed.repo, name, files=files)
+    half = verify.MAX_PR_FILES // 2
+    first: dict[str, str | None] = {request_path(name): harness.request_yaml(name)}
+    first |= {f"requests/notes/{i:03}/README.md": "note\n" for i in range(half)}
+    second: dict[str, str | None] = {f"requests/notes/{i:03}/README.md": "note\n"
+                                     for i in range(half, verify.MAX_PR_FILES)}
+    bed.sim.push_series(bed.repo, f"req/{name}", [first, second], author="alice",
+                        message="work", base="main")
+    number = bed.sim.create_pull(bed.repo, head=f"req/{name}", title=f"Access request {name}",
+                                 author="alice")
     pull = bed.sim.pull(bed.repo, number)
-    assert pull["commits"] == 1 and pull["changed_files"] == 301
+    assert pull["commits"] == 2 and pull["changed_files"] == 301
     bed.sim.review(bed.repo, number, "bob", "APPROVE")
     bed.sim.merge(bed.repo, number, actor="root")
     verdict = gitops.process_merge(number)
