@@ -430,3 +430,18 @@ def test_production_web_settings_validate(monkeypatch: pytest.MonkeyPatch) -> No
     settings.validate()
     assert settings.public_origin == "https://janus.prod.example.com"
     assert settings.admin_teams == frozenset({"acme-corp/sre"})
+
+
+def test_web_reads_the_ledger_branch_the_receiver_writes() -> None:
+    """One value, `webhook.ledgerBranch`, tells the receiver where to write and the web app where to
+    read past grants (a web app reading the default branch would show no ended grant at all)."""
+    def web_settings(*sets: str) -> dict[str, Any]:
+        config = find(render(sets=sets), "ConfigMap", "janus-web", NAMESPACE)
+        return dict(yaml.safe_load(config["data"]["web.yaml"]))
+
+    assert "ledger_branch" not in web_settings()
+    assert web_settings("webhook.ledgerBranch=janus-ledger")["ledger_branch"] == "janus-ledger"
+    docs = render(sets=("webhook.ledgerBranch=janus-ledger",))
+    receiver = find(docs, "Deployment", "janus-webhook", NAMESPACE)
+    assert "--ledger-branch=janus-ledger" in " ".join(receiver["spec"]["template"]["spec"]
+                                                    ["containers"][0]["args"])
