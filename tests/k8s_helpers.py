@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
+from janus import resource
 from janus.dev.controlplane.cluster import NODE_NAME, LocalCluster
 
 POD_EXEC_RULES = [
@@ -250,3 +252,15 @@ def create_access_request(
         {"status": status},
     )
     return cr_name
+
+
+def raw_access_request(api: Any, namespace: str, name: str) -> dict[str, Any] | None:
+    """The AccessRequest *name* in *namespace* exactly as the API server stores it (None if
+    absent)."""
+    try:
+        return client.CustomObjectsApi(api).get_namespaced_custom_object(
+            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise

@@ -24,6 +24,7 @@ from janus.gitops.crs import AccessRequests
 from janus.gitops.metrics import Counters
 from janus.gitops.service import GitOps
 from janus.model import load_config_file
+from tests.k8s_helpers import raw_access_request
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = ("alice", "bob", "carol", "root", "sam", "dave", "rita")
@@ -163,13 +164,7 @@ def install_crd(api: Any) -> None:
 def raw_cr(api: Any, name: str, namespace: str = names.JANUS_NAMESPACE) -> dict[str, Any] | None:
     """The AccessRequest *name* exactly as the API server stores it (None if absent): the tests
     assert the receiver's wire format, not only what the view reads of it."""
-    try:
-        return client.CustomObjectsApi(api).get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    return raw_access_request(api, namespace, name)
 
 
 def make_gitops(bed: Bed, api: Any) -> GitOps:

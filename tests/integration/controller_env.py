@@ -26,6 +26,7 @@ from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.policy.roles import cluster_role_manifest
 from janus.resource import crd
+from tests.k8s_helpers import raw_access_request
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE_ROLE = "janus-pod-exec"
@@ -112,13 +113,7 @@ def create_request(api: Any, janus_ns: str, *, cluster: str, namespace: str,
 
 
 def get_request(api: Any, janus_ns: str, name: str) -> dict[str, Any] | None:
-    try:
-        return client.CustomObjectsApi(api).get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    return raw_access_request(api, janus_ns, name)
 
 
 def patch_spec(api: Any, janus_ns: str, name: str, spec: dict[str, Any]) -> None:
