@@ -4,7 +4,6 @@ the real API server, signed deliveries over HTTP, a clean stop on SIGTERM."""
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from janus.dev.controlplane.ports import free_port
 from tests.browser_support import wait_for as _wait  # the same 0.1 s poll
+from tests.e2e.receiver_setup import prepare_receiver
 from tests.gitops import harness
 from tests.gitops.harness import cr_name, open_request_pr, request_name
 
@@ -26,12 +25,7 @@ def test_janus_webhook_cli_grants_a_verified_merge(e2e_sim, cluster, janus_ns,
                                                    tmp_path: Path) -> None:
     sim, app_id, key, _bot = e2e_sim
     sim.set_delivery_mode("sync")
-    repo = harness.new_repo(sim)
-    installation = sim.install_app(app_id, repo)
-    secret = secrets.token_hex(20)
-    files = {"key": key, "secret": secret, "kubeconfig": yaml.safe_dump(cluster.kubeconfig())}
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
+    repo, installation, secret = prepare_receiver(sim, app_id, key, cluster, tmp_path)
     port, metrics_port = free_port(), free_port()
     log = (tmp_path / "webhook.log").open("wb")
     proc = subprocess.Popen(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,12 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 
 from janus.dev.controlplane.ports import free_port
 from janus.webhook.signature import sign
 from tests.browser_support import wait_for as _wait  # the same 0.1 s poll
+from tests.e2e.receiver_setup import prepare_receiver
 from tests.gitops import harness
 
 pytestmark = [pytest.mark.k8s_real, pytest.mark.postgres]
@@ -78,12 +77,7 @@ class Replica:
 @pytest.fixture
 def shared(e2e_sim, cluster, janus_ns, postgres_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     sim, app_id, key, _bot = e2e_sim
-    repo = harness.new_repo(sim)
-    installation = sim.install_app(app_id, repo)
-    secret = secrets.token_hex(20)
-    files = {"key": key, "secret": secret, "kubeconfig": yaml.safe_dump(cluster.kubeconfig())}
-    for name, content in files.items():
-        (tmp_path / name).write_text(content)
+    repo, installation, secret = prepare_receiver(sim, app_id, key, cluster, tmp_path)
     repo_id = sim.client("root").get_repo(repo).id
     replicas: list[Replica] = []
 
