@@ -16,7 +16,11 @@ but never loses one:
 * an open request PR older than ``pendingTimeout``: closed with a comment.
 
 The CRs are listed *before* the tree is read, so a grant created meanwhile by a webhook worker
-(whose file is necessarily already on the branch) is never mistaken for an orphan.
+(whose file is necessarily already on the branch) is never mistaken for an orphan. The other way
+round, a listing is stale by the time a decision is made on it: every decision taken on "no CR"
+(or "this CR is live") re-reads that CR first. A merge worker that creates the CR and gets its
+``applied`` entry committed between the listing and the ledger lookup would otherwise make a
+live grant look like "recorded, CR gone" — and be recorded as ended, its file removed.
 """
 
 from __future__ import annotations
@@ -116,6 +120,8 @@ class Reconciler:
                 continue  # another access repository's grant
             path = cr.provenance.path
             if path and path not in files and not cr.ended:
+                if not self._still_live(cr_name, path):
+                    continue
                 through_pull = self._revoke_through_pull(path, cr_name, head)
                 if through_pull == "revoked":
                     report.revoked.append(cr_name)
@@ -151,6 +157,13 @@ class Reconciler:
             entry = ops.ledger.recorded(pull.merge_commit_sha, path, pull.merged_at,
                                         pull.number)
             if entry is not None:  # applied once already: never again, whatever the CRs say
+                # The ledger records a merge only after its CR exists: a CR there now is live
+                # (created after the pass listed the CRs, or held by the ledger finalizer while
+                # its end is written) — not a half-done write to repair.
+                if ops.crs.get(cr_name) is not None:
+                    event(log, "reconcile.created_meanwhile", request=cr_name, path=path,
+                          entry=entry.path)
+                    return
                 self._repair(path, cr_name, entry, now, report)
                 return
         found = sources.read_file(ops.repo, path, head)
@@ -174,6 +187,13 @@ class Reconciler:
         elif ops.crs.get(cr_name) is not None:
             report.granted.append(cr_name)
             ops.counters.inc("reconcile_grants_total")
+
+    def _still_live(self, cr_name: str, path: str) -> bool:
+        """The listed CR, read again right before it is revoked: still there, not ended, and
+        still granted by *path* (a merge since the listing may have ended or replaced it)."""
+        current = self.ops.crs.get(cr_name)
+        return (current is not None and not current.ended and current.provenance is not None
+                and current.provenance.path == path)
 
     def _revoke_through_pull(self, path: str, cr_name: str, head: str) -> str:
         """Revoke a grant whose file is gone the way its deleting PR would: by that PR's
