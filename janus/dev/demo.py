@@ -252,6 +252,30 @@ def _prepare_pod_root(progress: Progress) -> Path | None:
     return work
 
 
+@dataclass(frozen=True)
+class _GitHubSide:
+    """What the simulator step leaves for the receiver and the web app: where events go, the
+    files holding the webhook secret, the App's key and the simulator's state."""
+
+    sim: Any
+    repo: str
+    app_id: int
+    installation_id: int
+    webhook_port: int
+    secret_file: Path
+    app_key: Path
+    sim_state: Path
+
+
+@dataclass(frozen=True)
+class _Databases:
+    """Where the receiver (extra argv and environment) and the web app keep their data."""
+
+    webhook_args: list[str]
+    webhook_env: dict[str, str]
+    web_database: str
+
+
 def start_demo(
     state_dir: Path,
     progress: Progress,
@@ -263,144 +287,229 @@ def start_demo(
     """Start the whole flow; on any failure stop what was started and re-raise. With
     *postgres* the receiver and the web app keep their data in a local PostgreSQL server (as
     several replicas of each would) instead of SQLite files."""
-    from janus.dev.github_sim import GitHubSimulator
-    from janus.dev.github_sim.demo import seed_demo
-
-    if state_dir.exists():
-        shutil.rmtree(state_dir)
-    (state_dir / "logs").mkdir(parents=True)
+    _reset_state_dir(state_dir)
     env = DemoEnvironment(state_dir=state_dir)
-    janus = [sys.executable, "-m", "janus"]
     try:
         env.pod_root = _prepare_pod_root(progress)
-        shims = env.pod_root / "bin" if env.pod_root else None
-        for name in clusters:
-            env.clusters[name] = LocalCluster.start(
-                name, workdir=state_dir / name, progress=progress, exec_shims=shims
-            )
-        central = env.clusters[clusters[0]]
-
-        progress("[demo] installing CRDs, namespaces, catalogue ClusterRoles and RBAC")
-        from janus.resource import crd
-
-        with central.admin_client() as api:
-            crd.install(api)
-        controller_kubeconfigs: dict[str, dict] = {}
-        for name, cluster in env.clusters.items():
-            _install_catalogue(cluster)
-            _create_workloads(cluster)
-            controller_kubeconfigs[name] = _controller_kubeconfig(
-                cluster, central=cluster is central
-            )
-        for name in clusters[1:]:
-            _register_target(central, name, controller_kubeconfigs[name])
-        controller_kcfg = _write_private(
-            state_dir / "controller.kubeconfig",
-            yaml.safe_dump(controller_kubeconfigs[central.name]),
-        )
-
-        progress("[demo] starting the GitHub simulator (acme/access)")
-        webhook_port = free_port()
-        webhook_secret = secrets.token_hex(32)
-        secret_file = _write_private(state_dir / "webhook-secret", webhook_secret)
-        sim = GitHubSimulator.start(root=state_dir / "github")
-        env.simulator = sim
-        world = seed_demo(sim)
-        env.access_repo_dir = access_repo_dir(state_dir, world.repo)
-        sim.set_delivery_mode("background")
-        sim.add_webhook(
-            world.repo, f"http://127.0.0.1:{webhook_port}/webhooks/github", webhook_secret, ["*"]
-        )
-        app_key = _write_private(state_dir / "github-app.pem", world.app_private_key)
-        # One token file per demo user (mode 0600) for `janus request --token-file`.
-        for login in world.users:
-            _write_private(state_dir / "tokens" / login, sim.token(login) + "\n")
-        sim_state = _write_private(
-            state_dir / "github-sim.json",
-            json.dumps(
-                {
-                    "base_url": sim.base_url,
-                    "repo": world.repo,
-                    "app_id": world.app_id,
-                    "installation_id": world.installation_id,
-                    "tokens": {login: sim.token(login) for login in world.users},
-                },
-                indent=2,
-            ),
-        )
-
-        webhook_db = ["--db", str(state_dir / "webhook.sqlite")]
-        webhook_env: dict[str, str] = {}
-        web_database = f"sqlite:///{state_dir / 'web.sqlite'}"
-        if postgres:
-            from janus.dev.postgres import LocalPostgres
-
-            progress("[demo] starting PostgreSQL (Debian's server, 127.0.0.1)")
-            env.postgres = LocalPostgres.start()
-            # The URL carries the password: the receiver gets it in its environment, the web
-            # app in its settings file (mode 0600), neither on a command line.
-            webhook_db = []
-            webhook_env = {"JANUS_WEBHOOK_DATABASE_URL": env.postgres.create_database("webhook")}
-            web_database = env.postgres.create_database("web")
-            env.urls["postgres"] = f"{env.postgres.host}:{env.postgres.port}"
-
-        progress("[demo] starting janus controller")
-        _spawn(
-            env,
-            "controller",
-            [*janus, "controller", "--config", str(CONFIG_FILE),
-             "--namespace", names.JANUS_NAMESPACE, "--central-cluster-name", central.name,
-             "--standalone"],
-            {"KUBECONFIG": str(controller_kcfg)},
-        )
-
-        progress(f"[demo] starting janus webhook on 127.0.0.1:{webhook_port}")
-        receiver = _spawn(
-            env,
-            "webhook",
-            [*janus, "webhook", "--config", str(CONFIG_FILE), "--repo", world.repo,
-             "--github-api-url", sim.base_url, "--app-id", str(world.app_id),
-             "--app-key", str(app_key), "--installation-id", str(world.installation_id),
-             "--no-throttle", "--kubeconfig", str(central.admin_kubeconfig),
-             "--namespace", names.JANUS_NAMESPACE, "--secret-file", str(secret_file),
-             "--port", str(webhook_port), *webhook_db, "--reconcile-interval", "30"],
-            webhook_env,
-        )
-
-        progress(f"[demo] starting janus web on 127.0.0.1:{web_port}")
-        web_config = _write_private(
-            state_dir / "web.yaml",
-            yaml.safe_dump(
-                {
-                    "public_url": f"http://127.0.0.1:{web_port}",
-                    "database_url": web_database,
-                    "dev_login_users": DEMO_USERS,
-                }
-            ),
-        )
-        # Policies and team membership come from the access repository on the simulator, as
-        # they would from GitHub in a deployment.
-        web = _spawn(
-            env,
-            "web",
-            [*janus, "web", "--config", str(web_config), "--dev-login",
-             "--host", "127.0.0.1", "--port", str(web_port),
-             "--kubeconfig", str(central.admin_kubeconfig), "--github-sim-state", str(sim_state)],
-            {},
-        )
-        _wait_http(f"http://127.0.0.1:{webhook_port}/healthz", receiver)
+        central = _start_clusters(env, clusters, progress)
+        controller_kcfg = _install_janus_objects(env, central, clusters, progress)
+        github = _start_simulator(env, progress)
+        databases = _choose_databases(env, postgres, progress)
+        _start_controller(env, central, controller_kcfg, progress)
+        receiver = _start_receiver(env, central, github, databases, progress)
+        web = _start_web(env, central, github, databases, web_port, progress)
+        _wait_http(f"http://127.0.0.1:{github.webhook_port}/healthz", receiver)
         _wait_http(f"http://127.0.0.1:{web_port}/healthz", web)
-        env.urls = {
-            **env.urls,
-            "web": f"http://127.0.0.1:{web_port}",
-            "github": sim.base_url,
-            "review": f"{sim.base_url}/_sim/{world.repo}",
-            "webhook": f"http://127.0.0.1:{webhook_port}/webhooks/github",
-        }
+        _record_urls(env, github, web_port)
         return env
     except BaseException:
         env.stop(progress)
         raise
+
+
+def _janus_argv() -> list[str]:
+    """The janus CLI as run by this interpreter, for the child processes."""
+    return [sys.executable, "-m", "janus"]
+
+
+def _reset_state_dir(state_dir: Path) -> None:
+    """Start from scratch: delete the previous run's state and make the logs directory."""
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    (state_dir / "logs").mkdir(parents=True)
+
+
+def _start_clusters(
+    env: DemoEnvironment, clusters: tuple[str, ...], progress: Progress
+) -> LocalCluster:
+    """Start each cluster (pods exec'ing into the isolated root when there is one); return the
+    central one, the first."""
+    shims = env.pod_root / "bin" if env.pod_root else None
+    for name in clusters:
+        env.clusters[name] = LocalCluster.start(
+            name, workdir=env.state_dir / name, progress=progress, exec_shims=shims
+        )
+    return env.clusters[clusters[0]]
+
+
+def _install_janus_objects(
+    env: DemoEnvironment, central: LocalCluster, clusters: tuple[str, ...], progress: Progress
+) -> Path:
+    """What a Helm install would create (CRDs, catalogue, RBAC, workloads, target Secrets);
+    return the controller's kubeconfig file."""
+    progress("[demo] installing CRDs, namespaces, catalogue ClusterRoles and RBAC")
+    from janus.resource import crd
+
+    with central.admin_client() as api:
+        crd.install(api)
+    controller_kubeconfigs: dict[str, dict] = {}
+    for name, cluster in env.clusters.items():
+        _install_catalogue(cluster)
+        _create_workloads(cluster)
+        controller_kubeconfigs[name] = _controller_kubeconfig(
+            cluster, central=cluster is central
+        )
+    for name in clusters[1:]:
+        _register_target(central, name, controller_kubeconfigs[name])
+    return _write_private(
+        env.state_dir / "controller.kubeconfig",
+        yaml.safe_dump(controller_kubeconfigs[central.name]),
+    )
+
+
+def _start_simulator(env: DemoEnvironment, progress: Progress) -> _GitHubSide:
+    """Start the GitHub simulator, seed the demo organisation, point its webhook at the
+    receiver's port and write the secret, App key, token and state files."""
+    from janus.dev.github_sim import GitHubSimulator
+    from janus.dev.github_sim.demo import seed_demo
+
+    state_dir = env.state_dir
+    progress("[demo] starting the GitHub simulator (acme/access)")
+    webhook_port = free_port()
+    webhook_secret = secrets.token_hex(32)
+    secret_file = _write_private(state_dir / "webhook-secret", webhook_secret)
+    sim = GitHubSimulator.start(root=state_dir / "github")
+    env.simulator = sim
+    world = seed_demo(sim)
+    env.access_repo_dir = access_repo_dir(state_dir, world.repo)
+    sim.set_delivery_mode("background")
+    sim.add_webhook(
+        world.repo, f"http://127.0.0.1:{webhook_port}/webhooks/github", webhook_secret, ["*"]
+    )
+    app_key = _write_private(state_dir / "github-app.pem", world.app_private_key)
+    # One token file per demo user (mode 0600) for `janus request --token-file`.
+    for login in world.users:
+        _write_private(state_dir / "tokens" / login, sim.token(login) + "\n")
+    sim_state = _write_private(
+        state_dir / "github-sim.json",
+        json.dumps(
+            {
+                "base_url": sim.base_url,
+                "repo": world.repo,
+                "app_id": world.app_id,
+                "installation_id": world.installation_id,
+                "tokens": {login: sim.token(login) for login in world.users},
+            },
+            indent=2,
+        ),
+    )
+    return _GitHubSide(
+        sim=sim,
+        repo=world.repo,
+        app_id=world.app_id,
+        installation_id=world.installation_id,
+        webhook_port=webhook_port,
+        secret_file=secret_file,
+        app_key=app_key,
+        sim_state=sim_state,
+    )
+
+
+def _choose_databases(env: DemoEnvironment, postgres: bool, progress: Progress) -> _Databases:
+    """SQLite files in the state directory, or with *postgres* one database each on a local
+    PostgreSQL server started here."""
+    if not postgres:
+        return _Databases(
+            webhook_args=["--db", str(env.state_dir / "webhook.sqlite")],
+            webhook_env={},
+            web_database=f"sqlite:///{env.state_dir / 'web.sqlite'}",
+        )
+    from janus.dev.postgres import LocalPostgres
+
+    progress("[demo] starting PostgreSQL (Debian's server, 127.0.0.1)")
+    env.postgres = LocalPostgres.start()
+    # The URL carries the password: the receiver gets it in its environment, the web
+    # app in its settings file (mode 0600), neither on a command line.
+    databases = _Databases(
+        webhook_args=[],
+        webhook_env={"JANUS_WEBHOOK_DATABASE_URL": env.postgres.create_database("webhook")},
+        web_database=env.postgres.create_database("web"),
+    )
+    env.urls["postgres"] = f"{env.postgres.host}:{env.postgres.port}"
+    return databases
+
+
+def _start_controller(
+    env: DemoEnvironment, central: LocalCluster, controller_kcfg: Path, progress: Progress
+) -> None:
+    """Spawn ``janus controller`` with its least-privilege kubeconfig."""
+    progress("[demo] starting janus controller")
+    _spawn(
+        env,
+        "controller",
+        [*_janus_argv(), "controller", "--config", str(CONFIG_FILE),
+         "--namespace", names.JANUS_NAMESPACE, "--central-cluster-name", central.name,
+         "--standalone"],
+        {"KUBECONFIG": str(controller_kcfg)},
+    )
+
+
+def _start_receiver(
+    env: DemoEnvironment,
+    central: LocalCluster,
+    github: _GitHubSide,
+    databases: _Databases,
+    progress: Progress,
+) -> Any:
+    """Spawn ``janus webhook`` on the port the simulator delivers to; return its process."""
+    progress(f"[demo] starting janus webhook on 127.0.0.1:{github.webhook_port}")
+    return _spawn(
+        env,
+        "webhook",
+        [*_janus_argv(), "webhook", "--config", str(CONFIG_FILE), "--repo", github.repo,
+         "--github-api-url", github.sim.base_url, "--app-id", str(github.app_id),
+         "--app-key", str(github.app_key), "--installation-id", str(github.installation_id),
+         "--no-throttle", "--kubeconfig", str(central.admin_kubeconfig),
+         "--namespace", names.JANUS_NAMESPACE, "--secret-file", str(github.secret_file),
+         "--port", str(github.webhook_port), *databases.webhook_args,
+         "--reconcile-interval", "30"],
+        databases.webhook_env,
+    )
+
+
+def _start_web(
+    env: DemoEnvironment,
+    central: LocalCluster,
+    github: _GitHubSide,
+    databases: _Databases,
+    web_port: int,
+    progress: Progress,
+) -> Any:
+    """Write the web app's settings (mode 0600) and spawn ``janus web`` with the dev login;
+    return its process."""
+    progress(f"[demo] starting janus web on 127.0.0.1:{web_port}")
+    web_config = _write_private(
+        env.state_dir / "web.yaml",
+        yaml.safe_dump(
+            {
+                "public_url": f"http://127.0.0.1:{web_port}",
+                "database_url": databases.web_database,
+                "dev_login_users": DEMO_USERS,
+            }
+        ),
+    )
+    # Policies and team membership come from the access repository on the simulator, as
+    # they would from GitHub in a deployment.
+    return _spawn(
+        env,
+        "web",
+        [*_janus_argv(), "web", "--config", str(web_config), "--dev-login",
+         "--host", "127.0.0.1", "--port", str(web_port),
+         "--kubeconfig", str(central.admin_kubeconfig),
+         "--github-sim-state", str(github.sim_state)],
+        {},
+    )
+
+
+def _record_urls(env: DemoEnvironment, github: _GitHubSide, web_port: int) -> None:
+    """The addresses the instructions print (after PostgreSQL's, when there is one)."""
+    env.urls = {
+        **env.urls,
+        "web": f"http://127.0.0.1:{web_port}",
+        "github": github.sim.base_url,
+        "review": f"{github.sim.base_url}/_sim/{github.repo}",
+        "webhook": f"http://127.0.0.1:{github.webhook_port}/webhooks/github",
+    }
 
 
 def access_repo_dir(state_dir: Path, repo: str) -> Path:
