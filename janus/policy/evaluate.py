@@ -22,92 +22,145 @@ demands for the same request.
 
 from __future__ import annotations
 
-from janus.model import AccessPolicy, PolicySet, Problem, Request, format_duration
+from janus.model import (
+    AccessPolicy,
+    JanusConfig,
+    PolicySet,
+    Problem,
+    Request,
+    format_duration,
+)
 from janus.policy.decision import ApprovalRequirement, Decision
 from janus.policy.membership import Membership
 
 
 def evaluate(request: Request, policies: PolicySet, membership: Membership) -> Decision:
     """Decide whether *request* is allowed and which approvals it needs. Pure; no I/O."""
-    config = policies.config
+    problems = _global_problems(request, policies.config)
+    # Out-of-bounds duration alone does not stop here: the policy checks still run, so the
+    # requester learns everything else that is wrong in one go.
+    if any(p.rule != "duration.bounds" for p in problems):
+        return Decision(allowed=False, problems=problems)
+    candidates = _candidates(request, policies)
+    if isinstance(candidates, Problem):
+        return Decision(allowed=False, problems=[*problems, candidates])
+    eligible = _eligible(request, candidates, membership)
+    if isinstance(eligible, Problem):
+        return Decision(allowed=False, problems=[*problems, eligible])
+    allowing, refusals = _split_by_limits(request, eligible)
+    if not allowing:
+        problems.extend(_limit_problems(request, refusals))
+    if problems:
+        return Decision(allowed=False, problems=problems)
+    return _allow(min(allowing, key=_strictness))
 
-    def problem(field: str, rule: str, message: str) -> Problem:
-        return Problem(request.path, request.line_of.get(field), None, rule, message)
 
+def _problem(request: Request, field: str, rule: str, message: str) -> Problem:
+    """A refusal pointing at *field*'s line in the request file."""
+    return Problem(request.path, request.line_of.get(field), None, rule, message)
+
+
+def _global_problems(request: Request, config: JanusConfig) -> list[Problem]:
+    """Step 1: the cluster, the namespace, the role and the duration against the JanusConfig,
+    whatever the policies say."""
     problems: list[Problem] = []
     if request.cluster not in config.clusters:
-        problems.append(problem("cluster", "cluster.unknown", (
+        problems.append(_problem(request, "cluster", "cluster.unknown", (
             f"cluster {request.cluster!r} is not configured; accepted: "
             f"{', '.join(config.clusters)}"
         )))
     if request.namespace in config.excluded_namespaces:
-        problems.append(problem("namespace", "namespace.excluded", (
+        problems.append(_problem(request, "namespace", "namespace.excluded", (
             f"namespace {request.namespace!r} is excluded and can never be granted; "
             "ask for the namespace where the workload runs"
         )))
     if request.role not in config.roles:
-        problems.append(problem("role", "role.unknown", (
+        problems.append(_problem(request, "role", "role.unknown", (
             f"role {request.role!r} is not in the catalogue; accepted: "
             f"{', '.join(sorted(config.roles))}"
         )))
     if not config.duration_min <= request.duration <= config.duration_max:
-        problems.append(problem("duration", "duration.bounds", (
+        problems.append(_problem(request, "duration", "duration.bounds", (
             f"duration {format_duration(request.duration)} is outside the global bounds; "
             f"between {format_duration(config.duration_min)} and "
             f"{format_duration(config.duration_max)} is accepted"
         )))
-    if problems and any(p.rule != "duration.bounds" for p in problems):
-        return Decision(allowed=False, problems=problems)
+    return problems
 
+
+def _candidates(request: Request, policies: PolicySet) -> list[AccessPolicy] | Problem:
+    """Step 2: the policies covering the cluster, the namespace and the role, or the refusal
+    naming what is covered there."""
     covering = policies.covering(request.cluster, request.namespace)
     if not covering:
         patterns = sorted({ns for p in policies.policies if request.cluster in p.clusters
                            for ns in p.namespaces})
         accepted = ", ".join(patterns) if patterns else "none"
-        problems.append(problem("namespace", "policy.no-match", (
+        return _problem(request, "namespace", "policy.no-match", (
             f"no policy covers namespace {request.namespace!r} on cluster "
             f"{request.cluster!r}; namespaces with a policy there: {accepted}"
-        )))
-        return Decision(allowed=False, problems=problems)
+        ))
     candidates = [p for p in covering if request.role in p.roles]
     if not candidates:
         roles = sorted({r for p in covering for r in p.roles})
-        problems.append(problem("role", "policy.role", (
+        return _problem(request, "role", "policy.role", (
             f"no policy allows role {request.role!r} in {request.cluster}/{request.namespace}; "
             f"accepted: {', '.join(roles)}"
-        )))
-        return Decision(allowed=False, problems=problems)
+        ))
+    return candidates
 
+
+def _eligible(
+    request: Request, candidates: list[AccessPolicy], membership: Membership
+) -> list[AccessPolicy] | Problem:
+    """Step 3a: the candidates listing the requester (as a user or through a team), or the
+    refusal naming the accepted requesters."""
     teams = membership.teams_of(request.requester)
     eligible = [p for p in candidates if _lists_requester(p, request.requester, teams)]
-    if not eligible:
-        who = sorted({f"@{t}" for p in candidates for t in p.requester_teams}) + sorted(
-            {f"@{u}" for p in candidates for u in p.requester_users})
-        problems.append(problem("requester", "requester.not-eligible", (
-            f"{request.requester} may not request {request.role} in "
-            f"{request.cluster}/{request.namespace}; accepted requesters are "
-            f"{', '.join(who)} (membership of a team counts)"
-        )))
-        return Decision(allowed=False, problems=problems)
-    # Only the limits of policies that list the requester are worth reporting.
+    if eligible:
+        return eligible
+    who = sorted({f"@{t}" for p in candidates for t in p.requester_teams}) + sorted(
+        {f"@{u}" for p in candidates for u in p.requester_users})
+    return _problem(request, "requester", "requester.not-eligible", (
+        f"{request.requester} may not request {request.role} in "
+        f"{request.cluster}/{request.namespace}; accepted requesters are "
+        f"{', '.join(who)} (membership of a team counts)"
+    ))
+
+
+_Refusal = tuple[AccessPolicy, list[tuple[str, str, str]]]
+
+
+def _split_by_limits(
+    request: Request, eligible: list[AccessPolicy]
+) -> tuple[list[AccessPolicy], list[_Refusal]]:
+    """Step 3b: the eligible policies whose limits the request keeps, and the others with the
+    limits broken. Only the limits of policies that list the requester are worth reporting."""
     allowing: list[AccessPolicy] = []
-    refusals: list[tuple[AccessPolicy, list[tuple[str, str, str]]]] = []
+    refusals: list[_Refusal] = []
     for policy in eligible:
         reasons = _refusals(policy, request)
         if reasons:
             refusals.append((policy, reasons))
         else:
             allowing.append(policy)
-    if not allowing:
-        prefix = len(refusals) > 1
-        for policy, reasons in refusals:
-            for field, rule, message in reasons:
-                text = f"policy {policy.name}: {message}" if prefix else message
-                problems.append(problem(field, rule, text))
-    if problems:
-        return Decision(allowed=False, problems=problems)
+    return allowing, refusals
 
-    chosen = min(allowing, key=_strictness)
+
+def _limit_problems(request: Request, refusals: list[_Refusal]) -> list[Problem]:
+    """The broken limits as problems, each prefixed with its policy's name when several
+    policies refused."""
+    prefix = len(refusals) > 1
+    problems: list[Problem] = []
+    for policy, reasons in refusals:
+        for field, rule, message in reasons:
+            text = f"policy {policy.name}: {message}" if prefix else message
+            problems.append(_problem(request, field, rule, text))
+    return problems
+
+
+def _allow(chosen: AccessPolicy) -> Decision:
+    """The allowed decision demanding the approvals of *chosen*, the strictest policy."""
     return Decision(
         allowed=True,
         problems=[],
