@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -37,6 +37,9 @@ from janus import names
 from janus.dev.controlplane import LocalCluster
 from janus.dev.controlplane.ports import free_port
 from janus.dev.controlplane.process import ManagedProcess
+
+if TYPE_CHECKING:
+    from janus.dev.github_sim.demo import DemoWorld
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_FILE = REPO_ROOT / "policies" / "janus.yaml"
@@ -376,6 +379,22 @@ def _start_simulator(env: DemoEnvironment, progress: Progress) -> _GitHubSide:
     sim.add_webhook(
         world.repo, f"http://127.0.0.1:{webhook_port}/webhooks/github", webhook_secret, ["*"]
     )
+    app_key, sim_state = _write_github_files(state_dir, sim, world)
+    return _GitHubSide(
+        sim=sim,
+        repo=world.repo,
+        app_id=world.app_id,
+        installation_id=world.installation_id,
+        webhook_port=webhook_port,
+        secret_file=secret_file,
+        app_key=app_key,
+        sim_state=sim_state,
+    )
+
+
+def _write_github_files(state_dir: Path, sim: Any, world: DemoWorld) -> tuple[Path, Path]:
+    """The App's private key, one token file per demo user and the simulator's state file
+    (all mode 0600); return the key's and the state file's paths."""
     app_key = _write_private(state_dir / "github-app.pem", world.app_private_key)
     # One token file per demo user (mode 0600) for `janus request --token-file`.
     for login in world.users:
@@ -393,16 +412,7 @@ def _start_simulator(env: DemoEnvironment, progress: Progress) -> _GitHubSide:
             indent=2,
         ),
     )
-    return _GitHubSide(
-        sim=sim,
-        repo=world.repo,
-        app_id=world.app_id,
-        installation_id=world.installation_id,
-        webhook_port=webhook_port,
-        secret_file=secret_file,
-        app_key=app_key,
-        sim_state=sim_state,
-    )
+    return app_key, sim_state
 
 
 def _choose_databases(env: DemoEnvironment, postgres: bool, progress: Progress) -> _Databases:
