@@ -150,7 +150,7 @@ pipwhl="$(cd "$wheelhouse" && ls pip-*.whl)"
 # The locked dependencies first (hashes checked again), then Janus itself with --no-deps.
 # `env -i`: the host's PIP_* settings (a find-links folder, a config file) mean nothing inside the
 # tree and made pip warn once per package; the install needs none of them.
-pip_install=(env -i PATH=/usr/bin:/bin chroot "$tree" /usr/bin/python3 "/wheels/$pipwhl/pip" install --quiet --no-index
+pip_install=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$tree" /usr/bin/python3 "/wheels/$pipwhl/pip" install --quiet --no-index
              --find-links /wheels --no-compile --no-warn-script-location
              --disable-pip-version-check --root-user-action=ignore --break-system-packages)
 "${pip_install[@]}" --require-hashes --no-deps -r /wheels/requirements.lock
