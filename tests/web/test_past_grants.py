@@ -10,7 +10,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
+from janus import names, resource
+from janus.dev.controlplane import LocalCluster
 from janus.dev.github_sim import GitHubSimulator
 from janus.web.ledger_source import ledger_source_for
 from tests.audit.sim_flow import REPO, Flow, start
@@ -19,6 +23,24 @@ from tests.web.conftest import dev_login
 pytestmark = pytest.mark.k8s_real
 
 WebFactory = Callable[..., TestClient]
+
+
+@pytest.fixture(autouse=True)
+def no_other_grants(central: LocalCluster) -> None:
+    """These tests count the rows of "Past grants" and the admin view, so they start from a
+    Janus namespace without AccessRequests: earlier tests in the same session (on the same
+    cluster) may leave ended grants of alice's there, which the pages rightly list as "not in
+    the ledger yet". Finalizers are dropped first so a deletion is immediate."""
+    api = client.CustomObjectsApi(central.admin_client())
+    args = (resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL)
+    for item in api.list_namespaced_custom_object(*args)["items"]:
+        name = item["metadata"]["name"]
+        try:
+            api.patch_namespaced_custom_object(*args, name, {"metadata": {"finalizers": None}})
+            api.delete_namespaced_custom_object(*args, name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
 
 
 @pytest.fixture
