@@ -30,6 +30,15 @@ def e2e_sim() -> Iterator[tuple[Any, int, str, str]]:
         yield sim, app_id, key, sim.bot_login(app_id)
 
 
+@pytest.fixture(autouse=True)
+def _no_faults_left_over(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The simulator is shared by the session: a test that asked it to drop or duplicate more
+    deliveries than its own flow produced must not hand the rest to the next test."""
+    yield
+    if "e2e_sim" in request.fixturenames:
+        request.getfixturevalue("e2e_sim")[0].clear_faults()
+
+
 @pytest.fixture(scope="session")
 def janus_ns(cluster) -> str:
     """A Janus namespace of its own (CRDs, janus-tokens and the catalogue role installed)."""

@@ -142,6 +142,13 @@ class Deliverer:
         with self._lock:
             self._dup.append([event, count])
 
+    def clear_faults(self) -> None:
+        """Forget the drop/duplicate rules not used up yet (a simulator shared by several tests
+        must not drop the next test's deliveries)."""
+        with self._lock:
+            self._drop.clear()
+            self._dup.clear()
+
     def log(self) -> list[Delivery]:
         with self._lock:
             return list(self._log)

@@ -341,6 +341,9 @@ class GitHubSimulator:
     def duplicate_next(self, count: int = 1, event: str | None = None) -> None:
         self.deliverer.duplicate_next(count, event)
 
+    def clear_faults(self) -> None:
+        self.deliverer.clear_faults()
+
     def held_deliveries(self) -> list[Delivery]:
         return self.deliverer.held()
 
