@@ -78,28 +78,35 @@ class WorkerPool:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            # Busy before the claim, not after: between the two a claimed delivery is neither
+            # pending nor counted, and wait_idle would call an unfinished pool idle.
+            with self._idle:
+                self._busy += 1
             try:
                 delivery = self._store.claim()
                 due = self._store.next_due_in() if delivery is None else None
             except Exception as exc:  # the database away (a PostgreSQL restart): try again
+                self._not_busy()
                 event(log, "webhook.store_unavailable", level=logging.WARNING,
                       error=f"{type(exc).__name__}: {exc}"[:500])
                 self._stopping.wait(STORE_RETRY_SECONDS)
                 continue
             if delivery is None:
+                self._not_busy()
                 wait = IDLE_WAIT if due is None else min(IDLE_WAIT, due + 0.01)
                 with self._wake:
                     if self._pending_wakeups == 0:
                         self._wake.wait(wait)
                     self._pending_wakeups = max(0, self._pending_wakeups - 1)
                 continue
-            with self._idle:
-                self._busy += 1
             try:
                 self._process(delivery)
             finally:
-                with self._idle:
-                    self._busy -= 1
+                self._not_busy()
+
+    def _not_busy(self) -> None:
+        with self._idle:
+            self._busy -= 1
 
     def _process(self, delivery: Delivery) -> None:
         try:
