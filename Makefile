@@ -58,7 +58,7 @@ test: venv bin assets browser postgres image lint
 	@JANUS_REQUIRE_CLUSTER=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
-	@$(PY) -m pytest -m "not k8s_real and not browser and not image and not postgres" $(PYTEST_ARGS)
+	@$(PY) -m pytest -m "not k8s_real and not browser and not image and not postgres and not faults" $(PYTEST_ARGS)
 
 # Mutation testing of the pure decision modules (mutmut; not in CI, ~minutes per module):
 # scripts/mutation.sh [approval|evaluate|lifecycle|codeowners]; scores in docs/development.md.
