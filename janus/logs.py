@@ -93,12 +93,25 @@ _QUIET = ("httpx", "httpcore", "urllib3", "kubernetes", "github", "asyncio", "we
           "aiohttp")
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each line, not the one at configure
+    time: a process (or a test) that swaps stderr later would otherwise log into a closed file."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """StreamHandler.__init__ sets a stream; the current stderr is always used instead."""
+
+
 def configure(level: int | str = logging.INFO, stream: Any = None) -> None:
     """Send every log line of the process as JSON to *stream* (stderr by default).
 
     The handler sits on the root logger: ``janus.*``, kopf, uvicorn and libraries all use it.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
