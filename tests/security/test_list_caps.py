@@ -27,42 +27,6 @@ CODEOWNERS = ".github/CODEOWNERS"
 POLICY = "policies/payments-prod.yaml"
 
 
-def test_sneaky_commit_hidden_past_the_250_commit_cap_is_refused(bed, gitops, kube) -> None:
-    files = harness.template_files()
-    name = request_name()
-    sneaky = {request_path(name): harness.request_yaml(name), CODEOWNERS: "* @dave\n",
-              POLICY: files[POLICY].replace("users: []", "users: [dave]")}
-    assert sneaky[POLICY] != files[POLICY]
-    restore = {CODEOWNERS: files[CODEOWNERS], POLICY: files[POLICY]}
-    # 258 empty commits, then the rewrite (commit 259) and the restore (commit 260).
-    commits: list[dict[str, str | None]] = [{} for _ in range(258)] + [sneaky, restore]
-    branch = f"req/{name}"
-    bed.sim.push_series(bed.repo, branch, commits, author="alice", message="work",
-                        base="main")
-    number = bed.sim.create_pull(bed.repo, head=branch, title=f"Access request {name}",
-                                 author="alice")
-    pull = bed.sim.pull(bed.repo, number)
-    assert pull["commits"] == 260 and pull["changed_files"] == 1
-    # GitHub's "Rebase and merge": every commit replayed on main, the PR merged at the last.
-    world = bed.sim.world
-    repo = world.repo(bed.repo)
-    base_tip = repo.git.ref("refs/heads/main")
-    tip = bed.sim.push_series(bed.repo, "main", commits, author="alice", message="rebased")
-    with world.lock:
-        pr = repo.pulls[number]
-        pr.merged, pr.merged_by, pr.merged_at = True, "root", now_iso()
-        pr.merge_commit_sha, pr.base_sha = tip, base_tip
-        pr.state, pr.closed_at = "closed", pr.merged_at
-    bed.sim.review(bed.repo, number, "dave", "APPROVE")
-    verdict = gitops.process_merge(number)
-    assert verdict is not None and verdict.failure is not None, \
-        "judged by CODEOWNERS and policy hidden past the commit cap"
-    assert verdict.failure.step == "within-list-limits", verdict.failure
-    assert AccessRequests(kube).get(cr_name(name)) is None
-    bodies = harness.comments_of(bed.sim, bed.repo, number)
-    assert any("**`within-list-limits`**" in b and "260 commits" in b for b in bodies), bodies
-
-
 def _rebase_merge(bed, number: int, commits: list[dict[str, str | None]]) -> None:
     """GitHub's "Rebase and merge": every commit replayed on main, the PR merged at the last."""
     world = bed.sim.world
@@ -86,12 +50,37 @@ def _sneaky_pr(bed, count: int) -> tuple[str, int, list[dict[str, str | None]]]:
     assert sneaky[POLICY] != files[POLICY]
     restore = {CODEOWNERS: files[CODEOWNERS], POLICY: files[POLICY]}
     commits: list[dict[str, str | None]] = [{} for _ in range(count - 2)] + [sneaky, restore]
+    return name, _open_pr(bed, name, commits), commits
+
+
+def _open_pr(bed, name: str, commits: list[dict[str, str | None]]) -> int:
+    """Push *commits* on alice's request branch and open her request PR; its number."""
     branch = f"req/{name}"
     bed.sim.push_series(bed.repo, branch, commits, author="alice", message="work",
                         base="main")
-    number = bed.sim.create_pull(bed.repo, head=branch, title=f"Access request {name}",
-                                 author="alice")
-    return name, number, commits
+    return bed.sim.create_pull(bed.repo, head=branch, title=f"Access request {name}",
+                               author="alice")
+
+
+def _assert_refused_at_list_limits(verdict, kube, name: str, why: str) -> None:
+    """Refused at step within-list-limits, and no AccessRequest made."""
+    assert verdict is not None and verdict.failure is not None, why
+    assert verdict.failure.step == "within-list-limits", verdict.failure
+    assert AccessRequests(kube).get(cr_name(name)) is None
+
+
+def test_sneaky_commit_hidden_past_the_250_commit_cap_is_refused(bed, gitops, kube) -> None:
+    # 258 empty commits, then the rewrite (commit 259) and the restore (commit 260).
+    name, number, commits = _sneaky_pr(bed, 260)
+    pull = bed.sim.pull(bed.repo, number)
+    assert pull["commits"] == 260 and pull["changed_files"] == 1
+    _rebase_merge(bed, number, commits)
+    bed.sim.review(bed.repo, number, "dave", "APPROVE")
+    _assert_refused_at_list_limits(
+        gitops.process_merge(number), kube, name,
+        "judged by CODEOWNERS and policy hidden past the commit cap")
+    bodies = harness.comments_of(bed.sim, bed.repo, number)
+    assert any("**`within-list-limits`**" in b and "260 commits" in b for b in bodies), bodies
 
 
 def test_commit_list_shorter_than_the_prs_count_is_never_judged(
@@ -105,11 +94,9 @@ def test_commit_list_shorter_than_the_prs_count_is_never_judged(
     _rebase_merge(bed, number, commits)
     bed.sim.review(bed.repo, number, "dave", "APPROVE")
     verdict = gitops.process_merge(number)
-    assert verdict is not None and verdict.failure is not None, \
-        "judged by CODEOWNERS and policy hidden past the commit cap"
-    assert verdict.failure.step == "within-list-limits", verdict.failure
+    _assert_refused_at_list_limits(
+        verdict, kube, name, "judged by CODEOWNERS and policy hidden past the commit cap")
     assert "GitHub listed 250 of the PR's 260 commits" in verdict.failure.summary
-    assert AccessRequests(kube).get(cr_name(name)) is None
 
 
 def test_request_pr_of_more_than_100_commits_is_refused(bed, gitops, kube) -> None:
@@ -118,18 +105,13 @@ def test_request_pr_of_more_than_100_commits_is_refused(bed, gitops, kube) -> No
     name = request_name()
     commits: list[dict[str, str | None]] = [{request_path(name): harness.request_yaml(name)}]
     commits += [{} for _ in range(verify.MAX_PR_COMMITS)]
-    bed.sim.push_series(bed.repo, f"req/{name}", commits, author="alice", message="work",
-                        base="main")
-    number = bed.sim.create_pull(bed.repo, head=f"req/{name}", title=f"Access request {name}",
-                                 author="alice")
+    number = _open_pr(bed, name, commits)
     assert bed.sim.pull(bed.repo, number)["commits"] == 101
     bed.sim.review(bed.repo, number, "bob", "APPROVE")
     bed.sim.merge(bed.repo, number, actor="root")
     verdict = gitops.process_merge(number)
-    assert verdict is not None and verdict.failure is not None, "a 101-commit PR was granted"
-    assert verdict.failure.step == "within-list-limits", verdict.failure
+    _assert_refused_at_list_limits(verdict, kube, name, "a 101-commit PR was granted")
     assert "101 commits" in verdict.failure.summary
-    assert AccessRequests(kube).get(cr_name(name)) is None
 
 
 def test_request_pr_of_more_than_300_files_is_refused(bed, gitops, kube) -> None:
@@ -142,19 +124,14 @@ def test_request_pr_of_more_than_300_files_is_refused(bed, gitops, kube) -> None
     first |= {f"requests/notes/{i:03}/README.md": "note\n" for i in range(half)}
     second: dict[str, str | None] = {f"requests/notes/{i:03}/README.md": "note\n"
                                      for i in range(half, verify.MAX_PR_FILES)}
-    bed.sim.push_series(bed.repo, f"req/{name}", [first, second], author="alice",
-                        message="work", base="main")
-    number = bed.sim.create_pull(bed.repo, head=f"req/{name}", title=f"Access request {name}",
-                                 author="alice")
+    number = _open_pr(bed, name, [first, second])
     pull = bed.sim.pull(bed.repo, number)
     assert pull["commits"] == 2 and pull["changed_files"] == 301
     bed.sim.review(bed.repo, number, "bob", "APPROVE")
     bed.sim.merge(bed.repo, number, actor="root")
     verdict = gitops.process_merge(number)
-    assert verdict is not None and verdict.failure is not None, "a 301-file PR was granted"
-    assert verdict.failure.step == "within-list-limits", verdict.failure
+    _assert_refused_at_list_limits(verdict, kube, name, "a 301-file PR was granted")
     assert "301 changed files" in verdict.failure.summary
-    assert AccessRequests(kube).get(cr_name(name)) is None
 
 
 def test_file_hidden_past_a_commits_3000_file_cap_is_refused(bed, gitops, kube) -> None:
@@ -169,17 +146,12 @@ def test_file_hidden_past_a_commits_3000_file_cap_is_refused(bed, gitops, kube) 
     first: dict[str, str | None] = {request_path(name): harness.request_yaml(name),
                                     hidden: "outside requests/\n", **pads}
     second: dict[str, str | None] = {hidden: None, **dict.fromkeys(pads)}
-    bed.sim.push_series(bed.repo, f"req/{name}", [first, second], author="alice",
-                        message="work", base="main")
-    number = bed.sim.create_pull(bed.repo, head=f"req/{name}", title=f"Access request {name}",
-                                 author="alice")
+    number = _open_pr(bed, name, [first, second])
     pull = bed.sim.pull(bed.repo, number)
     assert pull["commits"] == 2 and pull["changed_files"] == 1
     bed.sim.review(bed.repo, number, "bob", "APPROVE")
     bed.sim.merge(bed.repo, number, actor="root")
     verdict = gitops.process_merge(number)
-    assert verdict is not None and verdict.failure is not None, \
-        "judged from a commit's file list GitHub cut at 3,000"
-    assert verdict.failure.step == "within-list-limits", verdict.failure
+    _assert_refused_at_list_limits(
+        verdict, kube, name, "judged from a commit's file list GitHub cut at 3,000")
     assert "changes more than 300 files" in verdict.failure.summary
-    assert AccessRequests(kube).get(cr_name(name)) is None
