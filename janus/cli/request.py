@@ -81,6 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "(default: JanusConfig's duration.default)")
     parser.add_argument("--reason", required=True, help="why access is needed (10..500 chars)")
     parser.add_argument("--ticket", default="", help="ticket, e.g. INC-1234")
+    parser.add_argument("--break-glass", action="store_true",
+                        help="emergency: ask Janus to merge and grant at once without approval "
+                             "(only where a policy's breakGlass lists you, up to its "
+                             "maxDuration); reviewers review it afterwards")
     parser.add_argument("--name", help="request name, a DNS label (default: "
                                        "<requester>-<namespace>-<ticket or short hash>)")
     parser.add_argument("--requester", metavar="LOGIN",
@@ -421,6 +425,7 @@ def _given(args: argparse.Namespace, policies: PolicySet, requester: str) -> Req
         # One line, as the form does: a reason is a sentence in a diff, not a document.
         reason=" ".join(args.reason.split()),
         ticket=args.ticket.strip(),
+        break_glass=bool(getattr(args, "break_glass", False)),
     )
     return RequestInput(
         form=form,

@@ -158,20 +158,28 @@ def _judge(
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from janus.policy.break_glass import describe as describe_break_glass
+
     policies = _load_policies(args.repo, args.format)
     members = _load_members(args.members)
     results = []
     invalid = 0
+    glass: dict[str, str] = {}  # path -> what break-glass means for it
     for file in _request_files(args.repo, args.paths):
-        shown, _, _, problems = _judge(args.repo, file, policies, members)
+        shown, _, decision, problems = _judge(args.repo, file, policies, members)
         invalid += bool(problems)
         results.append((shown, problems))
+        if decision is not None and decision.break_glass is not None and decision.policy:
+            glass[shown] = describe_break_glass(decision.policy, decision.break_glass)
+            if args.format == "text":
+                print(f"{shown}: note: {glass[shown]}")
         if args.format in ("text", "github"):
             for problem in problems:
                 print(problem.format() if args.format == "text" else _annotation(problem))
     if args.format == "json":
         print(json.dumps({"files": [
-            {"path": shown, "valid": not problems, "errors": [p.as_json() for p in problems]}
+            {"path": shown, "valid": not problems, "errors": [p.as_json() for p in problems],
+             **({"breakGlass": glass[shown]} if shown in glass else {})}
             for shown, problems in results
         ]}, indent=2))
     print(f"janus validate: {len(results)} file(s) checked, {invalid} invalid", file=sys.stderr)
@@ -197,6 +205,7 @@ def _annotation(problem: Problem) -> str:
 def _plan(args: argparse.Namespace) -> int:
     import yaml
 
+    from janus.policy.break_glass import describe
     from janus.policy.plan import plan_objects, role_lines
 
     policies = _load_policies(args.repo)
@@ -213,13 +222,19 @@ def _plan(args: argparse.Namespace) -> int:
             continue
         if decision.approval is None:  # never for an allowed Decision; checked, not asserted
             raise CliError(f"{shown}: allowed without an approval requirement", EXIT_INVALID)
+        glass = (describe(decision.policy, decision.break_glass)
+                 if decision.break_glass is not None and decision.policy else None)
         if args.output:
             data.append({"path": shown, "policy": decision.policy,
                          "approval": decision.approval.describe(),
+                         **({"breakGlass": glass} if glass else {}),
                          "objects": list(plan_objects(request, policies.config))})
             continue
         header = (f"# {shown}: allowed by policy {decision.policy}; "
                   f"needs {decision.approval.describe()}\n")
+        if glass:
+            header = f"# {shown}: {glass}\n# (a normal request here needs " \
+                     f"{decision.approval.describe()})\n"
         header += "".join(f"# {line}\n" for line in role_lines(request, policies.config))
         for obj in plan_objects(request, policies.config):
             documents.append(header + yaml.safe_dump(obj, sort_keys=False))

@@ -6,6 +6,7 @@ Everything here is pure: bytes in, typed objects or :class:`Problem` lists out.
 from janus.model.durations import format_duration, parse_duration
 from janus.model.policy import (
     AccessPolicy,
+    BreakGlass,
     ConfigError,
     JanusConfig,
     PolicySet,
@@ -19,6 +20,7 @@ from janus.model.request import Request, load_request
 
 __all__ = [
     "AccessPolicy",
+    "BreakGlass",
     "ConfigError",
     "JanusConfig",
     "PolicySet",

@@ -89,6 +89,36 @@ class ApproverGroup:
 
 
 @dataclass(frozen=True)
+class BreakGlass:
+    """A policy's ``breakGlass``: who may have a request merged and granted at once without
+    approval (``requester_*``), for how long at most, who reviews it afterwards
+    (``reviewer_*``) and within how long before it is flagged overdue. Lower-cased."""
+
+    requester_users: frozenset[str]
+    requester_teams: frozenset[str]
+    max_duration: dt.timedelta
+    review_within: dt.timedelta
+    reviewer_users: frozenset[str]
+    reviewer_teams: frozenset[str]
+
+    def lists_requester(self, login: str, teams: frozenset[str]) -> bool:
+        return login.lower() in self.requester_users or bool(teams & self.requester_teams)
+
+    def lists_reviewer(self, login: str, teams: frozenset[str]) -> bool:
+        return login.lower() in self.reviewer_users or bool(teams & self.reviewer_teams)
+
+    def requesters_text(self) -> str:
+        return _who(self.requester_teams, self.requester_users)
+
+    def reviewers_text(self) -> str:
+        return _who(self.reviewer_teams, self.reviewer_users)
+
+
+def _who(teams: frozenset[str], users: frozenset[str]) -> str:
+    return ", ".join(sorted(f"@{t}" for t in teams) + sorted(f"@{u}" for u in users)) or "nobody"
+
+
+@dataclass(frozen=True)
 class AccessPolicy:
     """One AccessPolicy. Logins and teams are lower-cased: GitHub compares them that way.
 
@@ -112,6 +142,8 @@ class AccessPolicy:
     approver_groups: tuple[ApproverGroup, ...] = ()
     # Approvers sharing one of the policy's listed teams with the requester do not count.
     exclude_requester_teams: bool = False
+    # Emergency access without approval, reviewed afterwards; None: not allowed here.
+    break_glass: BreakGlass | None = None
 
     @property
     def groups(self) -> tuple[ApproverGroup, ...]:
@@ -420,6 +452,10 @@ def _build_policy(
                 f"ticketPattern is not a valid regular expression ({exc}); a Python regular "
                 "expression such as '^INC-[0-9]+$' is accepted"
             )))
+    break_glass = None
+    if "breakGlass" in spec:
+        break_glass, found = _build_break_glass(path, spec["breakGlass"], marks, max_duration)
+        problems += found
     if problems:
         return None, problems
     return AccessPolicy(
@@ -438,6 +474,49 @@ def _build_policy(
         # The inline form stays "no groups" (see AccessPolicy.groups), as before groups existed.
         approver_groups=groups if "allOf" in spec["approvers"] else (),
         exclude_requester_teams=spec["approvers"].get("excludeRequesterTeams", False),
+        break_glass=break_glass,
+    ), []
+
+
+def _build_break_glass(
+    path: str, entry: dict[str, Any], marks: Marks, policy_max: dt.timedelta
+) -> tuple[BreakGlass | None, list[Problem]]:
+    """``spec.breakGlass`` (schema-valid): somebody may break the glass, somebody reviews, and
+    the emergency grant is no longer than a normal one could be."""
+    where = ("spec", "breakGlass")
+    problems: list[Problem] = []
+    for key, what in (("requesters", "may break the glass"), ("reviewers", "reviews")):
+        if not entry[key].get("users") and not entry[key].get("teams"):
+            problems.append(_at(path, marks, (*where, key), "policy.break-glass", (
+                f"breakGlass.{key} lists nobody; at least one user or team who {what} "
+                "is accepted"
+            )))
+    max_duration = parse_duration(entry["maxDuration"])
+    if max_duration > policy_max:
+        problems.append(_at(path, marks, (*where, "maxDuration"), "policy.break-glass", (
+            f"breakGlass.maxDuration {entry['maxDuration']} is longer than the policy's "
+            f"maxDuration; at most {format_duration(policy_max)} is accepted"
+        )))
+    if max_duration < TOKEN_MIN_DURATION:
+        problems.append(_at(path, marks, (*where, "maxDuration"), "policy.break-glass", (
+            f"breakGlass.maxDuration {entry['maxDuration']} is shorter than the shortest "
+            f"grant; {format_duration(TOKEN_MIN_DURATION)} or more is accepted"
+        )))
+    review_within = parse_duration(entry["reviewWithin"])
+    if review_within <= dt.timedelta(0):
+        problems.append(_at(path, marks, (*where, "reviewWithin"), "policy.break-glass", (
+            f"breakGlass.reviewWithin {entry['reviewWithin']} is not positive; a duration "
+            "such as '24h' is accepted"
+        )))
+    if problems:
+        return None, problems
+    return BreakGlass(
+        requester_users=_lower(entry["requesters"].get("users")),
+        requester_teams=_lower(entry["requesters"].get("teams")),
+        max_duration=max_duration,
+        review_within=review_within,
+        reviewer_users=_lower(entry["reviewers"].get("users")),
+        reviewer_teams=_lower(entry["reviewers"].get("teams")),
     ), []
 
 

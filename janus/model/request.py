@@ -26,7 +26,8 @@ REQUESTS_DIR = "requests"
 # Files a human may keep in requests/ that are not requests.
 NON_REQUEST_FILES = frozenset({"README.md", ".gitkeep"})
 
-_SPEC_FIELDS = ("requester", "cluster", "namespace", "role", "duration", "reason", "ticket")
+_SPEC_FIELDS = ("requester", "cluster", "namespace", "role", "duration", "reason", "ticket",
+                "breakGlass")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Request:
     ticket: str | None
     path: str
     line_of: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # ``spec.breakGlass: true``: granted at once without approval where a policy's
+    # ``breakGlass`` allows it, then reviewed afterwards (janus.policy.break_glass).
+    break_glass: bool = False
 
 
 def load_request(path: str, data: bytes) -> tuple[Request | None, list[Problem]]:
@@ -94,6 +98,7 @@ def _build(path: str, document: dict[str, Any], marks: Marks) -> Request:
         ticket=spec.get("ticket"),
         path=path,
         line_of=MappingProxyType(line_of),
+        break_glass=spec.get("breakGlass") is True,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from janus.model import Problem
-from janus.model.policy import ApproverGroup
+from janus.model.policy import ApproverGroup, BreakGlass
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,17 @@ class Decision:
     problems: list[Problem] = field(default_factory=list)
     policy: str | None = None
     approval: ApprovalRequirement | None = None
+    # Set when the request asked for break-glass and ``policy`` allows it: granted without
+    # ``approval`` (still named: extending the grant needs it), reviewed afterwards.
+    break_glass: BreakGlass | None = None
 
     def __post_init__(self) -> None:
         if self.allowed is True:
             if self.problems or not self.policy or self.approval is None:
                 raise ValueError("an allowed Decision needs a policy and an approval, no problems")
         elif self.allowed is False:
-            if not self.problems or self.policy is not None or self.approval is not None:
+            if (not self.problems or self.policy is not None or self.approval is not None
+                    or self.break_glass is not None):
                 raise ValueError("a refused Decision needs a problem and no policy or approval")
         else:
             raise ValueError(f"Decision.allowed must be a bool, not {self.allowed!r}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from janus.model import PolicySet, Problem, load_request
+from janus.policy.break_glass import describe as describe_break_glass
 from janus.policy.evaluate import evaluate
 from janus.policy.membership import Membership
 
@@ -43,6 +44,9 @@ class RequestForm:
     duration: str
     reason: str
     ticket: str
+    # Ask for break-glass (``breakGlass: true``): merged by Janus and granted at once where a
+    # policy allows it, reviewed afterwards (janus.policy.break_glass).
+    break_glass: bool = False
 
 
 @dataclass
@@ -78,7 +82,7 @@ def render_request_yaml(
     origin: str,
 ) -> str:
     """The request file for one namespace: keys in the order a human writes them."""
-    spec: dict[str, str] = {
+    spec: dict[str, str | bool] = {
         "requester": requester,
         "cluster": cluster,
         "namespace": namespace,
@@ -88,6 +92,8 @@ def render_request_yaml(
     }
     if form.ticket:
         spec["ticket"] = form.ticket
+    if form.break_glass:
+        spec["breakGlass"] = True
     document = {
         "apiVersion": REQUEST_API_VERSION,
         "kind": "AccessRequest",
@@ -114,6 +120,8 @@ def judge_request_file(
     decision = evaluate(request, policies, membership)
     if not decision.allowed:
         return decision.problems, None
+    if decision.break_glass is not None and decision.policy:
+        return [], f"`{path}`: {describe_break_glass(decision.policy, decision.break_glass)}"
     if decision.approval is not None:
         return [], f"`{path}`: {decision.approval.describe()}"
     return [], None
@@ -121,6 +129,8 @@ def judge_request_file(
 
 def pr_title(requester: str, form: RequestForm) -> str:
     scope = ", ".join(f"{form.cluster}/{ns}" for ns in form.namespaces)
+    if form.break_glass:
+        return f"BREAK-GLASS access: {requester} → {scope} ({form.role}, {form.duration})"
     return f"Access request: {requester} → {scope} ({form.role}, {form.duration})"
 
 
@@ -135,7 +145,14 @@ def pr_body(requester: str, form: RequestForm, prepared: PreparedRequest) -> str
     if form.ticket:
         lines.append(f"**Ticket:** {form.ticket}")
     lines += ["", "**Scope:**", scope, "", "**Reason:**", quoted_reason]
+    if form.break_glass:
+        lines[:0] = ["**⚠ BREAK-GLASS:** Janus merges this pull request itself and grants at "
+                     "once, without approval; the reviewers below are asked to review it "
+                     "afterwards.", ""]
     if prepared.approvals:
-        lines += ["", "**Approvals needed:**", *(f"- {a}" for a in prepared.approvals)]
-    lines += ["", f"_Opened with {prepared.origin}. Approve by reviewing this pull request._"]
+        heading = "**Break-glass:**" if form.break_glass else "**Approvals needed:**"
+        lines += ["", heading, *(f"- {a}" for a in prepared.approvals)]
+    footer = ("Reviewed after the grant." if form.break_glass
+              else "Approve by reviewing this pull request.")
+    lines += ["", f"_Opened with {prepared.origin}. {footer}_"]
     return "\n".join(lines)

@@ -18,9 +18,14 @@ tie the most approval groups (more independent parties must agree); on a tie the
 people can approve); on a tie the policy name, alphabetically.
 Picking the strictest means adding a permissive policy can never weaken what an existing one
 demands for the same request.
+
+A request with ``breakGlass: true`` is judged at step 3 by the policies' ``breakGlass`` lists
+instead (:mod:`janus.policy.break_glass`); the decision then carries the chosen ``break_glass``.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from janus.model import (
     AccessPolicy,
@@ -30,6 +35,7 @@ from janus.model import (
     Request,
     format_duration,
 )
+from janus.policy import break_glass
 from janus.policy.decision import ApprovalRequirement, Decision
 from janus.policy.membership import Membership
 
@@ -44,6 +50,8 @@ def evaluate(request: Request, policies: PolicySet, membership: Membership) -> D
     candidates = _candidates(request, policies)
     if isinstance(candidates, Problem):
         return Decision(allowed=False, problems=[*problems, candidates])
+    if request.break_glass:
+        return _break_glass(request, candidates, membership, problems)
     eligible = _eligible(request, candidates, membership)
     if isinstance(eligible, Problem):
         return Decision(allowed=False, problems=[*problems, eligible])
@@ -53,6 +61,20 @@ def evaluate(request: Request, policies: PolicySet, membership: Membership) -> D
     if problems:
         return Decision(allowed=False, problems=problems)
     return _allow(min(allowing, key=_strictness))
+
+
+def _break_glass(
+    request: Request, candidates: list[AccessPolicy], membership: Membership,
+    problems: list[Problem],
+) -> Decision:
+    """Step 3 for ``breakGlass: true``: the policies' ``breakGlass`` lists decide instead of
+    their requesters and approvers (:mod:`janus.policy.break_glass`)."""
+    found = break_glass.allowing_policies(request, candidates, membership, _problem)
+    if problems or not found or isinstance(found[0], Problem):
+        return Decision(allowed=False, problems=[
+            *problems, *(p for p in found if isinstance(p, Problem))])
+    chosen = next(p for p in found if isinstance(p, AccessPolicy))
+    return replace(_allow(chosen), break_glass=chosen.break_glass)
 
 
 def _problem(request: Request, field: str, rule: str, message: str) -> Problem:

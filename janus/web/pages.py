@@ -185,6 +185,7 @@ def submit_request(
     duration: str = Form(...),
     reason: str = Form(...),
     ticket: str = Form(""),
+    break_glass: str = Form(""),
 ) -> Response:
     form = RequestForm(
         cluster=cluster.strip(),
@@ -193,6 +194,8 @@ def submit_request(
         duration=duration.strip(),
         reason=" ".join(reason.split()),
         ticket=ticket.strip(),
+        # The form's separate, warned "Break glass" button (janus.policy.break_glass).
+        break_glass=break_glass == "1",
     )
     try:
         policies = _policies(request).get()

@@ -196,6 +196,11 @@ def _plain(problem: Problem, form: RequestForm, g: ClusterGuidance | None) -> Fi
             f"; choose one of: {roles}." if roles else "."))
     if rule == "cluster.unknown":
         return FieldError("cluster", rule, f"There is no cluster called “{form.cluster}”.")
+    if rule.startswith("break-glass."):
+        # The judge's own words: they name the accepted break-glass requesters and maximum,
+        # and say that the normal button asks for approval instead.
+        field = "duration" if rule == "break-glass.max-duration" else "form"
+        return FieldError(field, rule, "Break glass refused: " + message)
     lowered = f"{rule} {message}".lower()
     if "reason" in lowered:
         return FieldError("reason", rule, "Give a reason of 10 to 500 characters.")
