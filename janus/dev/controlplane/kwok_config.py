@@ -1,4 +1,4 @@
-"""The run-time configuration of kwok: stock stages plus our exec and logs rules."""
+"""The run-time configuration of kwok: stock stages plus our exec, logs and attach rules."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ POD_LOG_LINES = (
     "2026-01-01T00:00:00Z stdout F janus test pod started",
     "2026-01-01T00:00:01Z stdout F ready",
 )
+
+
+# kwok runs no container: its attach follows this file from its end (tail 0, follow; stdin is
+# read by nobody), where a real kubelet connects the attached container's terminal. Lines
+# appended while a terminal is attached appear in it: the debug flow's tests do that.
+ATTACH_FILE = "attach.log"
 
 
 def unprivileged_ids() -> tuple[int, int] | None:
@@ -85,6 +91,18 @@ def write_kwok_config(path: Path, stages_dir: Path, exec_workdir: Path, log_file
                 "kind": "ClusterLogs",
                 "metadata": {"name": "janus-local"},
                 "spec": {"logs": [{"logsFile": str(log_file), "follow": False}]},
+            }
+        )
+    )
+    attach_file = log_file.with_name(ATTACH_FILE)
+    attach_file.write_text("")
+    documents.append(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kwok.x-k8s.io/v1alpha1",
+                "kind": "ClusterAttach",
+                "metadata": {"name": "janus-local"},
+                "spec": {"attaches": [{"logsFile": str(attach_file)}]},
             }
         )
     )
