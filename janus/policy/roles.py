@@ -66,9 +66,11 @@ def _grants_verb(definition: RoleDefinition, resource: str, verb: str) -> bool:
 
 def offers(config: JanusConfig | None, role: str) -> frozenset[str]:
     """What the web app offers for a grant of *role*: ``terminal`` when its rules allow exec,
-    ``logs`` when they allow reading pod logs, ``view`` when they list deployments. RBAC
-    decides in the end (the grant's token); this only avoids offering a page the token cannot
-    use. Without a readable config, the built-in ``pod-exec`` keeps its terminal."""
+    ``logs`` when they allow reading pod logs, ``view`` when they list deployments, ``debug``
+    when they add ephemeral containers and attach to them. RBAC decides in the end (the grant's
+    token); this avoids offering a page the token cannot use, and the terminal refuses a role
+    without exec (janus.web.terminal.role_gate). Without a readable config, the built-in
+    ``pod-exec`` keeps its terminal."""
     definition = config.role_definitions.get(role) if config is not None else None
     if definition is None:
         return frozenset({"terminal", "logs"}) if role == "pod-exec" else frozenset()
@@ -80,4 +82,7 @@ def offers(config: JanusConfig | None, role: str) -> frozenset[str]:
     if any("deployments" in rule.get("resources", ()) and "list" in rule.get("verbs", ())
            and "apps" in rule.get("apiGroups", ()) for rule in definition.rules):
         found.add("view")  # a role that reads workloads: the read-only resource view
+    if (_grants_verb(definition, "pods/ephemeralcontainers", "patch")
+            and _grants_verb(definition, "pods/attach", "create")):
+        found.add("debug")  # a debug container, then a terminal attached to it
     return frozenset(found)

@@ -1,11 +1,13 @@
-"""The debug flow's first step for ``pod-debug`` grants: an ephemeral container from the role's
-image allow-list, added to a pod with the grant's own token (issue 13 item 1).
+"""The debug flow of ``pod-debug`` grants (issue 13 item 1): an ephemeral container from the
+role's image allow-list, added to a pod with the grant's own token, then a terminal attached to
+it (``pods/attach``; the WebSocket route checks with :func:`is_ephemeral` that the container is
+one of the pod's ephemeral containers — the role never attaches to the pod's own containers).
 
 The image is checked here against ``images`` of the grant's role in the JanusConfig — the
 API server cannot (RBAC does not look inside the patch) — and the patch names only the fields
 below: no securityContext, no volume mounts, no environment, so the debug container runs with
-the pod's defaults. Attaching a terminal to it (``pods/attach``) is not built yet; kwok does not
-run ephemeral containers, so the tests see what the API server accepts.
+the pod's defaults. On kwok nothing runs the container: the API server accepts the patch and
+the attach, and kwok's attach streams a file (docs/web-and-terminal.md, "Debug containers").
 """
 
 from __future__ import annotations
@@ -54,3 +56,12 @@ async def add_debug_container(credentials: GrantCredentials, namespace: str, pod
                        f"/api/v1/namespaces/{namespace}/pods/{pod}/ephemeralcontainers",
                        json=body, content_type=STRATEGIC_MERGE)
     return name
+
+
+async def is_ephemeral(credentials: GrantCredentials, namespace: str, pod: str,
+                       container: str) -> bool:
+    """Whether *container* is one of *pod*'s ephemeral containers (read with the grant's token;
+    PodListError carries the cluster's status)."""
+    response = await call_cluster(credentials, "GET", f"/api/v1/namespaces/{namespace}/pods/{pod}")
+    spec = response.json().get("spec") or {}
+    return any(c.get("name") == container for c in spec.get("ephemeralContainers") or [])

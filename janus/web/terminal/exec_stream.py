@@ -64,6 +64,17 @@ def exec_url(
     return f"{base}{path}?{urllib.parse.urlencode(query)}"
 
 
+def attach_url(server: str, namespace: str, pod: str, container: str) -> str:
+    """The attach endpoint: the container's own terminal (a debug container started with a TTY
+    and stdin), not a new process; the same channel protocol as exec."""
+    query = [("container", container), ("stdin", "true"), ("stdout", "true"), ("tty", "true")]
+    base = server.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    path = "/api/v1/namespaces/{}/pods/{}/attach".format(
+        urllib.parse.quote(namespace, safe=""), urllib.parse.quote(pod, safe="")
+    )
+    return f"{base}{path}?{urllib.parse.urlencode(query)}"
+
+
 @dataclass
 class ExecStream:
     connection: ClientConnection
@@ -82,8 +93,9 @@ class ExecStream:
         tty: bool = True,
         open_timeout: float = 15.0,
         subprotocols: tuple[str, ...] = SUBPROTOCOLS,
+        url: str | None = None,
     ) -> ExecStream:
-        url = exec_url(credentials.server, namespace, pod, container, command, tty)
+        url = url or exec_url(credentials.server, namespace, pod, container, command, tty)
         try:
             connection = await connect(
                 url,
@@ -221,3 +233,36 @@ async def open_shell(
             return stream, shell
         await stream.close()
     raise ExecError(f"no usable shell in the container ({last_error})")
+
+
+ATTACH_WAIT_SECONDS = 30.0
+
+
+async def open_attach(
+    credentials: GrantCredentials,
+    namespace: str,
+    pod: str,
+    container: str,
+    *,
+    cols: int,
+    rows: int,
+    wait_seconds: float = ATTACH_WAIT_SECONDS,
+) -> tuple[ExecStream, str]:
+    """Attach to a (debug) container's terminal; ``"attach"`` stands where a shell's name goes.
+
+    A debug container just added may not run yet: a real kubelet refuses the attach until it
+    does, so a refusal other than 401/403/404 is retried each second for *wait_seconds*.
+    """
+    url = attach_url(credentials.server, namespace, pod, container)
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    stream: ExecStream | None = None
+    while stream is None:
+        try:
+            stream = await ExecStream.open(credentials, namespace, pod, container, [], url=url)
+        except ExecError as exc:
+            if exc.status in (401, 403, 404) or asyncio.get_running_loop().time() >= deadline:
+                raise
+            await asyncio.sleep(1.0)
+    with contextlib.suppress(ConnectionClosed):
+        await stream.resize(cols, rows)
+    return stream, "attach"

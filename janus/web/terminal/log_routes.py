@@ -6,8 +6,9 @@ As for the terminal, only the grant's requester may use them (checked on the pag
 stream); the grant must be usable; Kubernetes RBAC decides whether the role reads logs
 (``pod-logs`` and ``pod-exec`` do). ``download=1`` answers the same bytes as an attachment.
 The resource view: ``/view/<grant>`` and ``/api/view/<grant>/<kind>``
-(janus.web.terminal.resources). The debug flow's first step: ``/api/debug/<grant>/images`` and
-``POST /api/debug/<grant>`` (janus.web.terminal.debug).
+(janus.web.terminal.resources). The debug flow: the page ``/debug/<grant>``, the allow-list
+``/api/debug/<grant>/images`` and ``POST /api/debug/<grant>`` (janus.web.terminal.debug); its
+terminal is the terminal's WebSocket in attach mode (janus.web.terminal.role_gate).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, Field
 
 from janus.logs import event
-from janus.model import PolicySet
 from janus.resource import standing
 from janus.web.auth import User, require_csrf, require_user
 from janus.web.templating import templates
+from janus.web.terminal import role_gate
 from janus.web.terminal.debug import add_debug_container, allowed_images, check_request
 from janus.web.terminal.grants import earliest
 from janus.web.terminal.logs import LogQuery, LogRequestError, LogStream, open_upstream
@@ -133,7 +134,26 @@ async def view_kind(
                          "items": items})
 
 
-# ---- the debug flow's first step (role `pod-debug`) ---------------------------------------
+# ---- the debug flow (role `pod-debug`) ------------------------------------------------------
+
+
+@router.get("/debug/{cr_name}", response_class=HTMLResponse)
+async def debug_page(
+    request: Request, cr_name: str, user: Annotated[User, Depends(require_user)]
+) -> Response:
+    """Pick a pod, its container to target and an allowed image; start the debug container;
+    a terminal attaches to it (``WS /ws/terminal/<grant>`` in attach mode)."""
+    runtime = _runtime(request)
+    grant = await _own_grant(runtime, cr_name, user)
+    policies = role_gate.policies_of(request)
+    if "debug" not in role_gate.role_offers(policies, grant.role):
+        return templates.TemplateResponse(
+            request, "terminal/not_allowed.html",
+            role_gate.refusal(policies, grant.role, grant.name, "debug containers"),
+            status_code=403)
+    return templates.TemplateResponse(request, "terminal/debug.html", {
+        "grant": grant, "images": allowed_images(policies, grant.role),
+        "idle_timeout_seconds": runtime.settings.idle_timeout_seconds})
 
 
 class DebugRequest(BaseModel):
@@ -148,7 +168,8 @@ async def debug_images(
 ) -> JSONResponse:
     runtime = _runtime(request)
     grant = await _own_grant(runtime, cr_name, user)
-    return JSONResponse({"images": list(allowed_images(_policy_set(request), grant.role))})
+    return JSONResponse({"images": list(allowed_images(role_gate.policies_of(request),
+                                                       grant.role))})
 
 
 @router.post("/api/debug/{cr_name}", dependencies=[Depends(require_csrf)])
@@ -160,7 +181,7 @@ async def debug_container(
     grant = await _own_grant(runtime, cr_name, user)
     if not standing.usable(grant):
         raise HTTPException(status_code=409, detail=f"the grant is {grant.phase}")
-    policies = _policy_set(request)
+    policies = role_gate.policies_of(request)
     if policies is None:
         raise HTTPException(status_code=503, detail="the access policies cannot be read now")
     try:
@@ -179,7 +200,3 @@ async def debug_container(
           target=body.container, image=body.image, container=name)
     return JSONResponse({"pod": body.pod, "container": name, "image": body.image})
 
-
-def _policy_set(request: Request) -> PolicySet | None:
-    source = getattr(request.app.state, "policies", None)
-    return source.get_or_none() if source is not None else None

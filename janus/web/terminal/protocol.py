@@ -46,6 +46,7 @@ CLOSE_CODES = {
     "recording-limit": 4011,
     "recording-failed": 4012,
     "signed-out": 4013,
+    "not-allowed": 4014,  # the grant's role allows no such terminal (janus.web.terminal.role_gate)
 }
 
 

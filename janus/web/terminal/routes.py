@@ -22,8 +22,9 @@ from janus.resource import AccessRequestView, standing
 from janus.web.auth import User, access_check, require_user, user_from_websocket
 from janus.web.ledger_source import LedgerUnreadable, PastGrant
 from janus.web.templating import templates
-from janus.web.terminal import protocol
+from janus.web.terminal import protocol, role_gate
 from janus.web.terminal.central import CentralApiError
+from janus.web.terminal.debug import is_ephemeral
 from janus.web.terminal.live import ending_of
 from janus.web.terminal.pods import PodListError, list_pods
 from janus.web.terminal.runtime import TerminalRuntime
@@ -58,6 +59,16 @@ async def terminal_page(
 ) -> Response:
     runtime = _runtime(request)
     grant = await _own_grant(runtime, cr_name, user)
+    policies = role_gate.policies_of(request)
+    if role_gate.terminal_mode(policies, grant.role) != "exec":
+        # pod-logs, view, pod-debug (its terminal attaches to a debug container, on /debug):
+        # say what the role allows and link to it, rather than a terminal that cannot exec.
+        event(log, "terminal.refused", request=cr_name, user=user.login, role=grant.role,
+              reason="role has no exec", level=logging.WARNING)
+        return templates.TemplateResponse(
+            request, "terminal/not_allowed.html",
+            role_gate.refusal(policies, grant.role, grant.name, "a terminal (exec) into pods"),
+            status_code=403)
     ending = ending_of(grant)
     if ending is not None:
         # An ended grant's URL says so, with its history, rather than a countdown.
@@ -163,6 +174,25 @@ async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
     if credentials is None:
         await _refuse(ws, "not-active", "The grant has no token.")
         return
+    mode = role_gate.terminal_mode(role_gate.policies_of(ws), grant.role)
+    if mode is None:
+        event(log, "terminal.refused", request=cr_name, user=user.login, role=grant.role,
+              reason="role has no exec", level=logging.WARNING)
+        await _refuse(ws, "not-allowed", str(role_gate.refusal(
+            role_gate.policies_of(ws), grant.role, grant.name, "a terminal")["detail"]))
+        return
+    if mode == "attach":
+        try:
+            ephemeral = await is_ephemeral(credentials, grant.namespace, target.pod,
+                                           target.container)
+        except PodListError as exc:
+            await _refuse(ws, "exec-failed", f"The pod could not be read: {exc}")
+            return
+        if not ephemeral:
+            event(log, "terminal.refused", request=cr_name, user=user.login, role=grant.role,
+                  reason="not an ephemeral container", level=logging.WARNING)
+            await _refuse(ws, "not-allowed", role_gate.attach_message(grant.role))
+            return
     session = TerminalSession(
         ws=ws,
         grant=grant,
@@ -174,5 +204,6 @@ async def terminal_socket(ws: WebSocket, cr_name: str) -> None:
         limits=runtime.limits,
         access_check=access_check(ws, user),
         reporter=runtime.reporter,
+        attach=mode == "attach",
     )
     await session.run()

@@ -28,7 +28,14 @@ from janus.web import metrics
 from janus.web.db import SessionStore
 from janus.web.recording import AsciicastRecorder
 from janus.web.terminal import protocol
-from janus.web.terminal.exec_stream import ERROR, ExecError, ExecStream, open_shell, status_failed
+from janus.web.terminal.exec_stream import (
+    ERROR,
+    ExecError,
+    ExecStream,
+    open_attach,
+    open_shell,
+    status_failed,
+)
 from janus.web.terminal.grants import GrantCredentials, earliest
 from janus.web.terminal.ledger_report import SessionReport, SessionReporter
 from janus.web.terminal.watcher import SessionRegistry
@@ -88,8 +95,12 @@ class TerminalSession:
         limits: SessionLimits,
         access_check: Callable[[], bool] | None = None,
         reporter: SessionReporter | None = None,
+        attach: bool = False,
     ) -> None:
         self.ws = ws
+        # Attach to the container's own terminal (a pod-debug grant's debug container) instead
+        # of exec'ing a shell in it.
+        self.attach = attach
         self.grant = grant
         self.cr_name = grant.name
         self.credentials = credentials
@@ -152,8 +163,9 @@ class TerminalSession:
 
     async def _run_registered(self) -> None:
         target = self.target
+        opener = open_attach if self.attach else open_shell
         try:
-            self._stream, shell = await open_shell(
+            self._stream, shell = await opener(
                 self.credentials,
                 self.grant.namespace,
                 target.pod,

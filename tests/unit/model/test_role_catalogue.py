@@ -205,7 +205,7 @@ def test_what_the_web_app_offers_per_role():
     config = load(BUILTINS + CRONJOBS).config
     assert offers(config, "pod-exec") == {"terminal", "logs"}
     assert offers(config, "pod-logs") == {"logs"}
-    assert offers(config, "pod-debug") == set()
+    assert offers(config, "pod-debug") == {"debug"}
     assert offers(config, "view") == {"view"}
     assert offers(config, "cronjobs") == set()
     # Policies unreadable: pod-exec keeps its terminal, nothing else is offered.
