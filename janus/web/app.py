@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from janus.web import db, login_routes, pages
+from janus.web import db, inbox_routes, login_routes, pages, timeline_routes
 from janus.web.auth import AdminResolver
 from janus.web.github_access import app_repo
 from janus.web.grants import GrantStore, api_client_for
@@ -128,6 +128,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(login_routes.router)
     app.include_router(pages.router)
+    app.include_router(inbox_routes.router)
+    app.include_router(timeline_routes.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     _install_terminal(app)
     return app
