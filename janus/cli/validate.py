@@ -10,6 +10,7 @@ refused; pass a membership file (``janus/dev/demo_members.yaml`` in the demo).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
@@ -162,6 +163,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     policies = _load_policies(args.repo, args.format)
     members = _load_members(args.members)
+    warnings = _policy_warnings(args.repo, policies, args.format)
     results = []
     invalid = 0
     glass: dict[str, str] = {}  # path -> what break-glass means for it
@@ -181,12 +183,31 @@ def _validate(args: argparse.Namespace) -> int:
             {"path": shown, "valid": not problems, "errors": [p.as_json() for p in problems],
              **({"breakGlass": glass[shown]} if shown in glass else {})}
             for shown, problems in results
-        ]}, indent=2))
+        ], "warnings": [{"path": w.path, **w.as_json()} for w in warnings]}, indent=2))
     print(f"janus validate: {len(results)} file(s) checked, {invalid} invalid", file=sys.stderr)
     return EXIT_INVALID if invalid else EXIT_OK
 
 
-def _annotation(problem: Problem) -> str:
+def _policy_warnings(repo: Path, policies: PolicySet, fmt: str) -> list[Problem]:
+    """Warnings about the policies (janus.policy.policy_warnings): printed in text and github
+    formats, returned for json; they never change the exit status."""
+    from janus.policy.policy_warnings import policy_warnings
+
+    sources: dict[str, str] = {}
+    for policy in policies.policies:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            sources[policy.path] = (repo / policy.path).read_text(encoding="utf-8")
+    warnings = policy_warnings(policies, sources)
+    for warning in warnings:
+        if fmt == "text":
+            where = warning.path + (f":{warning.line}" if warning.line is not None else "")
+            print(f"{where}: warning: {warning.rule}: {warning.message}")
+        elif fmt == "github":
+            print(_annotation(warning, "warning"))
+    return warnings
+
+
+def _annotation(problem: Problem, level: str = "error") -> str:
     """A GitHub Actions workflow command, escaped as the runner expects."""
     def data(text: str) -> str:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -199,7 +220,7 @@ def _annotation(problem: Problem) -> str:
         where += f",line={problem.line}"
         if problem.column is not None:
             where += f",col={problem.column}"
-    return f"::error {where},title={prop(problem.rule)}::{data(problem.message)}"
+    return f"::{level} {where},title={prop(problem.rule)}::{data(problem.message)}"
 
 
 def _plan(args: argparse.Namespace) -> int:
