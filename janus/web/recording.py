@@ -27,6 +27,13 @@ import time
 # otherwise fill the database).
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
+# The replay player (templates/terminal/replay.html, static/terminal/replay.js): a pause longer
+# than this is shortened to it on the player's timeline, so a session left idle for an hour
+# replays in seconds (the page says so); and the speeds it offers, changeable while playing.
+REPLAY_MAX_IDLE_SECONDS = 2
+REPLAY_SPEEDS = ("0.5", "1", "2", "4", "8", "16")
+REPLAY_DEFAULT_SPEED = "1"
+
 
 class AsciicastRecorder:
     def __init__(
@@ -105,6 +112,18 @@ class AsciicastRecorder:
         text = "".join(self._pending)
         self._pending.clear()
         return text
+
+
+def replay_timeline(events: list[list], max_idle: float = REPLAY_MAX_IDLE_SECONDS) -> list[float]:
+    """Each event's time on the replay player's timeline: the recorded time with every gap
+    longer than *max_idle* shortened to it (the same rule as static/terminal/replay.js)."""
+    out: list[float] = []
+    last = at = 0.0
+    for recorded, *_ in events:
+        at += min(max(0.0, float(recorded) - last), max_idle)
+        last = max(last, float(recorded))
+        out.append(at)
+    return out
 
 
 def parse_asciicast(text: str) -> tuple[dict, list[list]]:

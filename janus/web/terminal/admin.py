@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from janus.web import recording as replay_rules
 from janus.web.auth import User, require_admin
 from janus.web.templating import templates
 from janus.web.terminal.runtime import TerminalRuntime
@@ -39,7 +40,11 @@ async def replay_page(
     session = await asyncio.to_thread(_runtime(request).store.get, session_id)
     if session is None:
         raise HTTPException(status_code=404, detail="no such session")
-    return templates.TemplateResponse(request, "terminal/replay.html", {"session": session})
+    return templates.TemplateResponse(
+        request, "terminal/replay.html",
+        {"session": session, "max_idle": replay_rules.REPLAY_MAX_IDLE_SECONDS,
+         "speeds": replay_rules.REPLAY_SPEEDS, "default_speed": replay_rules.REPLAY_DEFAULT_SPEED},
+    )
 
 
 @router.get("/admin/sessions/{session_id}/cast")
