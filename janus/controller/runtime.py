@@ -31,7 +31,7 @@ from typing import Any
 import kopf
 
 from janus import logs, names, testhooks
-from janus.controller import handlers, kube, metrics, sweep
+from janus.controller import handlers, kube, metrics, sweep, watch_relist
 from janus.controller.clusters import Registry
 from janus.controller.reconcile import Controller
 from janus.model import JanusConfig, load_config_file, parse_duration
@@ -195,6 +195,7 @@ def run(options: Options) -> int:
                             parse_duration=parse_duration, namespace=options.namespace,
                             central_cluster=options.central_cluster)
     operator = operator_registry(controller, api)
+    watch_relist.install()  # 504 "Too large resource version" re-lists, like 410 (see module)
     if options.peering:
         ensure_peering(api, options.namespace, options.peering)
     if options.metrics_port:

@@ -59,8 +59,9 @@ def _is_relist(exc: BaseException) -> bool:
 
     if not isinstance(exc, ApiException):
         return False
-    return exc.status == 410 or (
-        exc.status == 504 and "too large resource version" in str(exc.reason or "").lower())
+    # As an ERROR event the message is in reason; as the watch request's HTTP status, in body.
+    said = f"{exc.reason or ''} {exc.body or ''}".lower()
+    return exc.status == 410 or (exc.status == 504 and "too large resource version" in said)
 
 
 class AccessRequestClient:

@@ -1,0 +1,104 @@
+"""Every watch in Janus lists again after 410 Gone and 504 "Too large resource version".
+
+The API server answers a watch from a compacted resourceVersion with 410 Gone, and one from a
+version its watch cache has not reached yet (a listing served by etcd under load) with 504 "Too
+large resource version" — as an ERROR event after a 200, or as the HTTP status. A proxy in front
+of the real API server (tests/faults/apiproxy.py) answers chosen watch requests that way; the
+promise in each test is that the watcher lists again and goes on seeing every change.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from janus.dev.controlplane import LocalCluster
+from janus.resource.client import AccessRequestClient, WatchEvent
+from tests.faults.apiproxy import ApiProxy, WatchFault
+from tests.integration.controller_env import (
+    ControllerProcess,
+    create_request,
+    prepare_central,
+    wait_for,
+    wait_phase,
+)
+from tests.k8s_helpers import create_namespace
+
+pytestmark = pytest.mark.k8s_real
+
+ALL_KINDS = ("event504", "http504", "event410", "http410")
+
+
+@pytest.fixture
+def proxy(cluster: LocalCluster) -> Any:
+    p = ApiProxy(cluster).start()
+    yield p
+    p.stop()
+
+
+def test_controller_watch_relists_after_504_and_410(cluster: LocalCluster, proxy: ApiProxy,
+                                                    tmp_path: Path, unique_ns: str) -> None:
+    """Promise: no grant lost. After its AccessRequest watch is answered 504 "Too large resource
+    version" and 410 Gone (event and HTTP status each), the controller (a real process, behind
+    the proxy) lists again and grants a request created afterwards. Before the fix, kopf ended
+    its watcher on the first 504 for good and the request stayed without a phase."""
+    api = cluster.admin_client()
+    janus_ns = prepare_central(cluster)
+    create_namespace(api, unique_ns)
+    for kind in ALL_KINDS:
+        proxy.add_fault(WatchFault("accessrequests", kind))
+    ctl = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"],
+                            kubeconfig=proxy.kubeconfig())
+    ctl.start()
+    try:
+        wait_for(lambda: proxy.injected_count() == len(ALL_KINDS), 90,
+                 "all four faults served (a watcher that died stops asking)")
+        name = create_request(api, janus_ns, cluster="central", namespace=unique_ns,
+                              duration="1h")
+        wait_phase(api, janus_ns, name, "Active", timeout=60)
+        assert ctl.running()
+    finally:
+        ctl.stop()
+        print(ctl.log()[-4000:])
+
+
+def test_access_request_client_watch_relists_after_504_and_410(
+        cluster: LocalCluster, proxy: ApiProxy, unique_ns: str) -> None:
+    """Promise: no state missed. AccessRequestClient.watch (the receiver's status watch, the
+    ledger keeper, the notifier) lists again after each kind of 410/504 instead of raising, and
+    then sees a request created after the faults."""
+    api = cluster.admin_client()
+    janus_ns = prepare_central(cluster)
+    first = create_request(api, janus_ns, cluster="central", namespace=unique_ns)
+    for kind in ALL_KINDS:
+        proxy.add_fault(WatchFault("accessrequests", kind))
+    crs = AccessRequestClient(proxy.admin_client(), janus_ns)
+    stop = threading.Event()
+    seen: list[WatchEvent] = []
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            for change in crs.watch(stop=stop, timeout_seconds=5):
+                seen.append(change)
+        except BaseException as exc:  # the promise is that nothing escapes
+            failure.append(exc)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: proxy.injected_count() == len(ALL_KINDS) or failure, 60,
+                 "all four faults served (a watcher that died stops asking)")
+        assert not failure, f"the watch raised instead of listing again: {failure[0]!r}"
+        later = create_request(api, janus_ns, cluster="central", namespace=unique_ns)
+        wait_for(lambda: any(c.view.name == later for c in seen) or failure, 30,
+                 "the request created after the faults")
+        assert not failure, f"the watch raised: {failure[0]!r}"
+        listed_first = [c for c in seen if c.type == "LISTED" and c.view.name == first]
+        assert len(listed_first) >= 1 + len(ALL_KINDS)  # the start, then one list per fault
+    finally:
+        stop.set()
+        thread.join(15)
