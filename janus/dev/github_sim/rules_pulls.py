@@ -242,6 +242,7 @@ class PullRules(WorldState):
                         commit_id=commit, submitted_at=now_iso())
         pr.reviews.append(review)
         if state != "PENDING":
+            pr.updated_at = now_iso()  # as on GitHub: a submitted review moves updated_at
             pr.requested_reviewers = [u for u in pr.requested_reviewers if u != login]
             self.emit(repo, "pull_request_review",
                       lambda p: p.review(repo, pr, review, "submitted", login))
