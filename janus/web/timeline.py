@@ -221,7 +221,8 @@ def _end_events(g: GrantFacts) -> list[Event]:
                             end.reason or end.message or "", grant=g.name))
     elif view is not None and view.ended:
         ending = ending_of(view)
-        at = view.revoked_at or (view.expires_at if view.phase == "Expired" else None)
+        at = (view.revoked_at or (revocation.requested_at if revocation is not None else None)
+              or (view.expires_at if view.phase == "Expired" else None))
         if ending is not None:
             events.append(Event(_utc(at), "ended", f"Ended: {ending.text}",
                                 "" if ending.why is None else f"why: {ending.why}",
