@@ -1,21 +1,73 @@
 """PyGithub clients: GitHub App installation auth or a plain token, GitHub Enterprise base URL.
 
-Retries are chosen, not inherited. PyGithub's default ``GithubRetry`` re-sends POSTs after a 5xx,
-so a comment or check run could be created twice; Janus keeps that retry (a lost write is worse
-than a duplicate) and makes every write look-before-create instead: comments are found by a
-hidden marker and edited in place, check runs are found by name on the head commit, CRs have
-deterministic names. Throttling follows GitHub's secondary limits (at most ~80 content-creating
-requests a minute) unless *throttle* is off (tests and the simulator).
+Retries are chosen, not inherited (docs/reliability.md, "GitHub's rate limits and errors"):
+
+* **reads** (GET, and the idempotent PUT/DELETE) are re-sent after a 5xx or a connection error,
+  up to four times with backoff (0.5 s doubling): PyGithub's ``GithubRetry``.
+* **writes that create** (POST, and PATCH) are *not* re-sent by the transport: a POST that timed
+  out may well have been carried out, and sent again it makes a second comment or check run.
+  The error goes up to the handler, the delivery is retried later, and every write is
+  look-before-create: comments are found by a hidden marker and edited in place, check runs by
+  name on the head commit, CRs have deterministic names, ledger commits are compare-and-set.
+* **rate limits** are never slept out in the request: ``GithubRetry`` would sleep until
+  ``x-ratelimit-reset`` (up to an hour) or ``retry-after`` in every worker and in the reconcile.
+  :class:`BoundedRetry` waits at most ``max_rate_limit_wait`` seconds and raises; the caller then
+  defers its work until GitHub's reset (:mod:`janus.gitops.ratelimit`).
+
+Writes are spaced (GitHub's secondary limits allow at most ~80 content-creating requests a
+minute) unless *throttle* is off — the simulator's quick tests; the fault suite runs with it on.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from github import Auth, Github, GithubIntegration, GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait
+from urllib3.util.retry import Retry
+
+from janus.gitops.ratelimit import from_answer
 
 DEFAULT_API_URL = "https://api.github.com"
+# The longest a request waits in place for a rate limit (a short retry-after); longer: raise.
+MAX_RATE_LIMIT_WAIT = 5.0
+# Methods the transport re-sends after a 5xx or a broken connection: never POST or PATCH.
+IDEMPOTENT_METHODS = Retry.DEFAULT_ALLOWED_METHODS - {"POST", "PATCH"}
+
+
+class BoundedRetry(GithubRetry):
+    """``GithubRetry`` that never sleeps long for a rate limit: a ``retry-after`` or
+    ``x-ratelimit-reset`` further away than ``max_rate_limit_wait`` raises
+    ``RateLimitExceededExceedsMaxWait`` (GitHub's answer and headers) at once. ``GithubRetry``'s
+    own cap only covers 403 with a rate-limit message; urllib3 would still sleep a 429's (or a
+    403's) ``retry-after`` to the end."""
+
+    def increment(  # type: ignore[override]
+        self, method: str | None = None, url: str | None = None, response: Any = None,
+        error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None,
+    ) -> Retry:
+        if response is not None and response.status in (403, 429):
+            headers = dict(response.headers)
+            limited = from_answer(response.status, headers, None)
+            if limited is not None and self.max_rate_limit_wait is not None \
+                    and limited.wait > self.max_rate_limit_wait:
+                try:
+                    data = json.loads(self.get_content(response, url or ""))
+                except ValueError:
+                    data = {"message": "rate limited"}
+                raise RateLimitExceededExceedsMaxWait(response.status, data, headers,
+                                                      wait=limited.wait)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def retry_policy(max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT) -> BoundedRetry:
+    """The production retry: reads retried on 5xx, writes never re-sent, rate limits bounded."""
+    return BoundedRetry(total=4, backoff_factor=0.5, allowed_methods=IDEMPOTENT_METHODS,
+                        max_rate_limit_wait=max_rate_limit_wait,
+                        secondary_rate_wait=60.0)
 
 
 @dataclass(frozen=True)
@@ -27,6 +79,7 @@ class GitHubSettings:
     token: str | None = None
     throttle: bool = True
     timeout: int = 15
+    max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT
 
     @classmethod
     def from_files(
@@ -69,7 +122,7 @@ def connect(settings: GitHubSettings) -> Github:
         auth=auth,
         base_url=settings.api_url,
         timeout=settings.timeout,
-        retry=GithubRetry(total=4, backoff_factor=0.5) if settings.throttle else None,
+        retry=retry_policy(settings.max_rate_limit_wait) if settings.throttle else None,
         seconds_between_requests=None,
         seconds_between_writes=0.8 if settings.throttle else None,
     )

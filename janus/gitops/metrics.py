@@ -50,8 +50,9 @@ CATALOGUE: dict[str, Metric] = {
         "counter", "GitHub deliveries at the receiver's front door, by outcome (accepted, "
         "duplicate, ping, ignored, bad_signature, ...).", ("outcome",)),
     "webhook_handler_errors_total": Metric(
-        "counter", "Delivery handlers that raised: retry (tried again later) or failed (given "
-        "up; reconcile still covers merges).", ("outcome",)),
+        "counter", "Delivery handlers that raised: retry (tried again later), failed (given "
+        "up; reconcile still covers merges) or rate_limited (put back until GitHub's limit "
+        "lifts).", ("outcome",)),
     "merged_requests_total": Metric(
         "counter", "Merged request files judged by the receiver, by outcome (created: an "
         "AccessRequest was created; otherwise why none was).", ("outcome",)),
@@ -79,6 +80,19 @@ CATALOGUE: dict[str, Metric] = {
     "ledger_cas_retries_total": Metric(
         "counter", "Ledger commits re-planned because the branch moved (compare-and-set)."),
     "ledger_commits_total": Metric("counter", "Commits made to the ledger."),
+    "github_rate_limited_total": Metric(
+        "counter", "GitHub answers that were a rate limit, by kind (primary: the hourly budget "
+        "is spent; secondary: too much at once) and source (webhook, reconcile, ledger).",
+        ("kind", "source")),
+    "github_rate_limit_remaining": Metric(
+        "gauge", "Requests left in the GitHub installation's hourly budget (x-ratelimit-"
+        "remaining of the last answer)."),
+    "github_rate_limit_limit": Metric(
+        "gauge", "The GitHub installation's hourly budget (x-ratelimit-limit)."),
+    "github_rate_limit_reset_timestamp_seconds": Metric(
+        "gauge", "When the budget is renewed (x-ratelimit-reset, Unix seconds)."),
+    "github_rate_limit_wait_seconds": Metric(
+        "gauge", "Seconds the receiver still leaves GitHub alone for a rate limit (0: none)."),
 }
 
 

@@ -37,6 +37,7 @@ from github import GithubException
 
 from janus import names
 from janus.gitops import comments, sources
+from janus.gitops.ratelimit import classify
 from janus.logs import event
 from janus.model import format_duration, ledger, load_request
 from janus.model.ledger import Entry
@@ -285,15 +286,27 @@ def run_forever(reconciler: Reconciler, interval: float | None, stop: threading.
     """Reconcile at start, every *interval* seconds (None: never on a timer), and at once when a
     push asks for it."""
     trigger = reconciler.ops.reconcile_requested
+    limits = reconciler.ops.rate_limits
     while not stop.is_set():
+        wait = interval
+        pause = limits.paused_for()
         try:
-            reconciler.run()
-        except Exception:  # keep the loop alive: the next pass retries
+            if pause > 0:  # GitHub asked us to wait: no pass (the next one after the reset)
+                event(log, "reconcile.deferred", wait_seconds=round(pause, 1))
+                wait = pause if interval is None else min(pause, interval)
+            else:
+                reconciler.run()
+        except Exception as exc:  # keep the loop alive: the next pass retries
             if stop.is_set():
                 return  # shutting down: GitHub or the cluster may already be gone
-            log.exception("reconcile.failed", extra={"event": "reconcile.failed",
-                                                     "request": None, "fields": {}})
-        if trigger.wait(interval) and not stop.is_set():
+            limited = classify(exc)
+            if limited is not None:  # logged and counted once by the watch, not as a failure
+                pause = limits.record(limited, "reconcile")
+                wait = pause if interval is None else min(pause, interval)
+            else:
+                log.exception("reconcile.failed", extra={"event": "reconcile.failed",
+                                                         "request": None, "fields": {}})
+        if trigger.wait(wait) and not stop.is_set():
             stop.wait(reconciler.debounce)  # let the merge's own delivery go first
         trigger.clear()
         if stop.is_set():

@@ -25,6 +25,7 @@ from janus.gitops.crs import AccessRequests
 from janus.gitops.membership import GitHubMembership
 from janus.gitops.metrics import COUNTERS, Counters
 from janus.gitops.pr_check import run_pr_check
+from janus.gitops.ratelimit import RateLimitWatch
 from janus.gitops.verify import Context, MergeVerdict, StepFailed, classify_files, verify_merge
 from janus.logs import event
 from janus.model import JanusConfig, PolicySet, format_duration
@@ -76,6 +77,8 @@ class GitOps:
         self.ledger = ledger
         # Notifications (issue 14): off unless the receiver was given a notifications file.
         self.notifier = Notifier.off()
+        # GitHub's rate limits as this process meets them: metrics, readiness, when to wait.
+        self.rate_limits = RateLimitWatch(counters).attach(gh)
 
     # ---- plumbing ------------------------------------------------------------------------------
 
@@ -157,6 +160,7 @@ class GitOps:
                 return None
             if self._already_applied(pull):
                 event(log, "merge.already_applied", pull=number, merge=pull.merge_commit_sha)
+                self._restore_merge_comment(pull)
                 return MergeVerdict(self.repo.full_name, number, pull.merge_commit_sha or "",
                                     "", pull.merged_at, pull.user.login)
             ctx = Context(self.repo, pull, self.default_branch, self.janus_login,
@@ -189,6 +193,35 @@ class GitOps:
             if cr is not None and not cr.ended:
                 return False
         return True
+
+    def _restore_merge_comment(self, pull: PullRequest) -> None:
+        """A merge applied before whose comment is missing: the process that applied it died
+        (or GitHub failed it) between creating the CRs and posting. Said now from the CRs
+        themselves, once: the comment is looked up by its marker first. Costs one listing of the
+        PR's comments on a replay (replays are rare); nothing on the first pass."""
+        merge = pull.merge_commit_sha or ""
+        key = f"merge:{merge or pull.number}"
+        if comments.find(pull, key, self.janus_login) is not None:
+            return
+        changes = classify_files(pull)
+        outcomes: list[_Outcome] = []
+        for path in changes.removed:
+            parts = sources.request_path_parts(path)
+            cr_name = names.access_request_name(*parts) if parts else path
+            cr = self.crs.get(cr_name) if parts else None
+            outcomes.append((path, cr_name, "revoked" if cr is not None and cr.ended
+                             else "no live grant"))
+        for path in changes.changed:
+            parts = sources.request_path_parts(path)
+            if parts is None:
+                continue
+            cr_name = names.access_request_name(*parts)
+            cr = self.crs.get(cr_name)
+            approvers = ", ".join(cr.provenance.approvers) if cr and cr.provenance else ""
+            outcomes.append((path, cr_name, f"applied (approved by {approvers})"))
+        body = render.merge_comment(merge, outcomes, None)
+        if comments.upsert(pull, key, body, author=self.janus_login, edit=False) == "created":
+            event(log, "merge.comment_restored", pull=pull.number, merge=merge)
 
     def _apply(self, pull: PullRequest, verdict: MergeVerdict) -> None:
         """Act on a verified merge: revocations always, grants only when nothing was refused;

@@ -200,8 +200,11 @@ class _Receiver:
         return JSONResponse({"accepted": delivery.delivery_id}, status_code=202)
 
 
-def _add_probes(app: FastAPI, checks: Mapping[str, readiness.Check]) -> None:
-    """``/healthz`` (the process answers) and ``/readyz`` (its dependencies do too)."""
+def _add_probes(app: FastAPI, checks: Mapping[str, readiness.Check],
+                detail: Callable[[], dict[str, Any]] | None = None) -> None:
+    """``/healthz`` (the process answers) and ``/readyz`` (its dependencies do too; *detail*
+    adds what does not make the receiver unready, e.g. a GitHub rate limit: deliveries must
+    still be accepted while it lasts)."""
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -210,6 +213,8 @@ def _add_probes(app: FastAPI, checks: Mapping[str, readiness.Check]) -> None:
     @app.get("/readyz")
     def readyz() -> JSONResponse:
         status, body = readiness.answer(checks)
+        if detail is not None:
+            body["github"] = detail()
         return JSONResponse(body, status_code=status)
 
 
@@ -221,6 +226,7 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     counters: Counters = COUNTERS,
     ready_checks: Mapping[str, readiness.Check] | None = None,
+    ready_detail: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
     """The receiver's public app. *on_stored* wakes the workers after a new delivery was
     committed. It serves no ``/metrics``: those are on ``metrics_app``'s own port.
@@ -230,7 +236,7 @@ def create_app(
     if not secret:
         raise ValueError("a webhook secret is required")
     app = FastAPI(title="janus webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
-    _add_probes(app, {"database": store.ping, **(ready_checks or {})})
+    _add_probes(app, {"database": store.ping, **(ready_checks or {})}, ready_detail)
     receiver = _Receiver(secret, store, on_stored, max_body, counters)
 
     @app.post("/webhooks/github")

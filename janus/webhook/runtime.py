@@ -64,10 +64,12 @@ class Receiver:
         self.ops = ops
         self.settings = settings
         self.store = DeliveryStore(settings.db_path, lease_seconds=settings.lease_seconds)
-        self.pool = WorkerPool(self.store, partial(dispatch, ops), workers=settings.workers)
+        self.pool = WorkerPool(self.store, partial(dispatch, ops), workers=settings.workers,
+                               rate_limits=ops.rate_limits)
         self.app = create_app(settings.secret, self.store, on_stored=self.pool.wake,
                               max_body=settings.max_body, counters=ops.counters,
-                              ready_checks=_ready_checks(ops))
+                              ready_checks=_ready_checks(ops),
+                              ready_detail=ops.rate_limits.detail)
         self.reconciler = Reconciler(ops)
         if settings.notifications is not None:
             from janus.notify import build as build_notifier

@@ -3,16 +3,23 @@
 A handler failure (GitHub 5xx, API server unreachable) is retried with backoff a few times;
 after that the delivery is marked failed and the periodic reconcile remains the safety net for
 merges. Workers are plain threads because PyGithub and the kubernetes client are synchronous.
+
+A GitHub rate limit is not a failure: the delivery goes back to the queue until GitHub's
+``retry-after`` or ``x-ratelimit-reset`` (plus a little jitter, so the workers do not all call at
+the reset), as often as it takes, and while the limit lasts a claimed delivery is put back
+without calling GitHub at all. The worker itself never waits for it: it is free at once.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 
 from janus import testhooks
 from janus.gitops.metrics import COUNTERS
+from janus.gitops.ratelimit import RateLimitWatch, classify
 from janus.logs import event
 from janus.webhook.store import Delivery, DeliveryStore
 
@@ -32,9 +39,11 @@ class WorkerPool:
         handle: Callable[[Delivery], None],
         *,
         workers: int = 2,
+        rate_limits: RateLimitWatch | None = None,
     ) -> None:
         self._store = store
         self._handle = handle
+        self._rate_limits = rate_limits
         self._wake = threading.Condition()
         self._pending_wakeups = 0
         self._stopping = threading.Event()
@@ -103,17 +112,29 @@ class WorkerPool:
                 self._process(delivery)
             finally:
                 self._not_busy()
+                if self._rate_limits is not None:
+                    self._rate_limits.refresh()  # the budget GitHub reported, into /metrics
 
     def _not_busy(self) -> None:
         with self._idle:
             self._busy -= 1
 
     def _process(self, delivery: Delivery) -> None:
+        pause = self._rate_limits.paused_for() if self._rate_limits is not None else 0.0
+        if pause > 0:  # GitHub asked us to wait: back to the queue without calling it
+            self._defer(delivery, pause, "GitHub rate limit: waiting for it to lift")
+            return
         try:
             testhooks.delivery_delay()
             self._handle(delivery)
         except Exception as exc:  # any failure: retry, then give up loudly
             message = f"{type(exc).__name__}: {exc}"
+            limited = classify(exc)
+            if limited is not None:
+                wait = (self._rate_limits.record(limited, "webhook")
+                        if self._rate_limits is not None else limited.wait)
+                self._defer(delivery, wait, message)
+                return
             if delivery.attempts < MAX_ATTEMPTS:
                 delay = BACKOFF_SECONDS[min(delivery.attempts, len(BACKOFF_SECONDS)) - 1]
                 self._record(self._store.retry_later, delivery.id, message, delay)
@@ -128,6 +149,14 @@ class WorkerPool:
                     "fields": {"delivery": delivery.id, "github_event": delivery.event}})
             return
         self._record(self._store.finish, delivery.id)
+
+    def _defer(self, delivery: Delivery, wait: float, message: str) -> None:
+        """Back to the queue until a rate limit lifts (never marked failed for one)."""
+        delay = wait + random.uniform(0.0, min(5.0, 0.1 * wait))  # noqa: S311 - jitter
+        self._record(self._store.retry_later, delivery.id, message, delay)
+        COUNTERS.inc("webhook_handler_errors_total", outcome="rate_limited")
+        event(log, "webhook.deferred", delivery=delivery.id, github_event=delivery.event,
+              attempt=delivery.attempts, wait_seconds=round(delay, 1), level=logging.WARNING)
 
     def _record(self, write: Callable[..., None], *args: object) -> None:
         """Write a delivery's outcome, retrying while the database does not answer. Given up

@@ -1,8 +1,9 @@
 """The ASGI application: REST dispatch under the world lock, then webhook pumping, recording.
 
-Order per request: authenticate → rate-limit → find the route → run the handler holding the
-world lock → release the lock → pump webhook deliveries (in ``sync`` mode they are sent now,
-so the caller's next request sees their effects) → record the exchange → respond.
+Order per request: authenticate → rate-limit → a test's injected fault (``faults.py``: an
+error answer, or an answer held back outside the lock) → find the route → run the handler
+holding the world lock → release the lock → pump webhook deliveries (in ``sync`` mode they are
+sent now, so the caller's next request sees their effects) → record the exchange → respond.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from . import (  # noqa: F401 - registers the routes
 )
 from .delivery import Deliverer
 from .errors import ApiError
+from .faults import FaultError, Faults
 from .render import Renderer
 from .rest import Caller, Ctx, RateLimits, Reply, authenticate, find_route, parse_query
 from .world import World
@@ -68,6 +71,7 @@ class SimulatorApp:
         self.deliverer = deliverer
         self.recorder = recorder
         self.rate_limits = RateLimits()
+        self.faults = Faults()
         self.ui = ui
         self.oauth: Any = None
 
@@ -98,15 +102,24 @@ class SimulatorApp:
         path = request.url.path
         query = parse_query(request.url.query)
         headers: dict[str, str] = {}
+        injected = False  # a test's server error: not the simulator's answer, not recorded
         try:
             caller = Caller()
             with self.world.lock:
                 try:
                     caller = authenticate(self.world, request.headers.get("authorization"))
                 finally:  # a rejected credential still counts against the anonymous limit
-                    headers |= self.rate_limits.count(caller)
+                    # GET /rate_limit never counts and answers even when the limit is spent.
+                    headers |= self.rate_limits.count(caller, counted=path != "/rate_limit")
+            fault = self.faults.take(method, path, caller.login)
+            late = 0.0 if fault is None else self.faults.apply(fault, headers,
+                                                               f"SIM:{id(request):x}")
+            with self.world.lock:
                 reply = self._dispatch(method, path, query, raw, caller)
+            if late:  # carried out, answered late: outside the world lock, no one else waits
+                time.sleep(late)
         except ApiError as err:
+            injected = isinstance(err, FaultError) and err.status >= 500
             headers |= getattr(err, "headers", {})
             reply = Reply(err.status, err.body())
         except Exception:  # a simulator bug: answer like GitHub would, and say so in the log
@@ -116,7 +129,9 @@ class SimulatorApp:
             self.deliverer.pump()  # after the lock: receivers may call back into us
         headers |= reply.headers
         body = None if reply.body is None else json.dumps(reply.body).encode()
-        self.recorder.add(Exchange(method, path, query, reply.status, reply.body, dict(headers)))
+        if not injected:
+            self.recorder.add(Exchange(method, path, query, reply.status, reply.body,
+                                       dict(headers)))
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         headers["X-GitHub-Media-Type"] = "github.v3; format=json"

@@ -192,50 +192,78 @@ def paginate(ctx: Ctx, items: list[Any], default: int = 30, most: int = 100) -> 
 
 
 class RateLimits:
-    """Per-credential hourly counters, reported like GitHub's ``X-RateLimit-*`` headers."""
+    """Per-credential hourly counters, reported like GitHub's ``X-RateLimit-*`` headers.
+
+    A credential past its limit, or one a test exhausted, gets GitHub's primary rate-limit
+    answer (:class:`RateLimitedError`) until the reset: 403 — or 429, GitHub answers either —
+    with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` (epoch seconds)."""
 
     def __init__(self) -> None:
         self.used: dict[str, int] = {}
         self.window_start = time.time()
         self.exhausted: set[str] = set()  # logins forced to 0 remaining, for tests
+        # login -> (reset epoch, status): exhausted until then, lifted at the reset.
+        self.exhausted_until: dict[str, tuple[float, int]] = {}
 
     def _key(self, caller: Caller) -> str:
         return caller.login or (f"app:{caller.app_id}" if caller.app_id else "anonymous")
 
-    def count(self, caller: Caller) -> dict[str, str]:
+    def exhaust_until(self, login: str, reset: float, status: int = 403) -> None:
+        if status not in (403, 429):
+            raise ValueError("GitHub answers a primary rate limit with 403 or 429")
+        self.exhausted_until[login] = (reset, status)
+
+    def _forced(self, key: str, now: float) -> tuple[float, int] | None:
+        if key in self.exhausted:
+            return (self.window_start + 3600, 403)
+        until = self.exhausted_until.get(key)
+        if until is not None and now >= until[0]:
+            del self.exhausted_until[key]
+            return None
+        return until
+
+    def count(self, caller: Caller, counted: bool = True) -> dict[str, str]:
+        """Count one request (unless *counted* is False) and return its ``X-RateLimit-*``
+        headers; raise GitHub's primary rate-limit answer when none is left."""
         now = time.time()
         if now - self.window_start >= 3600:
             self.used.clear()
             self.window_start = now
         key = self._key(caller)
         limit = 60 if key == "anonymous" else RATE_LIMIT
-        used = self.used.get(key, 0) + 1
+        used = self.used.get(key, 0) + (1 if counted else 0)
         self.used[key] = used
-        remaining = 0 if key in self.exhausted else max(0, limit - used)
+        forced = self._forced(key, now)
+        remaining = 0 if forced else max(0, limit - used)
+        reset = forced[0] if forced else self.window_start + 3600
         headers = {
             "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(int(self.window_start + 3600)),
+            "X-RateLimit-Reset": str(int(reset)),
             "X-RateLimit-Used": str(used), "X-RateLimit-Resource": "core",
         }
-        if key in self.exhausted or used > limit:
-            raise RateLimitedError(headers, caller.login)
+        if counted and (forced or used > limit):
+            raise RateLimitedError(headers, caller.login, forced[1] if forced else 403)
         return headers
 
     def overview(self, caller: Caller) -> dict[str, Any]:
         key = self._key(caller)
         limit = 60 if key == "anonymous" else RATE_LIMIT
         used = self.used.get(key, 0)
-        core = {"limit": limit, "used": used, "remaining": max(0, limit - used),
-                "reset": int(self.window_start + 3600), "resource": "core"}
+        forced = self._forced(key, time.time())
+        core = {"limit": limit, "used": used,
+                "remaining": 0 if forced else max(0, limit - used),
+                "reset": int(forced[0] if forced else self.window_start + 3600),
+                "resource": "core"}
         return core
 
 
 class RateLimitedError(ApiError):
-    """GitHub's primary rate-limit answer: 403, the message PyGithub recognises, headers."""
+    """GitHub's primary rate-limit answer: 403 (or 429), the message PyGithub recognises,
+    headers."""
 
-    def __init__(self, headers: dict[str, str], login: str | None) -> None:
+    def __init__(self, headers: dict[str, str], login: str | None, status: int = 403) -> None:
         super().__init__(
-            403, f"API rate limit exceeded for user ID {login or 0}.",
+            status, f"API rate limit exceeded for user ID {login or 0}.",
             doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
         self.headers = headers
 

@@ -17,6 +17,7 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from . import faults
 from .app import Recorder, SimulatorApp
 from .delivery import Deliverer, Delivery
 from .errors import ApiError
@@ -342,7 +343,12 @@ class GitHubSimulator:
         self.deliverer.duplicate_next(count, event)
 
     def clear_faults(self) -> None:
+        """Forget every fault rule: delivery drops and duplicates, request faults, rate limits
+        a test set (a simulator shared by several tests)."""
         self.deliverer.clear_faults()
+        self.app.faults.clear()
+        self.app.rate_limits.exhausted.clear()
+        self.app.rate_limits.exhausted_until.clear()
 
     def held_deliveries(self) -> list[Delivery]:
         return self.deliverer.held()
@@ -370,6 +376,41 @@ class GitHubSimulator:
                 self.world.tree_entries_limit = tree_entries
             if contents_size is not None:
                 self.world.contents_size_limit = contents_size
+
+    def fail_requests(self, status: int = 502, *, method: str | None = None,
+                      path: str | None = None, login: str | None = None,
+                      count: int | None = None, seconds: float | None = None) -> None:
+        """Answer matching requests (method, regex searched in the path, caller's login) with a
+        server error — the next *count*, or all for *seconds*, or until :meth:`clear_faults`."""
+        self.app.faults.add(faults.rule("error", status=status, method=method, path=path,
+                                        login=login, count=count, seconds=seconds))
+
+    def slow_requests(self, delay: float, *, method: str | None = None,
+                      path: str | None = None, login: str | None = None,
+                      count: int | None = None, seconds: float | None = None) -> None:
+        """Hold matching requests *delay* seconds, then carry them out (a client with a shorter
+        timeout gives up on a write that still happens, as on GitHub)."""
+        self.app.faults.add(faults.rule("slow", delay=delay, method=method, path=path,
+                                        login=login, count=count, seconds=seconds))
+
+    def secondary_rate_limit(self, *, retry_after: int | None = 60, status: int = 403,
+                             method: str | None = None, path: str | None = None,
+                             login: str | None = None, count: int | None = None,
+                             seconds: float | None = None) -> None:
+        """GitHub's secondary rate limit on matching requests: 403 or 429, "You have exceeded a
+        secondary rate limit…", ``retry-after`` when given, requests still remaining."""
+        self.app.faults.add(faults.rule("secondary", status=status, retry_after=retry_after,
+                                        method=method, path=path, login=login, count=count,
+                                        seconds=seconds))
+
+    def primary_rate_limit(self, login: str, *, reset_in: float, status: int = 403) -> float:
+        """Exhaust *login*'s primary limit until ``now + reset_in``: every request gets 403 (or
+        429) with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` until then, when it
+        lifts by itself. Returns the reset (epoch seconds)."""
+        reset = float(int(time.time() + reset_in))
+        with self.world.lock:
+            self.app.rate_limits.exhaust_until(login, reset, status)
+        return reset
 
     def exhaust_rate_limit(self, login: str, exhausted: bool = True) -> None:
         """Make every request of *login* fail with GitHub's 403 rate-limit answer."""
