@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from janus.gitops.pr_check import refresh_tallies
 from janus.gitops.service import GitOps
 from janus.logs import event
 from janus.webhook.store import Delivery
@@ -43,7 +44,14 @@ def dispatch(ops: GitOps, delivery: Delivery) -> None:
     elif delivery.event == "issue_comment":
         ops.handle_comment(payload)
     elif delivery.event == "pull_request_review":
-        ops.review_submitted(int(payload["pull_request"]["number"]), int(payload["review"]["id"]))
+        number = int(payload["pull_request"]["number"])
+        # Submitted or dismissed: the approval groups' tally on the check run and the plan
+        # comment follows the reviews; then the requester hears about changes requested.
+        with ops.lock_for(number):
+            refresh_tallies(ops.repo, ops.repo.get_pull(number), ops.membership_for,
+                            ops.janus_login, app_id=ops.app_id)
+        if delivery.action == "submitted":
+            ops.review_submitted(number, int(payload["review"]["id"]))
     elif delivery.event == "push":
         if payload.get("ref") == f"refs/heads/{ops.default_branch}":
             ops.reconcile_requested.set()
