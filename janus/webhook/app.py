@@ -35,8 +35,9 @@ DEFAULT_MAX_BODY = 1024 * 1024
 ALLOWED: dict[str, frozenset[str] | None] = {
     "pull_request": frozenset({"opened", "synchronize", "reopened", "edited", "closed"}),
     "issue_comment": frozenset({"created"}),
-    # Notifications only (changes requested → the requester is told); the review is re-read.
-    "pull_request_review": frozenset({"submitted"}),
+    # The approval groups' tally is published again (submitted, dismissed); changes requested
+    # are told to the requester (submitted). The review and the PR are re-read from the API.
+    "pull_request_review": frozenset({"submitted", "dismissed"}),
     "push": None,
     # "requested" duplicates the pull_request synchronize that comes with every push (and would
     # double the API calls); a person clicking "Re-run" sends "rerequested".
