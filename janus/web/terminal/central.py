@@ -36,7 +36,12 @@ class CentralApiError(RuntimeError):
 
 
 class WatchExpired(Exception):
-    """The watch's resourceVersion is too old (410 Gone): list again."""
+    """The watch's resourceVersion is too old (410 Gone), or newer than the API server's watch
+    cache (504 "Too large resource version"): list again."""
+
+
+def _relist(code: int, message: str) -> bool:
+    return code == 410 or (code == 504 and "too large resource version" in message.lower())
 
 
 def load_configuration(kubeconfig: Path | None) -> k8s_client.Configuration:
@@ -162,10 +167,10 @@ class CentralApi:
         async with self._http.stream(
             "GET", path, params=params, headers=self._headers(accept)
         ) as response:
-            if response.status_code == 410:
-                raise WatchExpired()
             if response.status_code >= 400:
                 await response.aread()
+                if _relist(response.status_code, response.text):
+                    raise WatchExpired()
                 raise CentralApiError(response.status_code, response.text[:300])
             async for line in response.aiter_lines():
                 if not line.strip():
@@ -173,7 +178,7 @@ class CentralApi:
                 item = json.loads(line)
                 kind, obj = item.get("type", ""), item.get("object", {})
                 if kind == "ERROR":
-                    if obj.get("code") == 410:
+                    if _relist(int(obj.get("code") or 0), str(obj.get("message") or "")):
                         raise WatchExpired()
                     raise CentralApiError(int(obj.get("code") or 500), str(obj.get("message")))
                 yield kind, obj
