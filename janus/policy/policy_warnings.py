@@ -4,9 +4,11 @@ A warning is a :class:`~janus.model.Problem` like an error (stable rule id, a me
 what would be accepted) that does not make the policies invalid: requests are judged as before.
 
 * ``policy.exclude-requester-teams-without-teams``: ``excludeRequesterTeams: true`` excludes an
-  approver who shares one of the *approvers' listed teams* with the requester
-  (:mod:`janus.policy.approval`). Approvers that name only users list no team, so nobody is
-  ever excluded — the separation of duties the policy seems to promise is not there.
+  approver who shares one of the policy's *listed* teams (requester and approver teams) with
+  the requester (:mod:`janus.policy.evaluate`, :mod:`janus.policy.approval`). When the
+  approvers name no teams, it compares only the requester teams — and when those are empty
+  too, nobody is ever excluded: the separation of duties the policy seems to promise is
+  partly or wholly not there.
 """
 
 from __future__ import annotations
@@ -35,11 +37,19 @@ def policy_warnings(policies: PolicySet,
     for policy in policies.policies:
         if policy.exclude_requester_teams and not policy.approver_teams:
             text = (sources or {}).get(policy.path)
+            if policy.requester_teams:
+                effect = ("it compares only the requester teams the policy lists ("
+                          + ", ".join(sorted(policy.requester_teams)) + "): an approver is "
+                          "excluded only as a member of one of those, never for another team "
+                          "shared with the requester")
+            else:
+                effect = ("the policy lists no teams at all, so no approver is ever excluded "
+                          "for sharing a team with the requester")
             found.append(Problem(
                 policy.path, _line_of(text, "excludeRequesterTeams"), None,
                 EXCLUDE_WITHOUT_TEAMS,
                 f"policy {policy.name}: excludeRequesterTeams is set but its approvers name no "
-                "teams, so no approver is ever excluded for sharing a team with the requester; "
-                "accepted: approvers that name at least one team (approvers.teams, or teams in "
-                "an approvers.allOf group), or no excludeRequesterTeams"))
+                f"teams; {effect}; accepted: approvers that name at least one team "
+                "(approvers.teams, or teams in an approvers.allOf group), or no "
+                "excludeRequesterTeams"))
     return found

@@ -16,6 +16,8 @@ from tests.unit.model.helpers import CONFIG, PAYMENTS_PROD, REQUEST_TEXT, policy
 
 REQUEST = "requests/prod/payments/alice-payments-inc1234.yaml"
 TEAMS = "  approvers:  {users: [], teams: [acme/payments-leads], required: 1}\n"
+REQUESTER_TEAMS = "  requesters: {users: [alice], teams: [acme/payments-devs]}\n"
+NO_REQUESTER_TEAMS = "  requesters: {users: [alice]}\n"
 USERS_ONLY = ("  approvers:\n    users: [carol, dave]\n    required: 1\n"
               "    excludeRequesterTeams: true\n")
 WITH_TEAMS = ("  approvers:\n    teams: [acme/payments-leads]\n    required: 1\n"
@@ -26,9 +28,12 @@ GROUPS_ONE_TEAM = ("  approvers:\n    allOf:\n      - {users: [carol], required:
                    "      - {teams: [acme/sre], required: 1}\n    excludeRequesterTeams: true\n")
 
 
-def _files(approvers: str) -> dict[str, bytes]:
-    assert TEAMS in PAYMENTS_PROD
-    files = policy_files(janus=CONFIG, payments_prod=PAYMENTS_PROD.replace(TEAMS, approvers))
+def _files(approvers: str, requesters: str = "") -> dict[str, bytes]:
+    assert TEAMS in PAYMENTS_PROD and REQUESTER_TEAMS in PAYMENTS_PROD
+    text = PAYMENTS_PROD.replace(TEAMS, approvers)
+    if requesters:
+        text = text.replace(REQUESTER_TEAMS, requesters)
+    files = policy_files(janus=CONFIG, payments_prod=text)
     files[REQUEST] = REQUEST_TEXT.encode()
     return files
 
@@ -40,15 +45,18 @@ def _repo(tmp_path: Path, approvers: str) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("approvers", "warned"), [
-    (USERS_ONLY, True),
-    (GROUPS_USERS_ONLY, True),
-    (WITH_TEAMS, False),
-    (GROUPS_ONE_TEAM, False),
-    (TEAMS, False),  # no excludeRequesterTeams at all
+@pytest.mark.parametrize(("approvers", "requesters", "warned"), [
+    (USERS_ONLY, REQUESTER_TEAMS, "only the requester teams the policy lists (acme/payments-devs)"),
+    (GROUPS_USERS_ONLY, REQUESTER_TEAMS, "an approver is excluded only as a member of one"),
+    (USERS_ONLY, NO_REQUESTER_TEAMS, "no approver is ever excluded"),
+    (GROUPS_USERS_ONLY, NO_REQUESTER_TEAMS, "no approver is ever excluded"),
+    (WITH_TEAMS, REQUESTER_TEAMS, None),
+    (WITH_TEAMS, NO_REQUESTER_TEAMS, None),
+    (GROUPS_ONE_TEAM, NO_REQUESTER_TEAMS, None),
+    (TEAMS, REQUESTER_TEAMS, None),  # no excludeRequesterTeams at all
 ])
-def test_policy_warnings(approvers: str, warned: bool) -> None:
-    files = _files(approvers)
+def test_policy_warnings(approvers: str, requesters: str, warned: str | None) -> None:
+    files = _files(approvers, requesters)
     policies = load_policy_set_from_files(files)
     sources = {p: d.decode() for p, d in files.items()}
     found = policy_warnings(policies, sources)
@@ -61,7 +69,7 @@ def test_policy_warnings(approvers: str, warned: bool) -> None:
     text = sources[warning.path].splitlines()
     assert warning.line is not None and "excludeRequesterTeams" in text[warning.line - 1]
     assert "payments-prod" in warning.message
-    assert "no approver is ever excluded" in warning.message
+    assert warned in warning.message
     assert "accepted: approvers that name at least one team" in warning.message
 
 
