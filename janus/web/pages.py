@@ -232,6 +232,10 @@ def submit_request(
         )
     event(log, "request.pr_opened", request=prepared.name, user=user.login, pull=pull.number,
           namespaces=list(form.namespaces), cluster=form.cluster)
+    # This replica's pages listing PRs hear of it now, not at the next poll (janus.web.pull_watch).
+    watch = getattr(request.app.state, "pull_watch", None)
+    if watch is not None:
+        watch.poke()
     return RedirectResponse(f"/requests/pr/{pull.number}", status_code=303)
 
 

@@ -9,8 +9,12 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from janus.gitops.request_pr import BRANCH_PREFIX
+from janus.web.pull_watch import PullMark
 
 _MAX_LISTED = 50
+# One page of GitHub's list: a change beyond the 100 most recently updated open PRs is seen
+# when it moves its PR to the top.
+_MAX_WATCHED = 100
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,14 @@ def open_pulls_of(repo: Repository, login: str) -> list[PullSummary]:
         if len(found) >= _MAX_LISTED:
             break
     return found
+
+
+def open_pull_marks(repo: Repository) -> list[PullMark]:
+    """The open PRs of the access repository, newest change first, as the live pages' poll
+    sees them (janus.web.pull_watch): one list call, no per-PR reads."""
+    marks: list[PullMark] = []
+    for pull in repo.get_pulls(state="open", sort="updated", direction="desc"):
+        marks.append(PullMark(pull.number, pull.head.sha, pull.updated_at))
+        if len(marks) >= _MAX_WATCHED:
+            break
+    return marks

@@ -7,7 +7,10 @@ within milliseconds of the change, with no message bus between replicas. An even
 a page needs to say where the grant stands — phase, expiry, and for an ended grant how it ended,
 by whom and why — never a token (the watch reads AccessRequests only).
 
-Only the user's own grants are sent; an admin gets every grant. The stream needs the session
+Only the user's own grants are sent; an admin gets every grant. The same stream carries
+``pulls`` events, with no content, when the access repository's open pull requests change
+(janus.web.pull_watch: one poll of GitHub per replica, running while a stream is open); the
+pages that list PRs re-read them with the user's own rights. The stream needs the session
 (a signed-in user) and, since EventSource cannot send headers, the session's CSRF token in the
 query string, and a same-origin request (``Origin``/``Sec-Fetch-Site``), so another site cannot
 read a user's grants through their cookies.
@@ -28,6 +31,10 @@ from fastapi.responses import StreamingResponse
 
 from janus.resource import AccessRequestView, standing, timefmt
 from janus.web.auth import User, csrf_token, require_user
+from janus.web.github_access import app_repo
+from janus.web.pull_watch import PullWatch
+from janus.web.pulls import open_pull_marks
+from janus.web.settings import WebSettings
 
 router = APIRouter()
 
@@ -38,6 +45,8 @@ STREAM_SECONDS = 20.0
 RETRY_MILLISECONDS = 1000
 QUEUE_LIMIT = 256
 MAX_NAMES = 20
+# Queued (this very object) when the open pull requests changed; sent as an empty ``pulls``.
+PULLS_CHANGED: dict[str, Any] = {"pulls": "changed"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,12 @@ class GrantFeed:
                 continue
             queue.put_nowait(body)
 
+    def announce_pulls(self) -> None:
+        """The open pull requests changed (janus.web.pull_watch); on the event loop."""
+        for queue in list(self._queues):
+            if queue.qsize() < QUEUE_LIMIT:
+                queue.put_nowait(PULLS_CHANGED)
+
     def close(self) -> None:
         """Server shutdown: every stream ends."""
         for queue in list(self._queues):
@@ -170,9 +185,12 @@ async def grant_events(
 
     wanted = [n for n in names.split(",") if n][:MAX_NAMES]
     loop = asyncio.get_running_loop()
+    pull_watch = pull_watch_of(request.app.state, feed)
 
     async def stream() -> AsyncIterator[bytes]:
         with feed.subscribe() as queue:
+            if pull_watch is not None:
+                pull_watch.wake()
             # Tell the page it is connected (tests and the page's "live" marker use it).
             yield f"retry: {RETRY_MILLISECONDS}\n".encode() + _sse("ready", {"login": user.login})
             for name in wanted:
@@ -193,10 +211,27 @@ async def grant_events(
                     continue
                 if body is None:
                     return
-                if _may_see(user, body):
+                if body is PULLS_CHANGED:
+                    yield _sse("pulls", {})
+                elif _may_see(user, body):
                     yield _sse("grant", body)
 
     return StreamingResponse(
         stream(), media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def pull_watch_of(state: Any, feed: GrantFeed) -> PullWatch | None:
+    """This app's poll of the open pull requests, made at the first stream; None without a
+    repository and the app's own GitHub token (nothing to poll with)."""
+    watch: PullWatch | None = getattr(state, "pull_watch", None)
+    if watch is not None:
+        return watch
+    settings: WebSettings = state.settings
+    if not (settings.repo and settings.github_token):
+        return None
+    watch = PullWatch(lambda: open_pull_marks(app_repo(settings)), feed.announce_pulls,
+                      lambda: feed.subscribers)
+    state.pull_watch = watch
+    return watch

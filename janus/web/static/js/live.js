@@ -5,6 +5,9 @@
 //   place after a grant changes (debounced; deferred while someone types in one of them).
 // * Every event is also dispatched on document as "janus:grant" (detail: the event body), for
 //   page scripts such as the terminal's.
+// * "pulls" events (the access repository's open pull requests changed; janus/web/pull_watch.py)
+//   re-read the regions of pages that list PRs, marked data-live-pulls, and are dispatched as
+//   "janus:pulls".
 // Loaded from a static file: the CSP forbids inline script.
 "use strict";
 
@@ -80,6 +83,10 @@
       try { body = JSON.parse(message.data); } catch (e) { return; }
       document.dispatchEvent(new CustomEvent("janus:grant", { detail: body }));
       schedule(150);
+    });
+    source.addEventListener("pulls", function () {
+      document.dispatchEvent(new CustomEvent("janus:pulls"));
+      if (document.querySelector("[data-live-pulls]")) schedule(150);
     });
     source.addEventListener("error", function () {
       document.documentElement.dataset.live = "off";

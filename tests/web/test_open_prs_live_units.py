@@ -1,0 +1,154 @@
+"""The replica's poll of open pull requests (janus.web.pull_watch) with the real event feed:
+what counts as a change, one poll however many pages listen, none without listeners, and the
+same-second rule for GitHub's whole-second ``updated_at``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from janus.web.pull_watch import PullMark, PullWatch, changed
+from janus.web.terminal.live import PULLS_CHANGED, GrantFeed
+
+T0 = dt.datetime(2026, 11, 30, 5, 0, 0, tzinfo=dt.UTC)
+
+
+def _mark(number: int, sha: str = "a", at: dt.datetime = T0) -> PullMark:
+    return PullMark(number, sha, at)
+
+
+def test_what_counts_as_a_change() -> None:
+    later = T0.timestamp() + 10
+    base = [_mark(1), _mark(2)]
+    assert not changed(base, list(base), later)
+    assert changed(base, [_mark(1)], later), "a PR no longer open (merged, closed)"
+    assert changed(base, [*base, _mark(3)], later), "a PR opened"
+    assert changed(base, [_mark(1, "b"), _mark(2)], later), "a new head commit"
+    moved = T0 + dt.timedelta(seconds=5)
+    assert changed(base, [_mark(1, at=moved), _mark(2)], later), "a review or a comment"
+    # The same list, but updated at or after the previous poll (less the slack): said again,
+    # since a second change within the same second leaves updated_at as it was.
+    assert changed(base, list(base), T0.timestamp())
+    assert changed(None, base, T0.timestamp()), "first poll: updated just before it started"
+    assert not changed(None, base, later)
+
+
+class _GitHub:
+    """Stands in for the list call only: the open PRs as a test sets them, and a count."""
+
+    def __init__(self) -> None:
+        self.marks: list[PullMark] = [_mark(1)]
+        self.calls = 0
+
+    def list_open(self) -> list[PullMark]:
+        self.calls += 1
+        return list(self.marks)
+
+
+async def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out
+
+
+def test_one_poll_for_all_pages_and_each_page_hears_each_change() -> None:
+    github = _GitHub()
+    clock = [T0.timestamp() + 100]
+
+    async def scenario() -> tuple[list[list[Any]], int, int]:
+        feed = GrantFeed()
+        watch = PullWatch(github.list_open, feed.announce_pulls, lambda: feed.subscribers,
+                          interval=0.02, clock=lambda: clock[0])
+        with feed.subscribe() as a, feed.subscribe() as b, feed.subscribe() as c:
+            for _ in range(3):
+                watch.wake()          # every stream wakes it; one task polls
+            tasks = [t for t in asyncio.all_tasks() if t.get_name() == "pull-watch"]
+            assert len(tasks) == 1, tasks
+            await asyncio.sleep(0.2)
+            polls_before = github.calls
+            quiet = [await _drain(q) for q in (a, b, c)]
+            assert quiet == [[], [], []], "nothing changed: nothing announced"
+            github.marks = [_mark(1), _mark(2, at=T0 + dt.timedelta(seconds=90))]
+            await asyncio.sleep(0.2)
+            heard = [await _drain(q) for q in (a, b, c)]
+            polls = github.calls - polls_before
+        await watch.stop()
+        return heard, polls, watch.polls
+
+    heard, polls, total = asyncio.run(scenario())
+    assert all(got == [PULLS_CHANGED] for got in heard), heard
+    # One replica, three pages, ~0.2 s at 0.02 s: one poller's worth (at most ~10), not three.
+    assert 1 <= polls <= 15, polls
+    assert total == github.calls
+
+
+def test_no_listener_no_poll_and_it_stops_after_the_linger() -> None:
+    github = _GitHub()
+
+    async def scenario() -> tuple[bool, int]:
+        feed = GrantFeed()
+        watch = PullWatch(github.list_open, feed.announce_pulls, lambda: feed.subscribers,
+                          interval=0.01, linger=0.1)
+        with feed.subscribe():
+            watch.wake()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.4)      # past the linger: the task has ended
+        calls = github.calls
+        await asyncio.sleep(0.1)
+        return watch.running, github.calls - calls
+
+    running, later_calls = asyncio.run(scenario())
+    assert not running
+    assert later_calls == 0
+
+
+def test_a_second_change_within_the_same_second_is_still_announced() -> None:
+    """updated_at counts whole seconds: a review in the same second as the poll that saw the
+    PR's previous change leaves it as it was; the next poll says it again."""
+    github = _GitHub()
+    now = T0.timestamp() + 100
+    clock = [now]
+    github.marks = [_mark(1, at=dt.datetime.fromtimestamp(int(now), dt.UTC))]
+
+    async def scenario() -> list[int]:
+        feed = GrantFeed()
+        counts = []
+        watch = PullWatch(github.list_open, feed.announce_pulls, lambda: feed.subscribers,
+                          interval=0.05, clock=lambda: clock[0])
+        with feed.subscribe() as queue:
+            watch.wake()
+            await asyncio.sleep(0.03)          # first poll: updated just now, announced
+            counts.append(len(await _drain(queue)))
+            clock[0] = now + 3                 # next poll: still within the slack, again
+            await asyncio.sleep(0.05)
+            counts.append(len(await _drain(queue)))
+            clock[0] = now + 30                # long after: quiet
+            await asyncio.sleep(0.12)
+            counts.append(len(await _drain(queue)))
+        await watch.stop()
+        return counts
+
+    first, second, quiet = asyncio.run(scenario())
+    assert first == 1 and second >= 1 and quiet == 0, (first, second, quiet)
+
+
+def test_poke_announces_at_once_from_a_worker_thread() -> None:
+    github = _GitHub()
+
+    async def scenario() -> list[Any]:
+        feed = GrantFeed()
+        watch = PullWatch(github.list_open, feed.announce_pulls, lambda: feed.subscribers,
+                          interval=60)
+        with feed.subscribe() as queue:
+            watch.wake()
+            await asyncio.sleep(0.05)
+            await _drain(queue)
+            await asyncio.to_thread(watch.poke)
+            await asyncio.sleep(0.05)
+            got = await _drain(queue)
+        await watch.stop()
+        return got
+
+    assert asyncio.run(scenario()) == [PULLS_CHANGED]
