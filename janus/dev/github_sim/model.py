@@ -135,6 +135,25 @@ class Pull:
 
 
 @dataclass
+class Issue:
+    """A plain issue (not a pull request): shares the repository's number sequence with pulls;
+    comments and labels work on both, as on GitHub."""
+
+    number: int
+    id: int
+    title: str
+    body: str | None
+    user: str
+    created_at: str
+    updated_at: str
+    state: str = "open"
+    state_reason: str | None = None
+    closed_at: str | None = None
+    labels: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
+
+
+@dataclass
 class CheckRun:
     id: int
     suite_id: int
@@ -201,6 +220,7 @@ class Repo:
     team_permissions: dict[str, str] = field(default_factory=dict)  # "org/slug" -> permission
     protection: dict[str, Protection] = field(default_factory=dict)  # branch -> rules
     pulls: dict[int, Pull] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)  # plain issues; pulls are separate
     comments: dict[int, Comment] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)  # lower-case name -> label
     check_runs: dict[int, CheckRun] = field(default_factory=dict)

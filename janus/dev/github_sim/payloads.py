@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .gitstore import EMPTY_TREE
-from .model import CheckRun, CheckSuite, Comment, Hook, Pull, Repo, Review
+from .model import CheckRun, CheckSuite, Comment, Hook, Issue, Pull, Repo, Review
 from .render import Renderer
 
 ZERO = "0" * 40
@@ -59,8 +59,14 @@ class Payloads:
         return {"action": action, "review": body, "pull_request": pull} | self._common(
             repo, sender)
 
-    def issue_comment(self, repo: Repo, pr: Pull, comment: Comment, action: str, sender: str,
-                      changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    def issues(self, repo: Repo, issue: Issue, action: str, sender: str,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``issues`` event of a plain issue (opened, edited, closed, labeled, assigned)."""
+        data: dict[str, Any] = {"action": action, "issue": self.render.issue(repo, issue)}
+        return data | (extra or {}) | self._common(repo, sender)
+
+    def issue_comment(self, repo: Repo, pr: Pull | Issue, comment: Comment, action: str,
+                      sender: str, changes: dict[str, Any] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"action": action, "issue": self.render.issue(repo, pr),
                                 "comment": self.render.comment(repo, comment)}
         if changes is not None:

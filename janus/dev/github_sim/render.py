@@ -23,6 +23,7 @@ from .model import (
     CommitStatus,
     Hook,
     Installation,
+    Issue,
     Label,
     Pull,
     Repo,
@@ -529,7 +530,9 @@ class Renderer:
             data["submitted_at"] = review.submitted_at
         return data
 
-    def issue(self, repo: Repo, pr: Pull) -> dict[str, Any]:
+    def issue(self, repo: Repo, pr: Pull | Issue) -> dict[str, Any]:
+        if isinstance(pr, Issue):
+            return self.plain_issue(repo, pr)
         u = f"{self.api}/repos/{repo.full_name}/issues/{pr.number}"
         pull = f"{self.api}/repos/{repo.full_name}/pulls/{pr.number}"
         html = f"{self.web}/{repo.full_name}/pull/{pr.number}"
@@ -553,6 +556,30 @@ class Renderer:
             "timeline_url": f"{u}/timeline", "performed_via_github_app": None,
         }
 
+    def plain_issue(self, repo: Repo, issue: Issue) -> dict[str, Any]:
+        """An issue that is not a pull request: no ``pull_request`` key, real assignees."""
+        u = f"{self.api}/repos/{repo.full_name}/issues/{issue.number}"
+        assignees = [self.user(login) for login in issue.assignees]
+        return {
+            "id": issue.id, "node_id": node_id("Issue", issue.id), "url": u,
+            "repository_url": f"{self.api}/repos/{repo.full_name}",
+            "labels_url": f"{u}/labels{{/name}}", "comments_url": f"{u}/comments",
+            "events_url": f"{u}/events",
+            "html_url": f"{self.web}/{repo.full_name}/issues/{issue.number}",
+            "number": issue.number, "state": issue.state, "state_reason": issue.state_reason,
+            "title": issue.title, "body": issue.body, "user": self.user(issue.user),
+            "labels": [self.label(repo, self.world.label(repo, n)) for n in issue.labels],
+            "assignee": assignees[0] if assignees else None, "assignees": assignees,
+            "milestone": None, "locked": False, "active_lock_reason": None,
+            "comments": sum(1 for c in repo.comments.values()
+                            if c.issue_number == issue.number),
+            "closed_at": issue.closed_at, "created_at": issue.created_at,
+            "updated_at": issue.updated_at,
+            "author_association": self.author_association(repo, issue.user),
+            "reactions": self.reactions(f"{u}/reactions"),
+            "timeline_url": f"{u}/timeline", "performed_via_github_app": None,
+        }
+
     @staticmethod
     def reactions(url: str) -> dict[str, Any]:
         return {"url": url, "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0,
@@ -562,8 +589,9 @@ class Renderer:
         u = f"{self.api}/repos/{repo.full_name}/issues/comments/{comment.id}"
         return {
             "id": comment.id, "node_id": node_id("IssueComment", comment.id), "url": u,
-            "html_url": f"{self.web}/{repo.full_name}/pull/{comment.issue_number}"
-                        f"#issuecomment-{comment.id}",
+            "html_url": f"{self.web}/{repo.full_name}/"
+                        f"{'issues' if comment.issue_number in repo.issues else 'pull'}/"
+                        f"{comment.issue_number}#issuecomment-{comment.id}",
             "body": comment.body, "user": self.user_or_null(comment.user),
             "created_at": comment.created_at, "updated_at": comment.updated_at,
             "issue_url": f"{self.api}/repos/{repo.full_name}/issues/{comment.issue_number}",

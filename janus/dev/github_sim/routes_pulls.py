@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .errors import ApiError, not_found, validation_failed
-from .model import Pull, Repo
+from .model import Issue, Pull, Repo
 from .rest import Ctx, Reply, paginate, route
 
 # GitHub's documented caps: "Lists a maximum of 250 commits for a pull request" (the first
@@ -182,22 +183,87 @@ def dismiss_review(ctx: Ctx) -> Reply:
 # -- issues: comments and labels (pull requests are issues) --------------------------------------
 
 
+def _issue(ctx: Ctx, needed: str = "read") -> tuple[Repo, Pull | Issue]:
+    repo = ctx.repo(needed)
+    return repo, ctx.world.issue_or_pull(repo, ctx.int_param("issue_number"))
+
+
+@route("POST", "/repos/{owner}/{repo}/issues")
+def create_issue(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    body = ctx.json()
+    title = body.get("title")
+    if not isinstance(title, str) or not title:
+        raise validation_failed("Issue", "missing_field", "title")
+    labels = [n["name"] if isinstance(n, dict) else str(n) for n in body.get("labels") or []]
+    assignees = [str(a) for a in body.get("assignees") or []]
+    if body.get("assignee"):
+        assignees.append(str(body["assignee"]))
+    issue = ctx.world.create_issue(repo, title, body.get("body"), ctx.login, labels, assignees)
+    return Reply(201, ctx.render.issue(repo, issue))
+
+
+@route("GET", "/repos/{owner}/{repo}/issues")
+def list_issues(ctx: Ctx) -> Reply:
+    """Issues and pull requests, newest first, filtered by ``state`` (default open),
+    ``labels`` (all of them, comma-separated) and ``assignee``, as on GitHub."""
+    repo = ctx.repo()
+    state = ctx.query.get("state", "open")
+    wanted = {n.strip().lower() for n in ctx.query.get("labels", "").split(",") if n.strip()}
+    assignee = ctx.query.get("assignee")
+    items: list[Pull | Issue] = [*repo.issues.values(), *repo.pulls.values()]
+    items.sort(key=lambda i: i.number, reverse=True)
+    out = []
+    for item in items:
+        if state != "all" and item.state != state:
+            continue
+        if not wanted <= {n.lower() for n in item.labels}:
+            continue
+        if assignee and (not isinstance(item, Issue) or assignee.lower() not in
+                         {a.lower() for a in item.assignees}):
+            continue
+        out.append(ctx.render.issue(repo, item))
+    return paginate(ctx, out)
+
+
+@route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}")
+def edit_issue(ctx: Ctx) -> Reply:
+    repo, item = _issue(ctx)
+    if not isinstance(item, Issue):
+        raise ApiError(422, "Editing a pull request as an issue is not simulated")
+    body = ctx.json()
+    changes: dict[str, Any] = {k: body[k] for k in ("title", "body", "state", "state_reason", "labels",
+                                    "assignees") if k in body}
+    ctx.world.edit_issue(repo, item, changes, ctx.login)
+    return Reply(200, ctx.render.issue(repo, item))
+
+
+@route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees")
+def add_assignees(ctx: Ctx) -> Reply:
+    repo, item = _issue(ctx)
+    if not isinstance(item, Issue):
+        raise ApiError(422, "Assigning a pull request is not simulated")
+    logins = [str(a) for a in ctx.json().get("assignees") or []]
+    ctx.world.set_assignees(repo, item, logins, ctx.login, add_only=True)
+    return Reply(201, ctx.render.issue(repo, item))
+
+
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
 def get_issue(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     return Reply(200, ctx.render.issue(repo, pr))
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
 def list_comments(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     comments = [c for c in repo.comments.values() if c.issue_number == pr.number]
     return paginate(ctx, [ctx.render.comment(repo, c) for c in comments])
 
 
 @route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
 def create_comment(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     comment = ctx.world.create_comment(repo, pr.number, str(ctx.json().get("body") or ""),
                                        ctx.login)
     return Reply(201, ctx.render.comment(repo, comment))
@@ -241,27 +307,27 @@ def _label_names(ctx: Ctx) -> list[str]:
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
 def list_labels(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     return paginate(ctx, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
 
 
 @route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
 def add_labels(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     ctx.world.add_labels(repo, pr, _label_names(ctx), ctx.login)
     return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
 
 
 @route("PUT", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
 def set_labels(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     ctx.world.add_labels(repo, pr, _label_names(ctx), ctx.login, replace=True)
     return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
 
 
 @route("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}")
 def remove_label(ctx: Ctx) -> Reply:
-    repo, pr = _pr(ctx)
+    repo, pr = _issue(ctx)
     ctx.world.remove_label(repo, pr, ctx.params["name"], ctx.login)
     return Reply(200, [ctx.render.label(repo, ctx.world.label(repo, n)) for n in pr.labels])
 

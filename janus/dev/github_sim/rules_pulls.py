@@ -4,13 +4,14 @@ merging, issue comments and labels."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import codeowners
 from .errors import ApiError, not_found, unprocessable, validation_failed
 from .gitstore import MergeConflict, Person
 from .model import (
     Comment,
+    Issue,
     Label,
     Protection,
     Pull,
@@ -21,9 +22,6 @@ from .model import (
     perm_rank,
 )
 from .state import WorldState
-
-if TYPE_CHECKING:
-    from .payloads import Payloads
 
 OPINIONATED = ("APPROVED", "CHANGES_REQUESTED")
 
@@ -372,7 +370,7 @@ class PullRules(WorldState):
 
     def create_comment(self, repo: Repo, number: int, body: str, actor: str) -> Comment:
         self.require(repo, actor, "read")
-        pr = self.pull(repo, number)
+        pr = self.issue_or_pull(repo, number)
         if not body:
             raise validation_failed("IssueComment", "missing_field", "body")
         stamp = now_iso()
@@ -394,7 +392,7 @@ class PullRules(WorldState):
             self.require(repo, actor, "triage")
         old = comment.body
         comment.body, comment.updated_at = body, now_iso()
-        pr = self.pull(repo, comment.issue_number)
+        pr = self.issue_or_pull(repo, comment.issue_number)
         self.emit(repo, "issue_comment", lambda p: p.issue_comment(
             repo, pr, comment, "edited", actor, changes={"body": {"from": old}}))
 
@@ -410,7 +408,21 @@ class PullRules(WorldState):
             repo.labels[name.lower()] = label
         return label
 
-    def add_labels(self, repo: Repo, pr: Pull, names: list[str], actor: str,
+    def issue_or_pull(self, repo: Repo, number: int) -> Pull | Issue:
+        """Issue number *number*: a pull request or a plain issue (one number sequence)."""
+        issue = repo.issues.get(number)
+        return issue if issue is not None else self.pull(repo, number)
+
+    def _labeled(self, repo: Repo, pr: Pull | Issue, action: str, label: Label,
+                 actor: str) -> None:
+        if isinstance(pr, Issue):
+            self.emit(repo, "issues", lambda p: p.issues(
+                repo, pr, action, actor, extra={"label": p.render.label(repo, label)}))
+            return
+        self.emit(repo, "pull_request", lambda p: p.pull_request(
+            repo, pr, action, actor, extra={"label": p.render.label(repo, label)}))
+
+    def add_labels(self, repo: Repo, pr: Pull | Issue, names: list[str], actor: str,
                    replace: bool = False) -> None:
         self.require(repo, actor, "triage")
         if replace:
@@ -419,23 +431,14 @@ class PullRules(WorldState):
             label = self.label(repo, name)
             if label.name not in pr.labels:
                 pr.labels.append(label.name)
-                def labeled(p: Payloads, lb: Label = label) -> dict[str, Any]:
-                    return p.pull_request(
-                        repo, pr, "labeled", actor, extra={"label": p.render.label(repo, lb)})
+                self._labeled(repo, pr, "labeled", label, actor)
 
-                self.emit(repo, "pull_request", labeled)
-
-    def remove_label(self, repo: Repo, pr: Pull, name: str, actor: str) -> None:
+    def remove_label(self, repo: Repo, pr: Pull | Issue, name: str, actor: str) -> None:
         self.require(repo, actor, "triage")
         for existing in pr.labels:
             if existing.lower() == name.lower():
                 pr.labels.remove(existing)
-                label = self.label(repo, existing)
-                def unlabeled(p: Payloads, lb: Label = label) -> dict[str, Any]:
-                    return p.pull_request(
-                        repo, pr, "unlabeled", actor, extra={"label": p.render.label(repo, lb)})
-
-                self.emit(repo, "pull_request", unlabeled)
+                self._labeled(repo, pr, "unlabeled", self.label(repo, existing), actor)
                 return
         raise ApiError(404, "Label does not exist")
 

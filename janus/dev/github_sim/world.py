@@ -8,7 +8,8 @@ happens after the lock is released (see :mod:`.delivery`), so a receiver that ca
 the simulator while handling a delivery cannot deadlock it.
 
 The rules live in mixins, one concern each: :mod:`.rules_git` (refs, pushes, contents),
-:mod:`.rules_pulls` (pull requests, reviews, merges, comments, labels) and
+:mod:`.rules_pulls` (pull requests, reviews, merges, comments, labels), :mod:`.rules_issues`
+(plain issues, assignees) and
 :mod:`.rules_checks` (check runs, statuses), on the base :mod:`.state` that keeps accounts,
 repositories, permissions, apps, hooks and the event outbox.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 from .model import now_iso
 from .rules_checks import CheckRules
 from .rules_git import GitRules
+from .rules_issues import IssueRules
 from .rules_pulls import PullRules
 from .rulesets import RulesetRules
 from .state import Outgoing
@@ -25,5 +27,5 @@ from .state import Outgoing
 __all__ = ["Outgoing", "World", "now_iso"]
 
 
-class World(RulesetRules, GitRules, PullRules, CheckRules):
+class World(RulesetRules, GitRules, IssueRules, PullRules, CheckRules):
     """All simulated accounts and repositories. Logins and repo names are case-insensitive."""
