@@ -42,6 +42,7 @@ from janus.controller import grants  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.policy.roles import cluster_role_manifest  # noqa: E402
 from janus.resource import crd, timefmt  # noqa: E402
+from janus.resource.client import is_relist  # noqa: E402
 
 ROLE = "janus-pod-exec"
 
@@ -77,6 +78,7 @@ class PhaseWatch:
     def __init__(self, api: Any, janus_ns: str) -> None:
         self.seen: dict[tuple[str, str], float] = {}
         self.status: dict[str, dict[str, Any]] = {}
+        self.relists = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(api, janus_ns), daemon=True)
         self._thread.start()
@@ -85,17 +87,26 @@ class PhaseWatch:
         custom = client.CustomObjectsApi(api)
         while not self._stop.is_set():
             w = watch.Watch()
-            for ev in w.stream(custom.list_namespaced_custom_object, resource.GROUP,
-                               resource.VERSION, janus_ns, resource.PLURAL, timeout_seconds=5):
-                obj = ev["object"]
-                name = obj["metadata"]["name"]
-                phase = (obj.get("status") or {}).get("phase")
-                self.status[name] = obj.get("status") or {}
-                if phase:
-                    self.seen.setdefault((name, phase), time.time())
-                if self._stop.is_set():
-                    w.stop()
-                    break
+            # No resourceVersion: each watch starts with every object's state (a re-list), so
+            # after a 410 Gone or a 504 "Too large resource version" (the API server under
+            # load) the next one sees every phase reached meanwhile, at most one watch late.
+            try:
+                for ev in w.stream(custom.list_namespaced_custom_object, resource.GROUP,
+                                   resource.VERSION, janus_ns, resource.PLURAL,
+                                   timeout_seconds=5):
+                    obj = ev["object"]
+                    name = obj["metadata"]["name"]
+                    phase = (obj.get("status") or {}).get("phase")
+                    self.status[name] = obj.get("status") or {}
+                    if phase:
+                        self.seen.setdefault((name, phase), time.time())
+                    if self._stop.is_set():
+                        w.stop()
+                        break
+            except client.ApiException as exc:
+                if not is_relist(exc):
+                    raise
+                self.relists += 1
 
     def wait(self, names_: list[str], phase: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -115,21 +126,43 @@ class DeletionWatch:
 
     def __init__(self, api: Any) -> None:
         self.deleted: dict[str, float] = {}
+        self.relists = 0
         self._stop = threading.Event()
         threading.Thread(target=self._run, args=(api,), daemon=True).start()
 
     def _run(self, api: Any) -> None:
         rbac = client.RbacAuthorizationV1Api(api)
+        selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY}"
+        present: set[str] = set()
         while not self._stop.is_set():
             w = watch.Watch()
-            for ev in w.stream(rbac.list_role_binding_for_all_namespaces, timeout_seconds=5,
-                               label_selector=f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY}"):
-                if ev["type"] == "DELETED":
+            listing: set[str] = set()
+            try:
+                for ev in w.stream(rbac.list_role_binding_for_all_namespaces, timeout_seconds=5,
+                                   label_selector=selector):
                     request = ev["object"].metadata.labels[names.LABEL_REQUEST]
+                    if ev["type"] == "DELETED":
+                        self.deleted.setdefault(request, time.time())
+                        present.discard(request)
+                    else:
+                        listing.add(request)
+                        present.add(request)
+                    if self._stop.is_set():
+                        w.stop()
+                        break
+            except client.ApiException as exc:
+                # 410 Gone / 504 "Too large resource version": the next watch (no version)
+                # starts with a full listing; bindings that vanished meanwhile were deleted
+                # by then (recorded at most one watch late, never lost).
+                if not is_relist(exc):
+                    raise
+                self.relists += 1
+                listing = {b.metadata.labels[names.LABEL_REQUEST] for b in
+                           rbac.list_role_binding_for_all_namespaces(
+                               label_selector=selector).items}
+                for request in present - listing:
                     self.deleted.setdefault(request, time.time())
-                if self._stop.is_set():
-                    w.stop()
-                    break
+                present = listing
 
     def stop(self) -> None:
         self._stop.set()

@@ -42,6 +42,7 @@ from janus.gitops.client import connect  # noqa: E402
 from janus.gitops.crs import AccessRequests  # noqa: E402
 from janus.gitops.service import GitOps  # noqa: E402
 from janus.model import load_config_file  # noqa: E402
+from janus.resource.client import is_relist  # noqa: E402
 from janus.webhook.runtime import Receiver, ReceiverSettings  # noqa: E402
 from janus.webhook.signature import sign  # noqa: E402
 from tests.gitops import harness  # noqa: E402
@@ -127,6 +128,7 @@ class ActiveWatch:
     def __init__(self, api, janus_ns: str) -> None:
         self.seen: dict[str, float] = {}
         self.ended: Exception | None = None
+        self.relists = 0
         self.changed = threading.Condition()
         self._w = watch.Watch()
         self._thread = threading.Thread(target=self._run, args=(api, janus_ns), daemon=True)
@@ -140,6 +142,19 @@ class ActiveWatch:
             self.ended = exc
 
     def _watch(self, api, janus_ns: str) -> None:
+        # No resourceVersion: each watch starts with every object's state, so after a 410 Gone
+        # or a 504 "Too large resource version" (the API server under load) the next one sees
+        # every grant that became Active meanwhile (recorded when seen: an upper bound).
+        while not self._w._stop:
+            try:
+                self._watch_once(api, janus_ns)
+            except client.ApiException as exc:
+                if not is_relist(exc):
+                    raise
+                self.relists += 1
+                self._w = watch.Watch()
+
+    def _watch_once(self, api, janus_ns: str) -> None:
         for change in self._w.stream(client.CustomObjectsApi(api).list_namespaced_custom_object,
                                      resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL,
                                      timeout_seconds=3600):

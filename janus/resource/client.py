@@ -52,7 +52,7 @@ class WatchEvent:
     view: AccessRequestView
 
 
-def _is_relist(exc: BaseException) -> bool:
+def is_relist(exc: BaseException) -> bool:
     """410 Gone (our version was compacted) or 504 "Too large resource version" (the watch
     cache is behind the version we asked for): list again and carry on."""
     from kubernetes.client.exceptions import ApiException
@@ -176,7 +176,7 @@ class AccessRequestClient:
                         if change.get("type") in ("ADDED", "MODIFIED", "DELETED"):
                             yield WatchEvent(str(change["type"]), view)
             except Exception as exc:
-                if _is_relist(exc):
+                if is_relist(exc):
                     continue
                 import urllib3
                 from kubernetes.client.exceptions import ApiException

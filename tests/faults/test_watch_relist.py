@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client
 
+from janus import resource
 from janus.dev.controlplane import LocalCluster
 from janus.resource.client import AccessRequestClient, WatchEvent
 from tests.faults.apiproxy import ApiProxy, WatchFault
@@ -102,3 +104,35 @@ def test_access_request_client_watch_relists_after_504_and_410(
     finally:
         stop.set()
         thread.join(15)
+
+
+def test_benchmark_observers_relist_after_504_and_410(
+        cluster: LocalCluster, proxy: ApiProxy, unique_ns: str) -> None:
+    """Promise: a benchmark never reports a phase as never reached because its observing watch
+    died (bench/grant.py --count 2000 did, on a 504). bench/grant.py's PhaseWatch and
+    bench/webhook.py's ActiveWatch, answered 504/410, list again and record a phase reached
+    after the faults."""
+    from bench.grant import PhaseWatch
+    from bench.webhook import ActiveWatch
+
+    api = cluster.admin_client()
+    janus_ns = prepare_central(cluster)
+    for kind in ALL_KINDS:
+        proxy.add_fault(WatchFault("accessrequests", kind, times=2))  # one each per observer
+    phases = PhaseWatch(proxy.admin_client(), janus_ns)
+    active = ActiveWatch(proxy.admin_client(), janus_ns)
+    try:
+        wait_for(lambda: proxy.injected_count() == 2 * len(ALL_KINDS)
+                 or active.ended is not None, 60, "every fault served")
+        assert active.ended is None, f"ActiveWatch died: {active.ended!r}"
+        name = create_request(api, janus_ns, cluster="central", namespace=unique_ns)
+        client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+            resource.GROUP, resource.VERSION, janus_ns, resource.PLURAL, name,
+            {"status": {"phase": "Active"}})
+        wait_for(lambda: (name, "Active") in phases.seen and name in active.seen, 30,
+                 "both observers to see the phase")
+        assert phases.relists >= 1 and active.relists >= 1
+    finally:
+        phases.stop()
+        active.stop()
+        phases._thread.join(15)  # its watches last 5 s; let it end before the proxy does
