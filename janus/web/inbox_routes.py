@@ -1,6 +1,6 @@
 """Routes of "Waiting for my review": the page ``GET /inbox`` and the navigation bar's count
-``GET /inbox/count`` (JSON, re-read by static/js/inbox_count.js whenever the live event stream
-reconnects or a grant changes). Plain ``def``: GitHub is called from FastAPI's thread pool."""
+``GET /inbox/count`` (JSON, re-read by static/js/inbox_count.js on the live event stream's
+``pulls`` and ``grant`` events and when it reconnects). Plain ``def``: GitHub is called from FastAPI's thread pool."""
 
 from __future__ import annotations
 

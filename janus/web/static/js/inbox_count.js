@@ -1,13 +1,12 @@
 // The navigation bar's "To review" count (janus/web/inbox_routes.py, GET /inbox/count), kept
 // current without a reload by the live event stream the other pages use (/events/grants):
+// re-read on every "pulls" event (the access repository's open PRs changed: opened, new head,
+// reviewed, merged, closed; janus/web/pull_watch.py), every grant event, and whenever the
+// stream (re)connects.
 //
-// * on pages that load live.js, the count is re-read whenever that stream (re)connects — live.js
-//   marks <html data-live="on"> on each "ready" event — and after every grant event and every
-//   in-place refresh of the page's lists;
-// * on the other pages this script opens the same stream itself and does the same.
-//
-// A review or a new PR is not an AccessRequest event: the web app hears of it when the stream
-// reconnects (every 20 s, janus.web.terminal.live.STREAM_SECONDS) or when a grant changes.
+// * On pages that load live.js, its events are followed ("janus:pulls", "janus:grant",
+//   "janus:refreshed"; live.js marks <html data-live="on"> on each "ready").
+// * On the other pages this script opens the same stream itself and does the same.
 // Loaded from a static file: the CSP forbids inline script.
 "use strict";
 
@@ -40,6 +39,7 @@
     if (timer === null) timer = setTimeout(update, ms);
   }
 
+  document.addEventListener("janus:pulls", function () { schedule(100); });
   document.addEventListener("janus:grant", function () { schedule(300); });
   document.addEventListener("janus:refreshed", function () { schedule(50); });
 
@@ -54,6 +54,7 @@
     var connect = function () {
       var source = new EventSource(url);
       source.addEventListener("ready", function () { schedule(100); });
+      source.addEventListener("pulls", function () { schedule(100); });
       source.addEventListener("grant", function () { schedule(300); });
       source.addEventListener("error", function () {
         if (source.readyState === EventSource.CLOSED) setTimeout(connect, 30000);
