@@ -8,7 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.lock | sha1sum | cut -c1-12)
 
-.PHONY: demo test venv bin lint unit clean assets browser postgres image test-image mutation
+.PHONY: demo test venv bin lint unit clean assets browser postgres image test-image mutation \
+	screenshots
 
 venv: $(STAMP)
 
@@ -68,6 +69,12 @@ mutation: venv
 demo: venv bin assets
 	@scripts/install-bubblewrap.sh || echo "make demo: pod shells will not be isolated" >&2
 	@$(VENV)/bin/janus dev up
+
+# The documentation's screenshots (docs/screenshots/*.png, fixed names): the demo walked in
+# Chromium as alice, bob and root (scripts/screenshots.py).
+screenshots: venv bin assets browser
+	@scripts/install-bubblewrap.sh || echo "make screenshots: pod shells will not be isolated" >&2
+	@$(PY) scripts/screenshots.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) .janus-dev .pytest_cache .ruff_cache .mypy_cache
