@@ -74,6 +74,24 @@ DEMO_FORM = {
     "Ticket": "INC-4242",
 }
 
+# A request for a non-exec role, opened by alice as a pull request once everything runs: the
+# instructions walk through approving it and reading the pod's log in the log viewer.
+DEMO_LOGS_NAME = "alice-payments-logs-inc5151"
+DEMO_LOGS_REQUEST = f"""\
+apiVersion: janus.dev/v1alpha1
+kind: AccessRequest
+metadata:
+  name: {DEMO_LOGS_NAME}
+spec:
+  requester: alice
+  cluster: prod
+  namespace: payments
+  role: pod-logs
+  duration: 1h
+  reason: "INC-5151: read the checkout logs, no shell needed"
+  ticket: INC-5151
+"""
+
 Progress = Callable[[str], None]
 
 
@@ -304,6 +322,7 @@ def start_demo(
         _wait_http(f"http://127.0.0.1:{github.webhook_port}/healthz", receiver)
         _wait_http(f"http://127.0.0.1:{web_port}/healthz", web)
         _record_urls(env, github, web_port)
+        env.urls["logs-pr"] = _open_logs_request(env, github, progress)
         return env
     except BaseException:
         env.stop(progress)
@@ -522,6 +541,19 @@ def _record_urls(env: DemoEnvironment, github: _GitHubSide, web_port: int) -> No
     }
 
 
+def _open_logs_request(env: DemoEnvironment, github: _GitHubSide, progress: Progress) -> str:
+    """alice's pod-logs request as an open pull request (after the receiver is up: it checks
+    the PR and writes the plan comment with the role's rules); returns its review page."""
+    path = f"requests/prod/payments/{DEMO_LOGS_NAME}.yaml"
+    github.sim.push(github.repo, f"req/{DEMO_LOGS_NAME}", {path: DEMO_LOGS_REQUEST},
+                    author="alice", message=f"Request {DEMO_LOGS_NAME}", base="main")
+    number = github.sim.create_pull(github.repo, head=f"req/{DEMO_LOGS_NAME}",
+                                    title=f"Access request {DEMO_LOGS_NAME} (pod-logs)",
+                                    author="alice")
+    progress(f"[demo] opened alice's pod-logs request as pull request #{number}")
+    return f"{env.urls['review']}/pull/{number}"
+
+
 def access_repo_dir(state_dir: Path, repo: str) -> Path:
     """Where the simulator keeps *repo* (``owner/name``) of the demo as a bare git repository."""
     owner, name = repo.split("/", 1)
@@ -558,6 +590,11 @@ Try it:
      Pod shells see {isolation}.
      The session closes at expiry, or within a second when alice relinquishes the grant or an
      admin ("root") revokes it.
+  6. A second request waits for review: alice's role pod-logs (read pods and their logs, no
+     shell). Open {env.urls['logs-pr']}
+     submit the review "approve" as "bob", then click "merge" as "bob". On "My access" the new
+     grant offers "View logs" and no terminal: click "View logs", pick checkout-7d9f / app and
+     click "Show".
 
 The same request from the command line (token files for each demo user are in
 {env.state_dir / 'tokens'}):

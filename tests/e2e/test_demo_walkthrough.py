@@ -218,3 +218,57 @@ def test_the_printed_cli_command_opens_a_pull_request(demo: tuple[Printed, Path]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"/acme/access/pull/\d+", done.stdout + done.stderr), done.stdout
+
+
+def test_the_printed_pod_logs_request_works_word_for_word(demo: tuple[Printed, Path],
+                                                          browser: Browser) -> None:
+    """Step 6: alice's seeded pod-logs request, approved and merged as printed; the grant
+    offers the log viewer and no terminal, and the log viewer shows the printed pod's log."""
+    printed, _ = demo
+    step = re.search(
+        r'^\s+6\. .*?Open (\S+)\n\s+submit the review "(\w+)" as "(\w+)", then click "merge" as '
+        r'"(\w+)"\. On "My access" the new\n\s+grant offers "([^"]+)" and no terminal: click '
+        r'"([^"]+)", pick (\S+ / \S+) and\n\s+click "(\w+)"\.', printed.text, re.S | re.M)
+    assert step, printed.text
+    url, event, reviewer_login, merger, offer, click, target, show = step.groups()
+    assert offer == click
+
+    reviewer = browser.new_context().new_page()
+    reviewer.goto(url)
+    assert "pod-logs" in (reviewer.text_content("body") or "")
+
+    def plan_shows_the_rules() -> bool:  # the receiver's plan comment (delivered in background)
+        reviewer.goto(url)
+        return "get on pods/log" in (reviewer.text_content("body") or "")
+
+    _wait(plan_shows_the_rules, 60, "the plan comment with the role's rules")
+    reviewer.locator("form[action$='/review'] select[name=user]").select_option(reviewer_login)
+    reviewer.locator("form[action$='/review'] select[name=event]").select_option(label=event)
+    reviewer.locator("form[action$='/review'] button").click()
+    assert "Can not approve" not in (reviewer.text_content("body") or "")
+    reviewer.locator("form[action$='/merge'] select[name=user]").select_option(merger)
+    reviewer.get_by_role("button", name="merge").click()
+    assert "merged" in (reviewer.text_content("body") or "")
+
+    alice = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
+    problems: list[str] = []
+    collect_problems(alice, problems)
+    alice.goto(printed.web)
+    alice.get_by_role("button", name=f"Sign in as {printed.login}").click()
+    alice.wait_for_url(f"{printed.web}/")
+    row = alice.locator("tr", has=alice.locator("td", has_text="pod-logs"))
+
+    def offered() -> bool:
+        alice.goto(f"{printed.web}/")
+        return row.get_by_role("link", name=offer).count() == 1
+
+    _wait(offered, 90, "the pod-logs grant to turn Active")
+    assert row.get_by_role("link", name="Open terminal").count() == 0
+    row.get_by_role("link", name=click).click()
+    options = alice.locator("[data-testid=logs-target] option")
+    _wait(lambda: options.count() > 0, 20, "pods listed")
+    alice.locator("[data-testid=logs-target]").select_option(label=target)
+    alice.get_by_role("button", name=show).click()
+    output = alice.locator("[data-testid=logs-output]")
+    _wait(lambda: "ready" in (output.text_content() or ""), 20, "the pod's log")
+    assert problems == []
