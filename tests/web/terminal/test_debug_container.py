@@ -1,7 +1,7 @@
 """The debug flow's first step (issue 13 item 1): a ``pod-debug`` grant adds an ephemeral
 container whose image the web app checks against the role's allow-list, with the grant's own
 token, on the real API server (kwok does not run it: what is tested is what the API server
-accepts). Attaching a terminal to it is not built yet."""
+accepts). The terminal attached to it: test_role_gate.py and test_debug_browser.py."""
 
 from __future__ import annotations
 
