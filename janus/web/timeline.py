@@ -138,7 +138,8 @@ def _pull_events(pull: PullFacts) -> list[Event]:
 def _session_event(name: str, s: SessionRow, replay: bool) -> Event:
     where = f"{s.pod}/{s.container}" if s.container else s.pod
     closed_at = _utc(s.closed_at)
-    closed = (" ".join(p for p in ("closed", s.close_reason, "at", timefmt.fmt(closed_at)) if p)
+    closed = (f"closed at {timefmt.fmt(closed_at)}" + (f" ({s.close_reason})" if s.close_reason
+                                                       else "")
               if closed_at is not None else "still open")
     return Event(_utc(s.opened_at), "session", f"Terminal session by {s.user} on {where}",
                  f"{s.namespace}; {closed}", grant=name,
@@ -194,8 +195,9 @@ def _grant_events(g: GrantFacts, pull: PullFacts | None, is_admin: bool) -> list
     for recorded in entry.sessions if entry is not None else ():
         if recorded.id in seen:
             continue
-        closed = (" ".join(p for p in ("closed", recorded.close_reason, "at", recorded.closed)
-                           if p) if recorded.closed else "not closed")
+        closed = (f"closed at {recorded.closed}" + (f" ({recorded.close_reason})"
+                                                    if recorded.close_reason else "")
+                  if recorded.closed else "not closed")
         events.append(Event(_time(recorded.opened), "session",
                             f"Terminal session by {recorded.user} on "
                             f"{recorded.pod}/{recorded.container}", closed, grant=g.name))
@@ -224,9 +226,8 @@ def _end_events(g: GrantFacts) -> list[Event]:
         at = (view.revoked_at or (revocation.requested_at if revocation is not None else None)
               or (view.expires_at if view.phase == "Expired" else None))
         if ending is not None:
-            events.append(Event(_utc(at), "ended", f"Ended: {ending.text}",
-                                "" if ending.why is None else f"why: {ending.why}",
-                                grant=g.name))
+            # The sentence names who and why ("Revoked by root: INC-7 closed.").
+            events.append(Event(_utc(at), "ended", f"Ended: {ending.text}", grant=g.name))
     elif view is None and past is not None and past.outcome != "active":
         who = f" by {past.ended_by}" if past.ended_by else ""
         events.append(Event(_utc(past.ended_at), "ended", f"Ended: {past.outcome}{who}",

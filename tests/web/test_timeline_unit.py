@@ -94,10 +94,12 @@ def test_the_whole_story_in_order_with_who_and_why() -> None:
     assert texts[6].startswith("Granted: Active until 2026-11-30T10:11:00Z")
     assert "approved by bob" in timeline.events[6].detail
     assert texts[7] == "Terminal session by alice on api-0/app"
+    assert timeline.events[7].detail == "payments; closed at 2026-11-30T09:40:00Z (revoked)"
     assert timeline.events[7].link is None                     # not an admin: no replay
     assert texts[8] == "Revocation requested by root" and timeline.events[8].detail == \
         "INC-42 closed"
     assert texts[9] == "Ended: Revoked by root: INC-42 closed."
+    assert timeline.events[9].detail == ""   # the sentence already says who and why
     assert timeline.title == "PR #4: Access to prod/payments for alice"
 
 
@@ -139,6 +141,7 @@ def test_the_ledger_entry_gives_extensions_sessions_and_the_recorded_end() -> No
     assert extended.detail == "PR #6 (merged by carol)"
     assert events[2].link == "/admin/sessions/12"       # listed once, from the database
     assert events[4].text == "Terminal session by alice on api-1/app" and events[4].link is None
+    assert events[4].detail == "not closed"
     assert events[5].text == "Ended: expired"
 
 
