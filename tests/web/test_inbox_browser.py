@@ -10,7 +10,6 @@ request form (where inbox_count.js opens the event stream itself).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,8 +133,6 @@ def test_bob_sees_alices_request_and_the_count_follows_without_reload(
         assert href.endswith(f"/acme/access/pull/{first}"), href
         count = inbox.locator("[data-testid=inbox-count]")
         expect(count).to_have_text("1", timeout=15_000)
-        if path := os.environ.get("JANUS_SCREENSHOTS_DIR"):
-            inbox.screenshot(path=str(Path(path) / "inbox.png"), full_page=True)
 
         form.goto(f"{server}/requests/new")
         form_count = form.locator("[data-testid=inbox-count]")

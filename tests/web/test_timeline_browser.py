@@ -12,10 +12,8 @@ alice's own timeline shows the session without a replay link (replays are for ad
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -182,8 +180,6 @@ def test_timeline_shows_reviews_merge_grant_session_and_the_end(
         expect(ended).to_contain_text("INC-88 resolved, access no longer needed")
         expect(events.filter(has_text="Revocation requested by root-admin")).to_have_count(1)
         assert timeline.evaluate("() => window.janusNoReload") == "kept"
-        if path := os.environ.get("JANUS_SCREENSHOTS_DIR"):
-            timeline.screenshot(path=str(Path(path) / "timeline.png"), full_page=True)
 
         # alice's own timeline of the grant: the session, but no replay (admins only).
         mine = alice_ctx.new_page()
