@@ -121,12 +121,24 @@ class RateLimitWatch:
         self._requester = getattr(gh, "requester", None)  # a test double may have none
         return self
 
+    def _budget(self) -> tuple[int, int, float]:
+        """(remaining, limit, reset) as last reported: the limited answer's while a pause lasts
+        (PyGithub never sees an answer the retry policy raised on), else PyGithub's record."""
+        remaining, limit, reset = -1, -1, 0.0
+        if self._requester is not None:
+            (remaining, limit), reset = (self._requester.rate_limiting,
+                                         float(self._requester.rate_limiting_resettime))
+        with self._lock:
+            last = self._last if self._paused_until > self.clock() else None
+        if last is not None:
+            remaining = last.remaining if last.remaining is not None else remaining
+            limit = last.limit if last.limit is not None else limit
+            reset = last.reset if last.reset is not None else reset
+        return remaining, limit, reset
+
     def refresh(self) -> None:
-        """Copy the last ``x-ratelimit-*`` headers PyGithub saw into the gauges."""
-        if self._requester is None:
-            return
-        remaining, limit = self._requester.rate_limiting
-        reset = self._requester.rate_limiting_resettime
+        """Copy the last ``x-ratelimit-*`` headers seen into the gauges."""
+        remaining, limit, reset = self._budget()
         if remaining >= 0:
             self.counters.set("github_rate_limit_remaining", remaining)
         if limit >= 0:
@@ -167,7 +179,7 @@ class RateLimitWatch:
         pause = self.paused_for()
         with self._lock:
             last = self._last
-        remaining = self._requester.rate_limiting[0] if self._requester is not None else -1
+        remaining = self._budget()[0]
         return {
             "rate_limited": pause > 0,
             "kind": last.kind if pause > 0 and last is not None else None,

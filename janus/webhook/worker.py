@@ -71,6 +71,12 @@ class WorkerPool:
         for thread in self._threads:
             thread.join(timeout)
 
+    @property
+    def busy_workers(self) -> int:
+        """Workers inside a claim or a handler right now (a parked worker stays counted)."""
+        with self._idle:
+            return self._busy
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no delivery is pending or in progress (tests and benchmarks)."""
         import time
