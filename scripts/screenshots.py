@@ -57,7 +57,14 @@ def _sign_in(browser: Any, web: str, login: str, problems: list[str]) -> Any:
 
 
 def _shot(page: Any, out: Path, name: str, *, full_page: bool = False) -> None:
-    # A moment for fonts and the live stream's first refresh; then the picture.
+    # The navigation bar's review count is fetched after load: wait for it (a few seconds at
+    # most; without it the picture shows an empty badge), then a moment for the live stream.
+    try:
+        page.wait_for_function(
+            "() => { const b = document.querySelector('[data-inbox-count]');"
+            " return !b || b.textContent.trim() !== ''; }", timeout=5000)
+    except Exception:
+        _say(f"[screenshots] {name}: the review count did not load")
     page.wait_for_timeout(400)
     path = out / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
