@@ -1,6 +1,6 @@
 """PyGithub clients: GitHub App installation auth or a plain token, GitHub Enterprise base URL.
 
-Retries are chosen, not inherited (docs/reliability.md, "GitHub's rate limits and errors"):
+Retries are chosen, not inherited (docs/gitops-setup.md, "GitHub's rate limits and errors"):
 
 * **reads** (GET, and the idempotent PUT/DELETE) are re-sent after a 5xx or a connection error,
   up to four times with backoff (0.5 s doubling): PyGithub's ``GithubRetry``.
