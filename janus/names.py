@@ -20,6 +20,9 @@ LABEL_REQUEST = "janus.dev/request"        # the AccessRequest (CR) name
 LABEL_REQUESTER = "janus.dev/requester"    # GitHub login, lower-cased
 LABEL_CLUSTER = "janus.dev/cluster"        # target cluster name (also on kubeconfig Secrets)
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+# "true" on an AccessRequest granted as break-glass (no approval; reviewed afterwards): by the
+# receiver for a break-glass PR Janus merged, by `janus break-glass` on the outage path.
+LABEL_BREAK_GLASS = "janus.dev/break-glass"
 MANAGED_BY = "janus"
 
 _DNS_LABEL_MAX = 63

@@ -73,8 +73,11 @@ class AccessRequests:
     def list(self) -> list[AccessRequestView]:
         return self.client.list()
 
-    def _create(self, name: str, cluster: str, spec: dict[str, Any]) -> None:
+    def _create(self, name: str, cluster: str, spec: dict[str, Any],
+                break_glass: bool = False) -> None:
         labels = {names.LABEL_CLUSTER: cluster, names.LABEL_MANAGED_BY: names.MANAGED_BY}
+        if break_glass:  # verified on the break-glass path (janus.gitops.verify)
+            labels[names.LABEL_BREAK_GLASS] = "true"
         self.client.create(name, spec, labels=labels)
 
     def apply_grant(self, request: Request, provenance: Provenance) -> str:
@@ -85,7 +88,7 @@ class AccessRequests:
             existing = self.get(name)
             if existing is None:
                 try:
-                    self._create(name, request.cluster, spec)
+                    self._create(name, request.cluster, spec, request.break_glass)
                     return "created"
                 except AlreadyExists:  # a concurrent worker created it: look again
                     continue
@@ -96,7 +99,7 @@ class AccessRequests:
                 # Wait for the old object to be gone (kopf finalizers may hold it briefly).
                 self.client.delete(name, uid=existing.meta.uid)
                 if self._gone(name, existing.meta.uid):
-                    self._create(name, request.cluster, spec)
+                    self._create(name, request.cluster, spec, request.break_glass)
                     return "recreated"
                 continue
             for key, old, new in (("requester", existing.requester, request.requester),

@@ -62,6 +62,16 @@ CATALOGUE: dict[str, Metric] = {
     "revocations_total": Metric(
         "counter", "Revocations recorded by the receiver, by source (comment, file-deleted, "
         "reconcile) and outcome.", ("source", "outcome")),
+    "break_glass_total": Metric(
+        "counter", "Break-glass PRs Janus judged before merge, by outcome (merged, refused, "
+        "merge-failed: the App is not a bypass actor).", ("outcome",)),
+    "break_glass_reviews_total": Metric(
+        "counter", "Break-glass retrospective reviews, by outcome (opened, acknowledged, "
+        "acknowledged-late, refused-self, refused-not-reviewer, refused-empty, ...).",
+        ("outcome",)),
+    "break_glass_overdue_total": Metric(
+        "counter", "Break-glass reviews flagged overdue (not acknowledged within "
+        "reviewWithin)."),
     "verification_failures_total": Metric(
         "counter", "Merged request PRs that failed verification, by the step that failed.",
         ("step",)),

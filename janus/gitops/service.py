@@ -20,7 +20,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from janus import names
-from janus.gitops import comments, render, sources
+from janus.gitops import break_glass, comments, render, sources
 from janus.gitops.crs import AccessRequests
 from janus.gitops.membership import GitHubMembership
 from janus.gitops.metrics import COUNTERS, Counters
@@ -139,6 +139,8 @@ class GitOps:
                 return
             result = run_pr_check(self.repo, pull, self.membership_for, self.janus_login,
                                   app_id=self.app_id)
+            if break_glass.merge_if_break_glass(self, pull, result) is not None:
+                return  # break-glass: merged by Janus (or refused, said on the PR)
             if result.conclusion == "success" and self.notifier.enabled:  # ask the approvers
                 self.notifier.request_opened(self.repo.full_name, number, pull.html_url,
                                              pull.user.login, result.judged)
@@ -232,6 +234,7 @@ class GitOps:
         failure = self._refusal(verdict)
         if failure is None:
             outcomes += self._apply_grants(verdict)
+            break_glass.after_grants(self, pull, verdict)  # alert reviewers, open the review
         else:
             self._report_refusal(pull, verdict, failure)
         if not outcomes and failure is None:
@@ -395,6 +398,7 @@ class GitOps:
         from janus.gitops.revoke_command import handle_revoke_comment
 
         handle_revoke_comment(self, payload)
+        break_glass.handle_ack(self, payload)
 
 
 def _identity_changes(path: str, live: AccessRequestView, requester: str, role: str) -> list[str]:

@@ -31,6 +31,13 @@ the log line and the ``verification_failures_total{step=...}`` counter:
    who are neither author nor requester, approvers of the deciding policy and code owners of
    the file.
 
+6'. ``break-glass`` — instead of step 6 when a request file asks for ``breakGlass: true``:
+   every request file of the PR does, each is allowed as break-glass by the base commit's
+   policies (checked in step 4: requester listed by ``breakGlass``, within its maxDuration),
+   the Janus App merged the PR (after judging it, :mod:`janus.gitops.break_glass`), and no file
+   existed before the merge (break-glass never extends or changes a request: that needs
+   approval). :func:`check_break_glass`.
+
 A deleted request file is a revocation: it needs step 1 only (taking access away is always
 allowed), and it takes effect even when a grant in the same PR is refused.
 """
@@ -63,8 +70,10 @@ STEP_POLICIES = "policies-at-base-commit"
 STEP_VALID = "request-valid"
 STEP_REQUESTER = "requester-is-author"
 STEP_APPROVALS = "approvals"
+# Replaces STEP_APPROVALS for a PR of break-glass requests (janus.gitops.break_glass).
+STEP_BREAK_GLASS = "break-glass"
 STEPS = (STEP_MERGED, STEP_SAME_REPO, STEP_LIMITS, STEP_FILES, STEP_POLICIES, STEP_VALID,
-         STEP_REQUESTER, STEP_APPROVALS)
+         STEP_REQUESTER, STEP_APPROVALS, STEP_BREAK_GLASS)
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 # A request PR's size limits (documented in docs/security.md): far below GitHub's list caps
@@ -480,6 +489,37 @@ def check_approvals(
     return approvers
 
 
+# ---- step 6': break-glass ----------------------------------------------------------------------
+
+def check_break_glass(
+    ctx: Context, judged: list[JudgedFile], base: str
+) -> dict[str, tuple[str, ...]]:
+    """The ``break-glass`` step, instead of :func:`check_approvals` for a PR with a
+    ``breakGlass: true`` file. Returns no approvers per file: nobody approved."""
+    glass = [j for j in judged if j.request is not None and j.request.break_glass]
+    if len(glass) != len(judged):
+        raise StepFailed(STEP_BREAK_GLASS, "a PR with a break-glass request may hold only "
+                         "break-glass requests", [f"`{j.path}`: not break-glass" for j in judged
+                                                  if j not in glass])
+    merged_by = ctx.pull.merged_by.login if ctx.pull.merged_by is not None else ""
+    if ctx.app_login is None or merged_by.lower() != ctx.app_login.lower():
+        raise StepFailed(STEP_BREAK_GLASS, "a break-glass request is granted only when Janus "
+                         "merged it after judging it; this PR was merged by "
+                         f"{merged_by or 'unknown'}; remove breakGlass: true and ask for "
+                         "approval", [])
+    details = []
+    for j in judged:
+        if j.decision is None or j.decision.break_glass is None:
+            details.append(f"`{j.path}`: not allowed as break-glass by the policies")
+        elif sources.read_file(ctx.repo, j.path, base) is not None:
+            details.append(f"`{j.path}`: the file existed before this merge; break-glass never "
+                           "extends or changes a request (that needs normal approval: remove "
+                           "breakGlass: true)")
+    if details:
+        raise StepFailed(STEP_BREAK_GLASS, "not a new, allowed break-glass request", details)
+    return {j.path: () for j in judged}
+
+
 # ---- the pipeline -------------------------------------------------------------------------------
 
 def verify_merge(ctx: Context) -> MergeVerdict:
@@ -526,7 +566,10 @@ def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
               for path in changes.changed]
     check_requests_valid(judged)
     check_requester_is_author(ctx, judged)
-    approvers = check_approvals(ctx, judged, codeowners, membership)
+    if any(j.request is not None and j.request.break_glass for j in judged):
+        approvers = check_break_glass(ctx, judged, base)
+    else:
+        approvers = check_approvals(ctx, judged, codeowners, membership)
     verified = []
     for j in judged:
         # check_requests_valid let only allowed files through; checked again, not asserted.

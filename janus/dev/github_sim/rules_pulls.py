@@ -310,7 +310,9 @@ class PullRules(WorldState):
         return commit
 
     def check_protection(self, repo: Repo, pr: Pull, actor: str | None) -> None:
-        """Raise GitHub's 405 when protection forbids *actor* (None: any non-admin) to merge."""
+        """Raise GitHub's 405 when protection forbids *actor* (None: any non-admin) to merge:
+        a ruleset's pull_request rule (bypass actors exempt), then classic protection."""
+        self._check_ruleset_approvals(repo, pr, actor)
         rules = repo.protection.get(pr.base_ref)
         if rules is None:
             return
@@ -336,6 +338,20 @@ class PullRules(WorldState):
         for context, app_id in rules.required_checks:
             if not self._check_passed(repo, pr.head_sha, context, app_id):
                 raise ApiError(405, f'Required status check "{context}" is expected.')
+
+    def _check_ruleset_approvals(self, repo: Repo, pr: Pull, actor: str | None) -> None:
+        bypasses = getattr(self, "merge_bypasses", None)  # the rulesets mixin, in World
+        if bypasses is None:
+            return
+        approvals = sum(1 for login, r in self.latest_opinions(repo, pr).items()
+                        if r.state == "APPROVED"
+                        and perm_rank(self.permission(repo, login)) >= perm_rank("write"))
+        for ruleset in bypasses(repo, f"refs/heads/{pr.base_ref}", actor):
+            if approvals < ruleset.required_approvals:
+                n = ruleset.required_approvals
+                raise ApiError(405, f"Repository rule violations found\n\nAt least {n} "
+                               f"approving review{'s are' if n > 1 else ' is'} required by "
+                               "reviewers with write access.\n\n")
 
     def _check_passed(self, repo: Repo, sha: str, context: str, app_id: int | None) -> bool:
         runs = [r for r in repo.check_runs.values() if r.head_sha == sha and r.name == context

@@ -62,6 +62,9 @@ class Ruleset:
     exclude: list[str]
     rules: list[str]
     bypass_actors: list[BypassActor] = field(default_factory=list)
+    # The pull_request rule's required_approving_review_count (GitHub's default is 0): a merge
+    # needs that many approvals from writers unless the merging actor bypasses the ruleset.
+    required_approvals: int = 0
 
     def applies_to(self, repo: Repo, ref: str) -> bool:
         if self.enforcement != "active":
@@ -98,7 +101,7 @@ class RulesetRules(GitRules):
     def add_ruleset(self, full_name: str, name: str, rules: list[str], *,
                     include: list[str] | None = None, exclude: list[str] | None = None,
                     bypass: list[dict[str, Any]] | None = None,
-                    enforcement: str = "active") -> Ruleset:
+                    enforcement: str = "active", required_approvals: int = 0) -> Ruleset:
         with self.lock:
             repo = self.repo(full_name)
             unknown = set(rules) - set(_RULE_MESSAGES)
@@ -107,7 +110,7 @@ class RulesetRules(GitRules):
             actors = [BypassActor(str(b.get("actor_type")), b.get("actor_id"),
                                   str(b.get("bypass_mode", "always"))) for b in bypass or []]
             ruleset = Ruleset(next(_ids), name, enforcement, include or ["~DEFAULT_BRANCH"],
-                              exclude or [], list(rules), actors)
+                              exclude or [], list(rules), actors, required_approvals)
             self.rulesets_of(repo).append(ruleset)
             return ruleset
 
@@ -116,14 +119,24 @@ class RulesetRules(GitRules):
             sets = self.rulesets_of(self.repo(full_name))
             sets[:] = [r for r in sets if r.id != ruleset_id]
 
-    def _bypasses(self, repo: Repo, ruleset: Ruleset, actor: str | None) -> bool:
+    def merge_bypasses(self, repo: Repo, ref: str, actor: str | None) -> list[Ruleset]:
+        """The active rulesets on *ref* whose pull_request rule demands approvals that *actor*
+        does not bypass when merging (bypass mode ``pull_request`` counts here)."""
+        return [r for r in self.rulesets_of(repo)
+                if r.applies_to(repo, ref) and "pull_request" in r.rules
+                and r.required_approvals > 0
+                and not self._bypasses(repo, r, actor, merging=True)]
+
+    def _bypasses(self, repo: Repo, ruleset: Ruleset, actor: str | None,
+                  merging: bool = False) -> bool:
         if actor is None:
             return False
         acc = self.accounts.get(actor.lower())
         if acc is None:
             return False
         for b in ruleset.bypass_actors:
-            if b.bypass_mode not in ("always", "exempt"):
+            if b.bypass_mode not in ("always", "exempt") and not (
+                    merging and b.bypass_mode == "pull_request"):
                 continue  # "pull_request": only when merging a pull request
             if b.actor_type == "Integration" and acc.type == "Bot":
                 app = self.apps.get(b.actor_id) if b.actor_id is not None else None

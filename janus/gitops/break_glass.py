@@ -1,0 +1,348 @@
+"""Break-glass on GitHub: Janus merges an allowed break-glass PR itself, grants at once, alerts
+the reviewers and opens the retrospective review (docs/requests-and-policies.md#break-glass).
+
+The path, each part here:
+
+* :func:`merge_if_break_glass` — after the PR check of an open PR: when every request file of it
+  asks for break-glass and the check passed (same judge as at merge, on the PR head against the
+  base commit's policies, so the policy's ``breakGlass`` lists the requester and the duration is
+  within its ``maxDuration``), Janus merges the PR, pinned to the judged head commit. The App
+  must be a bypass actor of the ruleset that demands reviews (docs/gitops-setup.md).
+* The merge is verified by :func:`janus.gitops.verify.verify_merge` like any other, with the
+  approval step replaced by the ``break-glass`` step
+  (:func:`janus.gitops.verify.check_break_glass`).
+* :func:`after_grants` — for each break-glass grant just created: a loud PR comment mentioning
+  every reviewer, and a retrospective review: an issue assigned to the reviewers, labelled
+  ``janus-break-glass``.
+* :func:`handle_ack` — ``/janus ack <comment>`` on that issue by a reviewer closes it; the
+  requester can never acknowledge their own, nor can anyone who is not a reviewer (each refused
+  with a reply).
+* :func:`flag_overdue` — run by the reconcile loop: a review still open past ``reviewWithin``
+  gets the ``janus-break-glass-overdue`` label, a comment, a metric and a log line.
+
+Nothing in an issue is trusted: the issue body only points at a merge commit and a request file
+(``<!-- janus:break-glass-review ... -->``); the requester, the reviewers and the deadline are
+derived again from git (the request file at the merge commit, the policies at its first parent)
+and the API (the PR's merge time, team membership now).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from github import GithubException
+from github.Issue import Issue
+from github.PullRequest import PullRequest
+
+from janus import names
+from janus.gitops import comments, sources
+from janus.gitops.membership import GitHubMembership
+from janus.logs import event
+from janus.model import BreakGlass, ConfigError, format_duration, load_request
+from janus.policy import evaluate
+
+if TYPE_CHECKING:
+    from janus.gitops.pr_check import CheckResult
+    from janus.gitops.service import GitOps
+    from janus.gitops.verify import MergeVerdict
+
+log = logging.getLogger("janus.gitops.break_glass")
+
+LABEL_REVIEW = "janus-break-glass"
+LABEL_OVERDUE = "janus-break-glass-overdue"
+LABEL_ACKED = "janus-break-glass-acknowledged"
+ACK = re.compile(r"^\s*/janus\s+ack(?:[ \t]+(?P<comment>[^\r\n]*))?\s*$", re.MULTILINE)
+_POINTER = re.compile(r"<!-- janus:break-glass-review (\{[^\n]*\}) -->")
+MIN_ACK_TEXT = 10  # "/janus ack ok" says nothing an auditor can use
+
+
+# ---- before merge: Janus merges an allowed break-glass PR ----------------------------------------
+
+def merge_if_break_glass(ops: GitOps, pull: PullRequest, result: CheckResult) -> str | None:
+    """Merge *pull* when it is an allowed break-glass PR; returns what happened (None: not a
+    break-glass PR). Called under the PR's lock, right after its check."""
+    judged = [j for j in result.judged if j.request is not None]
+    if not any(j.request is not None and j.request.break_glass for j in judged):
+        return None
+    allowed = [j for j in judged if j.allowed and j.decision is not None
+               and j.decision.break_glass is not None]
+    existing = [j.path for j in allowed
+                if sources.read_file(ops.repo, j.path, pull.base.sha) is not None]
+    if existing:
+        outcome, text = "refused", (
+            "Janus did **not** merge this break-glass request: "
+            + ", ".join(f"`{p}`" for p in existing) + " already exists on the default branch. "
+            "Break-glass never extends or changes a request; remove `breakGlass: true` and "
+            "ask for approval (an extension of a break-glass grant needs normal approval).")
+    elif result.conclusion != "success" or len(allowed) != len(judged) \
+            or len(judged) != len(result.judged):
+        outcome, text = "refused", (
+            "Janus did **not** merge this break-glass request: the `janus/policy` check lists "
+            "what is wrong. Only a PR whose every request file is an allowed break-glass request "
+            "(the policy's `breakGlass` lists the requester, within its `maxDuration`) is "
+            "merged by Janus; otherwise remove `breakGlass: true` and ask for approval.")
+    else:
+        try:
+            pull.merge(commit_title=f"Break-glass: {pull.title} (#{pull.number})",
+                       merge_method="merge", sha=pull.head.sha)
+            outcome, text = "merged", None
+        except GithubException as exc:
+            outcome = "merge-failed"
+            text = ("Janus could not merge this break-glass request: GitHub answered "
+                    f"{exc.status} ({_message(exc)}). The Janus App must be a bypass actor of "
+                    "the ruleset that requires reviews (docs/gitops-setup.md#break-glass).")
+    ops.counters.inc("break_glass_total", outcome=outcome)
+    event(log, "break_glass.merge", pull=pull.number, head=pull.head.sha, outcome=outcome,
+          level=logging.INFO if outcome == "merged" else logging.WARNING)
+    if text is not None:
+        comments.upsert(pull, f"break-glass:{pull.head.sha}", text, author=ops.janus_login)
+    return outcome
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return str(data.get("message") or "no message")[:200]
+
+
+# ---- after the grant: alert the reviewers, open the retrospective review ----------------------
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    """A break-glass grant's review, derived from git and the API (never from the issue)."""
+
+    pull: int
+    merge_commit: str
+    path: str
+    cr_name: str
+    requester: str
+    policy: str
+    rule: BreakGlass
+    due: dt.datetime
+    summary: str  # "alice → prod/payments (pod-exec, 1h)"
+
+    def reviewers_mention(self) -> str:
+        return self.rule.reviewers_text()
+
+
+def review_facts(ops: GitOps, pull_number: int, merge_commit: str,
+                 path: str) -> ReviewFacts | None:
+    """Re-derive the review of *path* merged by *merge_commit* in PR *pull_number*; None when
+    that is not a break-glass grant Janus merged (a forged or stale pointer)."""
+    pull = ops.repo.get_pull(pull_number)
+    if not pull.merged or pull.merge_commit_sha != merge_commit or pull.merged_at is None:
+        return None
+    found = sources.read_file(ops.repo, path, merge_commit)
+    if found is None:
+        return None
+    request, _ = load_request(path, found.data)
+    if request is None or not request.break_glass:
+        return None
+    parents = ops.repo.get_commit(merge_commit).parents
+    if not parents:
+        return None
+    try:
+        policy_set, codeowners = sources.load_policies_and_codeowners(ops.repo, parents[0].sha)
+    except ConfigError:
+        return None
+    decision = evaluate(request, policy_set, ops.membership_for(policy_set, codeowners))
+    if not decision.allowed or decision.break_glass is None or not decision.policy:
+        return None
+    merged_at = pull.merged_at if pull.merged_at.tzinfo else pull.merged_at.replace(
+        tzinfo=dt.UTC)
+    return ReviewFacts(
+        pull=pull_number, merge_commit=merge_commit, path=path,
+        cr_name=names.access_request_name(request.cluster, request.namespace, request.name),
+        requester=request.requester, policy=decision.policy, rule=decision.break_glass,
+        due=merged_at + decision.break_glass.review_within,
+        summary=(f"{request.requester} → {request.cluster}/{request.namespace} "
+                 f"({request.role}, {format_duration(request.duration)})"),
+    )
+
+
+def after_grants(ops: GitOps, pull: PullRequest, verdict: MergeVerdict) -> None:
+    """For each break-glass file of a merge whose grants were applied: the loud PR comment and
+    the retrospective review issue (each found again by its marker first: idempotent)."""
+    for grant in verdict.grants:
+        if not grant.request.break_glass:
+            continue
+        facts = review_facts(ops, verdict.number, verdict.merge_commit, grant.path)
+        if facts is None:
+            continue
+        issue = open_review(ops, facts)
+        comments.upsert(pull, f"break-glass-alert:{facts.merge_commit}:{facts.path}",
+                        _alert_text(facts, issue.number), author=ops.janus_login, edit=False)
+
+
+def _alert_text(facts: ReviewFacts, issue: int) -> str:
+    return (f"## 🚨 BREAK-GLASS: access granted without approval\n\n"
+            f"**{facts.summary}** was granted at once under policy `{facts.policy}`.\n\n"
+            f"Reviewers {facts.reviewers_mention()}: please review this access now. The "
+            f"retrospective review is #{issue}; acknowledge it there with "
+            f"`/janus ack <what you checked>` by **{facts.due:%Y-%m-%d %H:%M} UTC** "
+            f"(within {format_duration(facts.rule.review_within)}), or it is flagged overdue. "
+            f"@{facts.requester} cannot acknowledge their own break-glass.\n")
+
+
+def _pointer(facts: ReviewFacts) -> str:
+    data = {"pull": facts.pull, "merge": facts.merge_commit, "path": facts.path}
+    return f"<!-- janus:break-glass-review {json.dumps(data, sort_keys=True)} -->"
+
+
+def open_review(ops: GitOps, facts: ReviewFacts) -> Issue:
+    """The retrospective review issue of *facts*, opened once (found by its pointer first)."""
+    pointer = _pointer(facts)
+    for issue in ops.repo.get_issues(state="all", labels=[LABEL_REVIEW]):
+        if pointer in (issue.body or "") and _by_janus(ops, issue.user):
+            return issue
+    body = "\n".join([
+        pointer,
+        f"## Break-glass review: {facts.summary}",
+        "",
+        f"- Pull request: #{facts.pull} (merged by Janus as break-glass, commit "
+        f"`{facts.merge_commit[:12]}`)",
+        f"- Request file: `{facts.path}` → AccessRequest `{facts.cr_name}`",
+        f"- Policy: `{facts.policy}`; reviewers: {facts.reviewers_mention()}",
+        f"- Review due: **{facts.due:%Y-%m-%dT%H:%M:%SZ}**",
+        "",
+        "A reviewer closes this review with a comment `/janus ack <what you checked>`. "
+        f"The requester (@{facts.requester}) cannot acknowledge their own break-glass.",
+    ])
+    issue = ops.repo.create_issue(
+        title=f"Break-glass review: {facts.summary} (PR #{facts.pull})", body=body,
+        labels=[LABEL_REVIEW], assignees=_assignees(ops, facts))
+    ops.counters.inc("break_glass_reviews_total", outcome="opened")
+    event(log, "break_glass.review_opened", pull=facts.pull, issue=issue.number,
+          request=facts.cr_name, requester=facts.requester, due=facts.due.isoformat())
+    return issue
+
+
+def _by_janus(ops: GitOps, user: Any) -> bool:
+    return user is not None and ops.janus_login is not None \
+        and user.login.lower() == ops.janus_login.lower()
+
+
+def _assignees(ops: GitOps, facts: ReviewFacts) -> list[str]:
+    """The reviewers as people (teams expanded), never the requester; GitHub takes ten."""
+    people = set(facts.rule.reviewer_users)
+    for team in sorted(facts.rule.reviewer_teams):
+        org, slug = team.split("/", 1)
+        try:
+            people |= {m.login.lower() for m in
+                       ops.gh.get_organization(org).get_team_by_slug(slug).get_members()}
+        except GithubException as exc:
+            event(log, "break_glass.team_unreadable", team=team, status=exc.status,
+                  level=logging.WARNING)
+    people.discard(facts.requester.lower())
+    return sorted(people)[:10]
+
+
+# ---- /janus ack ---------------------------------------------------------------------------------
+
+def parse_ack(body: str) -> str | None:
+    """The acknowledgement text ("" if none) when *body* holds a ``/janus ack`` line."""
+    match = ACK.search(body or "")
+    return None if match is None else (match.group("comment") or "").strip()[:500]
+
+
+def handle_ack(ops: GitOps, payload: dict[str, Any]) -> None:
+    """``/janus ack <comment>`` on a retrospective review issue (delivery ``issue_comment``)."""
+    issue_data = payload.get("issue") or {}
+    comment_id = int((payload.get("comment") or {}).get("id", 0))
+    if issue_data.get("pull_request") or not comment_id:
+        return
+    if parse_ack(str((payload.get("comment") or {}).get("body", ""))) is None:
+        return
+    number = int(issue_data["number"])
+    with ops.lock_for(number):
+        issue = ops.repo.get_issue(number)
+        match = _POINTER.search(issue.body or "")
+        if match is None or not _by_janus(ops, issue.user):
+            return  # not a review Janus opened
+        comment = issue.get_comment(comment_id)  # fresh: the payload is only a hint
+        if comment.user is None or _by_janus(ops, comment.user):
+            return
+        text = parse_ack(comment.body)
+        if text is None:
+            return
+        key = f"reply:{comment_id}"
+        if _find(issue, key, ops.janus_login):
+            return  # answered already (a replayed delivery)
+        pointer = json.loads(match.group(1))
+        facts = review_facts(ops, int(pointer["pull"]), str(pointer["merge"]),
+                             str(pointer["path"]))
+        login = comment.user.login
+        reply, outcome = _judge_ack(ops, issue, facts, login, text)
+        issue.create_comment(f"{comments.marker(key)}\n@{login} {reply}")
+        ops.counters.inc("break_glass_reviews_total", outcome=outcome)
+        event(log, "break_glass.ack", issue=number, by=login, outcome=outcome,
+              level=logging.INFO if outcome == "acknowledged" else logging.WARNING)
+
+
+def _find(issue: Issue, key: str, author: str | None) -> bool:
+    needle = comments.marker(key)
+    return any(needle in (c.body or "") and c.user is not None and author is not None
+               and c.user.login.lower() == author.lower() for c in issue.get_comments())
+
+
+def _judge_ack(ops: GitOps, issue: Issue, facts: ReviewFacts | None, login: str,
+               text: str) -> tuple[str, str]:
+    if facts is None:
+        return ("this review no longer points at a break-glass grant Janus merged; nothing "
+                "was acknowledged.", "refused-unknown")
+    if login.lower() == facts.requester.lower():
+        return ("the requester can never acknowledge their own break-glass; one of "
+                f"{facts.reviewers_mention()} must review it.", "refused-self")
+    membership = GitHubMembership(ops.gh, facts.rule.reviewer_teams)
+    if not facts.rule.lists_reviewer(login, membership.teams_of(login)):
+        return (f"only a reviewer of policy `{facts.policy}` ({facts.reviewers_mention()}) "
+                "may acknowledge this break-glass; nothing was acknowledged.",
+                "refused-not-reviewer")
+    if len(text) < MIN_ACK_TEXT:
+        return (f"say what you reviewed: `/janus ack <comment>` with at least {MIN_ACK_TEXT} "
+                "characters; nothing was acknowledged.", "refused-empty")
+    if issue.state == "closed":
+        return "this review is already closed.", "already-closed"
+    late = dt.datetime.now(dt.UTC) > facts.due
+    issue.add_to_labels(LABEL_ACKED)
+    issue.edit(state="closed", state_reason="completed")
+    said = f"acknowledged the break-glass of {facts.summary}: “{text}”."
+    if late:
+        said += " It was acknowledged after its due time and stays flagged overdue."
+    return said, "acknowledged-late" if late else "acknowledged"
+
+
+# ---- overdue ------------------------------------------------------------------------------------
+
+def flag_overdue(ops: GitOps, now: dt.datetime | None = None) -> list[int]:
+    """Flag every open review past its due time (once); returns the issue numbers flagged."""
+    now = now or dt.datetime.now(dt.UTC)
+    flagged: list[int] = []
+    for issue in ops.repo.get_issues(state="open", labels=[LABEL_REVIEW]):
+        if issue.pull_request is not None or not _by_janus(ops, issue.user):
+            continue
+        if any(lb.name == LABEL_OVERDUE for lb in issue.labels):
+            continue
+        match = _POINTER.search(issue.body or "")
+        if match is None:
+            continue
+        pointer = json.loads(match.group(1))
+        facts = review_facts(ops, int(pointer["pull"]), str(pointer["merge"]),
+                             str(pointer["path"]))
+        if facts is None or now <= facts.due:
+            continue
+        issue.add_to_labels(LABEL_OVERDUE)
+        issue.create_comment(
+            f"{comments.marker(f'overdue:{issue.number}')}\n⚠ **Overdue**: this break-glass "
+            f"review was due {facts.due:%Y-%m-%d %H:%M} UTC and nobody acknowledged it. "
+            f"{facts.reviewers_mention()}: review it now with `/janus ack <comment>`.")
+        ops.counters.inc("break_glass_overdue_total")
+        event(log, "break_glass.review_overdue", issue=issue.number, pull=facts.pull,
+              request=facts.cr_name, requester=facts.requester, due=facts.due.isoformat(),
+              level=logging.WARNING)
+        flagged.append(issue.number)
+    return flagged
