@@ -31,6 +31,7 @@ from typing import Any
 from janus import names
 from janus.model import ledger
 from janus.resource import errors, kind
+from janus.resource.client import is_relist
 from janus.resource.timefmt import fmt as format_time
 from janus.resource.timefmt import parse_or_none as parse_time
 
@@ -284,8 +285,9 @@ class TerminalSessions:
     def watch(self, stop: threading.Event, *, timeout_seconds: int = 30
               ) -> Iterator[tuple[str, SessionRecord]]:
         """List (each as ``LISTED``), then stream changes (``ADDED``/``MODIFIED``/``DELETED``)
-        until the watch ends or *stop* is set; call again to go on (it lists first). Failures
-        are raised translated."""
+        until the watch ends or *stop* is set; call again to go on (it lists first). A 410 Gone
+        or a 504 "Too large resource version" ends the watch the same way (the next call lists
+        again); other failures are raised translated."""
         import urllib3
         from kubernetes import watch
         from kubernetes.client.exceptions import ApiException
@@ -311,6 +313,8 @@ class TerminalSessions:
                 except (ValueError, TypeError):
                     continue
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if is_relist(exc):
+                return
             raise errors.translate(exc, f"watching TerminalSessions in {self.namespace}",
                                    None) from None
 

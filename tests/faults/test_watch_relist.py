@@ -136,3 +136,20 @@ def test_benchmark_observers_relist_after_504_and_410(
         phases.stop()
         active.stop()
         phases._thread.join(15)  # its watches last 5 s; let it end before the proxy does
+
+
+def test_terminal_sessions_watch_ends_for_a_relist_after_504_and_410(
+        cluster: LocalCluster, proxy: ApiProxy) -> None:
+    """Promise: the ledger's session recorder never loses its TerminalSession watch to a
+    410/504. TerminalSessions.watch ends (its caller, session_recorder.run, calls it again,
+    which lists first) instead of raising an error the caller logs and sleeps on."""
+    from janus.resource.sessions import TerminalSessions
+
+    janus_ns = prepare_central(cluster)
+    for kind in ALL_KINDS:
+        proxy.add_fault(WatchFault("terminalsessions", kind))
+    store = TerminalSessions(proxy.admin_client(), janus_ns)
+    stop = threading.Event()
+    for _ in ALL_KINDS:
+        list(store.watch(stop, timeout_seconds=5))  # the fault ends it at once, no exception
+    assert proxy.injected_count() == len(ALL_KINDS)
