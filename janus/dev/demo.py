@@ -42,7 +42,16 @@ if TYPE_CHECKING:
     from janus.dev.github_sim.demo import DemoWorld
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_FILE = REPO_ROOT / "policies" / "janus.yaml"
+# The demo's access repository is this project's template plus a non-exec role: pod-logs in the
+# catalogue and in payments-prod (the project's own example keeps one role, so `janus request`
+# needs no --role there). Written to <state>/template; the controller and receiver read its
+# JanusConfig, the simulator's repository is seeded from it.
+DEMO_EDITS = {
+    "policies/janus.yaml": ("    pod-exec: {clusterRole: janus-pod-exec}\n",
+                            "    pod-exec: {clusterRole: janus-pod-exec}\n"
+                            "    pod-logs: {clusterRole: janus-pod-logs}\n"),
+    "policies/payments-prod.yaml": ("  roles: [pod-exec]\n", "  roles: [pod-exec, pod-logs]\n"),
+}
 
 # Namespaces (and pods in them) the demo policies grant on each cluster.
 DEMO_WORKLOADS: dict[str, dict[str, list[tuple[str, tuple[str, ...]]]]] = {
@@ -392,7 +401,7 @@ def _start_simulator(env: DemoEnvironment, progress: Progress) -> _GitHubSide:
     secret_file = _write_private(state_dir / "webhook-secret", webhook_secret)
     sim = GitHubSimulator.start(root=state_dir / "github")
     env.simulator = sim
-    world = seed_demo(sim)
+    world = seed_demo(sim, _demo_template(state_dir))
     env.access_repo_dir = access_repo_dir(state_dir, world.repo)
     sim.set_delivery_mode("background")
     sim.add_webhook(
@@ -466,7 +475,7 @@ def _start_controller(
     _spawn(
         env,
         "controller",
-        [*_janus_argv(), "controller", "--config", str(CONFIG_FILE),
+        [*_janus_argv(), "controller", "--config", str(_config_file(env)),
          "--namespace", names.JANUS_NAMESPACE, "--central-cluster-name", central.name,
          "--standalone"],
         {"KUBECONFIG": str(controller_kcfg)},
@@ -485,7 +494,7 @@ def _start_receiver(
     return _spawn(
         env,
         "webhook",
-        [*_janus_argv(), "webhook", "--config", str(CONFIG_FILE), "--repo", github.repo,
+        [*_janus_argv(), "webhook", "--config", str(_config_file(env)), "--repo", github.repo,
          "--github-api-url", github.sim.base_url, "--app-id", str(github.app_id),
          "--app-key", str(github.app_key), "--installation-id", str(github.installation_id),
          "--no-throttle", "--kubeconfig", str(central.admin_kubeconfig),
@@ -539,6 +548,28 @@ def _record_urls(env: DemoEnvironment, github: _GitHubSide, web_port: int) -> No
         "review": f"{github.sim.base_url}/_sim/{github.repo}",
         "webhook": f"http://127.0.0.1:{github.webhook_port}/webhooks/github",
     }
+
+
+def _config_file(env: DemoEnvironment) -> Path:
+    """The JanusConfig the demo's controller and receiver read (the seeded repository's)."""
+    return env.state_dir / "template" / "policies" / "janus.yaml"
+
+
+def _demo_template(state_dir: Path) -> Path:
+    """The demo's access-repository template: the project's, with DEMO_EDITS applied."""
+    from janus.dev.github_sim.demo import template_files
+
+    root = state_dir / "template"
+    for rel, data in template_files(REPO_ROOT).items():
+        text = data.decode()
+        if rel in DEMO_EDITS:
+            old, new = DEMO_EDITS[rel]
+            if old not in text:
+                raise RuntimeError(f"{rel} no longer contains {old.strip()!r}; update DEMO_EDITS")
+            text = text.replace(old, new, 1)
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
 
 
 def _open_logs_request(env: DemoEnvironment, github: _GitHubSide, progress: Progress) -> str:

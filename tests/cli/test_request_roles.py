@@ -1,7 +1,7 @@
-"""`janus request` with the role catalogue (issue 13 item 5), on this project's own policies
-(pod-exec and pod-logs in the catalogue; payments-prod allows both, payments-staging only
-pod-exec): a role the covering policy does not allow and an unknown role write nothing; an
-allowed non-exec role is written as asked."""
+"""`janus request` with the role catalogue (issue 13 item 5), on this project's policies as the
+demo extends them (janus.dev.demo.DEMO_EDITS: pod-logs in the catalogue and in payments-prod;
+payments-staging allows only pod-exec): a role the covering policy does not allow and an
+unknown role write nothing; an allowed non-exec role is written as asked."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from janus.cli import main
+from janus.dev.demo import DEMO_EDITS
 
 ROOT = Path(__file__).resolve().parents[2]
 REASON = "INC-4242: payment worker stuck on the ledger queue"
@@ -20,6 +21,10 @@ REASON = "INC-4242: payment worker stuck on the ledger queue"
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "policies", tmp_path / "policies")
+    for rel, (old, new) in DEMO_EDITS.items():
+        text = (tmp_path / rel).read_text()
+        assert old in text
+        (tmp_path / rel).write_text(text.replace(old, new, 1))
     return tmp_path
 
 
