@@ -11,7 +11,9 @@ tests/faults/test_watch_relist.py forces through a proxy.
 
 :func:`install` wraps kopf's ``watch_objs`` (the one call each watch request goes through) so
 that a 504 "Too large resource version" — as an ERROR event, or as the HTTP status of the watch
-request — and an HTTP 410 reach kopf as the ERROR 410 it already handles by listing again.
+request — and an HTTP 410 reach kopf as the ERROR 410 it already handles by listing again; and
+its ``continuous_watch`` (list, then watch) so that a listing still answered 410/504 after
+kopf's own retries (``error_backoffs``, ~54 s) starts over instead of ending the watcher.
 """
 
 from __future__ import annotations
@@ -64,9 +66,31 @@ def wrap(watch_objs: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIt
     return relisting_watch_objs
 
 
+def wrap_continuous(continuous_watch: Callable[..., AsyncIterator[Any]]
+                    ) -> Callable[..., AsyncIterator[Any]]:
+    """*continuous_watch* ending quietly on a 410/504-too-large API error (kopf's infinite
+    watch then lists and watches again) instead of raising it out of the watcher task."""
+    from kopf._cogs.clients import errors
+
+    async def relisting_continuous_watch(**kwargs: Any) -> AsyncIterator[Any]:
+        try:
+            async for raw in continuous_watch(**kwargs):
+                yield raw
+        except errors.APIError as exc:
+            message = f"{exc.message or ''} {exc}"
+            if not is_relist(exc.status, message):
+                raise
+            _relist_event(exc.status, message)  # logged; the infinite watch starts over
+
+    relisting_continuous_watch.__wrapped__ = continuous_watch  # type: ignore[attr-defined]
+    return relisting_continuous_watch
+
+
 def install() -> None:
-    """Wrap kopf's ``watch_objs`` once (idempotent)."""
+    """Wrap kopf's ``watch_objs`` and ``continuous_watch`` once (idempotent)."""
     from kopf._cogs.clients import watching
 
     if not hasattr(watching.watch_objs, "__wrapped__"):
         watching.watch_objs = wrap(watching.watch_objs)
+    if not hasattr(watching.continuous_watch, "__wrapped__"):
+        watching.continuous_watch = wrap_continuous(watching.continuous_watch)

@@ -153,3 +153,31 @@ def test_terminal_sessions_watch_ends_for_a_relist_after_504_and_410(
     for _ in ALL_KINDS:
         list(store.watch(stop, timeout_seconds=5))  # the fault ends it at once, no exception
     assert proxy.injected_count() == len(ALL_KINDS)
+
+
+def test_controller_listing_still_504_after_kopf_retries_starts_over() -> None:
+    """Promise: a listing answered 504 "Too large resource version" (or 410) beyond kopf's own
+    retries (~54 s, too long to force here) ends one round of kopf's infinite watch, which
+    lists again, instead of ending the controller's watcher; any other API error still
+    raises. The wrapped generator stands in for kopf's list-then-watch."""
+    import asyncio
+
+    from kopf._cogs.clients import errors
+
+    from janus.controller.watch_relist import wrap_continuous
+
+    def failing(status: int, message: str) -> Any:
+        async def continuous_watch(**_: Any) -> Any:
+            yield {"type": None, "object": {}}
+            raise errors.APIServerError({"message": message}, status=status, headers={})
+        return continuous_watch
+
+    async def drain(stream: Any) -> list[Any]:
+        return [raw async for raw in stream]
+
+    for status, message in ((504, "Too large resource version: 9, current: 1"),
+                            (410, "too old resource version")):
+        got = asyncio.run(drain(wrap_continuous(failing(status, message))()))
+        assert got == [{"type": None, "object": {}}]
+    with pytest.raises(errors.APIServerError):
+        asyncio.run(drain(wrap_continuous(failing(503, "etcd unavailable"))()))
