@@ -15,6 +15,7 @@ import httpx
 import pytest
 from kubernetes import client
 
+from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.dev.controlplane.kwok_config import ATTACH_FILE
 from janus.web.terminal import protocol
@@ -123,6 +124,19 @@ def test_pod_debug_attaches_to_its_debug_container_only(
 
     asyncio.run(attached())
     asyncio.run(refused("nosuch"))  # a container the pod does not have is not ephemeral either
+    assert gate_replica.has_sessions(grant.cr_name)  # recorded like an exec session
+
+    async def revoked() -> None:  # and closed like one when the grant is revoked
+        term = await Terminal.open(gate_replica, grant.cr_name, "alice", container=debug)
+        await term.wait_control("connected", 30)
+        await asyncio.to_thread(
+            client.CustomObjectsApi(cluster.admin_client()).patch_namespaced_custom_object_status,
+            resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL,
+            grant.cr_name, {"status": {"phase": "Revoked"}})
+        closed = await term.wait_closed(15)
+        assert closed["reason"] == "revoked", closed
+
+    asyncio.run(revoked())
 
 
 def test_the_debug_grants_token_is_refused_everything_else(
