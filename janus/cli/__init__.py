@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "janus.cli.validate",
     "janus.cli.request",
     "janus.cli.revoke",
+    "janus.cli.break_glass",
     "janus.cli.audit",
     "janus.cli.dev",
     "janus.cli.controller",

@@ -7,7 +7,8 @@ The path, each part here:
   asks for break-glass and the check passed (same judge as at merge, on the PR head against the
   base commit's policies, so the policy's ``breakGlass`` lists the requester and the duration is
   within its ``maxDuration``), Janus merges the PR, pinned to the judged head commit. The App
-  must be a bypass actor of the ruleset that demands reviews (docs/gitops-setup.md).
+  must be a bypass actor of the ruleset that demands reviews
+  (docs/requests-and-policies.md#break-glass-setup).
 * The merge is verified by :func:`janus.gitops.verify.verify_merge` like any other, with the
   approval step replaced by the ``break-glass`` step
   (:func:`janus.gitops.verify.check_break_glass`).
@@ -43,8 +44,9 @@ from janus import names
 from janus.gitops import comments, sources
 from janus.gitops.membership import GitHubMembership
 from janus.logs import event
-from janus.model import BreakGlass, ConfigError, format_duration, load_request
+from janus.model import BreakGlass, ConfigError, Request, format_duration, load_request
 from janus.policy import evaluate
+from janus.resource import AccessRequestView
 
 if TYPE_CHECKING:
     from janus.gitops.pr_check import CheckResult
@@ -59,6 +61,8 @@ LABEL_ACKED = "janus-break-glass-acknowledged"
 ACK = re.compile(r"^\s*/janus\s+ack(?:[ \t]+(?P<comment>[^\r\n]*))?\s*$", re.MULTILINE)
 _POINTER = re.compile(r"<!-- janus:break-glass-review (\{[^\n]*\}) -->")
 MIN_ACK_TEXT = 10  # "/janus ack ok" says nothing an auditor can use
+# An outage grant no policy's breakGlass covers is reviewed by the admins within this.
+OUTAGE_REVIEW_WITHIN = dt.timedelta(hours=24)
 
 
 # ---- before merge: Janus merges an allowed break-glass PR ----------------------------------------
@@ -95,7 +99,8 @@ def merge_if_break_glass(ops: GitOps, pull: PullRequest, result: CheckResult) ->
             outcome = "merge-failed"
             text = ("Janus could not merge this break-glass request: GitHub answered "
                     f"{exc.status} ({_message(exc)}). The Janus App must be a bypass actor of "
-                    "the ruleset that requires reviews (docs/gitops-setup.md#break-glass).")
+                    "the ruleset that requires reviews "
+                    "(docs/requests-and-policies.md#break-glass-setup).")
     ops.counters.inc("break_glass_total", outcome=outcome)
     event(log, "break_glass.merge", pull=pull.number, head=pull.head.sha, outcome=outcome,
           level=logging.INFO if outcome == "merged" else logging.WARNING)
@@ -164,6 +169,62 @@ def review_facts(ops: GitOps, pull_number: int, merge_commit: str,
     )
 
 
+def outage_facts(ops: GitOps, cr: AccessRequestView) -> ReviewFacts | None:
+    """The review of a break-glass grant a cluster admin created while GitHub was away
+    (``janus break-glass``): the requester from the AccessRequest (only the admin path creates
+    one without provenance), the reviewers from the default branch's policies now; when no
+    policy's ``breakGlass`` covers it, the JanusConfig admins review it within 24h."""
+    if cr.provenance is not None or cr.meta.labels.get(names.LABEL_BREAK_GLASS) != "true":
+        return None
+    created = cr.meta.created_at or dt.datetime.now(dt.UTC)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    rule, policy = _admins_review(ops), "(none: JanusConfig admins review it)"
+    try:
+        policy_set, codeowners = sources.load_policies_and_codeowners(ops.repo,
+                                                                      ops.default_branch)
+        request = _request_of(cr)
+        decision = evaluate(request, policy_set, ops.membership_for(policy_set, codeowners))
+        if decision.allowed and decision.break_glass is not None and decision.policy:
+            rule, policy = decision.break_glass, decision.policy
+    except (ConfigError, ValueError):
+        pass
+    return ReviewFacts(
+        pull=0, merge_commit="", path="", cr_name=cr.name, requester=cr.requester,
+        policy=policy, rule=rule, due=created + rule.review_within,
+        summary=f"{cr.requester} → {cr.cluster}/{cr.namespace} ({cr.role}, {cr.duration}), "
+                "created by a cluster admin while GitHub was away")
+
+
+def _admins_review(ops: GitOps) -> BreakGlass:
+    config = ops.config
+    return BreakGlass(frozenset(), frozenset(), config.duration_max, OUTAGE_REVIEW_WITHIN,
+                      config.admin_users, config.admin_teams)
+
+
+def _request_of(cr: AccessRequestView) -> Request:
+    from janus.model import parse_duration
+
+    return Request(name=cr.request_name, requester=cr.requester, cluster=cr.cluster,
+                   namespace=cr.namespace, role=cr.role, duration=parse_duration(cr.duration),
+                   reason=cr.reason, ticket=cr.ticket, path=f"requests/{cr.cluster}/"
+                   f"{cr.namespace}/{cr.request_name}.yaml", break_glass=True)
+
+
+def reconcile(ops: GitOps, crs: list[AccessRequestView],
+              now: dt.datetime | None = None) -> None:
+    """Run by each reconcile pass: open the review of every outage grant (once), then flag the
+    overdue reviews. Never breaks the pass: GitHub trouble is logged and tried next time."""
+    try:
+        for cr in crs:
+            facts = outage_facts(ops, cr)
+            if facts is not None:
+                open_review(ops, facts, cr.meta.uid)
+        flag_overdue(ops, now)
+    except GithubException as exc:
+        event(log, "break_glass.reconcile_failed", status=exc.status, level=logging.WARNING)
+
+
 def after_grants(ops: GitOps, pull: PullRequest, verdict: MergeVerdict) -> None:
     """For each break-glass file of a merge whose grants were applied: the loud PR comment and
     the retrospective review issue (each found again by its marker first: idempotent)."""
@@ -188,14 +249,25 @@ def _alert_text(facts: ReviewFacts, issue: int) -> str:
             f"@{facts.requester} cannot acknowledge their own break-glass.\n")
 
 
-def _pointer(facts: ReviewFacts) -> str:
-    data = {"pull": facts.pull, "merge": facts.merge_commit, "path": facts.path}
+def _pointer(facts: ReviewFacts, uid: str = "") -> str:
+    data: dict[str, Any] = ({"pull": facts.pull, "merge": facts.merge_commit, "path": facts.path}
+                            if facts.pull else {"cr": facts.cr_name, "uid": uid})
     return f"<!-- janus:break-glass-review {json.dumps(data, sort_keys=True)} -->"
 
 
-def open_review(ops: GitOps, facts: ReviewFacts) -> Issue:
+def _facts_of(ops: GitOps, pointer: dict[str, Any]) -> ReviewFacts | None:
+    """The facts an issue's pointer leads to, derived again (never read from the issue)."""
+    if "cr" in pointer:
+        cr = ops.crs.get(str(pointer["cr"]))
+        if cr is None or cr.meta.uid != pointer.get("uid"):
+            return None
+        return outage_facts(ops, cr)
+    return review_facts(ops, int(pointer["pull"]), str(pointer["merge"]), str(pointer["path"]))
+
+
+def open_review(ops: GitOps, facts: ReviewFacts, uid: str = "") -> Issue:
     """The retrospective review issue of *facts*, opened once (found by its pointer first)."""
-    pointer = _pointer(facts)
+    pointer = _pointer(facts, uid)
     for issue in ops.repo.get_issues(state="all", labels=[LABEL_REVIEW]):
         if pointer in (issue.body or "") and _by_janus(ops, issue.user):
             return issue
@@ -203,9 +275,11 @@ def open_review(ops: GitOps, facts: ReviewFacts) -> Issue:
         pointer,
         f"## Break-glass review: {facts.summary}",
         "",
-        f"- Pull request: #{facts.pull} (merged by Janus as break-glass, commit "
-        f"`{facts.merge_commit[:12]}`)",
-        f"- Request file: `{facts.path}` → AccessRequest `{facts.cr_name}`",
+        (f"- Pull request: #{facts.pull} (merged by Janus as break-glass, commit "
+         f"`{facts.merge_commit[:12]}`)" if facts.pull else
+         "- No pull request: created with `janus break-glass` by a cluster admin (see the "
+         "AccessRequest's `janus.dev/created-by-admin` annotation for who and why)"),
+        f"- Request file: `{facts.path or '(none)'}` → AccessRequest `{facts.cr_name}`",
         f"- Policy: `{facts.policy}`; reviewers: {facts.reviewers_mention()}",
         f"- Review due: **{facts.due:%Y-%m-%dT%H:%M:%SZ}**",
         "",
@@ -213,7 +287,8 @@ def open_review(ops: GitOps, facts: ReviewFacts) -> Issue:
         f"The requester (@{facts.requester}) cannot acknowledge their own break-glass.",
     ])
     issue = ops.repo.create_issue(
-        title=f"Break-glass review: {facts.summary} (PR #{facts.pull})", body=body,
+        title=f"Break-glass review: {facts.summary}"
+              + (f" (PR #{facts.pull})" if facts.pull else ""), body=body,
         labels=[LABEL_REVIEW], assignees=_assignees(ops, facts))
     ops.counters.inc("break_glass_reviews_total", outcome="opened")
     event(log, "break_glass.review_opened", pull=facts.pull, issue=issue.number,
@@ -272,9 +347,7 @@ def handle_ack(ops: GitOps, payload: dict[str, Any]) -> None:
         key = f"reply:{comment_id}"
         if _find(issue, key, ops.janus_login):
             return  # answered already (a replayed delivery)
-        pointer = json.loads(match.group(1))
-        facts = review_facts(ops, int(pointer["pull"]), str(pointer["merge"]),
-                             str(pointer["path"]))
+        facts = _facts_of(ops, json.loads(match.group(1)))
         login = comment.user.login
         reply, outcome = _judge_ack(ops, issue, facts, login, text)
         issue.create_comment(f"{comments.marker(key)}\n@{login} {reply}")
@@ -330,9 +403,7 @@ def flag_overdue(ops: GitOps, now: dt.datetime | None = None) -> list[int]:
         match = _POINTER.search(issue.body or "")
         if match is None:
             continue
-        pointer = json.loads(match.group(1))
-        facts = review_facts(ops, int(pointer["pull"]), str(pointer["merge"]),
-                             str(pointer["path"]))
+        facts = _facts_of(ops, json.loads(match.group(1)))
         if facts is None or now <= facts.due:
             continue
         issue.add_to_labels(LABEL_OVERDUE)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from github import GithubException
 
 from janus import names
-from janus.gitops import comments, sources
+from janus.gitops import break_glass, comments, sources
 from janus.gitops.ratelimit import classify
 from janus.logs import event
 from janus.model import format_duration, ledger, load_request
@@ -137,6 +137,8 @@ class Reconciler:
                     ops.counters.inc("revocations_total", source="reconcile", outcome=outcome)
                     event(log, "grant.revoke_requested", request=cr_name, source="reconcile",
                           path=path)
+        # Break-glass: reviews of outage grants opened, overdue reviews flagged.
+        break_glass.reconcile(ops, list(crs.values()), now)
         if self._last_stale_scan is None or now - self._last_stale_scan >= STALE_SCAN_EVERY:
             self._close_stale_pulls(now, report)
             self._last_stale_scan = now

@@ -11,8 +11,9 @@ import datetime as dt
 from typing import Any
 
 from github import Auth, Github
+from kubernetes import client
 
-from janus import names
+from janus import names, resource
 from janus.gitops import break_glass
 from tests.gitops import harness
 
@@ -190,3 +191,34 @@ def test_review_not_acknowledged_in_time_is_flagged_once(bed, gitops) -> None:
     # A late acknowledgement closes it, and it stays flagged.
     said = _ack(bed, gitops, review.number, "bob", "/janus ack reviewed late: restart only")
     assert "acknowledged" in said
+
+
+# -- the outage path: GitHub answers again --------------------------------------------------------
+
+
+def test_outage_grant_gets_its_review_when_github_answers(bed, gitops, kube) -> None:
+    from janus.cli.break_glass import create
+
+    name = f"bg-alice-{harness.request_name('x')[-8:]}"
+    cr_name = harness.cr_name(name)
+    create(kube, names.JANUS_NAMESPACE, cr_name, {
+        "requestName": name, "requester": "alice", "cluster": "prod", "namespace": "payments",
+        "role": "pod-exec", "duration": "30m", "reason": "INC-9: GitHub down, payments stuck",
+        "ticket": "INC-9"}, "root", "INC-9: GitHub down, payments stuck")
+    try:
+        break_glass.reconcile(gitops, gitops.crs.list())
+        break_glass.reconcile(gitops, gitops.crs.list())  # once only
+        mine = [r for r in _reviews(bed) if cr_name in (r.body or "")]
+        assert len(mine) == 1
+        [review] = mine
+        assert "created by a cluster admin while GitHub was away" in review.title
+        assert sorted(a.login for a in review.assignees) == ["bob", "carol", "rita"]
+        assert "can never acknowledge their own" in _ack(bed, gitops, review.number, "alice",
+                                                          "/janus ack it was me, all fine")
+        said = _ack(bed, gitops, review.number, "bob",
+                    "/janus ack talked to alice and root: restart during the outage")
+        assert "acknowledged the break-glass" in said
+        assert _gh(bed).get_issue(review.number).state == "closed"
+    finally:
+        client.CustomObjectsApi(kube).delete_namespaced_custom_object(
+            resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL, cr_name)
