@@ -1,6 +1,7 @@
 """Routes of "Waiting for my review": the page ``GET /inbox`` and the navigation bar's count
 ``GET /inbox/count`` (JSON, re-read by static/js/inbox_count.js on the live event stream's
-``pulls`` and ``grant`` events and when it reconnects). Plain ``def``: GitHub is called from FastAPI's thread pool."""
+``pulls`` and ``grant`` events and when it reconnects). Plain ``def``: GitHub is called from
+FastAPI's thread pool."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from janus.logs import event
 from janus.web.auth import CurrentUser
 from janus.web.github_access import NoGitHubCredentials, repo_for_user
 from janus.web.inbox import Inbox, approver_of, build_inbox
-from janus.web.inbox_source import open_pulls
+from janus.web.inbox_source import open_pulls, with_check_states
 from janus.web.templating import templates
 
 log = logging.getLogger("janus.web.inbox")
@@ -24,8 +25,15 @@ router = APIRouter()
 
 def _inbox(request: Request, login: str, *, with_checks: bool) -> Inbox:
     membership = request.app.state.membership
-    pulls = open_pulls(repo_for_user(request), membership, with_checks=with_checks)
-    return build_inbox(login, pulls, membership, dt.datetime.now(dt.UTC))
+    repo = repo_for_user(request)
+    pulls = open_pulls(repo, membership)
+    now = dt.datetime.now(dt.UTC)
+    inbox = build_inbox(login, pulls, membership, now)
+    if not with_checks:
+        return inbox
+    # Check states of the rows shown only: reading them costs three calls per PR.
+    shown = {r.number for r in inbox.rows + inbox.already_approved}
+    return build_inbox(login, with_check_states(repo, pulls, shown), membership, now)
 
 
 @router.get("/inbox")

@@ -20,6 +20,7 @@ from janus.logs import event
 from janus.model import ledger
 from janus.web import db
 from janus.web.github_access import NoGitHubCredentials, app_repo
+from janus.web.inbox_source import read_checks
 from janus.web.settings import WebSettings
 from janus.web.timeline import CheckFact, PullFacts
 
@@ -31,21 +32,8 @@ MAX_SESSIONS = 200
 
 
 def _checks(repo: Repository, sha: str) -> tuple[CheckFact, ...]:
-    out: list[CheckFact] = []
-    commit = repo.get_commit(sha)
-    try:
-        for run in commit.get_check_runs():
-            state = run.conclusion or run.status or ""
-            out.append(CheckFact(run.name, state, run.completed_at or run.started_at))
-    except GithubException:
-        pass
-    try:
-        for status in commit.get_combined_status().statuses:
-            out.append(CheckFact(status.context, status.state,
-                                 status.updated_at or status.created_at))
-    except GithubException:
-        pass
-    return tuple(out)
+    return tuple(CheckFact(c.check.name, c.check.conclusion or c.check.status, c.at)
+                 for c in read_checks(repo, sha))
 
 
 def pull_facts(repo: Repository, pull: PullRequest) -> PullFacts:
