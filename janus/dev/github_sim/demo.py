@@ -7,7 +7,8 @@
 default; not the example request files, which no pull request ever merged: the receiver's
 reconcile would warn about each of them on every pass, and the demo starts with no requests),
 with ``main`` protected (one approval, code-owner review, stale approvals dismissed; admins
-bypass, as on GitHub). It also registers the Janus GitHub App and installs it on the repo.
+bypass, as on GitHub, and so does the Janus App, which merges break-glass PRs itself). It also
+registers the Janus GitHub App and installs it on the repo.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ def seed_demo(sim: GitHubSimulator, template: Path = PROJECT_ROOT,
         collaborators={"alice": "write", "bob": "write", "carol": "write"},
         teams={"acme/sre": "admin", "acme/payments-leads": "write",
                "acme/payments-devs": "write"})
-    sim.protect_branch(repo, "main", required_approvals=1, require_code_owner_reviews=True,
-                       dismiss_stale_reviews=True)
     app_id, key = sim.create_app("janus-app", owner="acme")
     installation = sim.install_app(app_id, repo)
+    # The Janus App may merge without the reviews: it merges allowed break-glass PRs itself.
+    sim.world.set_protection(repo, "main", required_approvals=1, require_code_owner_reviews=True,
+                             dismiss_stale_reviews=True, bypass_apps=[app_id])
     return DemoWorld(repo, app_id, key, installation, users)

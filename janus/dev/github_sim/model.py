@@ -73,6 +73,9 @@ class Protection:
     # Required checks: (context, app id or None). Pinned to an App, only that App's check run
     # counts; unpinned, a check run or a commit status of that name does.
     required_checks: list[tuple[str, int | None]] = field(default_factory=list)
+    # required_pull_request_reviews.bypass_pull_request_allowances.apps: App ids whose bot may
+    # merge without the required reviews (Janus merging a break-glass PR).
+    bypass_apps: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -232,8 +232,8 @@ def edit_issue(ctx: Ctx) -> Reply:
     if not isinstance(item, Issue):
         raise ApiError(422, "Editing a pull request as an issue is not simulated")
     body = ctx.json()
-    changes: dict[str, Any] = {k: body[k] for k in ("title", "body", "state", "state_reason", "labels",
-                                    "assignees") if k in body}
+    keys = ("title", "body", "state", "state_reason", "labels", "assignees")
+    changes: dict[str, Any] = {k: body[k] for k in keys if k in body}
     ctx.world.edit_issue(repo, item, changes, ctx.login)
     return Reply(200, ctx.render.issue(repo, item))
 

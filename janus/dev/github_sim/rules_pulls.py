@@ -318,6 +318,10 @@ class PullRules(WorldState):
             return
         if self.permission(repo, actor) == "admin" and not rules.enforce_admins:
             return  # admins bypass classic protection unless it is enforced for them
+        if actor is not None and any(self.apps[a].bot_login.lower() == actor.lower()
+                                     for a in rules.bypass_apps if a in self.apps):
+            self._check_required(repo, pr, rules)  # bypasses the reviews, not the checks
+            return
         writers = {
             login: r for login, r in self.latest_opinions(repo, pr).items()
             if perm_rank(self.permission(repo, login)) >= perm_rank("write")
@@ -335,6 +339,9 @@ class PullRules(WorldState):
                 if owners and not any(self._owns(repo, o, a) for o in owners for a in approvers):
                     raise ApiError(405, f"Waiting on code owner review from "
                                    f"{', '.join(owners)} for {path}.")
+        self._check_required(repo, pr, rules)
+
+    def _check_required(self, repo: Repo, pr: Pull, rules: Protection) -> None:
         for context, app_id in rules.required_checks:
             if not self._check_passed(repo, pr.head_sha, context, app_id):
                 raise ApiError(405, f'Required status check "{context}" is expected.')
