@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
     from janus.gitops.service import GitOps
+    from janus.resource import AccessRequestView
 
 log = logging.getLogger("janus.gitops.reconcile")
 
@@ -54,6 +55,9 @@ RECONCILER = "janus-reconcile"
 STALE_SCAN_EVERY = dt.timedelta(minutes=5)
 # A burst of merges is a burst of pushes: wait this long after a push, then reconcile once.
 PUSH_DEBOUNCE_SECONDS = 3.0
+# Merges this recent whose comment is checked once per process: a receiver that died between
+# the CR and the comment, with its delivery store lost, leaves no delivery to replay.
+COMMENT_CHECK_WINDOW = dt.timedelta(hours=24)
 
 
 @dataclass
@@ -79,6 +83,8 @@ class Reconciler:
         self._ended_files: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._last_stale_scan: dt.datetime | None = None
+        # Merge commits whose merge comment this process has seen (or posted): not again.
+        self._commented: set[str] = set()
 
     def run(self, now: dt.datetime | None = None) -> ReconcileReport:
         with self._lock:
@@ -137,6 +143,7 @@ class Reconciler:
                     ops.counters.inc("revocations_total", source="reconcile", outcome=outcome)
                     event(log, "grant.revoke_requested", request=cr_name, source="reconcile",
                           path=path)
+        self._restore_comments(crs, now)
         # Break-glass: reviews of outage grants opened, overdue reviews flagged.
         break_glass.reconcile(ops, list(crs.values()), now)
         if self._last_stale_scan is None or now - self._last_stale_scan >= STALE_SCAN_EVERY:
@@ -190,6 +197,25 @@ class Reconciler:
         elif ops.crs.get(cr_name) is not None:
             report.granted.append(cr_name)
             ops.counters.inc("reconcile_grants_total")
+
+    def _restore_comments(self, crs: dict[str, AccessRequestView], now: dt.datetime) -> None:
+        """Each live grant of a recent merge: its merge comment is there, or posted now (once,
+        found by marker) — two API calls per merge, once per process."""
+        ops = self.ops
+        for cr in crs.values():
+            prov = cr.provenance
+            if prov is None or cr.ended or prov.repo.lower() not in ops.repo_names \
+                    or prov.pull_request is None or not prov.merge_commit \
+                    or prov.merge_commit in self._commented:
+                continue
+            merged_at = prov.merged_at
+            if merged_at is not None and merged_at.tzinfo is None:
+                merged_at = merged_at.replace(tzinfo=dt.UTC)
+            if merged_at is None or now - merged_at > COMMENT_CHECK_WINDOW \
+                    or ops.busy(prov.pull_request):
+                continue
+            ops.restore_merge_comment(prov.pull_request)
+            self._commented.add(prov.merge_commit)
 
     def _still_live(self, cr_name: str, path: str) -> bool:
         """The listed CR, read again right before it is revoked: still there, not ended, and

@@ -196,6 +196,14 @@ class GitOps:
                 return False
         return True
 
+    def restore_merge_comment(self, number: int) -> None:
+        """The reconcile's way to the same repair, under the PR's lock: for a merge whose
+        delivery is gone with the receiver's store (nothing will replay it)."""
+        with self.lock_for(number):
+            pull = self.repo.get_pull(number)
+            if pull.merged and self._already_applied(pull):
+                self._restore_merge_comment(pull)
+
     def _restore_merge_comment(self, pull: PullRequest) -> None:
         """A merge applied before whose comment is missing: the process that applied it died
         (or GitHub failed it) between creating the CRs and posting. Said now from the CRs

@@ -89,7 +89,8 @@ class GitHubLoop:
 
     def check_runs(self, number: int) -> list[Any]:
         head = self.sim.pull(self.repo, number)["head"]["sha"]
-        runs = self.root().get_commit(head).get_check_runs(check_name=CHECK_NAME)
+        # filter=all: GitHub's default (latest) would show one run of a name however many.
+        runs = self.root().get_commit(head).get_check_runs(check_name=CHECK_NAME, filter="all")
         return [r for r in runs if r.app is not None and r.app.id == self.bed.app_id]
 
     def statuses(self, number: int) -> list[Any]:

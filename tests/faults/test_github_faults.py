@@ -125,10 +125,11 @@ def test_github_failing_mid_verification(
 @pytest.mark.parametrize("fault", ["502", "429-secondary", "403-secondary", "timeout"])
 def test_github_failing_the_check_run(
         github_loop: GitHubLoop, fault: str) -> None:  # noqa: F811
-    """The check run's write fails (or times out, carried out): one run in the end, never a
-    commit status for want of a permission that was a rate limit, then the merge as usual."""
+    """The check run's write (the POST creating it) fails or times out — carried out, but the
+    answer never came: one run in the end (a POST re-sent blind made two), never a commit
+    status for want of a permission that was a rate limit, then the merge as usual."""
     loop = github_loop
-    back = FAULTS[fault](loop, None, CHECK_RUNS)
+    back = FAULTS[fault](loop, "POST", CHECK_RUNS)
     name = harness.request_name()
     number = loop.open_request(name)
     recovered_within(lambda: [r for r in loop.check_runs(number)
@@ -141,12 +142,16 @@ def test_github_failing_the_check_run(
 
 
 @pytest.mark.parametrize("github_loop", [5], indirect=True)
-@pytest.mark.parametrize("fault", ["502", "429-secondary", "403-primary", "timeout"])
+@pytest.mark.parametrize("fault", ["502", "429-secondary", "403-primary", "timeout",
+                                   "timeout-on-the-ref-move"])
 def test_github_failing_the_ledger_write(
         github_loop: GitHubLoop, fault: str) -> None:  # noqa: F811
     loop = github_loop
     name, number = _ready_to_merge(loop)
-    back = FAULTS[fault](loop, None, LEDGER_WRITES)
+    if fault == "timeout-on-the-ref-move":  # the commit lands; its answer does not
+        back = FAULTS["timeout"](loop, "PATCH", r"/git/refs/")
+    else:
+        back = FAULTS[fault](loop, None, LEDGER_WRITES)
     loop.sim.merge(loop.repo, number, actor="root")
     took = _promise(loop, name, number, back)
     print(f"\n[{fault} on the ledger write] entry written once, {took:.1f} s after recovery")

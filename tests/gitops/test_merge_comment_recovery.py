@@ -74,3 +74,25 @@ def test_a_replay_with_its_comment_present_posts_nothing(bed, gitops) -> None:
     gitops.process_merge(number)
     assert harness.comments_of(bed.sim, bed.repo, number) == before
     assert len(_merge_comments(bed, number, merge)) == 1
+
+
+def test_reconcile_posts_the_comment_of_a_merge_no_delivery_will_replay(bed, gitops) -> None:
+    """The receiver died between the CR and the comment, and its delivery store is gone: the
+    reconcile (which sees the CR and so grants nothing) posts the comment, once."""
+    from janus.gitops.reconcile import Reconciler
+
+    name, number = _merged_request(bed)
+    bed.sim.fail_requests(502, method="POST", path=COMMENTS_POST, count=1)
+    with pytest.raises(Exception):  # noqa: B017 - PyGithub's GithubException(502)
+        gitops.process_merge(number)
+    merge = gitops.repo.get_pull(number).merge_commit_sha
+    assert _merge_comments(bed, number, merge) == []
+
+    fresh = harness.make_gitops(bed, gitops.crs.api_client)  # restarted, no deliveries left
+    reconciler = Reconciler(fresh)
+    report = reconciler.run()
+    assert report.granted == [] and gitops.crs.get(harness.cr_name(name)) is not None
+    assert len(_merge_comments(bed, number, merge)) == 1
+    reconciler.run()
+    Reconciler(harness.make_gitops(bed, gitops.crs.api_client)).run()  # another restart
+    assert len(_merge_comments(bed, number, merge)) == 1
