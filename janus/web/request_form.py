@@ -190,7 +190,8 @@ def _plain(problem: Problem, form: RequestForm, g: ClusterGuidance | None) -> Fi
             f" No policy lets you request access on {form.cluster}.")
         return FieldError("namespaces", rule,
                           f"You may not request {form.role} there.{allowed}")
-    if rule in ("role.unknown", "policy.role"):
+    if rule in ("role.unknown", "policy.role") or message.startswith("spec.role:"):
+        # A name of the wrong shape (schema) is as unusable as an unknown one: same field.
         roles = ", ".join(g.roles) if g else ""
         return FieldError("role", rule, f"{form.role} cannot be granted there" + (
             f"; choose one of: {roles}." if roles else "."))

@@ -51,6 +51,9 @@ def test_a_role_name_of_the_wrong_shape_is_refused_by_the_schema() -> None:
     [problem] = prepared.problems
     assert problem.rule == "schema.pattern"
     assert "a role name from JanusConfig spec.roles, such as 'pod-exec'" in problem.message
+    guidance = guidance_for(POLICIES, "alice", MEMBERS).get("prod")
+    [error] = field_errors(prepared.problems, form, guidance)["role"]
+    assert error.text == "POD-EXEC cannot be granted there; choose one of: pod-exec."
 
 
 def test_an_allowed_role_passes() -> None:
