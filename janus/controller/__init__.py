@@ -1,21 +1,24 @@
 """The Janus controller: a kopf operator that grants, expires, revokes and extends access.
 
 One AccessRequest (namespace ``janus`` of the central cluster) is one grant on one namespace of
-one target cluster. Its life is driven by a single per-object kopf daemon (``handlers.py``) that
-runs the level-based reconcile of ``reconcile.py``: it reads the CR (as a typed
+one target cluster. Its life is driven by one timer queue for all live CRs (``timers.py``,
+wired to kopf in ``handlers.py``): every watch event of a CR schedules a pass, and each pass runs
+the level-based reconcile of ``reconcile.py``: it reads the CR (as a typed
 ``janus.resource.AccessRequestView``), decides the next step from ``lifecycle.plan`` (a pure
 function), performs it with idempotent steps (``grants.py``), writes the status with a
-compare-and-set on ``resourceVersion`` (``janus.resource``'s ``AccessRequestClient``) and then
-sleeps exactly until ``status.expiresAt`` — or until a watch event on the CR pokes it
-(revocation, extension).
+compare-and-set on ``resourceVersion`` (``janus.resource``'s ``AccessRequestClient``) and returns
+the next instant that matters — ``status.expiresAt`` — which the queue arms as a timer. A bounded
+pool of workers drains the timers that come due; a restart re-arms them from kopf's listing.
 
 The AccessRequest itself (CRD schema, view, client, errors) is ``janus.resource``; this package
 never reads the raw CR. Modules, one job each: ``rbac`` (the controller's own
 RBAC, rendered to helm/), ``lifecycle`` (pure decisions), ``reconcile`` (one pass: act and
 record), ``grants`` (the Kubernetes objects of a grant), ``status`` (status bodies: conditions),
 ``clusters`` (target cluster registry), ``kube`` (blocking calls off the event loop),
-``handlers`` (kopf wiring), ``sweep`` (startup orphan sweep), ``metrics`` (the test-only crash
-points are ``janus.testhooks.crash_point``), ``runtime`` (the process behind ``janus controller``).
+``handlers`` (kopf wiring), ``timers`` (the timer queue and its workers), ``peering`` (HA:
+the queue pauses with kopf's peering), ``sweep`` (startup orphan sweep), ``metrics`` (the
+test-only crash points are ``janus.testhooks.crash_point``), ``runtime`` (the process behind
+``janus controller``).
 
 Contract decisions (see also docs/controller.md):
 

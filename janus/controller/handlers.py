@@ -1,18 +1,24 @@
-"""kopf wiring: one daemon per live AccessRequest, a finalizer, kubeconfig Secret watching.
+"""kopf wiring: one timer queue for every live AccessRequest, a finalizer, kubeconfig watching.
 
-* ``grant_lifecycle`` (daemon, only for non-terminal CRs): loops ``Controller.step`` and sleeps
-  exactly until the next instant that matters — ``expiresAt`` for an Active grant, a backoff for
-  an unavailable cluster — or until ``poke`` wakes it because the CR changed. There is no polling
-  interval: 200 grants expiring in the same second are 200 timers firing in that second. After a
-  restart kopf resumes a daemon per live CR, and an overdue one expires on its first pass.
-* kopf puts its finalizer on every CR that has a daemon (non-terminal ones); ``on_delete`` then
-  removes the grant's objects before the CR may go. A terminal CR has nothing left to remove and
-  no finalizer.
-* ``kubeconfig_changed`` invalidates the cached client of a target cluster and wakes the grants
-  waiting for it.
+* ``on_event`` (every watch event of an AccessRequest, the initial listing included) records the
+  CR as the watch shows it and schedules a reconcile of it *now*. A terminal or deleted CR is
+  forgotten.
+* ``Runtime.reconcile`` (run by :class:`~janus.controller.timers.TimerQueue`'s bounded worker
+  pool) is one idempotent pass: ``Controller.step`` decides with the pure ``lifecycle.plan`` and
+  acts; the pass returns the next instant that matters — ``expiresAt`` for an Active grant, a
+  backoff for an unavailable cluster — and the queue sets its timer. There is no polling
+  interval: 2,000 grants expiring in the same second are 2,000 heap entries coming due in that
+  second, drained by the workers as fast as the API server answers. After a restart kopf lists
+  every CR, which schedules each one: timers are re-armed from the API server, and an overdue
+  grant expires on its first pass.
+* kopf puts its finalizer on every non-terminal CR (the ``cleanup`` delete handler requires it);
+  ``on_delete`` then removes the grant's objects before the CR may go. A terminal CR has nothing
+  left to remove and no finalizer.
+* ``kubeconfig_changed`` invalidates the cached client of a target cluster and reschedules the
+  grants backing off from it.
 
-One ``asyncio.Lock`` per CR serialises the daemon's pass and the finalizer, so a deletion can
-never race a grant half-way through.
+One ``asyncio.Lock`` per CR serialises a pass and the finalizer, so a deletion can never race a
+grant half-way through; the queue itself never runs two passes of one CR at once.
 
 kopf hands each handler the raw ``body``; it is read once, here at the edge, into an
 :class:`~janus.resource.AccessRequestView`, and only the view goes further.
@@ -21,8 +27,8 @@ kopf hands each handler the raw ``body``; it is read once, here at the edge, int
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -30,50 +36,144 @@ import kopf
 
 from janus import names, resource
 from janus.controller import kube
+from janus.controller.peering import PeeringGate
 from janus.controller.reconcile import Controller
+from janus.controller.timers import TimerQueue
 from janus.logs import event
-from janus.resource import AccessRequestView, timefmt
+from janus.resource import AccessRequestView
 
 log = logging.getLogger("janus.controller")
 
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
 FINALIZER = "janus.dev/cleanup"  # kopf's finalizer, renamed (see runtime.configure_settings)
-ECHO_WAIT = 0.5  # seconds to wait for the watch to show our own write
+ECHO_WAIT = 0.5    # seconds to let the watch show our own write before reading the CR afresh
+FINALIZER_WAIT = 10.0  # act without kopf's finalizer if it has not appeared by then
+IDLE_RECHECK = 3600.0  # a live grant with nothing due is still looked at once an hour
+WORKERS = kube.POOL_SIZE  # passes in flight: each holds at most a few API threads
+STOP_GRACE = 30.0
+PAUSED_RECHECK = 1.0  # paused by peering: look again after this (the gate may lag kopf)
 
 
 class Runtime:
-    """Per-process state shared by the handlers (kept in kopf's memo as ``memo.runtime``)."""
+    """Per-process state shared by the handlers (kept in kopf's memo as ``memo.runtime``).
 
-    def __init__(self, controller: Controller) -> None:
+    Per live CR: the latest body the watch showed, our last write until the watch echoes it,
+    the failure count of its backoff. Nothing is kept for a terminal CR.
+    """
+
+    def __init__(self, controller: Controller, workers: int = WORKERS) -> None:
         self.controller = controller
-        self.pokes: dict[str, asyncio.Event] = {}
+        self.queue = TimerQueue(self.reconcile, workers)
+        self.bodies: dict[str, AccessRequestView] = {}
+        self.written: dict[str, tuple[AccessRequestView, float]] = {}  # not yet echoed
+        self.failures: dict[str, int] = {}
+        self.unfinalized: dict[str, float] = {}  # first seen without kopf's finalizer
         self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.waiting_for_cluster: dict[str, str] = {}  # CR name -> cluster it backs off from
+        self.gate: PeeringGate | None = None  # HA only
 
-    def poke(self, name: str) -> None:
-        wake = self.pokes.get(name)
-        if wake is not None:
-            wake.set()
+    def drop_all(self) -> None:
+        """Paused by peering: drop every timer; kopf's listing on resume re-arms them."""
+        for name in list(self.bodies):
+            self.forget(name)
+
+    # ---- what the watch shows -----------------------------------------------------------------
+
+    def observe(self, name: str, cr: AccessRequestView | None) -> None:
+        """The watch's view of *name* (None: deleted); schedule a pass if it is live."""
+        if cr is None or cr.phase in resource.TERMINAL_PHASES:
+            self.forget(name)
+            return
+        self.bodies[name] = cr
+        mine = self.written.get(name)
+        if mine is not None and mine[0].resource_version == cr.resource_version:
+            del self.written[name]  # the echo of our own write: the watch has caught up
+        self.queue.schedule(name)
+
+    def forget(self, name: str) -> None:
+        self.queue.forget(name)
+        self.bodies.pop(name, None)
+        self.written.pop(name, None)
+        self.failures.pop(name, None)
+        self.unfinalized.pop(name, None)
+        self.waiting_for_cluster.pop(name, None)
+        lock = self.locks.get(name)
+        if lock is not None and not lock.locked():
+            del self.locks[name]
 
     def poke_cluster(self, cluster: str | None) -> None:
         for name, waiting in list(self.waiting_for_cluster.items()):
             if cluster is None or waiting == cluster:
-                self.poke(name)
+                self.queue.schedule(name)
+
+    # ---- one pass -----------------------------------------------------------------------------
+
+    async def _current(self, name: str) -> tuple[AccessRequestView | None, float | None]:
+        """The CR to decide on, or (None, when to look again).
+
+        The watch lags the API server by an event. Resource versions must not be compared for
+        order, so: until the watch has shown our last write, wait briefly for the echo (the
+        echo itself schedules the pass), and read the CR afresh if it is late.
+        """
+        cr = self.bodies.get(name)
+        mine = self.written.get(name)
+        if mine is None:
+            return cr, None
+        if time.time() - mine[1] < ECHO_WAIT:
+            return None, mine[1] + ECHO_WAIT
+        del self.written[name]
+        fresh = await kube.run(self.controller.crs.find, name)
+        if fresh is None:
+            self.forget(name)
+        return fresh, None
+
+    async def reconcile(self, name: str) -> float | None:
+        """One pass over *name*; returns when to run the next one (None: when the watch says)."""
+        if self.gate is not None and self.gate.paused:
+            return time.time() + PAUSED_RECHECK if name in self.bodies else None
+        cr, later = await self._current(name)
+        if cr is None:
+            return later
+        if cr.phase in resource.TERMINAL_PHASES or cr.meta.deleting:
+            return None  # terminal: forgotten by observe; deleting: the finalizer's turn
+        now = time.time()
+        if FINALIZER not in cr.meta.finalizers:
+            # kopf adds its finalizer on the first event; acting before that would lose the
+            # compare-and-set to kopf's patch. Its echo schedules the pass again.
+            since = self.unfinalized.setdefault(name, now)
+            if now - since < FINALIZER_WAIT:
+                return since + FINALIZER_WAIT
+        self.unfinalized.pop(name, None)
+        async with self.locks[name]:
+            try:
+                outcome = await self.controller.step(cr)
+            except Exception as exc:  # the central API itself failed: log, back off, retry
+                event(log, "grant.error", request=name, error=f"{type(exc).__name__}: "
+                      f"{str(exc)[:300]}", level=logging.ERROR)
+                outcome = None
+        if outcome is not None and outcome.latest is not None:
+            if outcome.latest.phase in resource.TERMINAL_PHASES:
+                self.forget(name)
+                return None
+            self.bodies[name] = outcome.latest
+            self.written[name] = (outcome.latest, time.time())
+        if outcome is not None and outcome.done:
+            self.forget(name)
+            return None
+        if outcome is None or outcome.retry_in is not None:
+            failures = self.failures.get(name, 0) + 1
+            self.failures[name] = failures
+            self.waiting_for_cluster[name] = cr.cluster
+            return time.time() + min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (failures - 1))
+        self.failures.pop(name, None)
+        self.waiting_for_cluster.pop(name, None)
+        if outcome.wake_at is None:
+            return time.time() + IDLE_RECHECK
+        return outcome.wake_at.timestamp()
 
 
 def _live(body: kopf.Body, **_: Any) -> bool:
     return resource.phase_of(body) not in resource.TERMINAL_PHASES
-
-
-async def _sleep(seconds: float, wake: asyncio.Event, stopped: Any) -> None:
-    if seconds <= 0:
-        return
-    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def _view(body: kopf.Body) -> AccessRequestView:
@@ -81,79 +181,13 @@ def _view(body: kopf.Body) -> AccessRequestView:
     return AccessRequestView.from_cr(body)
 
 
-async def _current(rt: Runtime, name: str, body: kopf.Body, wake: asyncio.Event, stopped: Any,
-                   latest: AccessRequestView | None, echoed: bool,
-                   ) -> tuple[AccessRequestView | None, bool]:
-    """The CR to decide on, and whether the watch has shown our last write yet.
-
-    kopf's live body lags the API server by one watch event. Resource versions must not be
-    compared for order, so: once the live body has equalled our last write, anything different
-    is newer (use it); before that, wait briefly for the echo, and read fresh if it is late.
-    """
-    for _ in range(2):
-        cr = _view(body)
-        if latest is None or echoed:
-            return cr, echoed
-        if cr.resource_version == latest.resource_version:
-            return cr, True
-        wake.clear()
-        await _sleep(ECHO_WAIT, wake, stopped)
-    fresh = await kube.run(rt.controller.crs.find, name)
-    return fresh, True
-
-
-async def grant_lifecycle(name: str, body: kopf.Body, stopped: Any, memo: kopf.Memo,
-                          **_: Any) -> None:
+async def on_event(name: str, body: kopf.Body, type: str | None, memo: kopf.Memo,
+                   **_: Any) -> None:
     rt: Runtime = memo.runtime
-    wake = rt.pokes.setdefault(name, asyncio.Event())
-    failures = 0
-    latest: AccessRequestView | None = None
-    echoed = False
-    try:
-        # kopf starts the daemon while its own finalizer patch is still in flight; acting on
-        # that older body would only lose the compare-and-set. Wait for the finalizer's echo.
-        for _attempt in range(20):
-            if FINALIZER in _view(body).meta.finalizers or stopped:
-                break
-            wake.clear()
-            await _sleep(ECHO_WAIT, wake, stopped)
-        while not stopped:
-            wake.clear()  # before reading: a change arriving after this wakes the next sleep
-            cr, echoed = await _current(rt, name, body, wake, stopped, latest, echoed)
-            if cr is None:
-                return
-            async with rt.locks[name]:
-                if stopped or cr.meta.deleting:
-                    return
-                try:
-                    outcome = await rt.controller.step(cr)
-                except Exception as exc:  # the central API itself failed: log, back off, retry
-                    event(log, "grant.error", request=name, error=f"{type(exc).__name__}: "
-                          f"{str(exc)[:300]}", level=logging.ERROR)
-                    outcome = None
-            if outcome is not None and outcome.latest is not None:
-                latest, echoed = outcome.latest, False
-            if outcome is not None and outcome.done:
-                rt.locks.pop(name, None)  # terminal: no finalizer, nothing left to serialise
-                return
-            if outcome is None or outcome.retry_in is not None:
-                failures += 1
-                delay = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (failures - 1))
-                rt.waiting_for_cluster[name] = cr.cluster
-            else:
-                failures = 0
-                rt.waiting_for_cluster.pop(name, None)
-                wake_at = outcome.wake_at or (timefmt.now() + dt.timedelta(hours=1))
-                delay = (wake_at - timefmt.now()).total_seconds()
-            await _sleep(delay, wake, stopped)
-    finally:
-        rt.waiting_for_cluster.pop(name, None)
-        if rt.pokes.get(name) is wake:
-            del rt.pokes[name]
-
-
-async def on_event(name: str, memo: kopf.Memo, **_: Any) -> None:
-    memo.runtime.poke(name)
+    # Started here, not at startup: the workers post Events with kopf.info/warn, which need the
+    # context kopf gives its handlers (its event queue), and a task copies its creator's.
+    rt.queue.start()
+    rt.observe(name, None if type == "DELETED" else _view(body))
 
 
 async def on_delete(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
@@ -167,7 +201,7 @@ async def on_delete(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> No
                   error=f"{type(exc).__name__}: {str(exc)[:300]}", level=logging.WARNING)
             raise kopf.TemporaryError(f"cleanup not finished: {str(exc)[:300]}", delay=5) \
                 from None
-    rt.locks.pop(name, None)
+    rt.forget(name)
 
 
 async def kubeconfig_changed(name: str, namespace: str | None, labels: Any, memo: kopf.Memo,
@@ -185,10 +219,10 @@ async def kubeconfig_changed(name: str, namespace: str | None, labels: Any, memo
 class NoDiffBase(kopf.DiffBaseStorage):
     """No "last-handled-configuration": this operator has no change-detection handlers.
 
-    Everything here is level-based (the daemon re-reads the CR; the finalizer acts on deletion,
-    which kopf detects from ``deletionTimestamp``, not from a diff). kopf's default storage
-    would still write the annotation once per CR — one extra write and watch event per grant,
-    measurable in ``bench/grant.py`` — so it is not stored.
+    Everything here is level-based (each pass decides from the whole CR; the finalizer acts on
+    deletion, which kopf detects from ``deletionTimestamp``, not from a diff). kopf's default
+    storage would still write the annotation once per CR — one extra write and watch event per
+    grant, measurable in ``bench/grant.py`` — so it is not stored.
     """
 
     def fetch(self, *, body: kopf.Body) -> None:
@@ -201,13 +235,28 @@ class NoDiffBase(kopf.DiffBaseStorage):
 def register(registry: kopf.OperatorRegistry) -> None:
     """Attach the handlers to *registry* (the CLI's, or a test's)."""
     group, version, plural = resource.GROUP, resource.VERSION, resource.PLURAL
-    # Graceful stop first (the daemon checks `stopped` between steps and never abandons a
-    # half-done step to a concurrent finalizer); forced cancellation only after that.
-    kopf.daemon(group, version, plural, id="grant-lifecycle", when=_live, registry=registry,
-                cancellation_backoff=30.0, cancellation_timeout=30.0)(grant_lifecycle)
     kopf.on.event(group, version, plural, id="poke", registry=registry)(on_event)
     kopf.on.delete(group, version, plural, id="cleanup", when=_live,
                    registry=registry)(on_delete)
     kopf.on.event("", "v1", "secrets", id="kubeconfigs", registry=registry,
                   labels={names.LABEL_CLUSTER: kopf.PRESENT})(kubeconfig_changed)
+
+    @kopf.on.startup(registry=registry)
+    async def start_peering_gate(settings: kopf.OperatorSettings, memo: kopf.Memo,
+                                 **_: Any) -> None:
+        rt: Runtime = memo.runtime
+        if settings.peering.standalone or not settings.peering.name:
+            return
+        rt.gate = PeeringGate(rt.controller.central, rt.controller.namespace,
+                              settings.peering.name, settings.peering.priority, rt.drop_all)
+        await rt.gate.check(first=True)
+        memo.peering_gate = asyncio.get_running_loop().create_task(rt.gate.run())
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_timers(memo: kopf.Memo, **_: Any) -> None:
+        # Passes in flight finish (none is abandoned half-way to a concurrent finalizer).
+        gate = getattr(memo, "peering_gate", None)
+        if gate is not None:
+            gate.cancel()
+        await memo.runtime.queue.stop(STOP_GRACE)
 

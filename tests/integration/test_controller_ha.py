@@ -61,3 +61,41 @@ def test_two_replicas_never_act_on_the_same_grant(cluster: LocalCluster, tmp_pat
         standby.stop()
         print("--- leader ---\n" + leader.log()[-4000:])
         print("--- standby ---\n" + standby.log()[-4000:])
+
+
+def _expired(log: str) -> set[str]:
+    return set(re.findall(r'"request": "([^"]+)", "event": "grant.expired"', log))
+
+
+def test_a_replica_paused_by_a_higher_priority_one_drops_its_armed_timers(
+        cluster: LocalCluster, tmp_path: Path, unique_ns: str) -> None:
+    """The timer queue is Janus's own, not kopf's: a leader that is paused by a newcomer of
+    higher priority must stop acting on the expiries it had already scheduled."""
+    api = cluster.admin_client()
+    janus_ns = prepare_central(cluster)
+    create_namespace(api, unique_ns)
+    peering = ["--peering", "janus-ha-pause"]
+    old = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"],
+                            extra_args=[*peering, "--priority", "100"], tag="old")
+    new = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"],
+                            extra_args=[*peering, "--priority", "200"], tag="new")
+    try:
+        old.start()
+        old.wait_log("Keep-alive in 'janus-ha-pause'")
+        grants = [create_request(api, janus_ns, cluster="central", namespace=unique_ns,
+                                 request=f"pause-{i}", duration="45s") for i in range(3)]
+        for name in grants:
+            wait_phase(api, janus_ns, name, "Active")
+        assert _granted(old.log()) == set(grants)  # the old leader armed their expiry timers
+        new.start()
+        old.wait_log('"event": "controller.paused"', timeout=40)
+        assert not _expired(old.log()), "paused only after the expiries: the test proves nothing"
+        for name in grants:
+            wait_phase(api, janus_ns, name, "Expired", timeout=90)
+        assert _expired(new.log()) == set(grants)
+        assert _expired(old.log()) == set()
+    finally:
+        old.stop()
+        new.stop()
+        print("--- old ---\n" + old.log()[-4000:])
+        print("--- new ---\n" + new.log()[-4000:])
