@@ -1,0 +1,49 @@
+"""Break-glass through the real receiver (signed deliveries from the simulator, uvicorn on
+loopback, the real API server, the ledger): alice's break-glass PR is merged by the Janus App
+on its `opened` delivery, the `closed` delivery grants it (labelled break-glass, recorded in the
+ledger with no approvers), the reviewers' issue opens, alice's own `/janus ack` is refused and
+carol's closes it — every step a webhook, nothing called directly."""
+
+from __future__ import annotations
+
+from github import Auth, Github
+
+from janus import names
+from janus.gitops import break_glass
+from tests.browser_support import wait_for
+from tests.e2e.test_ledger import main_loop  # noqa: F401
+from tests.gitops.harness import cr_name, open_request_pr, request_name, request_path, request_yaml
+
+
+def _repo(loop):
+    return Github(auth=Auth.Token(loop.sim.token("root")), base_url=loop.sim.base_url,
+                  retry=None).get_repo(loop.repo)
+
+
+def test_break_glass_merged_granted_recorded_reviewed_through_deliveries(main_loop) -> None:  # noqa: F811
+    loop = main_loop
+    name = request_name()
+    text = request_yaml(name, duration="30m").replace("spec:\n", "spec:\n  breakGlass: true\n", 1)
+    number = open_request_pr(loop.sim, loop.repo, name, files={request_path(name): text})
+    wait_for(lambda: loop.sim.pull(loop.repo, number)["merged"], 30, "Janus merging it")
+    pull = loop.sim.pull(loop.repo, number)
+    assert pull["merged_by"]["login"] == loop.bed.bot
+    cr = wait_for(lambda: loop.crs.get(cr_name(name)), 30, "the break-glass grant")
+    assert cr.meta.labels.get(names.LABEL_BREAK_GLASS) == "true"
+    entry = loop.wait_entry(loop.entry_path(number, name), lambda e: True, "the ledger entry")
+    assert entry.merge.approvers == ()
+    loop.settle()
+    [review] = [i for i in _repo(loop).get_issues(state="all",
+                                                  labels=[break_glass.LABEL_REVIEW])
+                if f"PR #{number}" in i.title]
+    assert sorted(a.login for a in review.assignees) == ["bob", "carol", "rita"]
+
+    loop.sim.comment(loop.repo, review.number, "alice", "/janus ack all fine, it was me")
+    loop.settle()
+    assert any("can never acknowledge their own" in c.body
+               for c in _repo(loop).get_issue(review.number).get_comments())
+    assert _repo(loop).get_issue(review.number).state == "open"
+    loop.sim.comment(loop.repo, review.number, "carol",
+                     "/janus ack checked with alice: INC-1234 restart only")
+    loop.settle()
+    assert _repo(loop).get_issue(review.number).state == "closed"
