@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
+import httpx
 from github import GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
@@ -123,12 +125,51 @@ def open_pulls_of(repo: Repository, login: str) -> list[PullSummary]:
     return found
 
 
-def open_pull_marks(repo: Repository) -> list[PullMark]:
-    """The open PRs of the access repository, newest change first, as the live pages' poll
-    sees them (janus.web.pull_watch): one list call, no per-PR reads."""
-    marks: list[PullMark] = []
-    for pull in repo.get_pulls(state="open", sort="updated", direction="desc"):
-        marks.append(PullMark(pull.number, pull.head.sha, pull.updated_at))
-        if len(marks) >= _MAX_WATCHED:
-            break
-    return marks
+
+class OpenPullLister:
+    """The open PRs of the access repository as the live pages' poll sees them
+    (janus.web.pull_watch): one list call (the 100 most recently updated), no per-PR reads.
+
+    The call is a conditional request: GitHub answers ``304 Not Modified`` to the list's last
+    ``ETag`` while nothing changed, and a 304 does not count against the token's rate limit, so
+    polling every few seconds costs the web app's token (which also reads policies and the
+    ledger) next to nothing. A server that ignores ``If-None-Match`` just answers 200.
+    """
+
+    def __init__(self, api_url: str, repo: str, token: str, *, timeout: float = 15.0) -> None:
+        self._url = f"{api_url.rstrip('/')}/repos/{repo}/pulls"
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        self._timeout = timeout
+        self._etag: str | None = None
+        self._marks: list[PullMark] = []
+        self.not_modified = 0   # answers that were 304 (tests, logs)
+
+    def __call__(self) -> list[PullMark]:
+        headers = dict(self._headers)
+        if self._etag:
+            headers["If-None-Match"] = self._etag
+        response = httpx.get(
+            self._url, headers=headers, timeout=self._timeout,
+            params={"state": "open", "sort": "updated", "direction": "desc",
+                    "per_page": _MAX_WATCHED},
+        )
+        if response.status_code == 304:
+            self.not_modified += 1
+            return list(self._marks)
+        response.raise_for_status()
+        self._marks = [
+            PullMark(int(p["number"]), str(p["head"]["sha"]), _when(p.get("updated_at")))
+            for p in response.json()
+        ]
+        self._etag = response.headers.get("etag")
+        return list(self._marks)
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,14 +1,20 @@
 """The replica's poll of open pull requests (janus.web.pull_watch) with the real event feed:
-what counts as a change, one poll however many pages listen, none without listeners, and the
-same-second rule for GitHub's whole-second ``updated_at``."""
+what counts as a change, one poll however many pages listen, none without listeners, the
+same-second rule for GitHub's whole-second ``updated_at``, and the list as a conditional
+request (a loopback server answering as GitHub does with ETags and 304)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 from janus.web.pull_watch import PullMark, PullWatch, changed
+from janus.web.pulls import OpenPullLister
 from janus.web.terminal.live import PULLS_CHANGED, GrantFeed
 
 T0 = dt.datetime(2026, 11, 30, 5, 0, 0, tzinfo=dt.UTC)
@@ -160,3 +166,66 @@ def test_poke_announces_at_once_from_a_worker_thread() -> None:
         return got
 
     assert asyncio.run(scenario()) == [PULLS_CHANGED]
+
+
+class _ConditionalPulls(BaseHTTPRequestHandler):
+    """GET /repos/acme/access/pulls as GitHub answers it: the list with an ETag, and
+    304 Not Modified (no body) to a request that names the current one."""
+
+    pulls: ClassVar[list[dict[str, Any]]] = []
+    seen: ClassVar[list[tuple[str, str | None, str | None]]] = []
+
+    def do_GET(self) -> None:
+        body = json.dumps(self.pulls).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        match = self.headers.get("If-None-Match")
+        self.seen.append((self.path, self.headers.get("Authorization"), match))
+        if match == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("ETag", etag)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _pull(number: int, sha: str, updated: str) -> dict[str, Any]:
+    return {"number": number, "head": {"sha": sha}, "updated_at": updated}
+
+
+def test_the_list_is_a_conditional_request_and_a_304_keeps_the_last_list() -> None:
+    """Unchanged lists cost no rate limit on GitHub (304); a changed one is read again."""
+    _ConditionalPulls.pulls = [_pull(7, "abc", "2026-11-30T05:00:00Z")]
+    _ConditionalPulls.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ConditionalPulls)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        lister = OpenPullLister(f"http://127.0.0.1:{server.server_address[1]}", "acme/access",
+                                "app-token")
+        first = lister()
+        assert first == [PullMark(7, "abc", dt.datetime(2026, 11, 30, 5, 0, tzinfo=dt.UTC))]
+        assert lister() == first and lister() == first
+        assert lister.not_modified == 2
+        _ConditionalPulls.pulls = [_pull(7, "abc", "2026-11-30T05:00:09Z"),
+                                   _pull(8, "def", "2026-11-30T05:00:09Z")]
+        changed_list = lister()
+        assert [m.number for m in changed_list] == [7, 8]
+        assert changed(first, changed_list, 0)
+        assert lister.not_modified == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    paths = {path for path, _, _ in _ConditionalPulls.seen}
+    assert paths == {"/repos/acme/access/pulls?state=open&sort=updated&direction=desc"
+                     "&per_page=100"}
+    assert {auth for _, auth, _ in _ConditionalPulls.seen} == {"Bearer app-token"}
+    assert [match is not None for _, _, match in _ConditionalPulls.seen] == [
+        False, True, True, True]

@@ -31,9 +31,8 @@ from fastapi.responses import StreamingResponse
 
 from janus.resource import AccessRequestView, standing, timefmt
 from janus.web.auth import User, csrf_token, require_user
-from janus.web.github_access import app_repo
 from janus.web.pull_watch import PullWatch
-from janus.web.pulls import open_pull_marks
+from janus.web.pulls import OpenPullLister
 from janus.web.settings import WebSettings
 
 router = APIRouter()
@@ -231,7 +230,7 @@ def pull_watch_of(state: Any, feed: GrantFeed) -> PullWatch | None:
     settings: WebSettings = state.settings
     if not (settings.repo and settings.github_token):
         return None
-    watch = PullWatch(lambda: open_pull_marks(app_repo(settings)), feed.announce_pulls,
-                      lambda: feed.subscribers)
+    lister = OpenPullLister(settings.github_api_url, settings.repo, settings.github_token)
+    watch = PullWatch(lister, feed.announce_pulls, lambda: feed.subscribers)
     state.pull_watch = watch
     return watch
