@@ -6,13 +6,20 @@ carol's closes it — every step a webhook, nothing called directly."""
 
 from __future__ import annotations
 
+import base64
+import uuid
+
 from github import Auth, Github
+from kubernetes import client
+from kubernetes.stream import stream
 
 from janus import names
 from janus.gitops import break_glass
 from tests.browser_support import wait_for
 from tests.e2e.test_ledger import main_loop  # noqa: F401
 from tests.gitops.harness import cr_name, open_request_pr, request_name, request_path, request_yaml
+from tests.integration.controller_env import ControllerProcess, wait_phase
+from tests.k8s_helpers import create_namespace, create_pod
 
 
 def _repo(loop):
@@ -47,3 +54,39 @@ def test_break_glass_merged_granted_recorded_reviewed_through_deliveries(main_lo
                      "/janus ack checked with alice: INC-1234 restart only")
     loop.settle()
     assert _repo(loop).get_issue(review.number).state == "closed"
+
+
+def test_break_glass_grant_goes_active_through_the_real_controller(loop, cluster,
+                                                                   tmp_path) -> None:
+    """The whole path with the controller: break-glass PR opened → merged by the App → Active
+    → the grant's token execs in its namespace, with no approval anywhere."""
+    sim, repo = loop.bed.sim, loop.bed.repo
+    namespace = f"payments-{uuid.uuid4().hex[:6]}"
+    api = cluster.admin_client()
+    create_namespace(api, namespace)
+    create_pod(api, namespace)
+    controller = ControllerProcess(tmp_path / "ctl", cluster, loop.janus_ns,
+                                   clusters=["prod", "staging"], central_name="prod").start()
+    try:
+        name = request_name()
+        text = request_yaml(name, namespace=namespace, duration="30m").replace(
+            "spec:\n", "spec:\n  breakGlass: true\n", 1)
+        number = open_request_pr(sim, repo, name, namespace=namespace,
+                                 files={request_path(name, namespace=namespace): text})
+        loop.settle()
+        loop.settle()
+        assert sim.pull(repo, number)["merged_by"]["login"] == loop.bed.bot
+        name_cr = cr_name(name, namespace=namespace)
+        cr = wait_phase(api, loop.janus_ns, name_cr, "Active", timeout=60)
+        assert cr["spec"]["provenance"]["approvers"] == []
+        assert cr["metadata"]["labels"][names.LABEL_BREAK_GLASS] == "true"
+        secret = client.CoreV1Api(api).read_namespaced_secret(
+            names.token_secret_name(name_cr), names.TOKENS_NAMESPACE)
+        token = base64.b64decode(secret.data["token"]).decode()
+        output = stream(client.CoreV1Api(cluster.token_client(token))
+                        .connect_get_namespaced_pod_exec, "target", namespace, container="app",
+                        command=["sh", "-c", "echo via-break-glass"], stderr=True, stdin=False,
+                        stdout=True, tty=False)
+        assert "via-break-glass" in output
+    finally:
+        controller.stop()
