@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from github import GithubException
@@ -61,6 +61,8 @@ class CheckResult:
     problems: list[Problem]
     # The judged request files (notifications name the deciding policy's approvers).
     judged: tuple[JudgedFile, ...] = ()
+    # path -> the approval groups' tally on the head (grouped policies only; empty otherwise).
+    tallies: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate_pull(
@@ -117,7 +119,7 @@ def evaluate_pull(
                                 "a request PR may change only files under requests/")
                         for p in changes.outside]
     return CheckResult("success" if ok else "failure", title, summary,
-                       problems + outside_problems, tuple(judged)), plan
+                       problems + outside_problems, tuple(judged), tallies), plan
 
 
 def check_annotations(problems: list[Problem]) -> list[dict[str, str | int]]:
@@ -202,3 +204,29 @@ def run_pr_check(
     event(log, "pr.checked", pull=pull.number, head=pull.head.sha,
           conclusion=result.conclusion, problems=len(result.problems), via=how)
     return result
+
+
+def refresh_tallies(
+    repo: Repository,
+    pull: PullRequest,
+    membership_for: Callable[[PolicySet, CodeOwners | None], Membership],
+    janus_login: str | None,
+    *,
+    app_id: int | None = None,
+) -> bool:
+    """A review was submitted or dismissed: publish the check run and the plan comment again
+    when they show approval-group tallies (which the review may have changed); True if done.
+
+    Nothing is published for a PR whose files show no tally (old-style policies: the check
+    does not depend on reviews), and nobody is notified again (that is the PR check's job
+    when the request changes)."""
+    if pull.state != "open":
+        return False
+    result, plan = evaluate_pull(repo, pull, membership_for, janus_login)
+    if not result.tallies or plan is None:
+        return False
+    how = publish_check(repo, pull.head.sha, result, app_id, janus_login)
+    comments.upsert(pull, PLAN_KEY, plan, author=janus_login)
+    event(log, "pr.tally_refreshed", pull=pull.number, head=pull.head.sha, via=how,
+          tallies=len(result.tallies))
+    return True
