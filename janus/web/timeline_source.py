@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from janus import errors
 from janus.gitops import sources
+from janus.gitops.ledger_keeper import ENTRY_ANNOTATION
 from janus.gitops.verify import fetch_reviews
 from janus.logs import event
 from janus.model import ledger
@@ -27,7 +28,7 @@ from janus.web.timeline import CheckFact, PullFacts
 log = logging.getLogger("janus.web.timeline")
 
 # Set on the AccessRequest by the receiver's ledger keeper: where the grant's entry lives.
-LEDGER_ENTRY_ANNOTATION = "janus.dev/ledger-entry"
+LEDGER_ENTRY_ANNOTATION = ENTRY_ANNOTATION
 MAX_SESSIONS = 200
 
 

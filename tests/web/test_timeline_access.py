@@ -17,6 +17,8 @@ from kubernetes import client
 from janus import names, resource
 from janus.dev.controlplane import LocalCluster
 from janus.dev.github_sim import GitHubSimulator
+from janus.gitops.ledger_keeper import ENTRY_ANNOTATION
+from janus.model import ledger
 from tests.web.conftest import JANUS_CONFIG, PAYMENTS_POLICY, dev_login
 
 pytestmark = pytest.mark.k8s_real
@@ -72,13 +74,14 @@ def grant_of_pull(central: LocalCluster) -> Iterator[Callable[[int], str]]:
     api = client.CustomObjectsApi(central.admin_client())
     made: list[str] = []
 
-    def make(number: int) -> str:
+    def make(number: int, entry_path_of: Callable[[str], str] | None = None) -> str:
         request_name = f"alice-{uuid.uuid4().hex[:6]}"
         name = names.access_request_name("prod", "payments", request_name)
+        annotations = {ENTRY_ANNOTATION: entry_path_of(name)} if entry_path_of else {}
         api.create_namespaced_custom_object(
             resource.GROUP, resource.VERSION, names.JANUS_NAMESPACE, resource.PLURAL,
             {"apiVersion": resource.API_VERSION, "kind": resource.KIND,
-             "metadata": {"name": name},
+             "metadata": {"name": name, "annotations": annotations},
              "spec": {"requestName": request_name, "requester": "alice", "cluster": "prod",
                       "namespace": "payments", "role": "pod-exec", "duration": "1h",
                       "reason": "INC-42: payment workers are stuck",
@@ -125,6 +128,34 @@ def test_requester_eligible_approver_and_admin_see_it(
             assert page.status_code == 200, (login, path)
             assert "Opened by alice" in page.text
             assert f"/acme/access/pull/{number}" in page.text
+
+
+def test_a_live_grants_extension_comes_from_its_ledger_entry(
+    as_user: Callable[[str], tuple[TestClient, str]], grant_of_pull: Callable[..., str],
+    sim: GitHubSimulator,
+) -> None:
+    """The receiver's ledger entry (on the default branch; the CR's annotation says where)
+    gives the extension: the timeline reads it through GitHub with the app's token."""
+    number = _open_request(as_user)
+    merged_at = "2026-11-30T09:10:00Z"
+    grant = grant_of_pull(number, lambda name: ledger.entry_path(merged_at, number, name))
+    path = ledger.entry_path(merged_at, number, grant)
+    merge = ledger.MergeRecord(REPO, number, "d" * 40, merged_at, "lena", ("lena",))
+    entry = ledger.Entry(
+        request=ledger.RequestRecord(f"requests/prod/payments/{grant}.yaml", "e" * 40, grant,
+                                     "alice", "prod", "payments", "pod-exec", "1h",
+                                     "INC-42: payment workers are stuck", "INC-42"),
+        merge=merge, access_request=grant, granted_at="2026-11-30T09:11:00Z",
+        expires_at="2026-11-30T10:11:00Z",
+        extensions=(ledger.Extension(
+            ledger.MergeRecord(REPO, number + 40, "f" * 40, "2026-11-30T09:50:00Z", "lena",
+                               ("lena",)), "a" * 40, "2h", "2026-11-30T11:11:00Z"),))
+    sim.push(REPO, sim.pull(REPO, number)["base"]["ref"], {path: ledger.dump(entry)}, "root",
+             "janus: granted alice → prod/payments")
+    page = as_user("lena")[0].get(f"/grants/{grant}/timeline")
+    assert page.status_code == 200
+    assert "Extended to 2h, until 2026-11-30T11:11:00Z" in page.text
+    assert f"PR #{number + 40} (merged by lena)" in page.text
 
 
 def test_inbox_lists_the_pr_for_its_approver_only(
