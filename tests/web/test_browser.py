@@ -1,12 +1,11 @@
 """The web UI in a real browser: Debian's Chromium driven by Playwright (never a downloaded
 browser), against the app served by uvicorn, the GitHub simulator and the real control plane.
 
-Set ``JANUS_SCREENSHOTS_DIR=docs/screenshots`` to refresh the README's screenshot.
+The docs' screenshots come from ``make screenshots`` (scripts/screenshots.py), not from tests.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -113,9 +112,6 @@ def test_request_form_opens_a_pr(
     page.select_option("select[name=duration]", "2h")
     page.fill("textarea[name=reason]", "INC-99: checkout pods restart in a loop")
     page.fill("input[name=ticket]", "INC-99")
-    shots = Path(os.environ.get("JANUS_SCREENSHOTS_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "request-form.png"), full_page=True)
     page.click("form[data-testid=request-form] button[type=submit]")
     page.wait_for_url(f"{server}/requests/pr/*")
     link = page.locator("[data-testid=pr-link]")

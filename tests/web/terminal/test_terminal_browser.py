@@ -1,12 +1,11 @@
 """The terminal in a real browser: Debian's Chromium (never a downloaded one) driven by
 Playwright, against two grants from one PR, the app served by uvicorn and the real control plane.
 
-Set ``JANUS_SCREENSHOTS_DIR=docs/screenshots`` to refresh the README's terminal screenshot.
+The docs' screenshots come from ``make screenshots`` (scripts/screenshots.py), not from tests.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -133,11 +132,6 @@ def test_terminal_in_chromium(
         wait_for(lambda: "pane-two-2" in _screen(page, split_index), 10, "pane 2 output")
         _type_line(page, main, "ls /; echo ready")
         wait_for(lambda: "ready" in _screen(page, main).split("ls /")[-1], 10, "ls output")
-
-        shots = os.environ.get("JANUS_SCREENSHOTS_DIR")
-        if shots:
-            Path(shots).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(shots) / "terminal.png"))
 
         # Revocation: both panes are cut, the page says why.
         custom = client.CustomObjectsApi(cluster.admin_client())
