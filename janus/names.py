@@ -23,6 +23,10 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 # "true" on an AccessRequest granted as break-glass (no approval; reviewed afterwards): by the
 # receiver for a break-glass PR Janus merged, by `janus break-glass` on the outage path.
 LABEL_BREAK_GLASS = "janus.dev/break-glass"
+# The state of a break-glass grant's retrospective review, written by the receiver
+# (janus.gitops.break_glass) and shown in the admin view: "open: review #12, due ...",
+# "acknowledged by carol (review #12)", "overdue: review #12, due ...".
+ANNOTATION_BREAK_GLASS_REVIEW = "janus.dev/break-glass-review"
 MANAGED_BY = "janus"
 
 _DNS_LABEL_MAX = 63

@@ -61,6 +61,9 @@ LABEL_ACKED = "janus-break-glass-acknowledged"
 ACK = re.compile(r"^\s*/janus\s+ack(?:[ \t]+(?P<comment>[^\r\n]*))?\s*$", re.MULTILINE)
 _POINTER = re.compile(r"<!-- janus:break-glass-review (\{[^\n]*\}) -->")
 MIN_ACK_TEXT = 10  # "/janus ack ok" says nothing an auditor can use
+# On the AccessRequest (PR-path grants; the admin view shows it). The admission rules let the
+# receiver write annotations only on grants with provenance, so outage grants carry none.
+REVIEW_ANNOTATION = names.ANNOTATION_BREAK_GLASS_REVIEW
 # An outage grant no policy's breakGlass covers is reviewed by the admins within this.
 OUTAGE_REVIEW_WITHIN = dt.timedelta(hours=24)
 
@@ -235,8 +238,24 @@ def after_grants(ops: GitOps, pull: PullRequest, verdict: MergeVerdict) -> None:
         if facts is None:
             continue
         issue = open_review(ops, facts)
+        if issue.state != "closed":
+            mark(ops, facts.cr_name, f"open: review #{issue.number}, due "
+                                     f"{facts.due:%Y-%m-%dT%H:%M:%SZ}", first=True)
         comments.upsert(pull, f"break-glass-alert:{facts.merge_commit}:{facts.path}",
                         _alert_text(facts, issue.number), author=ops.janus_login, edit=False)
+
+
+def mark(ops: GitOps, cr_name: str, value: str, *, first: bool = False) -> None:
+    """Write the review's state on the grant (best effort: the issue is the record); *first*:
+    only when it has none yet (a replay never turns "acknowledged" back into "open")."""
+    for _ in range(3):
+        cr = ops.crs.get(cr_name)
+        if cr is None or cr.provenance is None \
+                or cr.meta.annotations.get(REVIEW_ANNOTATION) == value \
+                or (first and REVIEW_ANNOTATION in cr.meta.annotations):
+            return
+        if ops.crs.set_annotation(cr_name, REVIEW_ANNOTATION, value, cr.meta.resource_version):
+            return
 
 
 def _alert_text(facts: ReviewFacts, issue: int) -> str:
@@ -386,6 +405,8 @@ def _judge_ack(ops: GitOps, issue: Issue, facts: ReviewFacts | None, login: str,
     said = f"acknowledged the break-glass of {facts.summary}: “{text}”."
     if late:
         said += " It was acknowledged after its due time and stays flagged overdue."
+    mark(ops, facts.cr_name, f"acknowledged{' late' if late else ''} by {login} "
+                             f"(review #{issue.number})")
     return said, "acknowledged-late" if late else "acknowledged"
 
 
@@ -412,6 +433,8 @@ def flag_overdue(ops: GitOps, now: dt.datetime | None = None) -> list[int]:
             f"review was due {facts.due:%Y-%m-%d %H:%M} UTC and nobody acknowledged it. "
             f"{facts.reviewers_mention()}: review it now with `/janus ack <comment>`.")
         ops.counters.inc("break_glass_overdue_total")
+        mark(ops, facts.cr_name, f"overdue: review #{issue.number}, due "
+                                 f"{facts.due:%Y-%m-%dT%H:%M:%SZ}")
         event(log, "break_glass.review_overdue", issue=issue.number, pull=facts.pull,
               request=facts.cr_name, requester=facts.requester, due=facts.due.isoformat(),
               level=logging.WARNING)

@@ -1,5 +1,6 @@
 """What the admin view shows: its filters (user, cluster, namespace, phase) and the links and
-columns of a live grant (its PR, who approved it). Pure: the route reads, this decides."""
+columns of a live grant (its PR, who approved it, or that it was break-glass and how its
+review stands). Pure: the route reads, this decides."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from janus import names
 from janus.resource import AccessRequestView
 from janus.web.ledger_source import PastGrant
 
@@ -69,3 +71,15 @@ def pr_url(grant: AccessRequestView, github_url: str) -> str | None:
 def approvers(grant: AccessRequestView) -> tuple[str, ...]:
     """Who approved the merge that made the grant (from its provenance)."""
     return grant.provenance.approvers if grant.provenance is not None else ()
+
+
+def break_glass(grant: AccessRequestView) -> str | None:
+    """What the admin view says of a break-glass grant (None: not one): granted without
+    approval, and its retrospective review's state as the receiver wrote it
+    (janus.gitops.break_glass: open, acknowledged or overdue)."""
+    if grant.meta.labels.get(names.LABEL_BREAK_GLASS) != "true":
+        return None
+    if grant.provenance is None:
+        return "BREAK-GLASS by a cluster admin (GitHub was away); review on GitHub"
+    state = grant.meta.annotations.get(names.ANNOTATION_BREAK_GLASS_REVIEW)
+    return f"BREAK-GLASS, no approval; {state}" if state else "BREAK-GLASS, no approval"

@@ -286,6 +286,7 @@ def admin_page(request: Request, user: AdminUser) -> Response:
          "filters": chosen, "phases": admin_view.PHASES,
          "pr_urls": {g.name: admin_view.pr_url(g, github_url) for g in live},
          "approvers": {g.name: admin_view.approvers(g) for g in live},
+         "break_glass": {g.name: admin_view.break_glass(g) for g in live},
          # Choices for the filters, from every grant the view knows of.
          "known": {
              "user": sorted({g.requester for g in grants} | {p.requester for p in recent}),

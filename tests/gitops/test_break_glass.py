@@ -152,6 +152,9 @@ def test_break_glass_merged_by_the_app_granted_alerted_reviewed_and_acknowledged
     [review] = _reviews(bed)
     assert sorted(a.login for a in review.assignees) == ["bob", "carol", "rita"]
     assert f"PR #{number}" in review.title and review.user.login == bed.bot
+    state = names.ANNOTATION_BREAK_GLASS_REVIEW
+    assert gitops.crs.get(cr_name).meta.annotations[state].startswith(
+        f"open: review #{review.number}, due ")
     # Replayed: nothing twice.
     gitops.process_merge(number)
     assert len(_reviews(bed)) == 1
@@ -171,13 +174,16 @@ def test_break_glass_merged_by_the_app_granted_alerted_reviewed_and_acknowledged
     assert break_glass.LABEL_ACKED in [lb.name for lb in closed.labels]
     assert bed.counters.get("break_glass_reviews_total", outcome="acknowledged") == 1
     assert bed.counters.get("break_glass_reviews_total", outcome="refused-self") == 1
+    assert gitops.crs.get(cr_name).meta.annotations[state] == \
+        f"acknowledged by carol (review #{review.number})"
     # A closed, acknowledged review is never flagged overdue.
     assert break_glass.flag_overdue(gitops, dt.datetime.now(dt.UTC) + dt.timedelta(days=2)) == []
 
 
 def test_review_not_acknowledged_in_time_is_flagged_once(bed, gitops) -> None:
     _protect(bed)
-    number = _open(bed, harness.request_name(), duration="30m")
+    name = harness.request_name()
+    number = _open(bed, name, duration="30m")
     gitops.check_pull(number)
     gitops.process_merge(number)
     [review] = _reviews(bed)
@@ -188,6 +194,9 @@ def test_review_not_acknowledged_in_time_is_flagged_once(bed, gitops) -> None:
     labels = [lb.name for lb in _gh(bed).get_issue(review.number).labels]
     assert break_glass.LABEL_OVERDUE in labels
     assert bed.counters.get("break_glass_overdue_total") == 1
+    cr = gitops.crs.get(harness.cr_name(name))
+    assert cr.meta.annotations[names.ANNOTATION_BREAK_GLASS_REVIEW].startswith(
+        f"overdue: review #{review.number}")
     # A late acknowledgement closes it, and it stays flagged.
     said = _ack(bed, gitops, review.number, "bob", "/janus ack reviewed late: restart only")
     assert "acknowledged" in said
