@@ -4,10 +4,11 @@ Each PR's request files are read at its head and judged against the policies and
 its base commit with the receiver's own functions (:func:`janus.gitops.verify.classify_files`,
 :func:`~janus.gitops.verify.load_base_policies`, :func:`~janus.gitops.verify.judge_file`) —
 what the check run says, the inbox says. Files and head/base commits are immutable, so that
-judgement is cached by (repository, PR, head, base). Reviews are cached by the PR's head and
-``updated_at`` (a review moves it, which is also what the live pages' poll watches), check
-states by head commit for a few seconds. A count when nothing changed costs the one listing
-call; the page reads the check state of the rows it shows only (``bench/inbox.py``).
+judgement is cached by (repository, PR, head, base), for five minutes (membership). Reviews
+are cached by the PR's head and ``updated_at`` (a review moves it, which is also what the live
+pages' poll watches), check states by head commit for a few seconds. A count when nothing
+changed costs the one listing call; the page reads the check state of the rows it shows only
+(``bench/inbox.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ log = logging.getLogger("janus.web.inbox")
 MAX_OPEN_PULLS = 100
 _CACHE_SIZE = 512
 CHECKS_TTL_SECONDS = 10.0
-_files_cache: OrderedDict[tuple[str, int, str, str], tuple[RequestFile, ...]] = OrderedDict()
+# A judgement also depends on team membership (who may request), which the web app re-reads
+# every five minutes (janus.web.membership): a cached one is redone as often.
+FILES_TTL_SECONDS = 300.0
+_files_cache: OrderedDict[tuple[str, int, str, str],
+                          tuple[float, tuple[RequestFile, ...]]] = OrderedDict()
 _reviews_cache: OrderedDict[tuple[str, int, str, str], tuple[Review, ...]] = OrderedDict()
 _checks_cache: OrderedDict[tuple[str, str], tuple[float, tuple[CheckRead, ...]]] = OrderedDict()
 _lock = threading.Lock()
@@ -118,9 +123,9 @@ def request_files(repo: Repository, pull: PullRequest,
     key = (repo.full_name.lower(), pull.number, pull.head.sha, pull.base.sha)
     with _lock:
         cached = _files_cache.get(key)
-        if cached is not None:
+        if cached is not None and time.monotonic() - cached[0] < FILES_TTL_SECONDS:
             _files_cache.move_to_end(key)
-            return cached
+            return cached[1]
     changes = classify_files(pull)
     files: tuple[RequestFile, ...] = ()
     if changes.changed:
@@ -135,7 +140,7 @@ def request_files(repo: Repository, pull: PullRequest,
             files = tuple(RequestFile(j.path, j.request, j.decision,
                                       codeowners.owners_for(j.path) if codeowners else None)
                           for j in judged)
-    _remember(_files_cache, key, files)
+    _remember(_files_cache, key, (time.monotonic(), files))
     return files
 
 
