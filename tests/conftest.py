@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,37 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def unique_ns() -> str:
     """A namespace name no other test uses (namespaces never finish deleting on the bed)."""
     return f"t-{uuid.uuid4().hex[:10]}"
+
+
+# ---- the GitHub simulator's GraphQL contract ----------------------------------------------------
+
+def _graphql_stats() -> Any:
+    """The simulator's GraphQL counters, if the simulator was loaded in this session."""
+    import sys
+
+    module = sys.modules.get("janus.dev.github_sim.graphql_api")
+    return None if module is None else module.STATS
+
+
+@pytest.fixture(autouse=True)
+def _graphql_contract() -> Iterator[None]:
+    """Fail the test during which the simulator met a GraphQL query or answer that does not
+    fit @octokit/graphql-schema (janus/dev/github_sim/graphql_api.py records them)."""
+    stats = _graphql_stats()
+    before = len(stats.violations) if stats is not None else 0
+    yield
+    stats = _graphql_stats()
+    if stats is not None and len(stats.violations) > before:
+        new = stats.violations[before:]
+        pytest.fail(f"{len(new)} GraphQL contract violation(s):\n"
+                    + "\n".join(f"  {v}" for v in new[:20]), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    stats = _graphql_stats()
+    if stats is not None and (stats.queries or stats.violations):
+        terminalreporter.write_line(
+            f"github_sim GraphQL contract: executed {stats.queries} queries "
+            "against @octokit/graphql-schema, "
+            f"{len(stats.violations)} violation(s)")
+

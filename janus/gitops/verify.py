@@ -1,9 +1,12 @@
 """docs/design.md §5: approval verified again at merge, one function per step.
 
 Nothing from the webhook payload is trusted: the PR, its files, its reviews, its commits and the
-policies and CODEOWNERS of the base commit are all read from the API here. Each step either
-passes or raises :class:`StepFailed` naming itself; those names appear verbatim in the PR comment,
-the log line and the ``verification_failures_total{step=...}`` counter:
+policies and CODEOWNERS of the base commit are all read from the API here, through a
+:class:`janus.gitops.merge_facts.MergeSource` (GraphQL at merge, REST before merge and as the
+benchmarks' baseline); the steps and their checks are the same whichever source answers.
+Each step either passes or raises :class:`StepFailed` naming itself; those names appear
+verbatim in the PR comment, the log line and the ``verification_failures_total{step=...}``
+counter:
 
 1. ``merged-into-default-branch`` — merged, into the configured repository's default branch.
 1a. ``same-repository`` — the PR's head branch lives in the access repository itself, not in a
@@ -49,12 +52,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from github import GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from janus import errors
 from janus.gitops import sources
+from janus.gitops.graphql_source import GraphQLSource
+from janus.gitops.merge_facts import (
+    ChangedFile,
+    MergeSource,
+    PullFacts,
+    RestSource,
+    pull_facts_of,
+    rest_commit_trust,
+    rest_files,
+    rest_permissions,
+    rest_reviews,
+)
 from janus.model import ConfigError, PolicySet, Problem, Request, load_request
 from janus.policy import Decision, Membership, evaluate
 from janus.policy.approval import APPROVED, Review, latest_reviews, verify_approvals
@@ -72,6 +86,10 @@ STEP_REQUESTER = "requester-is-author"
 STEP_APPROVALS = "approvals"
 # Replaces STEP_APPROVALS for a PR of break-glass requests (janus.gitops.break_glass).
 STEP_BREAK_GLASS = "break-glass"
+# Where merge verification reads GitHub when no source is given: "graphql" (three queries,
+# janus.gitops.graphql_source) or "rest" (one request per question, janus.gitops.merge_facts:
+# the REST-only baseline bench/merge.py measures against). Process-wide; Janus keeps the default.
+MERGE_API = "graphql"
 STEPS = (STEP_MERGED, STEP_SAME_REPO, STEP_LIMITS, STEP_FILES, STEP_POLICIES, STEP_VALID,
          STEP_REQUESTER, STEP_APPROVALS, STEP_BREAK_GLASS)
 
@@ -145,54 +163,63 @@ class JudgedFile:
 
 @dataclass(frozen=True)
 class Context:
-    """Everything read once from the API and shared by the steps."""
+    """Everything read once from the API and shared by the steps. *source* answers the
+    steps' questions; without one, :data:`MERGE_API` says which API does."""
 
     repo: Repository
     pull: PullRequest
     default_branch: str
     app_login: str | None
     membership_for: Callable[[PolicySet, CodeOwners | None], Membership]
+    source: MergeSource = None  # type: ignore[assignment]  # set in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.source is None:
+            source: MergeSource = (
+                RestSource(self.repo, self.pull, self.membership_for) if MERGE_API == "rest"
+                else GraphQLSource(self.repo, self.pull, self.membership_for))
+            object.__setattr__(self, "source", source)
 
 
 # ---- step 1 -------------------------------------------------------------------------------------
 
 def check_merged_into_default_branch(ctx: Context) -> None:
-    pull = ctx.pull
-    if not pull.merged or not pull.merge_commit_sha:
+    pull = ctx.source.pull()
+    if not pull.merged or not pull.merge_commit:
         raise StepFailed(STEP_MERGED, f"PR #{pull.number} is not merged")
-    base_repo = pull.base.repo.full_name
+    base_repo = pull.base_repo
     if base_repo.lower() != ctx.repo.full_name.lower():
         raise StepFailed(STEP_MERGED, f"PR #{pull.number} belongs to {base_repo}, "
                                       f"not {ctx.repo.full_name}")
-    if pull.base.ref != ctx.default_branch:
+    if pull.base_ref != ctx.default_branch:
         raise StepFailed(STEP_MERGED, f"PR #{pull.number} was merged into "
-                                      f"{pull.base.ref!r}, not the default branch "
+                                      f"{pull.base_ref!r}, not the default branch "
                                       f"{ctx.default_branch!r}; nothing is granted")
 
 
 # ---- step 1a ------------------------------------------------------------------------------------
 
-def fork_problem(pull: PullRequest) -> str | None:
+def fork_problem(pull: PullRequest | PullFacts) -> str | None:
     """Why *pull* is not a same-repository PR (None when it is). Shared with the PR check."""
-    head_repo = pull.head.repo
-    if head_repo is None:
-        return (f"PR #{pull.number} comes from a repository that no longer exists (a deleted "
+    facts = pull if isinstance(pull, PullFacts) else pull_facts_of(pull)
+    if facts.head_repo_id is None:
+        return (f"PR #{facts.number} comes from a repository that no longer exists (a deleted "
                 "fork); requests come only from branches of the access repository")
-    if head_repo.id != pull.base.repo.id:
-        return (f"PR #{pull.number} comes from the fork {head_repo.full_name}; requests come "
+    if facts.head_repo_id != facts.base_repo_id:
+        return (f"PR #{facts.number} comes from the fork {facts.head_repo}; requests come "
                 "only from branches of the access repository itself, never from a fork")
     return None
 
 
 def check_same_repository(ctx: Context) -> None:
-    problem = fork_problem(ctx.pull)
+    problem = fork_problem(ctx.source.pull())
     if problem is not None:
         raise StepFailed(STEP_SAME_REPO, problem)
 
 
 # ---- step 1b ------------------------------------------------------------------------------------
 
-def size_problem(pull: PullRequest) -> str | None:
+def size_problem(pull: PullRequest | PullFacts) -> str | None:
     """Why *pull* is too big to be judged from GitHub's lists (None when it is not). Uses the
     PR's own counts, which GitHub does not cap. Shared with the PR check."""
     if pull.commits > MAX_PR_COMMITS or pull.changed_files > MAX_PR_FILES:
@@ -203,7 +230,7 @@ def size_problem(pull: PullRequest) -> str | None:
     return None
 
 
-def check_within_limits(pull: PullRequest) -> None:
+def check_within_limits(pull: PullRequest | PullFacts) -> None:
     problem = size_problem(pull)
     if problem is not None:
         raise StepFailed(STEP_LIMITS, problem)
@@ -219,10 +246,14 @@ class FileChanges:
 
 
 def classify_files(pull: PullRequest) -> FileChanges:
+    return classify_changes(rest_files(pull))
+
+
+def classify_changes(files: list[ChangedFile]) -> FileChanges:
     changed: list[str] = []
     removed: list[str] = []
     outside: list[str] = []
-    for f in pull.get_files():
+    for f in files:
         paths = [f.filename]
         if f.status == "renamed" and f.previous_filename:
             paths.append(f.previous_filename)
@@ -241,7 +272,7 @@ def classify_files(pull: PullRequest) -> FileChanges:
     return FileChanges(sorted(set(changed)), sorted(set(removed)), sorted(set(outside)))
 
 
-def files_outside_requests_in_commits(pull: PullRequest) -> list[str]:
+def files_outside_requests_in_commits(source: MergeSource) -> list[str]:
     """Files outside requests/ touched by any single commit of the PR, even if a later commit
     of the PR undoes the change (so the net diff is clean).
 
@@ -252,27 +283,25 @@ def files_outside_requests_in_commits(pull: PullRequest) -> list[str]:
     """
     outside: set[str] = set()
     listed = 0
-    for commit in pull.get_commits():
+    for commit in source.commit_files(MAX_PR_FILES):
         listed += 1
-        for seen, f in enumerate(commit.files, start=1):
-            if seen > MAX_PR_FILES:
-                # GitHub lists at most 3,000 of a commit's files and gives no count of them,
-                # so a commit past MAX_PR_FILES (far below that cap) is never judged: what
-                # it changes past the cap would go unseen.
-                raise StepFailed(STEP_LIMITS, f"commit {commit.sha[:12]} of the PR changes "
-                                              f"more than {MAX_PR_FILES} files; a request PR "
-                                              "cannot be judged from part of a commit")
-            for path in (f.filename, f.previous_filename):
-                if path and not path.startswith(f"{sources.REQUESTS_DIR}/"):
-                    outside.add(path)
-    if listed != pull.commits:
+        if commit.over_limit:
+            # GitHub lists at most 3,000 of a commit's files and gives no count of them,
+            # so a commit past MAX_PR_FILES (far below that cap) is never judged: what
+            # it changes past the cap would go unseen.
+            raise StepFailed(STEP_LIMITS, f"commit {commit.sha[:12]} of the PR changes "
+                                          f"more than {MAX_PR_FILES} files; a request PR "
+                                          "cannot be judged from part of a commit")
+        outside.update(commit.outside)
+    expected = source.pull().commits
+    if listed != expected:
         # Never judge from a partial list, whatever GitHub's cap happens to be.
-        raise StepFailed(STEP_LIMITS, f"GitHub listed {listed} of the PR's {pull.commits} "
+        raise StepFailed(STEP_LIMITS, f"GitHub listed {listed} of the PR's {expected} "
                                       "commits; a PR cannot be judged from part of its history")
     return sorted(outside)
 
 
-def check_only_request_files(changes: FileChanges, pull: PullRequest | None = None) -> None:
+def check_only_request_files(changes: FileChanges, source: MergeSource | None = None) -> None:
     if changes.outside:
         raise StepFailed(
             STEP_FILES,
@@ -280,8 +309,8 @@ def check_only_request_files(changes: FileChanges, pull: PullRequest | None = No
             "(policies and CODEOWNERS change in their own PRs, reviewed by admins)",
             [f"`{p}`" for p in changes.outside],
         )
-    if pull is not None and changes.changed:
-        in_history = files_outside_requests_in_commits(pull)
+    if source is not None and changes.changed:
+        in_history = files_outside_requests_in_commits(source)
         if in_history:
             raise StepFailed(
                 STEP_FILES,
@@ -293,22 +322,25 @@ def check_only_request_files(changes: FileChanges, pull: PullRequest | None = No
 
 # ---- step 3 -------------------------------------------------------------------------------------
 
-def base_commit_of_merge(repo: Repository, merge_commit: str) -> str:
+def base_commit_of_merge(source: MergeSource, merge_commit: str) -> str:
     """The default branch just before the merge: the merge commit's first parent.
 
     For a merge commit that is the base side; for a squash merge the single parent is the base
     tip. (For a rebase merge of several commits it is the PR's previous commit, whose policies
     equal the base's, since step 2 refuses any PR that changes them.)
     """
-    parents = repo.get_commit(merge_commit).parents
-    if not parents:
+    parent = source.base_commit(merge_commit)
+    if not parent:
         raise StepFailed(STEP_POLICIES, f"merge commit {merge_commit[:12]} has no parent")
-    return parents[0].sha
+    return parent
 
 
-def load_base_policies(repo: Repository, ref: str) -> tuple[PolicySet, CodeOwners | None]:
+def load_base_policies(repo: Repository | MergeSource,
+                       ref: str) -> tuple[PolicySet, CodeOwners | None]:
     try:
-        return sources.load_policies_and_codeowners(repo, ref)
+        if isinstance(repo, Repository):
+            return sources.load_policies_and_codeowners(repo, ref)
+        return repo.policies(ref)
     except ConfigError as exc:
         raise StepFailed(
             STEP_POLICIES,
@@ -320,11 +352,13 @@ def load_base_policies(repo: Repository, ref: str) -> tuple[PolicySet, CodeOwner
 # ---- step 4 -------------------------------------------------------------------------------------
 
 def judge_file(
-    repo: Repository, path: str, ref: str, policy_set: PolicySet, membership: Membership
+    repo: Repository | MergeSource, path: str, ref: str, policy_set: PolicySet,
+    membership: Membership,
 ) -> JudgedFile:
     """Read *path* at *ref* and evaluate it (shared with the pre-merge check run)."""
     try:
-        found = sources.read_file(repo, path, ref)
+        found = (sources.read_file(repo, path, ref) if isinstance(repo, Repository)
+                 else repo.read_file(path, ref))
     except sources.UnreadableFile as exc:
         problem = Problem(path, None, None, "file.too-large", str(exc))
         return JudgedFile(path, exc.blob_sha, None, None, [problem])
@@ -350,7 +384,7 @@ def check_requests_valid(judged: list[JudgedFile]) -> None:
 
 # ---- step 5 -------------------------------------------------------------------------------------
 
-def untrusted_commits(pull: PullRequest, app_login: str) -> list[str]:
+def untrusted_commits(pull: PullRequest | MergeSource, app_login: str) -> list[str]:
     """The commits of a PR the Janus App opened that are not provably the App's ([] if none).
 
     A commit's author and committer name and e-mail prove nothing: anyone who can push writes
@@ -360,12 +394,9 @@ def untrusted_commits(pull: PullRequest, app_login: str) -> list[str]:
     true and the committer is the App's bot account. Every commit must be such a commit.
     """
     strangers = []
-    for c in pull.get_commits():
-        # Read from the raw data: GitHub sends null, or {} for an e-mail that maps to no
-        # account (PyGithub cannot read `.login` of such a user: it tries to fetch it).
-        committer = (c.raw_data.get("committer") or {}).get("login")
-        verification = c.commit.verification
-        verified = verification is not None and verification.verified is True
+    trust = rest_commit_trust(pull) if isinstance(pull, PullRequest) else pull.commit_trust()
+    for c in trust:
+        committer, verified = c.committer, c.verified
         if verified and committer is not None and committer.lower() == app_login.lower():
             continue
         strangers.append(f"commit {c.sha[:12]}: committer {committer or 'unknown'}, "
@@ -373,12 +404,18 @@ def untrusted_commits(pull: PullRequest, app_login: str) -> list[str]:
     return strangers
 
 
-def opened_by_janus(pull: PullRequest, app_login: str | None) -> bool:
-    author = pull.user.login if pull.user is not None else None
+def _author(pull: PullRequest | MergeSource) -> str | None:
+    if isinstance(pull, PullRequest):
+        return pull.user.login if pull.user is not None else None
+    return pull.pull().author
+
+
+def opened_by_janus(pull: PullRequest | MergeSource, app_login: str | None) -> bool:
+    author = _author(pull)
     return app_login is not None and author is not None and author.lower() == app_login.lower()
 
 
-def requester_problems(pull: PullRequest, judged: list[JudgedFile],
+def requester_problems(pull: PullRequest | MergeSource, judged: list[JudgedFile],
                        app_login: str | None) -> list[Problem]:
     """The one rule for "who may ask", shared by the PR check and merge verification: the
     requester of every file is the PR author, or the Janus App opened the PR (for the
@@ -386,11 +423,12 @@ def requester_problems(pull: PullRequest, judged: list[JudgedFile],
     (:func:`untrusted_commits`). Empty when the rule holds."""
     if opened_by_janus(pull, app_login):
         assert app_login is not None
-        return [Problem(f"PR #{pull.number}", None, None, "requester.author",
+        number = pull.number if isinstance(pull, PullRequest) else pull.pull().number
+        return [Problem(f"PR #{number}", None, None, "requester.author",
                         f"{stranger}; in a PR Janus opened, only Janus's own commits (signed "
                         "by GitHub, committed by the App) may carry the requester's identity")
                 for stranger in untrusted_commits(pull, app_login)]
-    author = pull.user.login if pull.user is not None else "(unknown)"
+    author = _author(pull) or "(unknown)"
     return [Problem(j.path, j.request.line_of.get("requester"), None, "requester.author",
                     f"requester {j.request.requester} is not the PR author {author}; open the "
                     "PR as the requester")
@@ -399,10 +437,10 @@ def requester_problems(pull: PullRequest, judged: list[JudgedFile],
 
 
 def check_requester_is_author(ctx: Context, judged: list[JudgedFile]) -> None:
-    problems = requester_problems(ctx.pull, judged, ctx.app_login)
+    problems = requester_problems(ctx.source, judged, ctx.app_login)
     if not problems:
         return
-    if opened_by_janus(ctx.pull, ctx.app_login):
+    if opened_by_janus(ctx.source, ctx.app_login):
         raise StepFailed(
             STEP_REQUESTER,
             f"the PR was opened by Janus ({ctx.app_login}) but has commits that are not "
@@ -410,7 +448,7 @@ def check_requester_is_author(ctx: Context, judged: list[JudgedFile]) -> None:
             "requester's identity",
             [p.message.split(";", 1)[0] for p in problems],
         )
-    author = ctx.pull.user.login if ctx.pull.user is not None else "(unknown)"
+    author = ctx.source.pull().author or "(unknown)"
     raise StepFailed(
         STEP_REQUESTER,
         f"the requester must be the PR author ({author}); open the PR as the requester",
@@ -421,16 +459,11 @@ def check_requester_is_author(ctx: Context, judged: list[JudgedFile]) -> None:
 # ---- step 6 -------------------------------------------------------------------------------------
 
 def fetch_reviews(pull: PullRequest) -> list[Review]:
-    reviews = []
-    for r in pull.get_reviews():
-        if r.user is None or r.submitted_at is None:  # PENDING drafts have no submitted_at
-            continue
-        reviews.append(Review(r.user.login, r.state.upper(), r.commit_id or "", r.submitted_at))
-    return reviews
+    return rest_reviews(pull)
 
 
 def writers_only(
-    repo: Repository, reviews: list[Review], author: str
+    repo: Repository | MergeSource, reviews: list[Review], author: str
 ) -> tuple[list[Review], list[str], list[str]]:
     """Split reviews by the reviewer's repository permission, as GitHub does.
 
@@ -438,14 +471,9 @@ def writers_only(
     review requests changes — those block the merge on GitHub and block the grant here).
     """
     latest = [r for r in latest_reviews(reviews) if r.user.lower() != author.lower()]
-    permission: dict[str, str] = {}
-    for login in sorted({r.user.lower() for r in latest}):
-        try:
-            permission[login] = repo.get_collaborator_permission(login)
-        except GithubException as exc:
-            if exc.status != 404:
-                raise
-            permission[login] = "none"
+    logins = {r.user.lower() for r in latest}
+    permission = (rest_permissions(repo, logins) if isinstance(repo, Repository)
+                  else repo.permissions(logins))
     kept = [r for r in reviews if permission.get(r.user.lower(), "write") in WRITE_PERMISSIONS]
     ignored = [f"{r.user}: has {permission[r.user.lower()]!r} access to the repository, "
                "not write, so the approval does not count"
@@ -464,9 +492,10 @@ def check_approvals(
     membership: Membership,
 ) -> dict[str, tuple[str, ...]]:
     """Approvers per file; raises when any file lacks enough valid approvals."""
-    head = ctx.pull.head.sha
-    author = ctx.pull.user.login
-    reviews, writer_reasons, blocking = writers_only(ctx.repo, fetch_reviews(ctx.pull), author)
+    facts = ctx.source.pull()
+    head = facts.head_sha
+    author = facts.author or ""
+    reviews, writer_reasons, blocking = writers_only(ctx.source, ctx.source.reviews(), author)
     approvers: dict[str, tuple[str, ...]] = {}
     details: list[str] = [f"{login}: requested changes (latest review); resolve and re-approve"
                           for login in blocking]
@@ -501,7 +530,7 @@ def check_break_glass(
         raise StepFailed(STEP_BREAK_GLASS, "a PR with a break-glass request may hold only "
                          "break-glass requests", [f"`{j.path}`: not break-glass" for j in judged
                                                   if j not in glass])
-    merged_by = ctx.pull.merged_by.login if ctx.pull.merged_by is not None else ""
+    merged_by = ctx.source.pull().merged_by or ""
     if ctx.app_login is None or merged_by.lower() != ctx.app_login.lower():
         raise StepFailed(STEP_BREAK_GLASS, "a break-glass request is granted only when Janus "
                          "merged it after judging it; this PR was merged by "
@@ -511,7 +540,7 @@ def check_break_glass(
     for j in judged:
         if j.decision is None or j.decision.break_glass is None:
             details.append(f"`{j.path}`: not allowed as break-glass by the policies")
-        elif sources.read_file(ctx.repo, j.path, base) is not None:
+        elif ctx.source.read_file(j.path, base) is not None:
             details.append(f"`{j.path}`: the file existed before this merge; break-glass never "
                            "extends or changes a request (that needs normal approval: remove "
                            "breakGlass: true)")
@@ -523,21 +552,21 @@ def check_break_glass(
 # ---- the pipeline -------------------------------------------------------------------------------
 
 def verify_merge(ctx: Context) -> MergeVerdict:
-    pull = ctx.pull
+    pull = ctx.source.pull()
     verdict = MergeVerdict(
         repo=ctx.repo.full_name,
         number=pull.number,
-        merge_commit=pull.merge_commit_sha or "",
-        merged_by=pull.merged_by.login if pull.merged_by else "",
+        merge_commit=pull.merge_commit or "",
+        merged_by=pull.merged_by or "",
         merged_at=pull.merged_at,
-        author=pull.user.login,
+        author=pull.author or "",
     )
     try:
         check_merged_into_default_branch(ctx)
     except StepFailed as failure:
         verdict.failure = failure
         return verdict
-    changes = classify_files(pull)
+    changes = classify_changes(ctx.source.files())
     for path in changes.removed:
         parts = sources.request_path_parts(path)
         if parts is not None:
@@ -552,17 +581,17 @@ def verify_merge(ctx: Context) -> MergeVerdict:
 def _verify_grants(ctx: Context, changes: FileChanges) -> list[VerifiedFile]:
     if changes.changed:
         check_same_repository(ctx)
-        check_within_limits(ctx.pull)
-    check_only_request_files(changes, ctx.pull)
+        check_within_limits(ctx.source.pull())
+    check_only_request_files(changes, ctx.source)
     if not changes.changed:
         return []
-    merge_commit = ctx.pull.merge_commit_sha
+    merge_commit = ctx.source.pull().merge_commit
     if not merge_commit:
         raise StepFailed(STEP_MERGED, "the pull request has no merge commit", [])
-    base = base_commit_of_merge(ctx.repo, merge_commit)
-    policy_set, codeowners = load_base_policies(ctx.repo, base)
-    membership = ctx.membership_for(policy_set, codeowners)
-    judged = [judge_file(ctx.repo, path, merge_commit, policy_set, membership)
+    base = base_commit_of_merge(ctx.source, merge_commit)
+    policy_set, codeowners = load_base_policies(ctx.source, base)
+    membership = ctx.source.membership(policy_set, codeowners)
+    judged = [judge_file(ctx.source, path, merge_commit, policy_set, membership)
               for path in changes.changed]
     check_requests_valid(judged)
     check_requester_is_author(ctx, judged)

@@ -24,20 +24,34 @@ def _refused_file() -> verify.JudgedFile:
 
 
 class _Pull:
-    class head:
-        sha = "h" * 40
-
-    class user:
-        login = "alice"
+    head_sha = "h" * 40
+    author = "alice"
 
     @staticmethod
     def get_reviews() -> list[object]:
         return []
 
 
+class _Source:
+    """The facts a merge source would answer: a PR by alice without reviews."""
+
+    @staticmethod
+    def pull() -> object:
+        return _Pull
+
+    @staticmethod
+    def reviews() -> list[object]:
+        return []
+
+    @staticmethod
+    def permissions(logins: set[str]) -> dict[str, str]:
+        return dict.fromkeys(logins, "write")
+
+
 class _Ctx:
     pull = _Pull
     repo = None
+    source = _Source
 
 
 def test_a_refused_file_never_reaches_the_approval_count() -> None:

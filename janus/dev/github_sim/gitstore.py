@@ -82,6 +82,43 @@ def _parse_person(text: str) -> Person:
     return Person(name=name, email=email, timestamp=int(stamp))
 
 
+def parse_commit(sha: str, raw_bytes: bytes) -> CommitInfo:
+    """A commit object's content (``git cat-file commit``) as :class:`CommitInfo`."""
+    raw = raw_bytes.decode("utf-8", errors="replace")
+    header, _, message = raw.partition("\n\n")
+    tree = ""
+    parents: list[str] = []
+    author = committer = None
+    for line in header.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "tree":
+            tree = value
+        elif key == "parent":
+            parents.append(value)
+        elif key == "author":
+            author = _parse_person(value)
+        elif key == "committer":
+            committer = _parse_person(value)
+    assert author is not None and committer is not None
+    return CommitInfo(sha, tree, tuple(parents), author, committer, message)
+
+
+def parse_tree(raw: bytes) -> list[TreeEntry]:
+    """A tree object's content (binary: ``<mode> <name>\\0<20-byte id>`` per entry); sizes
+    are not in it (None)."""
+    entries = []
+    at = 0
+    while at < len(raw):
+        space = raw.index(b" ", at)
+        nul = raw.index(b"\0", space)
+        mode = raw[at:space].decode().zfill(6)
+        kind = "tree" if mode == "040000" else "commit" if mode == "160000" else "blob"
+        entries.append(TreeEntry(mode, kind, raw[nul + 1:nul + 21].hex(),
+                                 raw[space + 1:nul].decode("utf-8", errors="replace"), None))
+        at = nul + 21
+    return entries
+
+
 class GitRepo:
     """One bare repository under *path* (created if missing)."""
 
@@ -132,6 +169,25 @@ class GitRepo:
     def read_blob(self, sha: str) -> bytes:
         return self._git("cat-file", "blob", sha)
 
+    def read_objects(self, shas: list[str]) -> dict[str, tuple[str, bytes]]:
+        """sha -> (type, raw content) of many objects with one ``git cat-file --batch`` (the
+        GraphQL endpoint reads a page of 100 commits and their trees at once)."""
+        if not shas:
+            return {}
+        out = self._git("cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
+        found: dict[str, tuple[str, bytes]] = {}
+        at = 0
+        for sha in shas:
+            end = out.index(b"\n", at)
+            header = out[at:end].decode().split()
+            at = end + 1
+            if len(header) < 3 or header[1] == "missing":
+                continue
+            size = int(header[2])
+            found[sha] = (header[1], out[at:at + size])
+            at += size + 1
+        return found
+
     def object_type(self, sha: str) -> str | None:
         rc, out = self._git_rc("cat-file", "-t", sha)
         return out.decode().strip() if rc == 0 else None
@@ -151,23 +207,7 @@ class GitRepo:
         return self._git("cat-file", "commit", sha).decode("utf-8", errors="replace")
 
     def commit_info(self, sha: str) -> CommitInfo:
-        raw = self._git("cat-file", "commit", sha).decode("utf-8", errors="replace")
-        header, _, message = raw.partition("\n\n")
-        tree = ""
-        parents: list[str] = []
-        author = committer = None
-        for line in header.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "tree":
-                tree = value
-            elif key == "parent":
-                parents.append(value)
-            elif key == "author":
-                author = _parse_person(value)
-            elif key == "committer":
-                committer = _parse_person(value)
-        assert author is not None and committer is not None
-        return CommitInfo(sha, tree, tuple(parents), author, committer, message)
+        return parse_commit(sha, self._git("cat-file", "commit", sha))
 
     # -- refs -----------------------------------------------------------------------------------
 

@@ -1,12 +1,13 @@
 """Fetch GitHub's official API descriptions from npm into a cache outside the repository.
 
 The simulator's contract tests validate every REST response against ``@octokit/openapi`` and
-every webhook payload against ``@octokit/openapi-webhooks``. Both are large (the REST one is
+every webhook payload against ``@octokit/openapi-webhooks``; its GraphQL endpoint executes every
+query against ``@octokit/graphql-schema``. They are large (the REST one is
 13 MB), so they are not vendored: ``npm install --prefix`` puts each pinned version into
 ``~/.cache/janus/npm/<name>-<version>/`` once, and later runs reuse it. A ``.complete`` marker is
 written last, so an interrupted install is redone instead of half-used.
 
-Command line: ``python -m janus.dev.github_sim.specs`` prints the two JSON paths.
+Command line: ``python -m janus.dev.github_sim.specs`` prints the three paths.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 OPENAPI_VERSION = "23.0.2"
 WEBHOOKS_VERSION = "12.1.0"
+GRAPHQL_SCHEMA_VERSION = "15.26.1"
 _PACKAGES = {
     "openapi": ("@octokit/openapi", OPENAPI_VERSION, "generated/api.github.com.json"),
     "openapi-webhooks": (
@@ -27,6 +29,9 @@ _PACKAGES = {
         WEBHOOKS_VERSION,
         "generated/api.github.com.json",
     ),
+    # GitHub's public GraphQL schema, as introspection JSON (its SDL file repeats two fields,
+    # which graphql-core rightly refuses): the simulator executes Janus's queries against it.
+    "graphql-schema": ("@octokit/graphql-schema", GRAPHQL_SCHEMA_VERSION, "schema.json"),
 }
 
 
@@ -82,7 +87,13 @@ def webhooks_description() -> Path:
     return _ensure("openapi-webhooks")
 
 
+def graphql_schema() -> Path:
+    """Path of ``@octokit/graphql-schema``'s ``schema.json`` (GitHub's public GraphQL API)."""
+    return _ensure("graphql-schema")
+
+
 if __name__ == "__main__":
     print(rest_description())
     print(webhooks_description())
+    print(graphql_schema())
     sys.exit(0)
