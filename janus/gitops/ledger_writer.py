@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from janus import errors
 from janus.gitops.ledger_git import Head, LedgerConflict, LedgerGit, LedgerRefused
 from janus.gitops.metrics import COUNTERS, Counters
+from janus.gitops.ratelimit import RateLimitWatch, classify
 from janus.logs import event
 from janus.model import ledger
 from janus.model.ledger import End, Entry, Extension, LedgerError, Session
@@ -163,6 +164,9 @@ class LedgerWriter:
         self._idle = threading.Condition(self._lock)
         self.commits = 0
         self.last_error: str | None = None
+        # The receiver's rate-limit watch (set by the runtime): a write that meets a GitHub
+        # rate limit records it, and no write is tried until it lifts.
+        self.rate_limits: RateLimitWatch | None = None
         counters.set("ledger_pending", 0)
 
     # ---- submitting ----------------------------------------------------------------------------
@@ -227,6 +231,10 @@ class LedgerWriter:
         try:
             sha = self._write(batch)
         except Exception as exc:  # kept pending: retried with backoff
+            # LedgerGit re-raises GitHub's answer as its own error; the answer is the context.
+            limited = classify(exc.__context__) if exc.__context__ is not None else None
+            if limited is not None and self.rate_limits is not None:
+                self.rate_limits.record(limited, "ledger")
             reason = ("refused" if isinstance(exc, errors.Refused)
                       else "unavailable" if isinstance(exc, errors.Unavailable)
                       else "conflict" if isinstance(exc, errors.Conflict) else "error")
@@ -282,6 +290,11 @@ class LedgerWriter:
                 continue
             stop.wait(self.batch_seconds)  # let the burst arrive: one commit for all of it
             self._wake.clear()
+            pause = self.rate_limits.paused_for() if self.rate_limits is not None else 0.0
+            if pause > 0:  # GitHub asked us to wait: the entries stay pending until then
+                stop.wait(pause)
+                self._wake.set()
+                continue
             if self.write_once():
                 backoff = 1.0
                 if self.pending():

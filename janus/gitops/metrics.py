@@ -92,7 +92,7 @@ CATALOGUE: dict[str, Metric] = {
     "ledger_commits_total": Metric("counter", "Commits made to the ledger."),
     "github_rate_limited_total": Metric(
         "counter", "GitHub answers that were a rate limit, by kind (primary: the hourly budget "
-        "is spent; secondary: too much at once) and source (webhook, reconcile, ledger).",
+        "is spent; secondary: too much at once) and source (webhook, reconcile, ledger, status).",
         ("kind", "source")),
     "github_rate_limit_remaining": Metric(
         "gauge", "Requests left in the GitHub installation's hourly budget (x-ratelimit-"

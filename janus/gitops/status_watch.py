@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from janus.gitops import comments, render
 from janus.gitops.crs import REPORTED_PHASE
+from janus.gitops.ratelimit import classify
 from janus.logs import event
 from janus.resource import AccessRequestError, AccessRequestView
 
@@ -64,9 +65,16 @@ class StatusReporter:
         return outcome == "created"
 
     def report_safely(self, cr: AccessRequestView) -> None:
+        limits = self.ops.rate_limits
+        if limits.paused_for() > 0:
+            return  # GitHub asked us to wait: the first relist after the limit reports it
         try:
             self.report(cr)
-        except Exception:  # GitHub down: the next event or relist tries again
+        except Exception as exc:  # GitHub down: the next event or relist tries again
+            limited = classify(exc)
+            if limited is not None:
+                limits.record(limited, "status")
+                return
             log.exception("status.report_failed", extra={
                 "event": "status.report_failed", "request": cr.name, "fields": {}})
 

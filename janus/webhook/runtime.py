@@ -105,6 +105,7 @@ class Receiver:
         if self.ops.ledger is not None:  # issue 10: every grant's start and end in git
             from janus.gitops.ledger_keeper import run_watch
 
+            self.ops.ledger.writer.rate_limits = self.ops.rate_limits
             self._spawn("janus-ledger", self.ops.ledger.writer.run_forever, self._stop)
             self._spawn("janus-ledger-watch", run_watch, self.ops.ledger, self._stop,
                         self.settings.status_watch_seconds)

@@ -135,3 +135,37 @@ def test_a_secondary_limit_is_waited_out_as_retry_after_says(
                                  source="webhook") >= 1
     assert len(loop.merge_comments(number)) == 1
     print(f"\n[secondary 403 retry-after 6] granted once, {took:.1f} s after retry-after")
+
+
+def test_ledger_and_status_writes_leave_github_alone_while_limited(
+        github_loop: GitHubLoop) -> None:  # noqa: F811
+    """A grant goes Active under a primary limit: the ledger writer (or the status watch) meets
+    the limit once, then neither calls GitHub until the reset (the writer's backoff would retry
+    at 1, 2, 4 s); the entry stays pending and is written after the reset."""
+    import datetime as dt
+
+    from kubernetes import client
+
+    from janus import resource
+
+    loop = github_loop
+    name, number = _ready_to_merge(loop)
+    loop.sim.merge(loop.repo, number, actor="root")
+    wait_for(lambda: loop.ledger_entries(number, name), 60, "the entry of the merge")
+    assert loop.receiver.pool.wait_idle(60)
+    reset = loop.sim.primary_rate_limit(loop.bot, reset_in=20)
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    client.CustomObjectsApi(loop.crs.api_client).patch_namespaced_custom_object_status(
+        resource.GROUP, resource.VERSION, loop.crs.client.namespace, resource.PLURAL,
+        harness.cr_name(name), {"status": {"phase": "Active", "grantedAt": now,
+                                           "expiresAt": "2099-01-01T00:00:00Z"}},
+        _content_type="application/merge-patch+json")
+    counters = loop.bed.counters
+    wait_for(lambda: sum(counters.get("github_rate_limited_total", kind="primary", source=s)
+                         for s in ("ledger", "status")), 30, "the limit met by a writer")
+    used = loop.sim.app.rate_limits.used.get(loop.bot, 0)
+    time.sleep(7)  # nothing may happen here: the writers' own retries would fall in it
+    assert loop.sim.app.rate_limits.used.get(loop.bot, 0) == used
+    assert counters.get("ledger_pending") >= 1
+    wait_for(lambda: loop.ledger_entries(number, name)[0].granted_at is not None,
+             reset - time.time() + RECOVERY_BOUND, "grantedAt in the entry after the reset")
