@@ -64,12 +64,17 @@ def _all_gone(api: object, janus_ns: str, namespace: str, crs: list[str]) -> boo
 
 
 def _applied_once(api: object, janus_ns: str, namespace: str, crs: list[str]) -> None:
-    """Every Active grant has exactly one ServiceAccount, RoleBinding and token Secret."""
+    """No grant has two of anything; every grant Active for a while yet (its expiry may be
+    under way otherwise) has exactly one ServiceAccount, RoleBinding and token Secret."""
     current = storm.statuses(api, janus_ns)
     objects = storm.access_objects(api, namespace, crs)
-    twice = {n: c for n, c in objects.items()
-             if current[n].get("phase") == "Active" and c != {"sa": 1, "rb": 1, "secret": 1}}
-    assert not twice, f"grants not applied exactly once: {twice}"
+    twice = {n: c for n, c in objects.items() if max(c.values()) > 1}
+    assert not twice, f"grants applied twice: {twice}"
+    soon = time.time() + 3
+    live = [n for n, at in storm.expires_at(api, janus_ns, crs).items()
+            if current[n].get("phase") == "Active" and at > soon]
+    missing = {n: objects[n] for n in live if objects[n] != {"sa": 1, "rb": 1, "secret": 1}}
+    assert not missing, f"live grants without their objects: {missing}"
 
 
 def _sleep_until(at: float) -> None:
@@ -84,9 +89,9 @@ def test_apiserver_restarted_mid_grant_and_mid_expiry_storm(own_cluster: LocalCl
     expire (down 3 s)."""
     api, janus_ns, namespace, ctl = _setup(own_cluster, tmp_path)
     try:
-        crs = storm.create_many(api, janus_ns, namespace, 15, "35s")
+        crs = storm.create_many(api, janus_ns, namespace, 15, "20s")
         storm.restart(own_cluster, "kube-apiserver", down_seconds=2)
-        crs += storm.create_many(api, janus_ns, namespace, 15, "35s")
+        crs += storm.create_many(api, janus_ns, namespace, 15, "20s")
         storm.wait_until(lambda: _granted(api, janus_ns, crs), 120, "every grant Active")
         _applied_once(api, janus_ns, namespace, crs)
         expiry = storm.expires_at(api, janus_ns, crs)
@@ -110,7 +115,7 @@ def test_etcd_stalled_across_expiries(own_cluster: LocalCluster, tmp_path: Path)
     first of 30 expiries until 6 s after it (at least past the last one)."""
     api, janus_ns, namespace, ctl = _setup(own_cluster, tmp_path)
     try:
-        crs = storm.create_many(api, janus_ns, namespace, 30, "25s")
+        crs = storm.create_many(api, janus_ns, namespace, 30, "15s")
         storm.wait_until(lambda: _granted(api, janus_ns, crs), 120, "every grant Active")
         _applied_once(api, janus_ns, namespace, crs)
         expiry = storm.expires_at(api, janus_ns, crs)
@@ -141,7 +146,7 @@ def test_controller_killed_during_200_grant_expiry(cluster: LocalCluster, tmp_pa
     create_namespace(api, unique_ns)
     ctl = ControllerProcess(tmp_path, cluster, janus_ns, clusters=["central"]).start()
     try:
-        crs = storm.create_many(api, janus_ns, unique_ns, 200, "50s")
+        crs = storm.create_many(api, janus_ns, unique_ns, 200, "25s")
         storm.wait_until(lambda: _granted(api, janus_ns, crs), 150, "every grant Active")
         _applied_once(api, janus_ns, unique_ns, crs)
         expiry = storm.expires_at(api, janus_ns, crs)

@@ -30,7 +30,7 @@ from tests.integration.controller_env import prepare_central, wait_for
 
 pytestmark = pytest.mark.k8s_real
 
-MERGES = 12
+MERGES = 8
 # Every merge granted within this many seconds of the receiver being back (leases of the
 # killed process run out after LEASE_SECONDS; each merge then costs its GitHub calls again).
 GRANTED_BOUND = 90.0
@@ -83,7 +83,7 @@ def _loop(sim_fixture: tuple[Any, int, str], cluster: Any, tmp_path: Path,
 
 def test_receiver_killed_with_deliveries_in_flight(sim: tuple[Any, int, str], cluster: Any,
                                                    tmp_path: Path) -> None:
-    """Promise: no grant lost, nothing applied twice. 12 merges are delivered (and stored);
+    """Promise: no grant lost, nothing applied twice. 8 merges are delivered (and stored);
     the receiver is SIGKILLed as soon as the first AccessRequest appears, with the rest stored
     or in hand, and started again on the same store: every merge is granted exactly once
     (one AccessRequest, one verdict comment) within GRANTED_BOUND seconds."""
@@ -162,7 +162,7 @@ class WebLoad:
 def test_postgres_restarted_under_load(sim: tuple[Any, int, str], cluster: Any,
                                        own_postgres: LocalPostgres, tmp_path: Path) -> None:
     """Promise: nothing lost, nothing applied twice, both stores work again without a restart
-    of their own. PostgreSQL is restarted while 12 merges flow through a receiver whose
+    of their own. PostgreSQL is restarted while 8 merges flow through a receiver whose
     delivery store is on it and while the web app's stores are written: every merge is
     granted exactly once, every write the web stores acknowledged is still there, and both
     write again within seconds of the server being back."""
