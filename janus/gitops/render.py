@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from janus.model import format_duration
+from janus.policy.break_glass import describe as describe_break_glass
 from janus.resource import AccessRequestView, standing
 
 
@@ -51,8 +52,10 @@ def plan_comment(files: list[Any], problems: list[str], outside: list[str],
             f"- requester **{request.requester}**, cluster **{request.cluster}**, namespace "
             f"**{request.namespace}**, role **{request.role}**, for "
             f"**{format_duration(request.duration)}**",
-            f"- policy **{decision.policy}**; needs {decision.approval.describe()}, each also a "
-            "code owner of the file, on the final commit",
+            *([f"- ⚠ **{describe_break_glass(decision.policy, decision.break_glass)}**"]
+              if decision.break_glass is not None and decision.policy else
+              [f"- policy **{decision.policy}**; needs {decision.approval.describe()}, each also "
+               "a code owner of the file, on the final commit"]),
             *([f"- approvals so far on `{head_sha[:12]}`: {(tallies or {})[judged.path]}"]
               if judged.path in (tallies or {}) else []),
             "",
