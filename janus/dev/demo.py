@@ -631,8 +631,8 @@ Try it:
      command below). Janus merges the pull request itself and grants at once; the pull request
      shows a BREAK-GLASS comment mentioning the payments leads, and a review issue opens,
      assigned to bob and carol. bob acknowledges it (alice cannot acknowledge her own):
-       curl -H "Authorization: token $(cat {env.state_dir / 'tokens' / 'bob'})" \
-         -d '{{"body": "/janus ack checked with alice: restart only"}}' \
+       curl -H "Authorization: token $(cat {env.state_dir / 'tokens' / 'bob'})" \\
+         -d '{{"body": "/janus ack checked with alice: restart only"}}' \\
          {env.urls['github']}/repos/acme/access/issues/<issue number>/comments
 
 The same request from the command line (token files for each demo user are in
