@@ -219,7 +219,7 @@ def _end_events(g: GrantFacts) -> list[Event]:
         end = entry.end
         who = f" by {end.by}" if end.by else ""
         via = f" (via {end.via})" if end.via else ""
-        events.append(Event(_time(end.at), "ended", f"Ended: {end.how}{who}{via}",
+        events.append(Event(_time(end.at), "ended", f"Ended: {end.how.capitalize()}{who}{via}",
                             end.reason or end.message or "", grant=g.name))
     elif view is not None and view.ended:
         ending = ending_of(view)
@@ -230,8 +230,9 @@ def _end_events(g: GrantFacts) -> list[Event]:
             events.append(Event(_utc(at), "ended", f"Ended: {ending.text}", grant=g.name))
     elif view is None and past is not None and past.outcome != "active":
         who = f" by {past.ended_by}" if past.ended_by else ""
-        events.append(Event(_utc(past.ended_at), "ended", f"Ended: {past.outcome}{who}",
-                            past.end_reason or "", grant=g.name))
+        events.append(Event(_utc(past.ended_at), "ended",
+                            f"Ended: {past.outcome.capitalize()}{who}", past.end_reason or "",
+                            grant=g.name))
     return events
 
 

@@ -142,7 +142,7 @@ def test_the_ledger_entry_gives_extensions_sessions_and_the_recorded_end() -> No
     assert events[2].link == "/admin/sessions/12"       # listed once, from the database
     assert events[4].text == "Terminal session by alice on api-1/app" and events[4].link is None
     assert events[4].detail == "not closed"
-    assert events[5].text == "Ended: expired"
+    assert events[5].text == "Ended: Expired"
 
 
 def test_an_ended_grant_known_only_from_the_ledger_summary() -> None:
@@ -153,7 +153,7 @@ def test_an_ended_grant_known_only_from_the_ledger_summary() -> None:
     events = build_timeline(None, [GrantFacts("g", past=past)], is_admin=False).events
     assert [(e.kind, e.text, e.detail) for e in events] == [
         ("granted", "Granted: Active", "prod/payments (pod-exec)"),
-        ("ended", "Ended: revoked by root", "INC-42 closed")]
+        ("ended", "Ended: Revoked by root", "INC-42 closed")]
 
 
 def test_an_open_pr_without_grants_and_a_closed_one() -> None:
