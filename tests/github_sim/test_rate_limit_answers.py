@@ -69,8 +69,8 @@ def test_secondary_limit_answers_with_retry_after_and_requests_remaining(
 
 def test_a_permission_403_is_not_a_rate_limit(scene: Scene) -> None:
     app_jwt_only = scene.gh("bob")
-    with pytest.raises(GithubException) as refused:  # an App-JWT route with a user token
-        app_jwt_only.get_repo(scene.repo).get_hooks()[0]  # noqa: B018
+    with pytest.raises(GithubException) as refused:  # hooks are for admins; bob writes
+        app_jwt_only.get_repo(scene.repo).get_hooks()[0]
     assert refused.value.status in (403, 404) and ratelimit.classify(refused.value) is None
     denied = GithubException(403, {"message": "Resource not accessible by integration"},
                              {"x-ratelimit-remaining": "4999", "x-ratelimit-reset": "1"})
