@@ -1,0 +1,211 @@
+"""Merge benchmark: GitHub API calls per merge and merge → Active, REST-only beside GraphQL.
+
+    .venv/bin/python bench/merge.py [--prs 20] [--deliveries 1000] [--workers 4]
+
+The GitHub simulator runs in a process of its own (bench/sim_process.py), never in the
+receiver's. In one run, for each way merge verification reads GitHub (``rest``: one request
+per question, Janus before GraphQL — the baseline; ``graphql``: janus/gitops/graphql_source.py),
+in a fresh repository with its own App installation:
+
+1. *API calls per merge*: every request the receiver's App makes to the simulator (counted by
+   the simulator, REST and GraphQL alike) while PRS approved PRs are merged one at a time and
+   turned into AccessRequests, divided by PRS; and the calls of the verification alone
+   (``verify_merge`` run again on one merged PR).
+2. *Merge → Active, one at a time*: from the merge call returning to phase Active (seen by a
+   watch), the next merge after the previous grant is Active. p50/p99.
+3. *Merges/s back to back*: PRS merges as fast as the simulator takes them; throughput.
+
+Then once: *webhook ack under a burst* — DELIVERIES signed deliveries POSTed by 32 clients at
+once to the receiver (bench/webhook.py's burst), ack p50/p99.
+The whole loop is real: signed webhook over HTTP → receiver → verification against the
+simulator's API → CR on the local kube-apiserver → ``janus controller`` (subprocess).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from kubernetes import client  # noqa: E402
+from sim_process import SimProcess  # noqa: E402
+
+from janus.dev.controlplane import LocalCluster  # noqa: E402
+from janus.gitops import sources, verify  # noqa: E402
+from janus.gitops.client import connect  # noqa: E402
+from janus.gitops.crs import AccessRequests  # noqa: E402
+from janus.gitops.membership import GitHubMembership  # noqa: E402
+from tests.gitops import harness  # noqa: E402
+from tests.integration.controller_env import ControllerProcess, prepare_central  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_webhook", ROOT / "bench" / "webhook.py")
+assert _spec is not None and _spec.loader is not None
+webhook = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(webhook)
+
+MODES = ("rest", "graphql")
+
+
+def calls_of(sim: SimProcess, login: str) -> int:
+    """Requests the simulator has counted for *login* (an App's bot: its installation)."""
+    return int((sim.attr("app.rate_limits.used") or {}).get(login, 0))
+
+
+def verify_calls(bed: harness.Bed, number: int) -> tuple[int, int]:
+    """(API calls, GraphQL queries) of ``verify_merge`` alone on merged PR *number*."""
+    gh = connect(bed.settings())
+    repo = gh.get_repo(bed.repo)
+    pull = repo.get_pull(number)
+    # Count this client's own requests (REST and GraphQL), nothing else hitting the simulator.
+    sent = [0]
+    encode = gh.requester._Requester__requestEncode  # type: ignore[attr-defined]
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return encode(*args, **kwargs)
+
+    gh.requester._Requester__requestEncode = counted  # type: ignore[attr-defined]
+    def membership_for(policy_set, codeowners):  # what GitOps.membership_for builds
+        return GitHubMembership(gh, sources.teams_named(policy_set, codeowners))
+
+    ctx = verify.Context(repo, pull, repo.default_branch, bed.bot, membership_for)
+    verdict = verify.verify_merge(ctx)
+    if verdict.failure is not None:
+        raise RuntimeError(f"verification refused: {verdict.failure}")
+    queries = getattr(ctx.source, "queries", 0)
+    return sent[0], queries
+
+
+def run_mode(mode: str, sim: SimProcess, crs: AccessRequests, active: Any,
+             namespace: str, workdir: Path, secret: bytes, prs: int, workers: int) -> dict:
+    verify.MERGE_API = mode
+    app_id, key, bot = webhook.sim_app(sim, f"merge {mode}")
+    bed = harness.Bed(sim, app_id, key, bot)
+    bed.repo = harness.new_repo(sim)
+    bed.installation_id = sim.install_app(app_id, bed.repo)
+    phase_dir = workdir / mode
+    phase_dir.mkdir()
+    receiver = webhook.make_receiver(sim, bed, crs, phase_dir, secret, workers)
+    sim.add_webhook(bed.repo, receiver.url, secret.decode(), events=["*"])
+    sim.set_delivery_mode("background")
+    try:
+        spaced = webhook.open_approved(sim, bed, prs, namespace)
+        burst = webhook.open_approved(sim, bed, prs, namespace)
+        # The check runs and plan comments of the PRs just opened are not part of the figures.
+        sim.wait_for_deliveries(300)
+        receiver.pool.wait_idle(600)
+        before = calls_of(sim, bot)
+        one = webhook.bench_merges(sim, bed, active, spaced, spaced=True)
+        sim.wait_for_deliveries(300)
+        receiver.pool.wait_idle(600)
+        per_merge = (calls_of(sim, bot) - before) / max(1, len(spaced))
+        back = webhook.bench_merges(sim, bed, active, burst, spaced=False)
+        sim.wait_for_deliveries(300)
+        receiver.pool.wait_idle(600)
+    finally:
+        sim.set_delivery_mode("sync")
+        receiver.stop()
+    verification, queries = verify_calls(bed, next(iter(spaced.values())))
+    return {"per_merge": per_merge, "verify": verification, "queries": queries,
+            "one": one, "back": back}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prs", type=int, default=20)
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="janus-bench-merge-"))
+    secret = secrets.token_hex(20).encode()
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"load at start: {load}", flush=True)
+    print("starting the local control plane and the GitHub simulator (own process) ...",
+          flush=True)
+    cluster = LocalCluster.start("bench-merge")
+    results: dict[str, dict] = {}
+    try:
+        with SimProcess() as sim:
+            print(f"simulator pid {sim.pid} (this process: receiver and benchmark)", flush=True)
+            harness.setup_people(sim)
+            api = cluster.admin_client()
+            janus_ns = prepare_central(cluster)
+            crs = AccessRequests(api, janus_ns)
+            namespace = f"payments-{uuid.uuid4().hex[:6]}"
+            client.CoreV1Api(api).create_namespace(
+                client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+            controller = ControllerProcess(workdir / "ctl", cluster, janus_ns,
+                                           clusters=["prod", "staging"],
+                                           central_name="prod").start()
+            active = webhook.ActiveWatch(api, janus_ns)
+            try:
+                for mode in MODES:
+                    print(f"\n[{mode}] {args.prs} merges one at a time, then {args.prs} "
+                          "back to back ...", flush=True)
+                    started = time.perf_counter()
+                    results[mode] = run_mode(mode, sim, crs, active, namespace, workdir,
+                                             secret, args.prs, args.workers)
+                    print(f"[{mode}] done in {time.perf_counter() - started:.0f} s",
+                          flush=True)
+            finally:
+                active.stop()
+                controller.stop()
+            verify.MERGE_API = "graphql"
+            app_id, key, bot = webhook.sim_app(sim, "burst")
+            bed = harness.Bed(sim, app_id, key, bot)
+            bed.repo = harness.new_repo(sim)
+            bed.installation_id = sim.install_app(app_id, bed.repo)
+            (workdir / "burst").mkdir()
+            receiver = webhook.make_receiver(sim, bed, crs, workdir / "burst", secret,
+                                             args.workers)
+            try:
+                burst = webhook.bench_burst(receiver, bed.repo, secret, args.deliveries,
+                                            args.concurrency)
+            finally:
+                receiver.stop()
+    finally:
+        cluster.stop()
+
+    rest, gql = results["rest"], results["graphql"]
+    rows = [
+        ("API calls per merge (whole handling)", f"{rest['per_merge']:.1f}",
+         f"{gql['per_merge']:.1f}"),
+        ("API calls of the verification alone", str(rest["verify"]),
+         f"{gql['verify']} ({gql['queries']} GraphQL)"),
+        ("merge → Active p50, one at a time", webhook.ms(rest["one"]["p50"]),
+         webhook.ms(gql["one"]["p50"])),
+        ("merge → Active p99, one at a time", webhook.ms(rest["one"]["p99"]),
+         webhook.ms(gql["one"]["p99"])),
+        ("merges/s back to back", f"{rest['back']['merges_per_s']:.2f}",
+         f"{gql['back']['merges_per_s']:.2f}"),
+        ("merge → Active p99, back to back", webhook.ms(rest["back"]["p99"]),
+         webhook.ms(gql["back"]["p99"])),
+        ("reached Active", f"{rest['one']['active'] + rest['back']['active']}/{2 * args.prs}",
+         f"{gql['one']['active'] + gql['back']['active']}/{2 * args.prs}"),
+    ]
+    print(f"\n{'':42} {'REST only (before)':>20} {'GraphQL (after)':>22}")
+    for label, before, after in rows:
+        print(f"{label:42} {before:>20} {after:>22}")
+    print(f"\nwebhook burst: {burst['accepted']}/{burst['deliveries']} acknowledged by "
+          f"{args.concurrency} clients; ack p50 {webhook.ms(burst['ack_p50'])}, "
+          f"p99 {webhook.ms(burst['ack_p99'])}, max {webhook.ms(burst['ack_max'])}; "
+          f"drained after {burst['drained_s']:.2f} s")
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"load at end: {load}")
+
+
+if __name__ == "__main__":
+    main()
