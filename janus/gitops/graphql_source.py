@@ -19,8 +19,10 @@ Where GraphQL cannot answer, REST still does (and only then):
 * **which files one commit changes** — GraphQL's ``Commit`` has no file list. Each commit's
   root tree is compared with its parent's instead (git ids are content hashes: equal ids,
   equal content), which proves a commit touches nothing outside ``requests/`` in the same
-  query. Only when a commit *does* change something outside are its files listed over REST,
-  to name them in the refusal.
+  query. Only when a commit *does* change something outside, or changes more files than a
+  request PR may (``changedFilesIfAvailable``, null when GitHub cannot count), are the
+  commits' files listed over REST: to name them in the refusal, and to keep the per-commit
+  file limit of ``within-list-limits`` exactly as it was.
 * **the previous path of a renamed or copied file** — ``PullRequestChangedFile`` has only the
   new path; a PR with a rename lists its files over REST.
 * **who committed a commit of a PR Janus opened** — GraphQL's ``GitActor.user`` is a ``User``
@@ -73,7 +75,7 @@ _RATE = "rateLimit { cost remaining resetAt }"
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 _ENTRIES = "tree { entries { name type oid mode } }"
 _FILES = f"totalCount {_PAGE_INFO} nodes {{ path changeType }}"
-_COMMITS = (f"totalCount {_PAGE_INFO} nodes {{ commit {{ oid {_ENTRIES} "
+_COMMITS = (f"totalCount {_PAGE_INFO} nodes {{ commit {{ oid changedFilesIfAvailable {_ENTRIES} "
             f"parents(first: 1) {{ nodes {{ oid {_ENTRIES} }} }} }} }}")
 _REVIEWS = (f"totalCount {_PAGE_INFO} nodes {{ author {{ __typename login }} state "
             "commit { oid } submittedAt authorCanPushToRepository }")
@@ -192,6 +194,13 @@ def _root_changes(commit: dict[str, Any]) -> set[str]:
     mine = entries(commit)
     theirs = entries(parents[0]) if parents else set()
     return {e[0] for e in mine ^ theirs}
+
+
+def _too_many_files(commit: dict[str, Any], max_files: int) -> bool:
+    """More than *max_files* changed, or GitHub could not say (``changedFilesIfAvailable``
+    is null when it times out computing it)."""
+    count = commit.get("changedFilesIfAvailable")
+    return count is None or count > max_files
 
 
 def pull_facts(pr: dict[str, Any]) -> PullFacts:
@@ -319,8 +328,10 @@ class GraphQLSource:
 
     def commit_files(self, max_files: int) -> list[CommitFiles]:
         commits = [n["commit"] for n in self._pull()["commits"]["nodes"]]
-        if any(_root_changes(c) for c in commits):
-            # Something outside requests/ changed in some commit: name the files (REST).
+        if any(_root_changes(c) or _too_many_files(c, max_files) for c in commits):
+            # Something outside requests/ changed in some commit, or a commit changes more
+            # files than a request PR may (or GitHub could not count them): list the files
+            # over REST, to name them and to apply the same per-commit limit as ever.
             return rest_commit_files(self._rest_pull, max_files)
         return [CommitFiles(c["oid"], ()) for c in commits]
 

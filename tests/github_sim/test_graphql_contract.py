@@ -52,8 +52,9 @@ def test_janus_merge_query_answers_from_state(scene: Scene) -> None:
     assert pr["mergeCommit"]["parents"]["nodes"][0]["oid"] == \
         scene.repo_as("root").get_commit(merge).parents[0].sha
     assert gq.changed_files(pr["files"]["nodes"])[0].filename == "requests/prod/payments/a.yaml"
-    # Each commit's root tree against its parent's: only requests/ moved.
+    # Each commit's root tree against its parent's: only requests/ moved; one file each.
     assert all(not gq._root_changes(n["commit"]) for n in pr["commits"]["nodes"])
+    assert [n["commit"]["changedFilesIfAvailable"] for n in pr["commits"]["nodes"]] == [1, 1]
     reviews = gq.reviews_of(pr["reviews"]["nodes"])
     assert [(r.user, r.state) for r in reviews] == [("mallory", "COMMENTED"), ("bob", "APPROVED")]
     assert all(r.commit_id == rest.head.sha for r in reviews)

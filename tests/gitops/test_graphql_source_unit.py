@@ -166,3 +166,10 @@ def test_the_rate_limit_of_each_answer_is_kept() -> None:
     src.query("JanusMerge", "q", {})
     assert src.rate_limit == {"cost": 1, "remaining": 4321, "resetAt": "2026-11-30T05:00:00Z"}
     assert src.queries == 1
+
+
+def test_a_commit_over_the_file_limit_or_uncounted_is_listed_over_rest() -> None:
+    # The per-commit limit of within-list-limits stays REST's: such a commit is listed there.
+    assert not gq._too_many_files({"changedFilesIfAvailable": 300}, 300)
+    assert gq._too_many_files({"changedFilesIfAvailable": 301}, 300)
+    assert gq._too_many_files({"changedFilesIfAvailable": None}, 300)  # GitHub timed out

@@ -169,6 +169,25 @@ class GitRepo:
     def read_blob(self, sha: str) -> bytes:
         return self._git("cat-file", "blob", sha)
 
+    def changed_file_counts(self, commits: dict[str, str | None]) -> dict[str, int]:
+        """commit -> how many files it changes against its first parent (*commits* maps each
+        to that parent, None for a root commit), with rename detection as :meth:`diff`: one
+        ``git diff-tree --stdin`` for all of them."""
+        if not commits:
+            return {}
+        lines = "".join(f"{sha} {parent}\n" if parent else f"{sha}\n"
+                        for sha, parent in commits.items())
+        out = self._git("diff-tree", "-r", "-M", "--root", "--name-only", "-z", "--stdin",
+                        stdin=lines.encode())
+        counts = dict.fromkeys(commits, 0)
+        current: str | None = None
+        for field in out.decode("utf-8", errors="replace").split("\0"):
+            if field in counts:
+                current = field
+            elif field and current is not None:
+                counts[current] += 1
+        return counts
+
     def read_objects(self, shas: list[str]) -> dict[str, tuple[str, bytes]]:
         """sha -> (type, raw content) of many objects with one ``git cat-file --batch`` (the
         GraphQL endpoint reads a page of 100 commits and their trees at once)."""

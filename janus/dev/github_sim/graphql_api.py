@@ -248,6 +248,7 @@ class _Resolver:
         self.world = world
         self.login = login
         self.rate = rate
+        self._file_counts: dict[str, int] = {}
 
     def root(self) -> dict[str, Any]:
         return {"repository": self.repository, "organization": self.organization,
@@ -407,6 +408,8 @@ class _Resolver:
         parents = [i.parents[0] for i in infos.values() if i.parents]
         infos |= _parsed(repo.git, parents, "commit")
         _parsed(repo.git, [i.tree for i in infos.values()], "tree")
+        self._file_counts |= repo.git.changed_file_counts(
+            {s: (infos[s].parents[0] if infos[s].parents else None) for s in shas if s in infos})
         return [self.commit(repo, s) for s in shas]
 
     def commit(self, repo: Repo, sha: str) -> dict[str, Any]:
@@ -428,7 +431,14 @@ class _Resolver:
             "state": "VALID", "email": "noreply@github.com", "payload": "", "signature": "",
             "keyId": "B5690EEEBB952194", "signer": None,
         }
+        def changed_files(info_: Any) -> int:
+            if sha not in self._file_counts:
+                parent = info.parents[0] if info.parents else None
+                self._file_counts |= repo.git.changed_file_counts({sha: parent})
+            return self._file_counts[sha]
+
         return {"__typename": "Commit", "oid": sha, "id": f"C_{sha[:16]}",
+                "changedFilesIfAvailable": changed_files,
                 "abbreviatedOid": sha[:7], "message": info.message,
                 "tree": self.tree(repo, info.tree), "parents": parents,
                 "author": git_actor(info.author), "committer": git_actor(info.committer),
