@@ -32,28 +32,30 @@ def test_break_glass_merged_granted_recorded_reviewed_through_deliveries(main_lo
     name = request_name()
     text = request_yaml(name, duration="30m").replace("spec:\n", "spec:\n  breakGlass: true\n", 1)
     number = open_request_pr(loop.sim, loop.repo, name, files={request_path(name): text})
-    wait_for(lambda: loop.sim.pull(loop.repo, number)["merged"], 30, "Janus merging it")
+    wait_for(lambda: loop.sim.pull(loop.repo, number)["merged"], 60, "Janus merging it")
     pull = loop.sim.pull(loop.repo, number)
     assert pull["merged_by"]["login"] == loop.bed.bot
     cr = wait_for(lambda: loop.crs.get(cr_name(name)), 30, "the break-glass grant")
     assert cr.meta.labels.get(names.LABEL_BREAK_GLASS) == "true"
     entry = loop.wait_entry(loop.entry_path(number, name), lambda e: True, "the ledger entry")
     assert entry.merge.approvers == ()
-    loop.settle()
-    [review] = [i for i in _repo(loop).get_issues(state="all",
-                                                  labels=[break_glass.LABEL_REVIEW])
+
+    def reviews() -> list:
+        return [i for i in _repo(loop).get_issues(state="all", labels=[break_glass.LABEL_REVIEW])
                 if f"PR #{number}" in i.title]
+
+    [review] = wait_for(reviews, 60, "the review issue")
     assert sorted(a.login for a in review.assignees) == ["bob", "carol", "rita"]
 
     loop.sim.comment(loop.repo, review.number, "alice", "/janus ack all fine, it was me")
-    loop.settle()
-    assert any("can never acknowledge their own" in c.body
-               for c in _repo(loop).get_issue(review.number).get_comments())
+    wait_for(lambda: any("can never acknowledge their own" in c.body
+                         for c in _repo(loop).get_issue(review.number).get_comments()),
+             60, "the refusal of alice's own ack")
     assert _repo(loop).get_issue(review.number).state == "open"
     loop.sim.comment(loop.repo, review.number, "carol",
                      "/janus ack checked with alice: INC-1234 restart only")
-    loop.settle()
-    assert _repo(loop).get_issue(review.number).state == "closed"
+    wait_for(lambda: _repo(loop).get_issue(review.number).state == "closed", 60,
+             "carol's ack closing the review")
 
 
 def test_break_glass_grant_goes_active_through_the_real_controller(loop, cluster,
@@ -73,8 +75,7 @@ def test_break_glass_grant_goes_active_through_the_real_controller(loop, cluster
             "spec:\n", "spec:\n  breakGlass: true\n", 1)
         number = open_request_pr(sim, repo, name, namespace=namespace,
                                  files={request_path(name, namespace=namespace): text})
-        loop.settle()
-        loop.settle()
+        wait_for(lambda: sim.pull(repo, number)["merged"], 60, "Janus merging it")
         assert sim.pull(repo, number)["merged_by"]["login"] == loop.bed.bot
         name_cr = cr_name(name, namespace=namespace)
         cr = wait_phase(api, loop.janus_ns, name_cr, "Active", timeout=60)
