@@ -4,7 +4,8 @@ environment variable is set; the Helm chart sets none of them, so a deployment n
 * ``JANUS_TEST_CRASH_AFTER=<step>``: the controller process exits at once (``os._exit(137)``, as a
   SIGKILL would) right after that step of a grant. Steps: ``serviceaccount``, ``rolebinding``,
   ``token``, ``secret`` (grant), ``cleanup`` (objects deleted, phase not yet written). The
-  crash-safety tests use it to prove that a restart converges without orphans.
+  crash-safety tests use it to prove that a restart converges without orphans. The receiver has
+  one step, ``merge-comment``: a merge's AccessRequests are written, its comment not yet posted.
 * ``JANUS_TEST_MIN_DURATION=<duration>`` (e.g. ``1s``): the controller lowers the policy's
   ``duration.min`` to it. ``JanusConfig`` rightly refuses a minimum below the 10-minute token
   minimum, but the expiry tests and the grant benchmark need grants of seconds.
@@ -25,6 +26,7 @@ MIN_DURATION_ENV = "JANUS_TEST_MIN_DURATION"
 DELIVERY_DELAY_ENV = "JANUS_TEST_DELIVERY_DELAY"
 
 CRASH_STEPS = ("serviceaccount", "rolebinding", "token", "secret", "cleanup")
+RECEIVER_CRASH_STEPS = ("merge-comment",)
 
 
 def crash_point(step: str) -> None:

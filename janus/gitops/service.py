@@ -19,7 +19,7 @@ from github import Github
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
-from janus import names
+from janus import names, testhooks
 from janus.gitops import break_glass, comments, render, sources
 from janus.gitops.crs import AccessRequests
 from janus.gitops.membership import GitHubMembership
@@ -251,6 +251,7 @@ class GitOps:
             verdict.merge_commit, outcomes,
             None if failure is None else (failure.step, failure.summary, failure.details),
         )
+        testhooks.crash_point("merge-comment")  # tests only: die between the CRs and the comment
         comments.upsert(pull, f"merge:{verdict.merge_commit or pull.number}", body,
                         author=self.janus_login, edit=False)
 
