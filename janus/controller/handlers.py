@@ -49,7 +49,10 @@ FINALIZER = "janus.dev/cleanup"  # kopf's finalizer, renamed (see runtime.config
 ECHO_WAIT = 0.5    # seconds to let the watch show our own write before reading the CR afresh
 FINALIZER_WAIT = 10.0  # act without kopf's finalizer if it has not appeared by then
 IDLE_RECHECK = 3600.0  # a live grant with nothing due is still looked at once an hour
-WORKERS = kube.POOL_SIZE  # passes in flight: each holds at most a few API threads
+# Passes in flight. More than the API threads (kube.POOL_SIZE): a pass holds up to three of
+# them at once, and with thousands due together every grant's deletes should be queued for the
+# threads before the status writes of the first ones (access removed first, phase after).
+WORKERS = 4 * kube.POOL_SIZE
 STOP_GRACE = 30.0
 PAUSED_RECHECK = 1.0  # paused by peering: look again after this (the gate may lag kopf)
 
