@@ -5,7 +5,8 @@
 The GitHub simulator runs in a process of its own (bench/sim_process.py), never in the
 receiver's. In one run, for each way merge verification reads GitHub (``rest``: one request
 per question, Janus before GraphQL — the baseline; ``graphql``: janus/gitops/graphql_source.py),
-in a fresh repository with its own App installation:
+in rounds interleaved REST, GraphQL, GraphQL, REST (PRS/2 merges each, so a load that drifts
+during the run weighs on both alike), each in a fresh repository with its own App installation:
 
 1. *API calls per merge*: every request the receiver's App makes to the simulator (counted by
    the simulator, REST and GraphQL alike) while PRS approved PRs are merged one at a time and
@@ -87,14 +88,31 @@ def verify_calls(bed: harness.Bed, number: int) -> tuple[int, int]:
     return sent[0], queries
 
 
+def timed_merges(sim: SimProcess, bed: harness.Bed, active: Any, numbers: dict[str, int], *,
+                 spaced: bool) -> tuple[list[float], float, int]:
+    """(merge → Active latencies, seconds from the first merge to the last Active, merges):
+    bench/webhook.py's measurement, keeping the raw latencies so rounds can be pooled."""
+    merged_at: dict[str, float] = {}
+    began = time.perf_counter()
+    for name, number in numbers.items():
+        sim.merge(bed.repo, number, actor="root")
+        merged_at[name] = time.perf_counter()
+        if spaced:
+            active.wait([name], 120)
+    active.wait(list(numbers), 900)
+    done = [n for n in numbers if n in active.seen]
+    elapsed = max(active.seen[n] for n in done) - began if done else float("nan")
+    return [active.seen[n] - merged_at[n] for n in done], elapsed, len(numbers)
+
+
 def run_mode(mode: str, sim: SimProcess, crs: AccessRequests, active: Any,
              namespace: str, workdir: Path, secret: bytes, prs: int, workers: int) -> dict:
     verify.MERGE_API = mode
-    app_id, key, bot = webhook.sim_app(sim, f"merge {mode}")
+    app_id, key, bot = webhook.sim_app(sim, f"merge {mode} {uuid.uuid4().hex[:6]}")
     bed = harness.Bed(sim, app_id, key, bot)
     bed.repo = harness.new_repo(sim)
     bed.installation_id = sim.install_app(app_id, bed.repo)
-    phase_dir = workdir / mode
+    phase_dir = workdir / f"{mode}-{uuid.uuid4().hex[:6]}"
     phase_dir.mkdir()
     receiver = webhook.make_receiver(sim, bed, crs, phase_dir, secret, workers)
     sim.add_webhook(bed.repo, receiver.url, secret.decode(), events=["*"])
@@ -106,24 +124,41 @@ def run_mode(mode: str, sim: SimProcess, crs: AccessRequests, active: Any,
         sim.wait_for_deliveries(300)
         receiver.pool.wait_idle(600)
         before = calls_of(sim, bot)
-        one = webhook.bench_merges(sim, bed, active, spaced, spaced=True)
+        one = timed_merges(sim, bed, active, spaced, spaced=True)
         sim.wait_for_deliveries(300)
         receiver.pool.wait_idle(600)
-        per_merge = (calls_of(sim, bot) - before) / max(1, len(spaced))
-        back = webhook.bench_merges(sim, bed, active, burst, spaced=False)
+        calls = calls_of(sim, bot) - before
+        back = timed_merges(sim, bed, active, burst, spaced=False)
         sim.wait_for_deliveries(300)
         receiver.pool.wait_idle(600)
     finally:
         sim.set_delivery_mode("sync")
         receiver.stop()
     verification, queries = verify_calls(bed, next(iter(spaced.values())))
-    return {"per_merge": per_merge, "verify": verification, "queries": queries,
+    return {"calls": calls, "merged": len(spaced), "verify": verification, "queries": queries,
             "one": one, "back": back}
+
+
+def pooled(rounds: list[dict]) -> dict:
+    """One mode's rounds together: latencies pooled, throughput over all back-to-back time."""
+    one = [x for r in rounds for x in r["one"][0]]
+    back = [x for r in rounds for x in r["back"][0]]
+    return {
+        "per_merge": sum(r["calls"] for r in rounds) / sum(r["merged"] for r in rounds),
+        "verify": max(r["verify"] for r in rounds), "queries": max(r["queries"] for r in rounds),
+        "one": {"p50": webhook.pct(one, 50), "p99": webhook.pct(one, 99),
+                "active": len(one)},
+        "back": {"p99": webhook.pct(back, 99), "active": len(back),
+                 "merges_per_s": sum(r["back"][2] for r in rounds)
+                 / sum(r["back"][1] for r in rounds)},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--prs", type=int, default=20)
+    parser.add_argument("--prs", type=int, default=20,
+                        help="merges per mode for each of the two measurements (split in "
+                             "two rounds, modes interleaved REST, GraphQL, GraphQL, REST)")
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
@@ -136,7 +171,8 @@ def main() -> None:
     print("starting the local control plane and the GitHub simulator (own process) ...",
           flush=True)
     cluster = LocalCluster.start("bench-merge")
-    results: dict[str, dict] = {}
+    rounds: dict[str, list[dict]] = {mode: [] for mode in MODES}
+    half = max(1, args.prs // 2)
     try:
         with SimProcess() as sim:
             print(f"simulator pid {sim.pid} (this process: receiver and benchmark)", flush=True)
@@ -152,12 +188,14 @@ def main() -> None:
                                            central_name="prod").start()
             active = webhook.ActiveWatch(api, janus_ns)
             try:
-                for mode in MODES:
-                    print(f"\n[{mode}] {args.prs} merges one at a time, then {args.prs} "
+                # Interleaved so a load that drifts during the run (a shared machine) weighs
+                # on both modes alike.
+                for mode in ("rest", "graphql", "graphql", "rest"):
+                    print(f"\n[{mode}] {half} merges one at a time, then {half} "
                           "back to back ...", flush=True)
                     started = time.perf_counter()
-                    results[mode] = run_mode(mode, sim, crs, active, namespace, workdir,
-                                             secret, args.prs, args.workers)
+                    rounds[mode].append(run_mode(mode, sim, crs, active, namespace, workdir,
+                                                 secret, half, args.workers))
                     print(f"[{mode}] done in {time.perf_counter() - started:.0f} s",
                           flush=True)
             finally:
@@ -179,7 +217,7 @@ def main() -> None:
     finally:
         cluster.stop()
 
-    rest, gql = results["rest"], results["graphql"]
+    rest, gql = pooled(rounds["rest"]), pooled(rounds["graphql"])
     rows = [
         ("API calls per merge (whole handling)", f"{rest['per_merge']:.1f}",
          f"{gql['per_merge']:.1f}"),
@@ -193,8 +231,8 @@ def main() -> None:
          f"{gql['back']['merges_per_s']:.2f}"),
         ("merge → Active p99, back to back", webhook.ms(rest["back"]["p99"]),
          webhook.ms(gql["back"]["p99"])),
-        ("reached Active", f"{rest['one']['active'] + rest['back']['active']}/{2 * args.prs}",
-         f"{gql['one']['active'] + gql['back']['active']}/{2 * args.prs}"),
+        ("reached Active", f"{rest['one']['active'] + rest['back']['active']}/{4 * half}",
+         f"{gql['one']['active'] + gql['back']['active']}/{4 * half}"),
     ]
     print(f"\n{'':42} {'REST only (before)':>20} {'GraphQL (after)':>22}")
     for label, before, after in rows:
