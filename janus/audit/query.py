@@ -214,7 +214,7 @@ def end_at_of(data: bytes) -> str | None:
 
 
 def _entry_blobs(entry: ledger.Entry) -> set[str]:
-    return {entry.request.blob_sha, *(e.blob_sha for e in entry.extensions)}
+    return {b for b in (entry.request.blob_sha, *(e.blob_sha for e in entry.extensions)) if b}
 
 
 # -- reading the clone ------------------------------------------------------------------------

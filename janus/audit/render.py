@@ -22,7 +22,27 @@ FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("kind", "state", "requester", "cluster", "namespace", "role", "from", "until",
                "expires_at", "ended_by", "end_reason", "end_via", "approvers", "merged_by",
                "pull_request", "merge_commit", "reason", "ticket", "extensions", "sessions",
-               "request_path", "ledger_entry")
+               "request_path", "ledger_entry", "break_glass")
+
+
+def break_glass_text(entry: ledger.Entry) -> str:
+    """``pull-request``, or ``outage by root: <reason>``, then the review's state: ``review
+    #12 acknowledged by bob`` / ``overdue`` / ``due <time>`` ("" for a grant that was not
+    break-glass)."""
+    bg = entry.break_glass
+    if bg is None:
+        return ""
+    text = bg.via if bg.via != "outage" else f"outage by {bg.by or '?'}: {bg.reason or ''}"
+    review = f"review #{bg.review_issue}" if bg.review_issue else "review"
+    if bg.acknowledged is not None:
+        text += f"; {review} acknowledged by {bg.acknowledged.by} at {bg.acknowledged.at}"
+        if bg.overdue_at is not None:
+            text += " (late)"
+    elif bg.overdue_at is not None:
+        text += f"; {review} OVERDUE since {bg.overdue_at}"
+    elif bg.review_due is not None:
+        text += f"; {review} due {bg.review_due}"
+    return text
 
 
 def row_fields(row: Row) -> dict[str, Any]:
@@ -37,7 +57,7 @@ def row_fields(row: Row) -> dict[str, Any]:
                    approvers=" ".join(m.approvers), merged_by=m.merged_by or "",
                    pull_request=m.pull_request, merge_commit=m.commit,
                    expires_at=entry.expires_at or "", extensions=len(entry.extensions),
-                   sessions=len(entry.sessions))
+                   sessions=len(entry.sessions), break_glass=break_glass_text(entry))
         out["from"] = (entry.granted_at if row.kind == "access" else m.merged_at) or ""
         if row.kind == "access":
             out["until"] = end.at if end else ""
@@ -113,8 +133,8 @@ def answer_table(answer: Answer) -> str:
         until = f["until"] or (f"(expires {f['expires_at']})" if f["expires_at"] else "-")
         lines.append((row.kind, state, row.requester or "?",
                       f"{row.cluster}/{row.namespace}", f["role"] or "?", f["from"] or "-",
-                      until, f["approvers"] or "-",
-                      f"#{f['pull_request']}" if f["pull_request"] != "" else "-",
+                      until, f["approvers"] or ("BREAK-GLASS" if f["break_glass"] else "-"),
+                      f"#{f['pull_request']}" if f["pull_request"] not in ("", 0) else "-",
                       str(f["sessions"]), _short(f["reason"] or "")))
     return _columns(lines)
 

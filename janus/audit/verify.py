@@ -251,9 +251,11 @@ def _check_merges(repo: GitRepo, requests_commit: str,
     history = repo.commits(requests_commit)
     checks: list[tuple[str, str, str, str]] = []  # entry path, merge commit, request path, blob
     for path, entry in entries:
+        if entry.merge.commit is None or entry.request.blob_sha is None:
+            continue  # an outage break-glass grant: no merge, no file, nothing in git to check
         checks.append((path, entry.merge.commit, entry.request.path, entry.request.blob_sha))
         checks += [(path, x.merge.commit, entry.request.path, x.blob_sha)
-                   for x in entry.extensions]
+                   for x in entry.extensions if x.merge.commit is not None]
     names = []
     for _, commit, request_path, _ in checks:
         names += [f"{commit}:{request_path}", f"{commit}^1:{request_path}"]

@@ -20,6 +20,11 @@ The path, each part here:
   with a reply).
 * :func:`flag_overdue` — run by the reconcile loop: a review still open past ``reviewWithin``
   gets the ``janus-break-glass-overdue`` label, a comment, a metric and a log line.
+* The ledger (docs/design.md §11) records each break-glass fact in the grant's entry, in its
+  ``breakGlass`` block: how the grant came about (a PR Janus merged, or an outage grant — its
+  own entry, ``pullRequest: 0``, recorded once GitHub answers again), the review's issue and due
+  time, when it was flagged overdue, and who acknowledged it, when, with what comment. Each fact
+  is set once (the first value stands), so replays, restarts and replicas record it once.
 
 Nothing in an issue is trusted: the issue body only points at a merge commit and a request file
 (``<!-- janus:break-glass-review ... -->``); the requester, the reviewers and the deadline are
@@ -42,11 +47,14 @@ from github.PullRequest import PullRequest
 
 from janus import names
 from janus.gitops import comments, sources
+from janus.gitops.ledger_keeper import end_of, entry_of
+from janus.gitops.ledger_writer import Transition
 from janus.gitops.membership import GitHubMembership
 from janus.logs import event
-from janus.model import BreakGlass, ConfigError, Request, format_duration, load_request
+from janus.model import BreakGlass, ConfigError, Request, format_duration, ledger, load_request
 from janus.policy import evaluate
 from janus.resource import AccessRequestView
+from janus.resource.admission import ADMIN_ANNOTATION
 
 if TYPE_CHECKING:
     from janus.gitops.pr_check import CheckResult
@@ -132,6 +140,7 @@ class ReviewFacts:
     rule: BreakGlass
     due: dt.datetime
     summary: str  # "alice → prod/payments (pod-exec, 1h)"
+    started: dt.datetime | None = None  # the merge (PR path) or the CR's creation (outage)
 
     def reviewers_mention(self) -> str:
         return self.rule.reviewers_text()
@@ -169,6 +178,7 @@ def review_facts(ops: GitOps, pull_number: int, merge_commit: str,
         due=merged_at + decision.break_glass.review_within,
         summary=(f"{request.requester} → {request.cluster}/{request.namespace} "
                  f"({request.role}, {format_duration(request.duration)})"),
+        started=merged_at,
     )
 
 
@@ -196,7 +206,8 @@ def outage_facts(ops: GitOps, cr: AccessRequestView) -> ReviewFacts | None:
         pull=0, merge_commit="", path="", cr_name=cr.name, requester=cr.requester,
         policy=policy, rule=rule, due=created + rule.review_within,
         summary=f"{cr.requester} → {cr.cluster}/{cr.namespace} ({cr.role}, {cr.duration}), "
-                "created by a cluster admin while GitHub was away")
+                "created by a cluster admin while GitHub was away",
+        started=created)
 
 
 def _admins_review(ops: GitOps) -> BreakGlass:
@@ -214,18 +225,111 @@ def _request_of(cr: AccessRequestView) -> Request:
                    f"{cr.namespace}/{cr.request_name}.yaml", break_glass=True)
 
 
-def reconcile(ops: GitOps, crs: list[AccessRequestView],
-              now: dt.datetime | None = None) -> None:
-    """Run by each reconcile pass: open the review of every outage grant (once), then flag the
-    overdue reviews. Never breaks the pass: GitHub trouble is logged and tried next time."""
+def reconcile(ops: GitOps, crs: list[AccessRequestView], now: dt.datetime | None = None,
+              seen: set[tuple[str, ...]] | None = None) -> None:
+    """Run by each reconcile pass: open the review of every outage grant (once) and record the
+    grant in the ledger, then flag the overdue reviews. *seen* (kept by the caller across
+    passes): what this process already submitted to the ledger, not submitted again each pass
+    (after a restart it is submitted once more; the writer finds it recorded and commits
+    nothing). Never breaks the pass: GitHub trouble is logged and tried next time."""
+    seen = set() if seen is None else seen
     try:
         for cr in crs:
             facts = outage_facts(ops, cr)
             if facts is not None:
-                open_review(ops, facts, cr.meta.uid)
-        flag_overdue(ops, now)
+                issue = open_review(ops, facts, cr.meta.uid)
+                end = end_of(cr, now)
+                state = ("outage", cr.meta.uid, cr.phase, cr.expires_at_text,
+                         end.how if end else "")
+                if state not in seen:
+                    base = outage_entry(ops, cr, facts, issue.number)
+                    if base is not None and record(ops, base, base.break_glass, end=end):
+                        seen.add(state)
+        flag_overdue(ops, now, seen)
     except GithubException as exc:
         event(log, "break_glass.reconcile_failed", status=exc.status, level=logging.WARNING)
+
+
+# ---- the ledger ---------------------------------------------------------------------------------
+
+def outage_entry(ops: GitOps, cr: AccessRequestView, facts: ReviewFacts,
+                 issue: int) -> ledger.Entry | None:
+    """The ledger entry of an outage grant: no PR (``pullRequest: 0``), no merge commit, no
+    request file; the cluster admin and their reason from the AccessRequest's
+    ``janus.dev/created-by-admin`` annotation (written by ``janus break-glass``, allowed only
+    on the admission rules' admin path), its creation as the start."""
+    if ops.ledger is None or facts.started is None:
+        return None
+    by, _, reason = cr.meta.annotations.get(ADMIN_ANNOTATION, "").partition(": ")
+    started = ledger.fmt_time(facts.started)
+    request = ledger.RequestRecord(
+        path=f"{sources.REQUESTS_DIR}/{cr.cluster}/{cr.namespace}/{cr.request_name}.yaml",
+        blob_sha=None, name=cr.request_name, requester=cr.requester, cluster=cr.cluster,
+        namespace=cr.namespace, role=cr.role, duration=cr.duration,
+        reason=ledger.clean_text(cr.reason) or "", ticket=cr.ticket)
+    merge = ledger.MergeRecord(repo=ops.ledger.repo_name, pull_request=0, commit=None,
+                               merged_at=started, merged_by=None)
+    granted = cr.granted_at
+    return ledger.Entry(
+        request=request, merge=merge, access_request=cr.name,
+        granted_at=None if granted is None else ledger.fmt_time(granted),
+        expires_at=None if cr.expires_at is None else ledger.fmt_time(cr.expires_at),
+        break_glass=ledger.BreakGlass(
+            via="outage", review_due=ledger.fmt_time(facts.due), review_issue=issue,
+            by=ledger.clean_text(by.strip(), 100) or None,
+            reason=ledger.clean_text(reason.strip(), 500) or None, at=started))
+
+
+def _base_entry(ops: GitOps, facts: ReviewFacts, issue: int) -> ledger.Entry | None:
+    """The entry a review's fact goes into: the grant as the AccessRequest tells it, or (the CR
+    gone: its end is recorded before the ledger finalizer lets it go) the entry on the branch."""
+    keeper = ops.ledger
+    if keeper is None:
+        return None
+    cr = ops.crs.get(facts.cr_name)
+    if not facts.pull:
+        return None if cr is None else outage_entry(ops, cr, facts, issue)
+    if cr is not None and cr.provenance is not None \
+            and cr.provenance.merge_commit == facts.merge_commit:
+        base = entry_of(cr)
+        if base is not None:
+            return base
+    if facts.started is None:
+        return None
+    head = keeper.git.head(keeper.branch)
+    path = ledger.entry_path(facts.started, facts.pull, facts.cr_name)
+    found = None if head is None else keeper.git.read(head.tree, path)
+    return None if found is None else ledger.loads(path, found[0])
+
+
+def record(ops: GitOps, base: ledger.Entry, fact: ledger.BreakGlass | None, *,
+           end: ledger.End | None = None) -> bool:
+    """Submit one break-glass fact of *base*'s grant to the ledger writer (batched, CAS,
+    retried; a fact already recorded changes nothing, so makes no commit)."""
+    if ops.ledger is None or fact is None:
+        return False
+    ops.ledger.writer.submit(Transition("break-glass", base, base.path, end=end,
+                                        break_glass=fact))
+    event(log, "break_glass.ledger_submitted", request=base.access_request, entry=base.path,
+          via=fact.via, overdue=fact.overdue_at is not None,
+          acknowledged=fact.acknowledged is not None)
+    return True
+
+
+def _record_fact(ops: GitOps, facts: ReviewFacts, issue: int, **fact: Any) -> bool:
+    try:
+        base = _base_entry(ops, facts, issue)
+    except ledger.LedgerError as exc:  # a broken entry is never replaced (audit verify names it)
+        event(log, "break_glass.ledger_unreadable", request=facts.cr_name, error=str(exc),
+              level=logging.WARNING)
+        return False
+    if base is None:
+        event(log, "break_glass.ledger_no_entry", request=facts.cr_name, issue=issue,
+              level=logging.WARNING)
+        return False
+    via = "pull-request" if facts.pull else "outage"
+    return record(ops, base, ledger.BreakGlass(
+        via=via, review_due=ledger.fmt_time(facts.due), review_issue=issue, **fact))
 
 
 def after_grants(ops: GitOps, pull: PullRequest, verdict: MergeVerdict) -> None:
@@ -238,6 +342,7 @@ def after_grants(ops: GitOps, pull: PullRequest, verdict: MergeVerdict) -> None:
         if facts is None:
             continue
         issue = open_review(ops, facts)
+        _record_fact(ops, facts, issue.number)
         if issue.state != "closed":
             mark(ops, facts.cr_name, f"open: review #{issue.number}, due "
                                      f"{facts.due:%Y-%m-%dT%H:%M:%SZ}", first=True)
@@ -407,25 +512,38 @@ def _judge_ack(ops: GitOps, issue: Issue, facts: ReviewFacts | None, login: str,
         said += " It was acknowledged after its due time and stays flagged overdue."
     mark(ops, facts.cr_name, f"acknowledged{' late' if late else ''} by {login} "
                              f"(review #{issue.number})")
+    _record_fact(ops, facts, issue.number, acknowledged=ledger.Acknowledgement(
+        by=login, at=ledger.fmt_time(dt.datetime.now(dt.UTC)),
+        comment=ledger.clean_text(text, 500) or ""))
     return said, "acknowledged-late" if late else "acknowledged"
 
 
 # ---- overdue ------------------------------------------------------------------------------------
 
-def flag_overdue(ops: GitOps, now: dt.datetime | None = None) -> list[int]:
-    """Flag every open review past its due time (once); returns the issue numbers flagged."""
+def flag_overdue(ops: GitOps, now: dt.datetime | None = None,
+                 seen: set[tuple[str, ...]] | None = None) -> list[int]:
+    """Flag every open review past its due time (once) and record it in the ledger; returns
+    the issue numbers flagged. A review flagged before (by an earlier process, whose ledger
+    write may not have happened) is submitted to the ledger once per process (*seen*): the
+    first recorded overdue time stands, so that commits nothing when it was recorded."""
     now = now or dt.datetime.now(dt.UTC)
+    seen = set() if seen is None else seen
     flagged: list[int] = []
     for issue in ops.repo.get_issues(state="open", labels=[LABEL_REVIEW]):
         if issue.pull_request is not None or not _by_janus(ops, issue.user):
             continue
-        if any(lb.name == LABEL_OVERDUE for lb in issue.labels):
+        labelled = any(lb.name == LABEL_OVERDUE for lb in issue.labels)
+        if labelled and ("overdue", str(issue.number)) in seen:
             continue
         match = _POINTER.search(issue.body or "")
         if match is None:
             continue
         facts = _facts_of(ops, json.loads(match.group(1)))
         if facts is None or now <= facts.due:
+            continue
+        if labelled:
+            if _record_fact(ops, facts, issue.number, overdue_at=ledger.fmt_time(now)):
+                seen.add(("overdue", str(issue.number)))
             continue
         issue.add_to_labels(LABEL_OVERDUE)
         issue.create_comment(
@@ -435,6 +553,8 @@ def flag_overdue(ops: GitOps, now: dt.datetime | None = None) -> list[int]:
         ops.counters.inc("break_glass_overdue_total")
         mark(ops, facts.cr_name, f"overdue: review #{issue.number}, due "
                                  f"{facts.due:%Y-%m-%dT%H:%M:%SZ}")
+        if _record_fact(ops, facts, issue.number, overdue_at=ledger.fmt_time(now)):
+            seen.add(("overdue", str(issue.number)))
         event(log, "break_glass.review_overdue", issue=issue.number, pull=facts.pull,
               request=facts.cr_name, requester=facts.requester, due=facts.due.isoformat(),
               level=logging.WARNING)

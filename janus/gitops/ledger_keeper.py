@@ -193,7 +193,7 @@ class LedgerKeeper:
         if (end is not None and FINALIZER not in view.meta.finalizers
                 and view.meta.annotations.get(STATE_ANNOTATION) == "recorded"):
             return  # ended, written and released: nothing to read again after a restart
-        state = (view.meta.uid, base.merge.commit, view.phase, view.expires_at_text,
+        state = (view.meta.uid, base.merge.commit or "", view.phase, view.expires_at_text,
                  end.how if end else "", str(view.meta.deleting))
         with self._lock:
             if self._seen.get(view.meta.uid) == state:
@@ -209,7 +209,7 @@ class LedgerKeeper:
             self.crs.set_annotation(name, STATE_ANNOTATION, "pending", view.resource_version)
 
     def _record_live(self, view: AccessRequestView, base: Entry, path: str) -> None:
-        if path != base.path:  # the CR's provenance is a later merge: an extension
+        if path != base.path and base.request.blob_sha:  # a later merge: an extension
             ext = Extension(merge=base.merge, blob_sha=base.request.blob_sha,
                             duration=base.request.duration, expires_at=base.expires_at)
             self._submit(Transition("extended", base, path, extension=ext), view)

@@ -36,14 +36,14 @@ from janus.gitops.metrics import COUNTERS, Counters
 from janus.gitops.ratelimit import RateLimitWatch, classify
 from janus.logs import event
 from janus.model import ledger
-from janus.model.ledger import End, Entry, Extension, LedgerError, Session
+from janus.model.ledger import BreakGlass, End, Entry, Extension, LedgerError, Session
 
 log = logging.getLogger("janus.gitops.ledger")
 
 BATCH_SECONDS = 5.0  # ≤ 1 commit per 5 s of endings (issue 10 goal); GitHub: ≤ 80 writes/min
 MAX_BACKOFF = 30.0
 CAS_ATTEMPTS = 8
-KINDS = ("applied", "active", "extended", "ended", "sessions")
+KINDS = ("applied", "active", "extended", "ended", "sessions", "break-glass")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class Transition:
     extension: Extension | None = None
     end: End | None = None
     sessions: tuple[Session, ...] = ()
+    # "break-glass": the grant's break-glass facts (how it came about, its review's due time,
+    # overdue flag, acknowledgement), merged into the entry field by field, first value stands.
+    break_glass: BreakGlass | None = None
     on_written: Callable[[], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +84,8 @@ def merge_entry(existing: Entry | None, t: Transition) -> Entry:
         entry = entry.with_end(t.end)
     if t.sessions:
         entry = entry.with_sessions(t.sessions)
+    if t.break_glass is not None:
+        entry = entry.with_break_glass(t.break_glass)
     return entry
 
 
@@ -91,6 +96,8 @@ def _line(kind: str, entry: Entry, t: Transition) -> str:
         return ledger.message_extended(entry, t.extension)
     if kind == "sessions":
         return ledger.message_sessions(entry)
+    if kind == "break-glass":
+        return ledger.message_break_glass(entry)
     return ledger.message_granted(entry)
 
 

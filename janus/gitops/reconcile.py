@@ -85,6 +85,8 @@ class Reconciler:
         self._last_stale_scan: dt.datetime | None = None
         # Merge commits whose merge comment this process has seen (or posted): not again.
         self._commented: set[str] = set()
+        # Break-glass facts this process submitted to the ledger (outage grants, overdue flags).
+        self._break_glass_seen: set[tuple[str, ...]] = set()
 
     def run(self, now: dt.datetime | None = None) -> ReconcileReport:
         with self._lock:
@@ -145,7 +147,7 @@ class Reconciler:
                           path=path)
         self._restore_comments(crs, now)
         # Break-glass: reviews of outage grants opened, overdue reviews flagged.
-        break_glass.reconcile(ops, list(crs.values()), now)
+        break_glass.reconcile(ops, list(crs.values()), now, self._break_glass_seen)
         if self._last_stale_scan is None or now - self._last_stale_scan >= STALE_SCAN_EVERY:
             self._close_stale_pulls(now, report)
             self._last_stale_scan = now
@@ -268,7 +270,7 @@ class Reconciler:
         ledger_keeper.writer.submit(Transition("ended", entry, entry.path, end=end))
         if not ledger_keeper.writer.remove_requests:
             self._ended_files.update((path, blob) for blob in (
-                entry.request.blob_sha, *(e.blob_sha for e in entry.extensions)))
+                entry.request.blob_sha, *(e.blob_sha for e in entry.extensions)) if blob)
         report.repaired.append(path)
         event(log, "reconcile.ledger_repair", request=cr_name, path=path, entry=entry.path,
               ended=entry.end is not None)

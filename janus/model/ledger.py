@@ -10,6 +10,9 @@ the PR number and the AccessRequest name, so it sorts by time in a plain ``ls -R
 receiver can tell from the merge alone whether it was already applied. Extensions (a later merge
 of the same file while the grant is live) are recorded in the entry of the grant they extend,
 with their own merge commit, so "merge commit + path already recorded" covers them too.
+A break-glass grant's entry has a ``breakGlass`` block (how it came about, its review); an
+*outage* break-glass grant (a cluster admin's, while GitHub was away) has no merge at all:
+``pullRequest: 0``, no merge commit, no blob — the only entry allowed to lack them.
 
 The format is described for other tools in docs (``/tmp/janus-coord/LEDGER_FORMAT.md`` during
 development); ``version`` is bumped on any incompatible change.
@@ -37,6 +40,9 @@ MAX_ENTRY_BYTES = 1024 * 1024
 
 END_HOWS = ("expired", "revoked", "failed", "deleted")
 END_VIAS = ("web", "cli", "pr-comment", "file-deletion", "reconcile", "controller", "kubernetes")
+# How a break-glass grant came about: Janus merged an allowed break-glass PR, or a cluster admin
+# created the AccessRequest with `janus break-glass` while GitHub was away (no PR, no file).
+BREAK_GLASS_VIAS = ("pull-request", "outage")
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
@@ -81,7 +87,7 @@ class RequestRecord:
     """The request file as merged: where it was, its blob, and what it asked for."""
 
     path: str
-    blob_sha: str
+    blob_sha: str | None  # None only for an outage break-glass grant (no file was merged)
     name: str
     requester: str
     cluster: str
@@ -98,7 +104,7 @@ class MergeRecord:
 
     repo: str
     pull_request: int
-    commit: str
+    commit: str | None  # None only for an outage break-glass grant (pullRequest 0: no merge)
     merged_at: str
     merged_by: str | None
     approvers: tuple[str, ...] = ()
@@ -151,6 +157,40 @@ class Session:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """A reviewer's ``/janus ack <comment>`` that closed a break-glass review."""
+
+    by: str
+    at: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    """The grant was break-glass: granted without approval, reviewed afterwards. ``via``
+    pull-request (Janus merged the PR) or outage (``by`` a cluster admin, ``reason`` theirs,
+    ``at`` when the AccessRequest was created, while GitHub was away). The review: its issue,
+    when it was due, when it was flagged overdue, and its acknowledgement. Each fact is set once:
+    the first recorded value stands (see :meth:`merged`)."""
+
+    via: str
+    review_due: str | None = None
+    review_issue: int | None = None
+    by: str | None = None
+    reason: str | None = None
+    at: str | None = None
+    overdue_at: str | None = None
+    acknowledged: Acknowledgement | None = None
+
+    def merged(self, later: BreakGlass) -> BreakGlass:
+        """This record with what *later* adds; a field already recorded is never changed (an
+        overdue flag or an acknowledgement happens once; a replay repeats, never rewrites)."""
+        values = {f.name: getattr(self, f.name) if getattr(self, f.name) is not None
+                  else getattr(later, f.name) for f in dataclasses.fields(self)}
+        return BreakGlass(**values)
+
+
+@dataclass(frozen=True)
 class Entry:
     """One grant, from the merge that made it to its end."""
 
@@ -162,6 +202,7 @@ class Entry:
     extensions: tuple[Extension, ...] = ()
     end: End | None = None
     sessions: tuple[Session, ...] = ()
+    break_glass: BreakGlass | None = None
 
     @property
     def path(self) -> str:
@@ -172,14 +213,16 @@ class Entry:
         return self.end is not None
 
     def merges(self) -> tuple[str, ...]:
-        """Every merge commit applied through this entry (the grant's and its extensions')."""
-        return (self.merge.commit, *(e.merge.commit for e in self.extensions))
+        """Every merge commit applied through this entry (the grant's and its extensions');
+        none for an outage break-glass grant."""
+        own = () if self.merge.commit is None else (self.merge.commit,)
+        return (*own, *(e.merge.commit for e in self.extensions if e.merge.commit is not None))
 
     def records(self, merge_commit: str, path: str) -> bool:
         """True when the merge *merge_commit* of *path* is recorded here (applied once, ever)."""
         return self.request.path == path and merge_commit in self.merges()
 
-    def current_blob(self) -> str:
+    def current_blob(self) -> str | None:
         """The blob of the request file as last applied (the latest extension's, or the
         grant's): the file Janus removes from ``requests/`` when the grant ends."""
         return self.extensions[-1].blob_sha if self.extensions else self.request.blob_sha
@@ -193,6 +236,12 @@ class Entry:
     def with_end(self, end: End) -> Entry:
         """The first recorded end stands (a grant ends once)."""
         return self if self.end is not None else dataclasses.replace(self, end=end)
+
+    def with_break_glass(self, record: BreakGlass) -> Entry:
+        """The break-glass facts merged in (first recorded value of each stands)."""
+        merged = record if self.break_glass is None else self.break_glass.merged(record)
+        return self if merged == self.break_glass else dataclasses.replace(self,
+                                                                            break_glass=merged)
 
     def with_sessions(self, sessions: Iterable[Session]) -> Entry:
         """Sessions merged by id; a later report of the same session replaces the earlier."""
@@ -355,7 +404,8 @@ class _Reader:
 
 def _merge(r: _Reader) -> MergeRecord:
     m = MergeRecord(repo=r.text("repo"), pull_request=r.integer("pullRequest"),
-                    commit=r.text("commit", pattern=_SHA), merged_at=r.time("mergedAt"),
+                    commit=r.text("commit", required=False, pattern=_SHA),
+                    merged_at=r.time("mergedAt"),
                     merged_by=r.text("mergedBy", required=False),
                     approvers=r.texts("approvers"))
     r.done()
@@ -363,7 +413,8 @@ def _merge(r: _Reader) -> MergeRecord:
 
 
 def _request(r: _Reader) -> RequestRecord:
-    req = RequestRecord(path=r.text("path"), blob_sha=r.text("blobSha", pattern=_SHA),
+    req = RequestRecord(path=r.text("path"),
+                        blob_sha=r.text("blobSha", required=False, pattern=_SHA),
                         name=r.text("name"), requester=r.text("requester"),
                         cluster=r.text("cluster"), namespace=r.text("namespace"),
                         role=r.text("role"), duration=r.text("duration"),
@@ -405,6 +456,24 @@ def _session(r: _Reader) -> Session:
     return s
 
 
+def _break_glass(r: _Reader) -> BreakGlass:
+    ack = r.sub("acknowledged", required=False)
+    acknowledged = None
+    if ack is not None:
+        acknowledged = Acknowledgement(by=ack.text("by"), at=ack.time("at"),
+                                       comment=ack.text("comment"))
+        ack.done()
+    bg = BreakGlass(via=r.text("via", choices=BREAK_GLASS_VIAS),
+                    review_due=r.time("reviewDue", required=False),
+                    review_issue=r.integer("reviewIssue", required=False),
+                    by=r.text("by", required=False), reason=r.text("reason", required=False),
+                    at=r.time("at", required=False), overdue_at=r.time("overdueAt",
+                                                                       required=False),
+                    acknowledged=acknowledged)
+    r.done()
+    return bg
+
+
 def _sub(r: _Reader, key: str, build: Any) -> Any:
     sub = r.sub(key)
     assert sub is not None
@@ -427,8 +496,17 @@ def from_document(doc: object, where: str = "entry") -> Entry:
         end=None if (end := r.sub("end", required=False)) is None else _end(end),
         sessions=tuple(_session(_Reader(f"{where}.sessions[{i}]", s))
                        for i, s in enumerate(r.items("sessions"))),
+        break_glass=None if (bg := r.sub("breakGlass", required=False)) is None
+        else _break_glass(bg),
     )
     r.done()
+    if entry.break_glass is None and (entry.merge.commit is None
+                                      or entry.request.blob_sha is None):
+        raise LedgerError(f"{where}: only an outage break-glass entry has no merge commit or "
+                          "blob")
+    if entry.break_glass is not None and entry.break_glass.via == "outage" \
+            and entry.merge.pull_request != 0:
+        raise LedgerError(f"{where}.merge.pullRequest: an outage break-glass entry has none (0)")
     return entry
 
 
@@ -487,6 +565,26 @@ def message_ended(entry: Entry) -> str:
     return one_line(line)
 
 
+def message_break_glass(entry: Entry) -> str:
+    """The line of a break-glass fact: the outage grant recorded, its review overdue or
+    acknowledged (the latest fact the entry holds)."""
+    bg = entry.break_glass
+    if bg is None:
+        return f"janus: recorded {_target(entry)}"
+    r = entry.request
+    target = (f"{r.requester} → {r.cluster}/{r.namespace}"
+              + (f" (PR #{entry.merge.pull_request})" if entry.merge.pull_request else
+                 " (no PR: GitHub was away)"))
+    if bg.acknowledged is not None:
+        return one_line(f"janus: break-glass review of {target} acknowledged by "
+                        f"{bg.acknowledged.by}: {bg.acknowledged.comment}")
+    if bg.overdue_at is not None:
+        return f"janus: break-glass review of {target} overdue (due {bg.review_due})"
+    if bg.via == "outage":
+        return one_line(f"janus: break-glass {target} by cluster admin {bg.by}: {bg.reason}")
+    return f"janus: break-glass {target}, review due {bg.review_due}"
+
+
 def message_sessions(entry: Entry) -> str:
     return f"janus: sessions of {_target(entry)}: {len(entry.sessions)}"
 
@@ -531,10 +629,10 @@ def index_by_merge(entries: Iterable[Entry]) -> Mapping[tuple[str, str], Entry]:
 
 
 __all__ = [
-    "END_HOWS", "END_VIAS", "KIND", "LEDGER_DIR", "VERSION", "End", "Entry", "Extension",
-    "LedgerError", "MergeRecord", "Recording", "RequestRecord", "Session", "access_request_of",
-    "batch_message", "dump", "end_from", "entry_for", "entry_path", "fmt_time",
-    "from_document", "index_by_merge", "loads", "message_ended", "message_extended",
-    "message_granted", "message_sessions", "one_line", "parse_entry_path", "parse_time",
-    "to_document",
+    "BREAK_GLASS_VIAS", "END_HOWS", "END_VIAS", "KIND", "LEDGER_DIR", "VERSION", "Acknowledgement",
+    "BreakGlass", "End", "Entry", "Extension", "LedgerError", "MergeRecord", "Recording",
+    "RequestRecord", "Session", "access_request_of", "batch_message", "dump", "end_from",
+    "entry_for", "entry_path", "fmt_time", "from_document", "index_by_merge", "loads",
+    "message_break_glass", "message_ended", "message_extended", "message_granted",
+    "message_sessions", "one_line", "parse_entry_path", "parse_time", "to_document",
 ]
