@@ -626,14 +626,17 @@ Try it:
      submit the review "approve" as "bob", then click "merge" as "bob". On "My access" the new
      grant offers "View logs" and no terminal: click "View logs", pick checkout-7d9f / app and
      click "Show".
-  7. Break-glass (nobody to approve at 3 a.m.): as alice, fill in the form for prod/payments,
-     30m, and click "Break glass" under "Emergency: break glass" (or add --break-glass to the
-     command below). Janus merges the pull request itself and grants at once; the pull request
-     shows a BREAK-GLASS comment mentioning the payments leads, and a review issue opens,
+  7. Break-glass (nobody to approve at 3 a.m.): as alice, click "Request access", fill in the
+     form as in step 2 but with Duration 30m, and click "Break glass: grant now, review
+     afterwards" under "Emergency: break glass" (or add --break-glass to the
+     command below). Janus merges the pull request itself and grants at once: on "My access"
+     the new grant shows Active. The pull request shows a BREAK-GLASS comment mentioning the
+     payments leads and naming the review issue ("The retrospective review is #<number>"),
      assigned to bob and carol. bob acknowledges it (alice cannot acknowledge her own):
        curl -H "Authorization: token $(cat {env.state_dir / 'tokens' / 'bob'})" \\
          -d '{{"body": "/janus ack checked with alice: restart only"}}' \\
-         {env.urls['github']}/repos/acme/access/issues/<issue number>/comments
+         {env.urls['github']}/repos/acme/access/issues/<number>/comments
+     Janus replies on the issue and closes it.
 
 The same request from the command line (token files for each demo user are in
 {env.state_dir / 'tokens'}):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -271,4 +272,88 @@ def test_the_printed_pod_logs_request_works_word_for_word(demo: tuple[Printed, P
     alice.get_by_role("button", name=show).click()
     output = alice.locator("[data-testid=logs-output]")
     _wait(lambda: "ready" in (output.text_content() or ""), 20, "the pod's log")
+    assert problems == []
+
+
+def test_the_printed_break_glass_request_works_word_for_word(demo: tuple[Printed, Path],
+                                                             browser: Browser) -> None:
+    """Step 7: alice's break-glass from the form's button, as printed: Janus merges the pull
+    request itself, the grant turns Active, the BREAK-GLASS comment names the review issue, and
+    bob's printed `curl ... /janus ack` (run as printed, the issue number filled in) closes it."""
+    printed, _ = demo
+    step = re.search(
+        r'^\s+7\. .*?as (\w+), click "([^"]+)", fill in the\n\s+form as in step 2 but with '
+        r'Duration (\S+), and click "([^"]+)"\s+under "([^"]+)".*?on "My access"\n\s+the new '
+        r'grant shows (\w+)\. The pull request shows a (\S+) comment.*?\("(The retrospective '
+        r'review is #)<number>"\).*?\(alice cannot acknowledge her own\):\n'
+        r'((?:\s+[^\n]*\\\n)*\s+[^\n]*/comments)\n', printed.text, re.S | re.M)
+    assert step, printed.text
+    user, link, duration, button, section, phase, alert, names_issue, ack = step.groups()
+    button = " ".join(button.split())
+    assert user == printed.login
+
+    alice = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
+    problems: list[str] = []
+    collect_problems(alice, problems)
+    alice.goto(printed.web)
+    alice.get_by_role("button", name=f"Sign in as {user}").click()
+    alice.wait_for_url(f"{printed.web}/")
+    # Active: a row under "Active grants" counting down to its expiry (other phases show a badge).
+    assert phase == "Active"
+    live = alice.locator("[data-testid=active-grants] tr[id^=grant-]",
+                         has=alice.locator(".countdown"))
+    before = {row.get_attribute("id") for row in live.all()}
+
+    # The form as in step 2, Duration as printed, then the break-glass button in its section.
+    alice.get_by_role("link", name=link).first.click()
+    for label, value in {**printed.form, "Duration": duration}.items():
+        _fill(alice, label, value)
+    alice.get_by_text(section).click()  # open the <details> the button is in
+    alice.get_by_role("button", name=button, exact=True).click()
+    alice.wait_for_url(f"{printed.web}/requests/pr/*", timeout=30_000)
+    url = alice.locator("[data-testid=pr-link]").get_attribute("href") or ""
+
+    # Janus merges it itself (nobody reviewed) and says so loudly, naming the review issue.
+    sim = browser.new_context().new_page()
+
+    def alerted() -> str | None:
+        sim.goto(url)
+        body = sim.text_content("body") or ""
+        found = re.search(re.escape(names_issue) + r"(\d+)", body)
+        return found.group(1) if "merged" in body and alert in body and found else None
+
+    issue = str(_wait(alerted, 120, "Janus's merge and the BREAK-GLASS comment"))
+    assert "payments-leads" in (sim.text_content("body") or "")
+
+    # On My access: a new grant, Active.
+    def granted() -> set[str | None]:
+        alice.goto(f"{printed.web}/")
+        return {row.get_attribute("id") for row in live.all()} - before
+
+    _wait(granted, 90, "the break-glass grant to turn Active")
+    new = granted()
+    assert len(new) == 1, new
+
+    # The review issue, assigned to the payments leads (never alice).
+    api = re.search(r"(\S+)/repos/acme/access/issues/<number>/comments", ack)
+    assert api, ack
+    token_file = re.search(r"\$\(cat (\S+)\)", ack)
+    assert token_file, ack
+    headers = {"Authorization": f"token {Path(token_file.group(1)).read_text().strip()}"}
+
+    def review() -> dict:
+        answer = httpx.get(f"{api.group(1)}/repos/acme/access/issues/{issue}",
+                           headers=headers, timeout=30)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    opened = review()
+    assert opened["state"] == "open" and "Break-glass review" in opened["title"]
+    assert {a["login"] for a in opened["assignees"]} == {"bob", "carol"}
+
+    # bob's acknowledgement, the printed command run as printed with the number filled in.
+    command = ack.replace("<number>", issue).replace("\\\n", " ")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and '"id"' in done.stdout, done.stdout + done.stderr
+    _wait(lambda: review()["state"] == "closed", 90, "bob's ack closing the review")
     assert problems == []
