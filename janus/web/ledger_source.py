@@ -88,8 +88,10 @@ class PastGrant:
             ended_at=ledger.parse_time(end.at) if end else None,
             ended_by=end.by if end else None,
             end_reason=(end.reason or end.message) if end else None,
-            pull_request=entry.merge.pull_request,
-            pr_url=f"{base}/{repo}/pull/{entry.merge.pull_request}",
+            # An outage break-glass grant has no PR (pullRequest 0): no link to one.
+            pull_request=entry.merge.pull_request or None,
+            pr_url=(f"{base}/{repo}/pull/{entry.merge.pull_request}"
+                    if entry.merge.pull_request else None),
             entry_path=path, entry_url=f"{base}/{repo}/blob/{commit}/{path}",
             sessions=len(entry.sessions), approvers=tuple(entry.merge.approvers))
 

@@ -163,7 +163,14 @@ def _grant_events(g: GrantFacts, pull: PullFacts | None, is_admin: bool) -> list
                      view.provenance.merged_by if view is not None and view.provenance else None)
         merged_at = (_time(entry.merge.merged_at) if entry is not None else
                      view.provenance.merged_at if view is not None and view.provenance else None)
-        if merged_at is not None or merged_by:
+        outage = (entry.break_glass if entry is not None and entry.break_glass is not None
+                  and entry.break_glass.via == "outage" else None)
+        if outage is not None:  # no PR: a cluster admin created it while GitHub was away
+            events.append(Event(_utc(merged_at), "merged",
+                                f"Created without a pull request by cluster admin "
+                                f"{outage.by or '?'} (break-glass while GitHub was away): "
+                                f"{outage.reason or ''}", grant=g.name))
+        elif merged_at is not None or merged_by:
             events.append(Event(_utc(merged_at), "merged",
                                 "Merged" + (f" by {merged_by}" if merged_by else ""), grant=g.name))
     approvers = (tuple(entry.merge.approvers) if entry is not None else

@@ -161,3 +161,22 @@ def test_an_open_pr_without_grants_and_a_closed_one() -> None:
     assert "merged" not in [e.kind for e in opened.events]
     closed = build_timeline(_pull("closed"), [], is_admin=False)
     assert closed.events[-1].kind == "closed"
+
+
+def test_an_outage_break_glass_grant_says_who_created_it_without_a_pr() -> None:
+    """An outage grant's ledger entry (no PR, no merge): never shown as "Merged", never linked to
+    a pull request #0 — the cluster admin who created it and why."""
+    entry = ledger.Entry(
+        request=ledger.RequestRecord("requests/prod/payments/bg-alice.yaml", None, "bg-alice",
+                                     "alice", "prod", "payments", "pod-exec", "30m",
+                                     "INC-9: GitHub down", "INC-9"),
+        merge=ledger.MergeRecord("acme/access", 0, None, _rfc(10), None),
+        access_request="prod-payments-bg-alice", granted_at=_rfc(11),
+        break_glass=ledger.BreakGlass(via="outage", by="root", reason="INC-9: GitHub down",
+                                      at=_rfc(10)))
+    events = build_timeline(None, [GrantFacts("g", entry=entry)], is_admin=False).events
+    assert "Merged" not in events[0].text
+    assert events[0].text == ("Created without a pull request by cluster admin root "
+                              "(break-glass while GitHub was away): INC-9: GitHub down")
+    past = PastGrant.from_entry(entry, entry.path, "c" * 40, "https://github.example")
+    assert past.pull_request is None and past.pr_url is None
