@@ -56,6 +56,16 @@ def test_break_glass_merged_granted_recorded_reviewed_through_deliveries(main_lo
                      "/janus ack checked with alice: INC-1234 restart only")
     wait_for(lambda: _repo(loop).get_issue(review.number).state == "closed", 60,
              "carol's ack closing the review")
+    # The ledger holds it all once the receiver's writer has run: break-glass via the PR, its
+    # review, and carol's acknowledgement (who, what).
+    acked = loop.wait_entry(
+        loop.entry_path(number, name),
+        lambda e: e.break_glass is not None and e.break_glass.acknowledged is not None,
+        "the acknowledgement in the ledger")
+    bg = acked.break_glass
+    assert bg.via == "pull-request" and bg.review_issue == review.number and bg.by is None
+    assert bg.acknowledged.by == "carol"
+    assert bg.acknowledged.comment == "checked with alice: INC-1234 restart only"
 
 
 def test_break_glass_grant_goes_active_through_the_real_controller(loop, cluster,
