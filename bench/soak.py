@@ -482,9 +482,10 @@ def main() -> int:
         per_cr = Counter(e.access_request for e in entries)
         activations = Counter(e.get("request") for e in controller_events(controller.log())
                               if e.get("event") == "grant.active")
-        # An ended AccessRequest may be gone by now (the receiver's reconcile removes ended
-        # grants once the ledger has them), so a merge is judged by the ledger and the
-        # controller's log: one entry with its grant time, one grant.active.
+        # An ended AccessRequest may be gone by now (a later merge of the same request — an
+        # extension handled after the grant ended — makes the receiver delete it to re-create
+        # it, janus/gitops/crs.py), so a merge is judged by the ledger and the controller's
+        # log: one entry, one grant.active.
         not_granted = sorted(r.cr for r in driver.requests
                              if per_merge[(r.merge_sha, r.cr)] == 0 and activations[r.cr] == 0)
         bad_merges = sorted(r.cr for r in driver.requests if r.cr not in not_granted and (
