@@ -1,6 +1,12 @@
 """Webhook receiver benchmark: the front door under a burst, and merge-to-Active latency.
 
     .venv/bin/python bench/webhook.py [--deliveries 1000] [--concurrency 32] [--prs 100]
+    .venv/bin/python bench/webhook.py --compare REV [--rounds 2] [--workers 4]
+
+``--compare REV`` runs only the burst, against real ``janus webhook`` processes (the CLI, SQLite
+store, as in production): the package at git revision REV (``git archive``, the checkout
+untouched) beside the working tree, in interleaved rounds, with the client in this process and
+the simulator in its own (``bench/sim_process.py``); it also prints each receiver's CPU seconds.
 
 1. *Burst*: DELIVERIES signed ``push`` deliveries (a push to a request branch, the most frequent
    event an access repo sends) POSTed by CONCURRENCY clients at once to the real receiver
@@ -20,12 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
+import signal
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,10 +44,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import yaml  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
+from sim_process import SimProcess  # noqa: E402
 
 from janus import resource  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
+from janus.dev.controlplane.ports import free_port  # noqa: E402
 from janus.dev.github_sim import GitHubSimulator  # noqa: E402
 from janus.gitops.client import connect  # noqa: E402
 from janus.gitops.crs import AccessRequests  # noqa: E402
@@ -67,12 +81,12 @@ def make_receiver(sim, bed, crs, workdir: Path, secret: bytes, workers: int) -> 
                                           status_watch=False)).start()
 
 
-def bench_burst(receiver: Receiver, repo: str, secret: bytes, count: int,
-                concurrency: int) -> dict:
+def bench_burst(url: str, repo_id: int, repo: str, secret: bytes, count: int,
+                concurrency: int, wait_drained: Callable[[], object]) -> dict:
     bodies = [json.dumps({
         "ref": f"refs/heads/janus/request/alice/{i:04d}", "before": "0" * 40,
         "after": uuid.uuid4().hex + "00000000",
-        "repository": {"id": receiver.ops.repo_id, "full_name": repo},
+        "repository": {"id": repo_id, "full_name": repo},
         "pusher": {"name": "alice"}, "commits": [],
     }).encode() for i in range(count)]
     latencies: list[float] = []
@@ -86,7 +100,7 @@ def bench_burst(receiver: Receiver, repo: str, secret: bytes, count: int,
                    "X-GitHub-Delivery": str(uuid.uuid4()),
                    "X-Hub-Signature-256": sign(secret, body)}
         began = time.perf_counter()
-        response = http.post(receiver.url, content=body, headers=headers)
+        response = http.post(url, content=body, headers=headers)
         took = time.perf_counter() - began
         with lock:
             latencies.append(took)
@@ -96,7 +110,7 @@ def bench_burst(receiver: Receiver, repo: str, secret: bytes, count: int,
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, range(count)))
     acked = time.perf_counter() - began
-    receiver.pool.wait_idle(300)
+    wait_drained()
     drained = time.perf_counter() - began
     http.close()
     return {
@@ -206,13 +220,162 @@ def report_merges(label: str, merges: dict) -> None:
           f"max {ms(merges['max'])}; {merges['merges_per_s']:.2f} merges/s", flush=True)
 
 
+class ReceiverProcess:
+    """A real ``janus webhook`` process (the CLI, as in production) from the source tree *tree*
+    (the working tree, or a git revision exported by :func:`export_revision`), SQLite store."""
+
+    def __init__(self, tree: Path, workdir: Path, sim, app_id: int, installation: int,
+                 repo: str, janus_ns: str, workers: int) -> None:
+        self.tree, self.workdir = tree, workdir
+        self.port = free_port()
+        self.db = workdir / "deliveries.sqlite"
+        self.args = [
+            sys.executable, "-m", "janus", "webhook", "--config",
+            str(ROOT / "policies" / "janus.yaml"), "--repo", repo,
+            "--github-api-url", sim.base_url, "--app-id", str(app_id),
+            "--app-key", str(workdir.parent / "key"), "--installation-id", str(installation),
+            "--no-throttle", "--secret-file", str(workdir.parent / "secret"),
+            "--kubeconfig", str(workdir.parent / "kubeconfig"), "--namespace", janus_ns,
+            "--port", str(self.port), "--reconcile-interval", "0", "--workers", str(workers),
+            "--db", str(self.db)]
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/github"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ReceiverProcess:
+        # PYTHONPATH and the working directory both name the tree, so `-m janus` imports the
+        # tree's package even with this checkout installed in the venv (editable).
+        env = {**os.environ, "PYTHONPATH": str(self.tree)}
+        with (self.workdir / "receiver.log").open("ab") as log:
+            self.proc = subprocess.Popen(self.args, cwd=self.tree, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         env=env)
+        deadline = time.monotonic() + 90
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the receiver exited: "
+                                   + (self.workdir / "receiver.log").read_text()[-3000:])
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the receiver did not become ready")
+            time.sleep(0.1)
+
+    def wait_drained(self, timeout: float = 300) -> None:
+        """Until no delivery is pending or working (read from the store's file, WAL reader)."""
+        deadline = time.monotonic() + timeout
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
+            while time.monotonic() < deadline:
+                left = conn.execute("SELECT count(*) FROM deliveries "
+                                    "WHERE state IN ('pending', 'working')").fetchone()[0]
+                if left == 0:
+                    return
+                time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the receiver process so far (all its threads)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+def export_revision(rev: str, into: Path) -> Path:
+    """The package as it was at git revision *rev* (``git archive``; the checkout untouched)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "janus"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def compare_burst(args: argparse.Namespace) -> None:
+    """The burst against real ``janus webhook`` processes: REV (before) and the working tree
+    (after), in interleaved rounds, the client (this process) and the simulator each in a
+    process of their own."""
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"load at start: {load}", flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="janus-bench-webhook-"))
+    secret = secrets.token_hex(20)
+    trees = {f"before ({args.compare})": export_revision(args.compare, workdir / "before"),
+             "after (working tree)": ROOT}
+    results: dict[str, list[dict]] = {label: [] for label in trees}
+    cluster = LocalCluster.start("bench-webhook-burst")
+    sim = SimProcess()
+    try:
+        harness.setup_people(sim)
+        app_id, key = sim.create_app("janus-bench-burst")
+        repo = harness.new_repo(sim)
+        installation = sim.install_app(app_id, repo)
+        repo_id = int(httpx.get(f"{sim.base_url}/repos/{repo}",
+                                headers={"Authorization": f"token {sim.token('root')}"}
+                                ).json()["id"])
+        janus_ns = prepare_central(cluster)
+        for name, content in {"key": key, "secret": secret,
+                              "kubeconfig": yaml.safe_dump(cluster.kubeconfig())}.items():
+            (workdir / name).write_text(content)
+        order = list(trees)
+        for round_ in range(args.rounds):
+            for label in order if round_ % 2 == 0 else order[::-1]:
+                rundir = workdir / f"run-{round_}-{len(results[label])}-{label.split()[0]}"
+                rundir.mkdir()
+                receiver = ReceiverProcess(trees[label], rundir, sim, app_id, installation,
+                                           repo, janus_ns, args.workers).start()
+                try:
+                    cpu = receiver.cpu_seconds(), time.process_time()
+                    burst = bench_burst(receiver.url, repo_id, repo, secret.encode(),
+                                        args.deliveries, args.concurrency,
+                                        receiver.wait_drained)
+                    burst["receiver_cpu"] = receiver.cpu_seconds() - cpu[0]
+                    burst["client_cpu"] = time.process_time() - cpu[1]
+                finally:
+                    receiver.stop()
+                results[label].append(burst)
+                print(f"round {round_ + 1} {label}: {burst['accepted']}/{burst['deliveries']} "
+                      f"202; ack p50 {ms(burst['ack_p50'])}, p99 {ms(burst['ack_p99'])}, "
+                      f"max {ms(burst['ack_max'])}; {burst['acked_per_s']:.0f}/s; drained "
+                      f"{burst['drained_s']:.2f} s; CPU receiver {burst['receiver_cpu']:.2f} s, "
+                      f"client {burst['client_cpu']:.2f} s", flush=True)
+    finally:
+        sim.stop()
+        cluster.stop()
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"\nburst of {args.deliveries} signed deliveries, {args.concurrency} concurrent "
+          f"clients, receiver `janus webhook --workers {args.workers}` (SQLite); load at end: "
+          f"{load}")
+    for label, runs in results.items():
+        print(f"  {label}: ack p50 " + " / ".join(ms(r["ack_p50"]) for r in runs)
+              + ", p99 " + " / ".join(ms(r["ack_p99"]) for r in runs)
+              + ", max " + " / ".join(ms(r["ack_max"]) for r in runs)
+              + ", acknowledged/s " + " / ".join(f"{r['acked_per_s']:.0f}" for r in runs)
+              + f"; all 202: {all(r['accepted'] == r['deliveries'] for r in runs)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--prs", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--compare", metavar="REV", default=None,
+                        help="only the burst, against real `janus webhook` processes: git "
+                             "revision REV (before) beside the working tree (after)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="with --compare: interleaved rounds of each (default 2)")
     args = parser.parse_args()
+    if args.compare:
+        compare_burst(args)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="janus-bench-webhook-"))
     secret = secrets.token_hex(20).encode()
@@ -231,8 +394,9 @@ def main() -> None:
 
             receiver = make_receiver(sim, bed, crs, workdir, secret, args.workers)
             try:
-                burst = bench_burst(receiver, bed.repo, secret, args.deliveries,
-                                    args.concurrency)
+                burst = bench_burst(receiver.url, receiver.ops.repo_id, bed.repo, secret,
+                                    args.deliveries, args.concurrency,
+                                    lambda: receiver.pool.wait_idle(300))
             finally:
                 receiver.stop()
             print(f"\nburst: {burst['accepted']}/{burst['deliveries']} signed deliveries "

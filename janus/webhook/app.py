@@ -16,12 +16,12 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 
 from janus.gitops.metrics import COUNTERS, Counters
 from janus.logs import event
 from janus.resource import readiness
-from janus.webhook.contract import contract_errors
+from janus.webhook.contract import contract_errors, validator
+from janus.webhook.group_commit import GroupCommit
 from janus.webhook.signature import signature_valid
 from janus.webhook.store import DeliveryStore
 
@@ -128,6 +128,7 @@ class _Receiver:
     on_stored: Callable[[], None]
     max_body: int
     counters: Counters
+    commits: GroupCommit
 
     async def receive(self, request: Request) -> JSONResponse:
         checked = await self._check(request)
@@ -187,8 +188,9 @@ class _Receiver:
         # Store the JSON document, not the raw body: form-encoded deliveries are unwrapped once.
         document = (delivery.body if delivery.content_type == "application/json"
                     else json.dumps(delivery.payload).encode())
-        fresh = await run_in_threadpool(self.store.add, delivery.delivery_id,
-                                        delivery.event_name, action, document)
+        # Committed before the 202, together with whatever else arrived meanwhile.
+        fresh = await self.commits.add((delivery.delivery_id, delivery.event_name, action,
+                                        document))
         if not fresh:
             self.counters.inc("webhook_deliveries_total", outcome="duplicate")
             event(log, "webhook.duplicate", delivery=delivery.delivery_id,
@@ -238,7 +240,10 @@ def create_app(
         raise ValueError("a webhook secret is required")
     app = FastAPI(title="janus webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
     _add_probes(app, {"database": store.ping, **(ready_checks or {})}, ready_detail)
-    receiver = _Receiver(secret, store, on_stored, max_body, counters)
+    for name in ALLOWED:  # built now, not inside the first delivery of a burst
+        validator(name)
+    receiver = _Receiver(secret, store, on_stored, max_body, counters,
+                         GroupCommit(store.add_many))
 
     @app.post("/webhooks/github")
     async def receive(request: Request) -> JSONResponse:

@@ -33,7 +33,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,11 +171,19 @@ class DeliveryStore:
 
     def add(self, delivery_id: str, event: str, action: str | None, body: bytes) -> bool:
         """Persist a delivery; False when this delivery id was seen before (a replay)."""
-        params = {"id": delivery_id, "event": event, "action": action, "body": body,
-                  "received_at": time.time()}
+        return self.add_many([(delivery_id, event, action, body)])[0]
+
+    def add_many(self, rows: Sequence[tuple[str, str, str | None, bytes]]) -> list[bool]:
+        """Persist deliveries ``(id, event, action, body)`` in one transaction, one commit (the
+        receiver's group commit, ``janus/webhook/group_commit.py``); per row, False when its id
+        was seen before, earlier in *rows* included. All or none are stored."""
+        now = time.time()
         # RETURNING rather than rowcount, which psycopg leaves at -1 for ON CONFLICT DO NOTHING.
         with self._writing() as conn:
-            return conn.execute(self._statements.add, params).first() is not None
+            return [conn.execute(self._statements.add,
+                                 {"id": delivery_id, "event": event, "action": action,
+                                  "body": body, "received_at": now}).first() is not None
+                    for delivery_id, event, action, body in rows]
 
     def ping(self) -> None:
         """Raise unless the database answers a query (the receiver's readiness check)."""
