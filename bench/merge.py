@@ -210,8 +210,9 @@ def main() -> None:
             receiver = webhook.make_receiver(sim, bed, crs, workdir / "burst", secret,
                                              args.workers)
             try:
-                burst = webhook.bench_burst(receiver, bed.repo, secret, args.deliveries,
-                                            args.concurrency)
+                burst = webhook.bench_burst(receiver.url, receiver.ops.repo_id, bed.repo,
+                                            secret, args.deliveries, args.concurrency,
+                                            lambda: receiver.pool.wait_idle(300))
             finally:
                 receiver.stop()
     finally:
