@@ -86,6 +86,8 @@ def test_a_replica_paused_by_a_higher_priority_one_drops_its_armed_timers(
                                  request=f"pause-{i}", duration="45s") for i in range(3)]
         for name in grants:
             wait_phase(api, janus_ns, name, "Active")
+            # The line follows the status write: the watch can show Active before it is logged.
+            old.wait_log(f'"request": "{name}", "event": "grant.active"', timeout=30)
         assert _granted(old.log()) == set(grants)  # the old leader armed their expiry timers
         new.start()
         old.wait_log('"event": "controller.paused"', timeout=40)
