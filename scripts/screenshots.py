@@ -101,7 +101,7 @@ def walk(env: Any, browser: Any, out: Path) -> list[str]:
     wait_for(lambda: "payments" in (alice.text_content("[data-testid=guidance]") or ""), 10,
              "the form's guidance")
     _shot(alice, out, "request-form", full_page=True)
-    alice.locator("form[data-testid=request-form] button[type=submit]").first.click()
+    alice.locator("[data-testid=request-submit]").click()
     alice.wait_for_url(f"{web}/requests/pr/*", timeout=60_000)
     number = int(alice.url.rstrip("/").rsplit("/", 1)[1])
 

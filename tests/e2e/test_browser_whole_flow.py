@@ -84,7 +84,7 @@ def test_form_to_merge_to_terminal_to_revoke(demo: DemoEnvironment, browser: Bro
     alice.select_option("select[name=duration]", "1h")
     alice.fill("textarea[name=reason]", "INC-777: checkout pods restart in a loop")
     alice.fill("input[name=ticket]", "INC-777")
-    alice.click("form[data-testid=request-form] button[type=submit]")
+    alice.click("[data-testid=request-submit]")
     alice.wait_for_url(f"{web}/requests/pr/*")
     pr_url = alice.locator("[data-testid=pr-link]").get_attribute("href") or ""
     number = int(pr_url.rstrip("/").rsplit("/", 1)[1])

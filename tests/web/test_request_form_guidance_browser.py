@@ -138,7 +138,7 @@ def test_errors_sit_next_to_their_field_in_plain_words(page: Page, server: str) 
     page.fill("input[name=namespaces]", "payments")
     page.fill("textarea[name=reason]", "checkout pods restart in a loop")
     page.fill("input[name=ticket]", "1234")
-    page.click("form[data-testid=request-form] button[type=submit]")
+    page.click("[data-testid=request-submit]")
     error = page.locator("label:has(input[name=ticket]) [data-testid=error-ticket]")
     expect(error).to_have_text(
         '“1234” is not in the expected form: "INC-" followed by digits, e.g. INC-1234.')
@@ -148,7 +148,7 @@ def test_errors_sit_next_to_their_field_in_plain_words(page: Page, server: str) 
 
     page.fill("input[name=namespaces]", "billing")
     page.fill("input[name=ticket]", "INC-1")
-    page.click("form[data-testid=request-form] button[type=submit]")
+    page.click("[data-testid=request-submit]")
     expect(page.locator("label:has(input[name=namespaces]) [data-testid=error-namespaces]")
            ).to_contain_text("You may request: payments, payments-*")
 
@@ -163,7 +163,7 @@ def test_progress_shows_while_the_pull_request_is_opened(page: Page, server: str
     # Hold the submission in the page to look at the progress state, then submit for real.
     page.evaluate("""() => document.querySelector('form[data-testid=request-form]')
         .addEventListener('submit', e => e.preventDefault(), {once: true})""")
-    button = page.locator("form[data-testid=request-form] button[type=submit]")
+    button = page.locator("[data-testid=request-submit]")
     button.click()
     expect(progress).to_be_visible()
     expect(progress).to_contain_text("Opening the pull request")

@@ -52,8 +52,9 @@
   cluster.addEventListener("change", update);
   update();
 
-  form.addEventListener("submit", function () {
-    var button = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", function (event) {
+    // The button pressed (Open pull request, or Break glass when the policy offers it).
+    var button = event.submitter || form.querySelector("button[type=submit]");
     var progress = form.querySelector("[data-testid=progress]");
     progress.hidden = false;
     button.setAttribute("aria-busy", "true");
