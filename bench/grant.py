@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 
+from bench.measure import ensure_ns, pct  # noqa: E402
 from janus import names, resource  # noqa: E402
 from janus.controller import grants  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
@@ -45,20 +46,6 @@ from janus.resource import crd, timefmt  # noqa: E402
 from janus.resource.client import is_relist  # noqa: E402
 
 ROLE = "janus-pod-exec"
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def ensure_ns(api: Any, name: str) -> None:
-    try:
-        client.CoreV1Api(api).create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
 
 
 def cr_body(janus_ns: str, ns: str, request: str, duration: str) -> dict[str, Any]:

@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from bench.measure import pct  # noqa: E402
 from janus import names  # noqa: E402
 from janus.audit.query import _CACHE_NAME as CACHE_NAME  # noqa: E402
 from janus.model import ledger  # noqa: E402
@@ -61,11 +62,6 @@ SECOND = dt.timedelta(seconds=1)
 BATCH = 100
 LIVE = 50
 PENDING = 20
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _sha(kind: str, i: int, size: int = 40) -> str:

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 
+from bench.measure import api_requests, cpu_seconds, ensure_ns, pct, rss_mb  # noqa: E402
 from janus import names, resource  # noqa: E402
 from janus.controller import grants  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
@@ -58,23 +59,6 @@ from janus.resource import crd, timefmt  # noqa: E402
 ROLE = "janus-pod-exec"
 WORKERS = 32
 MERGE = "application/merge-patch+json"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def ensure_ns(api: Any, name: str) -> None:
-    try:
-        client.CoreV1Api(api).create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
 
 
 def cr_body(janus_ns: str, ns: str, request: str, duration: str,
@@ -198,29 +182,6 @@ class Removals:
 
 
 # ---- process and API server figures ------------------------------------------------------------
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def api_requests(api: Any) -> float:
-    """Total requests the API server has served (``apiserver_request_total``, all verbs)."""
-    resp = api.call_api("GET", f"{api.configuration.host}/metrics", _request_timeout=30)
-    resp.read()
-    total = 0.0
-    for line in resp.data.decode().splitlines():
-        if line.startswith("apiserver_request_total{"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
 
 @dataclass
 class Rest:

@@ -48,6 +48,7 @@ from github import Auth, Github  # noqa: E402
 from kubernetes import client  # noqa: E402
 from sim_process import SimProcess  # noqa: E402
 
+from bench.measure import api_requests, cpu_seconds, rss_mb  # noqa: E402
 from janus import names, resource  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.gitops.crs import AccessRequests  # noqa: E402
@@ -62,7 +63,6 @@ from tests.integration.controller_env import (  # noqa: E402
     register_cluster,
 )
 
-TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
 CLUSTERS = ("prod", "staging")
 NAMESPACE = "payments"
 ENDED = TERMINAL_PHASES
@@ -76,35 +76,6 @@ def soak_config() -> str:
 
 
 # ---- sampling ----------------------------------------------------------------------------------
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    # utime + stime + the reaped children's (the simulator's git subprocesses are most of its)
-    return sum(int(f) for f in fields[11:15]) / TICKS
-
-
-def api_requests(api: Any) -> float:
-    resp = api.call_api("GET", f"{api.configuration.host}/metrics", _request_timeout=30)
-    resp.read()
-    total = 0.0
-    for line in resp.data.decode().splitlines():
-        if line.startswith("apiserver_request_total{"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
 
 @dataclass
 class Sample:
@@ -127,11 +98,11 @@ class Sampler(threading.Thread):
         return sum(int(v) for v in (self.sim.attr("app.rate_limits.used") or {}).values())
 
     def run(self) -> None:
-        last_cpu = {n: cpu_seconds(p) for n, p in self.pids.items()}
+        last_cpu = {n: cpu_seconds(p, children=True) for n, p in self.pids.items()}
         last_t = time.monotonic()
         while not self.halt.wait(self.every):
             now = time.monotonic()
-            cpu = {n: cpu_seconds(p) for n, p in self.pids.items()}
+            cpu = {n: cpu_seconds(p, children=True) for n, p in self.pids.items()}
             span = max(1e-6, now - last_t)
             try:
                 calls, kube = self.github_calls(), api_requests(self.api)

@@ -40,6 +40,7 @@ from kubernetes import client  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.typing import Origin  # noqa: E402
 
+from bench.measure import pct  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.dev.controlplane.ports import free_port  # noqa: E402
 from tests.k8s_helpers import (  # noqa: E402
@@ -53,11 +54,6 @@ from tests.web.terminal.support import in_seconds, web_kubeconfig  # noqa: E402
 USER = "alice"
 DONE = b"BENCH-DONE-"
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # ---- setup ----------------------------------------------------------------------------------

@@ -42,12 +42,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # sim_process, also when imported as bench.webhook
 
 import httpx  # noqa: E402
 import yaml  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 from sim_process import SimProcess  # noqa: E402
 
+from bench.measure import pct  # noqa: E402
 from janus import resource  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.dev.controlplane.ports import free_port  # noqa: E402
@@ -61,11 +63,6 @@ from janus.webhook.runtime import Receiver, ReceiverSettings  # noqa: E402
 from janus.webhook.signature import sign  # noqa: E402
 from tests.gitops import harness  # noqa: E402
 from tests.integration.controller_env import ControllerProcess, prepare_central  # noqa: E402
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
