@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "janus.cli.controller",
     "janus.cli.web",
     "janus.cli.webhook",
+    "janus.cli.db",
     "janus.cli.completion",
 )
 DESCRIPTION = "Just-in-time kubectl exec access to Kubernetes, run as a GitOps workflow."
