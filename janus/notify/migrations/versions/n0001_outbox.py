@@ -5,6 +5,9 @@ Revises: (none)
 
 An environment of its own (version table ``alembic_version_notify``), beside the receiver's
 delivery store in the same database: the outbox belongs to janus.notify, not to the store.
+
+Downgrade (to base) drops both tables: unsent notifications are never sent, and events already
+sent may be sent again after an upgrade (their dedupe keys are gone).
 """
 
 from __future__ import annotations

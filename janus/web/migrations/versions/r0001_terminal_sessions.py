@@ -5,6 +5,9 @@ Revises: (none)
 
 Created only if missing: a database made by an earlier web app already has them and is adopted
 as it is, its sessions and recordings kept.
+
+Downgrade (to base) drops both tables: every session record and recording is lost, also those
+adopted from before Alembic. Only for removing the web app; export recordings first.
 """
 
 from __future__ import annotations

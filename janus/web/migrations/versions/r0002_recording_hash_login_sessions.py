@@ -6,6 +6,13 @@ Revises: r0001
 
 Each piece is added only if missing: web apps between the first schema and Alembic added the
 columns themselves at start-up and created the new tables.
+
+Downgrade (to r0001) keeps every terminal session and its recording chunks, and loses:
+``recording_sha256``, ``recording_bytes``, ``records_input`` and ``recording_deleted_at`` (the
+integrity hash of each recording, and which recordings were deleted by retention: their rows
+then look like sessions with an empty recording); every server-side login session (everyone logs
+in again); every GitHub identity pin (re-pinned at the next login, so a login renamed and taken
+over meanwhile is not caught).
 """
 
 from __future__ import annotations

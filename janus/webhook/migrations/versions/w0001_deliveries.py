@@ -5,6 +5,11 @@ Revises: (none)
 
 Created only if missing: a database made by an earlier receiver already has it and is adopted
 as it is, its deliveries kept.
+
+Downgrade (to base) drops the table and every delivery in it, also one adopted from before
+Alembic: only for removing the receiver. Nothing is lost for good that GitHub still has (the
+periodic reconcile grants from the merged files), but replay protection for the last deliveries
+goes with it.
 """
 
 from __future__ import annotations

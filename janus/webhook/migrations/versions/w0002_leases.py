@@ -6,6 +6,12 @@ Revises: w0001
 
 A claimed delivery records which replica holds it and until when; a replica that dies stops
 renewing its leases and another takes the delivery over once they expire.
+
+Downgrade (to w0001) drops ``lease_owner`` and ``lease_expires`` and the ``deliveries_finished``
+index; every delivery row stays. Lost: who holds a claimed delivery and until when. Upgrading
+again makes a row left 'working' without an owner 'pending' (due now), so a delivery held during
+the rollback is processed, never stuck. Several replicas need w0002: scale the receiver to one
+before downgrading.
 """
 
 from __future__ import annotations
