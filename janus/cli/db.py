@@ -7,8 +7,10 @@ a Job) takes the schema down first::
 
     JANUS_DATABASE_URL=postgresql+psycopg://… janus db --store webhook downgrade -1
 
-The URL comes from ``$JANUS_DATABASE_URL`` or ``--url-file`` (a mounted Secret), never from the
-command line, where a password would be readable in the process list. A SQLite file is
+The URL comes from, first match wins: ``--url-file`` (a mounted Secret), ``--settings`` (the web
+app's settings file, its ``database_url``), ``$JANUS_DATABASE_URL``, and for the receiver's
+stores ``$JANUS_WEBHOOK_DATABASE_URL`` (what its pod already has) — never from the command line,
+where a password would be readable in the process list. A SQLite file is
 ``sqlite:////var/lib/janus/webhook.db``.
 
 Exit codes: 0 done; 1 an unknown revision, or one the database cannot move to (nothing changed);
@@ -25,6 +27,7 @@ from typing import Any
 from janus.cli.errors import EXIT_USAGE, CliError
 
 URL_ENV = "JANUS_DATABASE_URL"
+WEBHOOK_URL_ENV = "JANUS_WEBHOOK_DATABASE_URL"  # the receiver's own (janus.cli.webhook.DB_ENV)
 STORES = ("web", "webhook", "notify")
 
 
@@ -39,7 +42,10 @@ def register(subparsers: Any) -> None:
     db.add_argument("--store", choices=STORES, required=True,
                     help="whose schema: web, webhook or notify")
     db.add_argument("--url-file", type=Path, default=None,
-                    help=f"file holding the SQLAlchemy URL (default: ${URL_ENV})")
+                    help=f"file holding the SQLAlchemy URL (default: ${URL_ENV}, then for "
+                         f"webhook and notify ${WEBHOOK_URL_ENV})")
+    db.add_argument("--settings", type=Path, default=None,
+                    help="the web app's settings file: use its database_url")
     sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     sub.add_parser("current", help="print the revision the database is at").set_defaults(
         func=_current)
@@ -71,15 +77,32 @@ def _environment(store: str) -> tuple[Path, str]:
 
 def _url(args: argparse.Namespace) -> str:
     if args.url_file is not None:
+        url = _read(args.url_file, "--url-file").strip()
+    elif args.settings is not None:
+        import yaml
+
         try:
-            url = args.url_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CliError(f"cannot read --url-file: {exc.strerror}", EXIT_USAGE) from exc
+            loaded = yaml.safe_load(_read(args.settings, "--settings"))
+        except yaml.YAMLError as exc:
+            raise CliError(f"--settings is not YAML: {exc}", EXIT_USAGE) from exc
+        found = loaded.get("database_url") if isinstance(loaded, dict) else None
+        url = found.strip() if isinstance(found, str) else ""
+        if not url:
+            raise CliError(f"{args.settings} has no database_url", EXIT_USAGE)
     else:
         url = os.environ.get(URL_ENV, "").strip()
+        if not url and args.store in ("webhook", "notify"):
+            url = os.environ.get(WEBHOOK_URL_ENV, "").strip()
     if not url:
-        raise CliError(f"no database URL: set ${URL_ENV} or --url-file", EXIT_USAGE)
+        raise CliError(f"no database URL: set ${URL_ENV}, --url-file or --settings", EXIT_USAGE)
     return url
+
+
+def _read(path: Path, flag: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {flag} {path}: {exc.strerror}", EXIT_USAGE) from exc
 
 
 def _engine(args: argparse.Namespace) -> Any:

@@ -208,8 +208,24 @@ def test_janus_db_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     """The operator's way: URL from the environment or a file, never the command line."""
     url = f"sqlite:///{tmp_path / 'hooks.sqlite'}"
     monkeypatch.delenv("JANUS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("JANUS_WEBHOOK_DATABASE_URL", raising=False)
     assert main(["db", "--store", "webhook", "current"]) == 2
     assert "no database URL" in capsys.readouterr().err
+    # Inside the receiver's pod: its own variable; inside the web app's: its settings file.
+    monkeypatch.setenv("JANUS_WEBHOOK_DATABASE_URL", f"sqlite:///{tmp_path / 'pod.sqlite'}")
+    assert main(["db", "--store", "notify", "upgrade"]) == 0
+    assert capsys.readouterr().out == "notify: n0001 (head)\n"
+    assert main(["db", "--store", "web", "current"]) == 2  # not the receiver's database
+    capsys.readouterr()
+    monkeypatch.delenv("JANUS_WEBHOOK_DATABASE_URL")
+    settings = tmp_path / "web.yaml"
+    settings.write_text(f'public_url: https://x\ndatabase_url: "sqlite:///{tmp_path / "w.db"}"\n',
+                        encoding="utf-8")
+    assert main(["db", "--store", "web", "--settings", str(settings), "upgrade"]) == 0
+    assert capsys.readouterr().out == "web: r0002 (head)\n"
+    settings.write_text("public_url: https://x\n", encoding="utf-8")
+    assert main(["db", "--store", "web", "--settings", str(settings), "current"]) == 2
+    assert "has no database_url" in capsys.readouterr().err
 
     url_file = tmp_path / "url"
     url_file.write_text(url + "\n", encoding="utf-8")
