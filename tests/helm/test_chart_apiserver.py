@@ -24,6 +24,8 @@ from janus.dev.controlplane.cluster import LocalCluster
 from tests.helm.chart import NAMESPACE, PRODUCTION_VALUES, TOKENS_NAMESPACE, by_kind, render
 
 EVERYTHING_VALUES = Path(__file__).with_name("values-everything.yaml")
+# Several replicas of each component: their PodDisruptionBudgets and topology spread.
+REPLICAS_VALUES = Path(__file__).with_name("values-replicas.yaml")
 # ServiceMonitor, PrometheusRule and HTTPRoute are not built into the API server: minimal copies
 # of their CRDs, with a structural schema of the fields the chart sets (see the file's header).
 THIRD_PARTY_CRDS = [d for d in yaml.safe_load_all(
@@ -75,8 +77,9 @@ def _install_crds(api: Any, dyn: DynamicClient, docs: list[dict[str, Any]]) -> N
 
 
 @pytest.mark.parametrize("values", [(), (PRODUCTION_VALUES,),
-                                    (PRODUCTION_VALUES, EVERYTHING_VALUES)],
-                         ids=["default", "production", "everything"])
+                                    (PRODUCTION_VALUES, EVERYTHING_VALUES),
+                                    (PRODUCTION_VALUES, REPLICAS_VALUES)],
+                         ids=["default", "production", "everything", "replicas"])
 def test_every_object_passes_server_side_dry_run(cluster: LocalCluster,
                                                  values: tuple[Any, ...]) -> None:
     api = cluster.admin_client()
@@ -101,6 +104,8 @@ def test_every_object_passes_server_side_dry_run(cluster: LocalCluster,
     if EVERYTHING_VALUES in values:
         kinds = {d["kind"] for d in rest}
         assert {"Ingress", "HTTPRoute", "ServiceMonitor", "PrometheusRule"} <= kinds
+    if REPLICAS_VALUES in values:
+        assert len(by_kind(rest, "PodDisruptionBudget")) == 3
 
 
 def test_third_party_crds_reject_what_the_real_ones_reject(cluster: LocalCluster) -> None:

@@ -85,10 +85,14 @@ seccompProfile:
 {{- .Values.policies.existingConfigMap | default "janus-policies" -}}
 {{- end -}}
 
-{{/* Scheduling and pod-level settings shared by the Deployments: include "janus.podCommon" (list . .Values.web) */}}
+{{/* Scheduling and pod-level settings shared by the Deployments:
+include "janus.podCommon" (list . .Values.web "web"). Several replicas are spread over nodes and
+zones softly (ScheduleAnyway), unless the component's own topologySpreadConstraints are given or
+spreadReplicas is false. */}}
 {{- define "janus.podCommon" -}}
 {{- $root := index . 0 -}}
 {{- $c := index . 1 -}}
+{{- $name := index . 2 -}}
 securityContext:
   {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
 {{- with $root.Values.imagePullSecrets }}
@@ -106,5 +110,19 @@ tolerations:
 {{- with $c.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $c.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml $c.topologySpreadConstraints | nindent 2 }}
+{{- else if and $c.spreadReplicas (gt (int $c.replicas) 1) }}
+topologySpreadConstraints:
+  {{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+  - maxSkew: 1
+    topologyKey: {{ $key }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "janus.selector" (list $root $name) | nindent 8 }}
+  {{- end }}
 {{- end }}
 {{- end -}}
