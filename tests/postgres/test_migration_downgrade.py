@@ -248,3 +248,26 @@ def test_janus_db_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["db", "--store", "web", "current"]) == 2
     assert "hunter2" not in capsys.readouterr().err
     assert create_engine(url).dialect.name == "sqlite"
+
+
+def test_the_older_release_starts_only_after_the_downgrade(database_url: str,
+                                                           tmp_path: Path) -> None:
+    """Why rolling back needs the downgrade (docs/helm.md): a release whose migrations stop at
+    w0001 refuses a database at w0002, and starts (a no-op upgrade) once it is taken down."""
+    import shutil
+
+    from alembic.util import CommandError
+
+    older = tmp_path / "older-release" / "migrations"
+    shutil.copytree(webhook_store.MIGRATIONS, older,
+                    ignore=shutil.ignore_patterns("w0002_*", "__pycache__"))
+    assert [r.id for r in dbmigrate.history(older)] == ["w0001"]
+    DeliveryStore(database_url).close()  # the newer release ran: the database is at w0002
+    engine = _engine(database_url)
+    table = webhook_store.VERSION_TABLE
+    with pytest.raises(CommandError, match="w0002"):
+        dbmigrate.upgrade(engine, older, table)
+    dbmigrate.downgrade(engine, webhook_store.MIGRATIONS, table, "-1")
+    dbmigrate.upgrade(engine, older, table)
+    assert dbmigrate.current(engine, table) == "w0001"
+    engine.dispose()
