@@ -5,8 +5,16 @@ a replayed delivery, a reconcile and a later extension PR all land on the same o
 
 * absent → create (a 409 from a concurrent worker is re-read and treated as present);
 * present with the same merge commit in its provenance → nothing to do (a replay);
-* present and ended (Expired/Revoked/Failed, or revocation requested) → a new merge of that file
-  is a new request: the old CR is deleted and a fresh one created (git keeps the history);
+* present and ended (Expired/Revoked/Failed, or revocation requested):
+  - merged while that grant was still live (an extension handled after the end) → refused
+    (:class:`GrantEndedBeforeMerge`), the ended CR left alone: an extension only extends a live
+    grant, and a fresh grant made of it would give access for a period nobody approved;
+  - merged after the end → a new grant of the same request (design §9: only a new merge grants
+    again): the old CR is deleted and a fresh one created (git and the ledger keep the history).
+    The delete is never waited out: while a finalizer holds the old CR (the ledger writes its end
+    first, which may take as long as GitHub does) the apply raises :class:`GrantPending` at once,
+    so the delivery is retried (and reconcile grants a file without a CR), within the merge's
+    window like every other path;
 * present and live → an extension: duration, reason, ticket and provenance are merge-patched.
   Requester and role are immutable (the CRD enforces it); changing them is refused.
 
@@ -17,6 +25,7 @@ the CRD) and translates the API server's errors.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -37,11 +46,46 @@ from janus.resource.spec import extension_changes, grant_spec
 REPORTED_PHASE = "janus.dev/reported-phase"
 FIELD_MANAGER = "janus-webhook"
 _APPLY_ATTEMPTS = 3
+# How long a deleted CR without finalizers may take to be gone (an optimisation: one API round
+# trip, usually). Correctness never rests on it: still there → GrantPending, retried.
+_GONE_GRACE_SECONDS = 2.0
 
 
 class GrantConflict(errors.Conflict):
     """The merged file cannot be applied to the existing CR (identity changed), or the CR kept
     changing while it was being applied."""
+
+
+class GrantEndedBeforeMerge(errors.Refused):
+    """The merge was made while its grant was live (an extension), but the grant ended before
+    the merge was applied: an ended grant is never extended nor made live again (design §9)."""
+
+
+class GrantPending(errors.Unavailable):
+    """A new merge of an ended request: the ended AccessRequest is deleted but a finalizer still
+    holds it (its end is being written to the ledger). Retry later; nothing was created."""
+
+
+def ended_at(view: AccessRequestView) -> dt.datetime | None:
+    """When the grant stopped being live: its revocation's request, its revocation, or its
+    expiry; None when unknown (a Failed grant carries no time of its own)."""
+    moments = [m for m in (view.revocation.requested_at if view.revocation else None,
+                           view.revoked_at,
+                           view.expires_at if view.phase == "Expired" else None)
+               if m is not None]
+    return min(moments) if moments else None
+
+
+def _merged_while_live(view: AccessRequestView, provenance: Provenance) -> dt.datetime | None:
+    """The ended grant's end when *provenance*'s merge came before it, else None."""
+    end, merged = ended_at(view), provenance.merged_at
+    if end is None or merged is None:
+        return None
+    if merged.tzinfo is None:
+        merged = merged.replace(tzinfo=dt.UTC)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=dt.UTC)
+    return end if merged < end else None
 
 
 def spec_of(request: Request, provenance: Provenance) -> dict[str, Any]:
@@ -96,11 +140,24 @@ class AccessRequests:
                     and existing.provenance.merge_commit == provenance.merge_commit):
                 return "unchanged"
             if existing.ended:
-                # Wait for the old object to be gone (kopf finalizers may hold it briefly).
-                self.client.delete(name, uid=existing.meta.uid)
-                if self._gone(name, existing.meta.uid):
+                ended = _merged_while_live(existing, provenance)
+                if ended is not None:
+                    how = existing.phase if existing.terminal else "revocation requested"
+                    raise GrantEndedBeforeMerge(
+                        f"not extended: the grant ended ({how} at {ended:%Y-%m-%dT%H:%M:%SZ}) "
+                        "before this merge was applied; an ended grant is never extended or "
+                        "made live again — request again in a new pull request")
+                if not existing.meta.deleting:
+                    self.client.delete(name, uid=existing.meta.uid)
+                if self._gone(name, existing.meta.uid, _GONE_GRACE_SECONDS):
                     self._create(name, request.cluster, spec, request.break_glass)
                     return "recreated"
+                held = self.get(name)
+                if held is not None and held.meta.uid == existing.meta.uid:
+                    raise GrantPending(
+                        f"AccessRequest {name} of the ended grant is still being finalized "
+                        f"(finalizers {list(held.meta.finalizers)}: its end is written to the "
+                        "ledger first); the new grant is created once it is gone")
                 continue
             for key, old, new in (("requester", existing.requester, request.requester),
                                   ("role", existing.role, request.role)):
@@ -113,7 +170,9 @@ class AccessRequests:
             return "extended"
         raise GrantConflict(f"AccessRequest {name} kept changing while being applied")
 
-    def _gone(self, name: str, uid: str, timeout: float = 10.0) -> bool:
+    def _gone(self, name: str, uid: str, timeout: float) -> bool:
+        """The object *uid* of *name* is gone within *timeout* (False also when another object
+        took the name meanwhile: look again)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             current = self.get(name)

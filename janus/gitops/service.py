@@ -21,7 +21,7 @@ from github.Repository import Repository
 
 from janus import names, testhooks
 from janus.gitops import break_glass, comments, render, sources
-from janus.gitops.crs import AccessRequests
+from janus.gitops.crs import AccessRequests, GrantEndedBeforeMerge
 from janus.gitops.membership import GitHubMembership
 from janus.gitops.metrics import COUNTERS, Counters
 from janus.gitops.pr_check import run_pr_check
@@ -317,7 +317,13 @@ class GitOps:
             blob_sha=grant.blob_sha, approvers=grant.approvers,
             merged_by=verdict.merged_by, merged_at=verdict.merged_at,
         )
-        result = self.crs.apply_grant(grant.request, provenance)
+        try:
+            result = self.crs.apply_grant(grant.request, provenance)
+        except GrantEndedBeforeMerge as exc:  # an extension that came after the end
+            self.counters.inc("merged_requests_total", outcome="grant-ended")
+            event(log, "grant.not_applied", request=cr_name, pull=verdict.number,
+                  outcome="grant-ended", merge_commit=verdict.merge_commit)
+            return (grant.path, cr_name, str(exc))
         approved_by = ", ".join(grant.approvers)
         said = {
             "created": f"created (approved by {approved_by})",
