@@ -1,6 +1,6 @@
 """Soak: minutes of continuous access requests through the whole path, two target clusters.
 
-    .venv/bin/python bench/soak.py [--minutes 10] [--interval 4] [--sample 5]
+    .venv/bin/python bench/soak.py [--minutes 10] [--interval 10] [--sample 5]
 
 Not in CI. Every process is real and runs on its own: the GitHub simulator (bench/sim_process.py),
 ``janus webhook`` (the receiver, SQLite store, ledger on the default branch), ``janus controller``
@@ -16,8 +16,11 @@ last, and growth between them (a leak shows as a steady climb).
 
 At the end it waits for every grant to end and checks, printing each: no ServiceAccount,
 RoleBinding or token Secret of Janus's without a live grant, in every namespace of both clusters;
-every request merge granted exactly once (one AccessRequest, one ledger entry); every ended grant
-in the ledger once, with its end. Exit status 1 if any check fails. Everything it started is
+every request merge granted exactly once (one ledger entry, one ``grant.active``); every extension
+merge either extended its live grant, or — handled after the grant ended — was refused
+(``grant-ended``: merged while the grant was live) or granted as a new grant (merged after the
+end, one more ledger entry), never anything else; every ended grant in the ledger, with its end,
+once per grant. Exit status 1 if any check fails. Everything it started is
 stopped by PID, also on Ctrl-C.
 """
 
@@ -127,6 +130,7 @@ class Request:
     duration: int
     cr: str
     actions: list[str] = field(default_factory=list)
+    extensions: list[tuple[int, str]] = field(default_factory=list)  # (PR, merge commit)
 
 
 class Driver:
@@ -179,7 +183,8 @@ class Driver:
             number = self.sim.create_pull(self.repo, head=branch, title=f"Extend {req.name}",
                                           author="alice")
             self.sim.review(self.repo, number, "bob", "APPROVE")
-            self.sim.merge(self.repo, number, actor="root")
+            sha = self.sim.merge(self.repo, number, actor="root")
+            req.extensions.append((number, sha))
             req.duration = longer
         self.counts[f"action {how}"] += 1
 
@@ -297,7 +302,8 @@ def report(samples: list[Sample], names_: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--interval", type=float, default=4.0, help="seconds between requests")
+    parser.add_argument("--interval", type=float, default=10.0,
+                        help="seconds between requests")
     parser.add_argument("--act-every", type=float, default=9.0,
                         help="seconds between random revokes/extensions")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
@@ -453,17 +459,29 @@ def main() -> int:
         per_cr = Counter(e.access_request for e in entries)
         activations = Counter(e.get("request") for e in controller_events(controller.log())
                               if e.get("event") == "grant.active")
-        # An ended AccessRequest may be gone by now (a later merge of the same request — an
-        # extension handled after the grant ended — makes the receiver delete it to re-create
-        # it, janus/gitops/crs.py), so a merge is judged by the ledger and the controller's
-        # log: one entry, one grant.active.
+        # What the receiver did with each extension merge (its first decisive outcome; a
+        # replay says "unchanged"/"already-recorded"). Handled after the grant ended, an
+        # extension merged while the grant was live is refused ("grant-ended"); one merged after
+        # the end is a new grant ("recreated", or "created" once the old CR went) — one more
+        # ledger entry and one more grant.active for that AccessRequest (janus/gitops/crs.py).
+        # An ended AccessRequest may be gone by now (deleted for such a new grant), so a merge
+        # is judged by the ledger and the controller's log.
+        receiver_events = controller_events(receiver.log())
+        outcome_of: dict[int, str] = {}
+        for e in receiver_events:
+            if e.get("event") in ("grant.applied", "grant.not_applied") and \
+                    e.get("outcome") not in ("unchanged", "already-recorded"):
+                outcome_of.setdefault(int(e.get("pull") or 0), str(e.get("outcome")))
+        new_grant = {"recreated", "created"}
+        regranted = Counter(r.cr for r in driver.requests for n, _ in r.extensions
+                            if outcome_of.get(n) in new_grant)
         not_granted = sorted(r.cr for r in driver.requests
                              if per_merge[(r.merge_sha, r.cr)] == 0 and activations[r.cr] == 0)
         bad_merges = sorted(r.cr for r in driver.requests if r.cr not in not_granted and (
-            per_merge[(r.merge_sha, r.cr)] != 1 or per_cr[r.cr] != 1))
-        not_once = sorted(r.cr for r in driver.requests
-                          if r.cr not in not_granted and activations[r.cr] != 1)
-        refused = Counter(e.get("outcome") for e in controller_events(receiver.log())
+            per_merge[(r.merge_sha, r.cr)] != 1 or per_cr[r.cr] != 1 + regranted[r.cr]))
+        not_once = sorted(r.cr for r in driver.requests if r.cr not in not_granted
+                          and activations[r.cr] != 1 + regranted[r.cr])
+        refused = Counter(e.get("outcome") for e in receiver_events
                           if e.get("event") == "grant.not_applied"
                           and e.get("request") in not_granted)
         ok = not not_granted and not bad_merges and not not_once
@@ -476,11 +494,33 @@ def main() -> int:
               f"by the 30 s poll (informational)")
         if not ok:
             failures.append("merges not granted exactly once")
+        extension_outcomes: Counter[str] = Counter()
+        bad_extensions: list[tuple[str, int, str]] = []
+        for r in driver.requests:
+            for number, sha in r.extensions:
+                outcome = outcome_of.get(number, "not handled")
+                extension_outcomes[outcome] += 1
+                if outcome == "extended":
+                    good = any(x.merge.commit == sha for e in entries
+                               if e.access_request == r.cr for x in e.extensions)
+                elif outcome in new_grant:
+                    good = per_merge[(sha, r.cr)] == 1
+                else:  # refused: ended before it was applied, or merged past its window
+                    good = outcome in ("grant-ended", "window-passed")
+                if not good:
+                    bad_extensions.append((r.cr, number, outcome))
+        ok = not bad_extensions
+        print(f"  every extension merge extended its grant (an extension in its ledger entry), "
+              f"or was refused after the end, or granted anew (its own ledger entry): "
+              f"{'ok' if ok else 'FAIL'} — outcomes {dict(extension_outcomes)}, "
+              f"{len(bad_extensions)} wrong {bad_extensions[:5]}")
+        if not ok:
+            failures.append("extensions")
         ended_crs = {n for n, p in phases.items() if p in ENDED} | \
             {r.cr for r in driver.requests if r.cr not in phases and r.cr not in not_granted}
-        unrecorded = sorted(n for n in ended_crs
-                            if not any(e.access_request == n and e.ended for e in entries))
-        twice = sorted(n for n, c in per_cr.items() if c > 1)
+        unrecorded = sorted(n for n in ended_crs if not per_cr[n] or not all(
+            e.ended for e in entries if e.access_request == n))
+        twice = sorted(n for n, c in per_cr.items() if c > 1 + regranted[n])
         ok = not unrecorded and not twice
         ends = Counter(e.end.how for e in entries if e.end is not None)
         print(f"  every ended grant in the ledger once, with its end: {'ok' if ok else 'FAIL'} "
@@ -489,7 +529,10 @@ def main() -> int:
         if not ok:
             failures.append("ledger")
         extended = sum(1 for e in entries if e.extensions)
+        retries = Counter(str(e.get("error", ""))[:60] for e in receiver_events
+                          if e.get("event") == "webhook.retry")
         print(f"\nload: {dict(driver.counts)}; ledger entries with an extension: {extended}; "
+              f"receiver retries: {sum(retries.values())} {dict(retries.most_common(3))}; "
               f"driver errors: {len(driver.errors)} {driver.errors[:3]}")
         s0, s1 = sampler.samples[0], sampler.samples[-1]
         span = max(1e-6, s1.t - s0.t)
