@@ -55,7 +55,11 @@ assert _spec is not None and _spec.loader is not None
 webhook = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(webhook)
 
-MODES = ("rest", "graphql")
+# Column -> (how merge verification reads GitHub, simulator answering one request at a time).
+CONFIGS = {"rest": ("rest", False), "graphql-serial": ("graphql", True),
+           "graphql": ("graphql", False)}
+HEADINGS = {"rest": "REST only", "graphql-serial": "GraphQL, serial sim",
+            "graphql": "GraphQL"}
 
 
 def calls_of(sim: SimProcess, login: str) -> int:
@@ -89,25 +93,31 @@ def verify_calls(bed: harness.Bed, number: int) -> tuple[int, int]:
 
 
 def timed_merges(sim: SimProcess, bed: harness.Bed, active: Any, numbers: dict[str, int], *,
-                 spaced: bool) -> tuple[list[float], float, int]:
-    """(merge → Active latencies, seconds from the first merge to the last Active, merges):
-    bench/webhook.py's measurement, keeping the raw latencies so rounds can be pooled."""
+                 spaced: bool) -> tuple[list[float], float, int, list[float]]:
+    """(merge → Active latencies, seconds from the first merge to the last Active, merges,
+    seconds each merge call took): bench/webhook.py's measurement, keeping the raw latencies
+    so rounds can be pooled. Merges are issued one after the other, so back to back no more
+    than 1 / (merge call) a second reach the receiver."""
     merged_at: dict[str, float] = {}
+    calls: list[float] = []
     began = time.perf_counter()
     for name, number in numbers.items():
+        issued = time.perf_counter()
         sim.merge(bed.repo, number, actor="root")
         merged_at[name] = time.perf_counter()
+        calls.append(merged_at[name] - issued)
         if spaced:
             active.wait([name], 120)
     active.wait(list(numbers), 900)
     done = [n for n in numbers if n in active.seen]
     elapsed = max(active.seen[n] for n in done) - began if done else float("nan")
-    return [active.seen[n] - merged_at[n] for n in done], elapsed, len(numbers)
+    return [active.seen[n] - merged_at[n] for n in done], elapsed, len(numbers), calls
 
 
 def run_mode(mode: str, sim: SimProcess, crs: AccessRequests, active: Any,
              namespace: str, workdir: Path, secret: bytes, prs: int, workers: int) -> dict:
-    verify.MERGE_API = mode
+    verify.MERGE_API, serial = CONFIGS[mode]
+    sim.set_serial(serial)
     app_id, key, bot = webhook.sim_app(sim, f"merge {mode} {uuid.uuid4().hex[:6]}")
     bed = harness.Bed(sim, app_id, key, bot)
     bed.repo = harness.new_repo(sim)
@@ -128,22 +138,35 @@ def run_mode(mode: str, sim: SimProcess, crs: AccessRequests, active: Any,
         sim.wait_for_deliveries(300)
         receiver.pool.wait_idle(600)
         calls = calls_of(sim, bot) - before
+        sim.spans(True)
         back = timed_merges(sim, bed, active, burst, spaced=False)
         sim.wait_for_deliveries(300)
         receiver.pool.wait_idle(600)
+        spans = sim.spans(True)
     finally:
         sim.set_delivery_mode("sync")
+        sim.set_serial(False)
         receiver.stop()
     verification, queries = verify_calls(bed, next(iter(spaced.values())))
     return {"calls": calls, "merged": len(spaced), "verify": verification, "queries": queries,
-            "one": one, "back": back}
+            "one": one, "back": back, "spans": spans}
 
 
 def pooled(rounds: list[dict]) -> dict:
     """One mode's rounds together: latencies pooled, throughput over all back-to-back time."""
     one = [x for r in rounds for x in r["one"][0]]
     back = [x for r in rounds for x in r["back"][0]]
+    routes: dict[str, list[float]] = {}
+    for r in rounds:
+        for route, (n, wait, held) in r["spans"]["routes"].items():
+            totals = routes.setdefault(route, [0, 0.0, 0.0])
+            totals[0] += n
+            totals[1] += wait
+            totals[2] += held
     return {
+        "routes": routes, "merges_back": sum(r["back"][2] for r in rounds),
+        "max_in_flight": max(r["spans"]["max_in_flight"] for r in rounds),
+        "merge_call": webhook.pct([x for r in rounds for x in r["back"][3]], 50),
         "per_merge": sum(r["calls"] for r in rounds) / sum(r["merged"] for r in rounds),
         "verify": max(r["verify"] for r in rounds), "queries": max(r["queries"] for r in rounds),
         "one": {"p50": webhook.pct(one, 50), "p99": webhook.pct(one, 99),
@@ -162,7 +185,14 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--sim-serial", action="store_true",
+                        help="also a GraphQL column with the simulator answering one request "
+                             "at a time (its world lock held exclusive by reads too: the "
+                             "simulator before concurrent reads), rounds interleaved")
     args = parser.parse_args()
+    order = (("graphql-serial", "rest", "graphql", "graphql", "rest", "graphql-serial")
+             if args.sim_serial else ("rest", "graphql", "graphql", "rest"))
+    modes = list(dict.fromkeys(order))
 
     workdir = Path(tempfile.mkdtemp(prefix="janus-bench-merge-"))
     secret = secrets.token_hex(20).encode()
@@ -171,7 +201,7 @@ def main() -> None:
     print("starting the local control plane and the GitHub simulator (own process) ...",
           flush=True)
     cluster = LocalCluster.start("bench-merge")
-    rounds: dict[str, list[dict]] = {mode: [] for mode in MODES}
+    rounds: dict[str, list[dict]] = {mode: [] for mode in modes}
     half = max(1, args.prs // 2)
     try:
         with SimProcess() as sim:
@@ -190,7 +220,7 @@ def main() -> None:
             try:
                 # Interleaved so a load that drifts during the run (a shared machine) weighs
                 # on both modes alike.
-                for mode in ("rest", "graphql", "graphql", "rest"):
+                for mode in order:
                     print(f"\n[{mode}] {half} merges one at a time, then {half} "
                           "back to back ...", flush=True)
                     started = time.perf_counter()
@@ -218,26 +248,34 @@ def main() -> None:
     finally:
         cluster.stop()
 
-    rest, gql = pooled(rounds["rest"]), pooled(rounds["graphql"])
-    rows = [
-        ("API calls per merge (whole handling)", f"{rest['per_merge']:.1f}",
-         f"{gql['per_merge']:.1f}"),
-        ("API calls of the verification alone", str(rest["verify"]),
-         f"{gql['verify']} ({gql['queries']} GraphQL)"),
-        ("merge → Active p50, one at a time", webhook.ms(rest["one"]["p50"]),
-         webhook.ms(gql["one"]["p50"])),
-        ("merge → Active p99, one at a time", webhook.ms(rest["one"]["p99"]),
-         webhook.ms(gql["one"]["p99"])),
-        ("merges/s back to back", f"{rest['back']['merges_per_s']:.2f}",
-         f"{gql['back']['merges_per_s']:.2f}"),
-        ("merge → Active p99, back to back", webhook.ms(rest["back"]["p99"]),
-         webhook.ms(gql["back"]["p99"])),
-        ("reached Active", f"{rest['one']['active'] + rest['back']['active']}/{4 * half}",
-         f"{gql['one']['active'] + gql['back']['active']}/{4 * half}"),
+    results = {mode: pooled(rounds[mode]) for mode in modes}
+    figures = [
+        ("API calls per merge (whole handling)", lambda r: f"{r['per_merge']:.1f}"),
+        ("API calls of the verification alone",
+         lambda r: f"{r['verify']}" + (f" ({r['queries']} GraphQL)" if r["queries"] else "")),
+        ("merge → Active p50, one at a time", lambda r: webhook.ms(r["one"]["p50"])),
+        ("merge → Active p99, one at a time", lambda r: webhook.ms(r["one"]["p99"])),
+        ("merges/s back to back", lambda r: f"{r['back']['merges_per_s']:.2f}"),
+        ("merge → Active p99, back to back", lambda r: webhook.ms(r["back"]["p99"])),
+        ("reached Active",
+         lambda r: f"{r['one']['active'] + r['back']['active']}/{4 * half}"),
+        ("sim.merge call p50, back to back", lambda r: webhook.ms(r["merge_call"])),
+        ("sim: requests in flight at once (max)", lambda r: str(r["max_in_flight"])),
+        ("sim: lock held per merge, back to back",
+         lambda r: webhook.ms(sum(v[2] for v in r["routes"].values()) / r["merges_back"])),
     ]
-    print(f"\n{'':42} {'REST only (before)':>20} {'GraphQL (after)':>22}")
-    for label, before, after in rows:
-        print(f"{label:42} {before:>20} {after:>22}")
+    print(f"\n{'':42}" + "".join(f"{HEADINGS[m]:>22}" for m in modes))
+    for label, cell in figures:
+        print(f"{label:42}" + "".join(f"{cell(results[m]):>22}" for m in modes))
+    for mode in modes:
+        r = results[mode]
+        print(f"\nsimulator, {HEADINGS[mode]}, back to back: per merge, requests and ms "
+              "waiting for / holding the world lock (top routes by time held)")
+        top = sorted(r["routes"].items(), key=lambda kv: -kv[1][2])[:8]
+        for route, (n, wait, held) in top:
+            print(f"  {route:64} {n / r['merges_back']:5.1f} req  wait "
+                  f"{1000 * wait / r['merges_back']:7.1f} ms  held "
+                  f"{1000 * held / r['merges_back']:7.1f} ms")
     print(f"\nwebhook burst: {burst['accepted']}/{burst['deliveries']} acknowledged by "
           f"{args.concurrency} clients; ack p50 {webhook.ms(burst['ack_p50'])}, "
           f"p99 {webhook.ms(burst['ack_p99'])}, max {webhook.ms(burst['ack_max'])}; "

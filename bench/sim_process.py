@@ -43,8 +43,8 @@ def _serve(conn: Any) -> None:
 
 def _plain(value: Any) -> Any:
     """What crosses the pipe: plain data only (dicts and lists are copied)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, dict):  # copied first: the simulator's threads may be adding to it
+        return {k: _plain(v) for k, v in dict(value).items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool | bytes):

@@ -2,8 +2,10 @@
 
 Order per request: authenticate → rate-limit → a test's injected fault (``faults.py``: an
 error answer, or an answer held back outside the lock) → find the route → run the handler
-holding the world lock → release the lock → pump webhook deliveries (in ``sync`` mode they are
-sent now, so the caller's next request sees their effects) → record the exchange → respond.
+holding the world lock (shared for a read, exclusive for a write: :mod:`.rwlock`; handlers
+run on Starlette's thread pool, so reads overlap) → release the lock → pump webhook
+deliveries (in ``sync`` mode they are sent now, so the caller's next request sees their
+effects) → record the exchange → respond.
 """
 
 from __future__ import annotations
@@ -32,7 +34,16 @@ from .delivery import Deliverer
 from .errors import ApiError
 from .faults import FaultError, Faults
 from .render import Renderer
-from .rest import Caller, Ctx, RateLimits, Reply, authenticate, find_route, parse_query
+from .rest import (
+    Caller,
+    Ctx,
+    RateLimits,
+    Reply,
+    Route,
+    authenticate,
+    find_route,
+    parse_query,
+)
 from .world import World
 
 log = logging.getLogger("janus.dev.github_sim")
@@ -64,6 +75,47 @@ class Recorder:
                 self.exchanges.append(exchange)
 
 
+@dataclass
+class Spans:
+    """Where the simulator's time goes, per route (``GET /repos/{owner}/{repo}/...``):
+    requests, seconds waiting for the world lock, seconds holding it, and the most requests
+    in flight at once. Always on (a few counters a request); the benchmarks print it."""
+
+    routes: dict[str, list[float]] = field(default_factory=dict)  # [n, wait s, held s]
+    in_flight: int = 0
+    max_in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self, route: str, wait: float, held: float) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            totals = self.routes.setdefault(route, [0, 0.0, 0.0])
+            totals[0] += 1
+            totals[1] += wait
+            totals[2] += held
+
+    def reset(self) -> None:
+        with self._lock:
+            self.routes.clear()
+            self.max_in_flight = self.in_flight
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return {"max_in_flight": self.max_in_flight,
+                    "routes": {k: list(v) for k, v in self.routes.items()}}
+
+
+def is_read(method: str, path: str) -> bool:
+    """Whether a request only reads the world: REST ``GET``/``HEAD`` and ``POST /graphql``
+    (the simulator's schema root has queries only). Reads hold the world lock shared."""
+    return method in ("GET", "HEAD") or path == "/graphql"
+
+
 class SimulatorApp:
     def __init__(self, world: World, render: Renderer, deliverer: Deliverer,
                  recorder: Recorder, ui: Any = None) -> None:
@@ -72,6 +124,7 @@ class SimulatorApp:
         self.deliverer = deliverer
         self.recorder = recorder
         self.rate_limits = RateLimits()
+        self.spans = Spans()
         self.faults = Faults()
         self.ui = ui
         self.oauth: Any = None
@@ -106,7 +159,7 @@ class SimulatorApp:
         injected = False  # a test's server error: not the simulator's answer, not recorded
         try:
             caller = Caller()
-            with self.world.lock:
+            with self.world.lock.shared():
                 try:
                     caller = authenticate(self.world, request.headers.get("authorization"))
                 finally:  # a rejected credential still counts against the anonymous limit
@@ -115,8 +168,21 @@ class SimulatorApp:
             fault = self.faults.take(method, path, caller.login)
             late = 0.0 if fault is None else self.faults.apply(fault, headers,
                                                                f"SIM:{id(request):x}")
-            with self.world.lock:
-                reply = self._dispatch(method, path, query, raw, caller)
+            # Reads together, writes alone (rwlock.py); GraphQL has queries only.
+            found = find_route(method, path)
+            span = f"{method} {found[0].template if found else '?'}"
+            asked = time.perf_counter()
+            self.spans.enter()
+            held = got = asked
+            try:
+                with (self.world.lock.shared() if is_read(method, path) else self.world.lock):
+                    got = time.perf_counter()
+                    try:
+                        reply = self._dispatch(found, raw, query, method, path, caller)
+                    finally:
+                        held = time.perf_counter()
+            finally:
+                self.spans.leave(span, got - asked, held - got)
             if late:  # carried out, answered late: outside the world lock, no one else waits
                 time.sleep(late)
         except ApiError as err:
@@ -140,9 +206,8 @@ class SimulatorApp:
         headers["X-GitHub-Request-Id"] = f"SIM:{id(request):x}"
         return Response(content=body, status_code=reply.status, headers=headers)
 
-    def _dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes,
-                  caller: Caller) -> Reply:
-        found = find_route(method, path)
+    def _dispatch(self, found: tuple[Route, dict[str, str]] | None, raw: bytes,
+                  query: dict[str, str], method: str, path: str, caller: Caller) -> Reply:
         if found is None:  # unknown path or method: GitHub answers 404 for both
             raise ApiError(404, "Not Found")
         route, params = found

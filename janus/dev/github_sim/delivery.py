@@ -111,6 +111,7 @@ class Deliverer:
     def __init__(self, world: World) -> None:
         self.world = world
         self._lock = threading.Lock()
+        self._pump_lock = threading.Lock()
         self._log: list[Delivery] = []
         self._held: list[Delivery] = []
         self._mode = "sync"
@@ -161,12 +162,23 @@ class Deliverer:
 
     def pump(self) -> None:
         """Turn the world's queued events into deliveries and dispatch them per mode."""
-        for item in self.world.take_outbox():
+        # Requests run on several threads: taking the events, logging them and queueing them
+        # happen under one lock, so the log and the background queue keep the order in which
+        # the events happened even when two requests pump at once. Synchronous sends happen
+        # after it (a receiver may call back into the simulator, which pumps again).
+        now: list[Delivery] = []
+        with self._pump_lock:
+            for item in self.world.take_outbox():
+                try:
+                    now += self._dispatch(self._make(item))
+                except Exception:  # one broken event must not stop the others or the answer
+                    log.exception("github_sim: could not deliver %s to hook %s", item.event,
+                                  item.hook_id)
+        for delivery in now:
             try:
-                self._dispatch(self._make(item))
-            except Exception:  # one broken event must not stop the others or the API answer
-                log.exception("github_sim: could not deliver %s to hook %s", item.event,
-                              item.hook_id)
+                self.send(delivery)
+            except Exception:
+                log.exception("github_sim: could not deliver %s", delivery.guid)
 
     def _make(self, item: Outgoing) -> Delivery:
         with self.world.lock:
@@ -209,26 +221,27 @@ class Deliverer:
                 return True
         return False
 
-    def _dispatch(self, delivery: Delivery) -> None:
+    def _dispatch(self, delivery: Delivery) -> list[Delivery]:
+        """Drop, hold or queue *delivery* per the rules and mode; returns what the caller
+        sends now (``sync`` mode)."""
         with self._lock:
             if self._take_rule(self._drop, delivery.event):
                 delivery.state = "dropped"
                 log_event(log, "github_sim.delivery.dropped", guid=delivery.guid,
                           hook_event=delivery.event)
-                return
+                return []
             copies = 2 if self._take_rule(self._dup, delivery.event) else 1
             mode = self._mode
             if mode == "hold":
                 delivery.state = "held"
                 self._held.extend([delivery] * copies)
-                return
-        for _ in range(copies):
+                return []
             if mode == "sync":
-                self.send(delivery)
-            else:
-                with self._lock:
-                    self._busy += 1
-                self._queue.put(delivery)
+                return [delivery] * copies
+            self._busy += copies
+        for _ in range(copies):
+            self._queue.put(delivery)
+        return []
 
     def release_held(self, order: str | list[str] = "fifo") -> list[Delivery]:
         """Send held deliveries: ``"fifo"``, ``"reverse"``, or a list of GUIDs (only those)."""

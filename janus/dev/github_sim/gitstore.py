@@ -15,8 +15,11 @@ import dataclasses
 import os
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -74,6 +77,38 @@ class FileChange:
     patch: str | None
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_sha(text: str) -> bool:
+    """A full object id: what it names never changes (content-addressed)."""
+    return len(text) == 40 and _HEX.issuperset(text)
+
+
+class _Memo:
+    """A bounded, thread-safe cache of answers about immutable objects (keys start with a
+    full SHA). Reads run on several threads at once, so every access holds its lock."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            return self._items.get(key, _MISSING)
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_MISSING: Any = object()
+BLOB_MEMO_BYTES = 64 * 1024  # larger blobs are read each time
+
+
 def _parse_person(text: str) -> Person:
     # "Name <email> 1700000000 +0000"
     head, _, rest = text.rpartition(">")
@@ -127,6 +162,10 @@ class GitRepo:
         # Diffs between two commit SHAs never change: a paginated list of thousands of files
         # (GitHub's 3,000-file caps) asks for the same diff once per page.
         self._diffs: dict[tuple[str, str], list[FileChange]] = {}
+        self._diffs_lock = threading.Lock()  # reads run on several threads at once
+        # Answers about objects named by full SHA (commits, trees, blobs, paths in a commit)
+        # never change: kept, so a read costs a git process only the first time.
+        self._memo = _Memo(4096)
         if not (self.path / "HEAD").exists():
             self.path.mkdir(parents=True, exist_ok=True)
             self._git("init", "--bare", "--quiet", "--initial-branch=main")
@@ -167,7 +206,14 @@ class GitRepo:
         return self._git("hash-object", "-w", "--stdin", stdin=data).decode().strip()
 
     def read_blob(self, sha: str) -> bytes:
-        return self._git("cat-file", "blob", sha)
+        key = ("blob", sha)
+        found = self._memo.get(key) if is_sha(sha) else _MISSING
+        if found is not _MISSING:
+            return bytes(found)
+        data = self._git("cat-file", "blob", sha)
+        if is_sha(sha) and len(data) <= BLOB_MEMO_BYTES:
+            self._memo.put(key, data)
+        return data
 
     def changed_file_counts(self, commits: dict[str, str | None]) -> dict[str, int]:
         """commit -> how many files it changes against its first parent (*commits* maps each
@@ -215,6 +261,13 @@ class GitRepo:
         """Commit SHA for a branch name, full ref or (abbreviated) SHA; ``None`` if unknown."""
         if not rev or rev.startswith("-"):
             return None
+        if is_sha(rev):  # git takes a full object id as the object, before any ref name
+            if self._memo.get(("commit?", rev)) is True:
+                return rev
+            rc, out = self._git_rc("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+            if rc == 0 and out.decode().strip() == rev:
+                self._memo.put(("commit?", rev), True)
+                return rev
         for candidate in (f"refs/heads/{rev}", f"refs/tags/{rev}", rev):
             rc, out = self._git_rc("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
             if rc == 0:
@@ -226,7 +279,13 @@ class GitRepo:
         return self._git("cat-file", "commit", sha).decode("utf-8", errors="replace")
 
     def commit_info(self, sha: str) -> CommitInfo:
-        return parse_commit(sha, self._git("cat-file", "commit", sha))
+        found = self._memo.get(("info", sha)) if is_sha(sha) else _MISSING
+        if found is not _MISSING:
+            return found
+        info = parse_commit(sha, self._git("cat-file", "commit", sha))
+        if is_sha(sha):
+            self._memo.put(("info", sha), info)
+        return info
 
     # -- refs -----------------------------------------------------------------------------------
 
@@ -245,6 +304,12 @@ class GitRepo:
             args.append(old)
         self._git(*args)
 
+    def set_refs(self, refs: dict[str, str]) -> None:
+        """Point several refs at once (one ``update-ref --stdin`` transaction, no
+        compare-and-swap): the test-merge refs of a pull request."""
+        lines = "".join(f"update {name} {sha}\n" for name, sha in refs.items())
+        self._git("update-ref", "--stdin", stdin=lines.encode())
+
     def delete_ref(self, name: str) -> None:
         self._git("update-ref", "-d", name)
 
@@ -257,6 +322,16 @@ class GitRepo:
 
     def ls_tree(self, treeish: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
         """Entries of the tree at *path* inside *treeish* (a commit or tree SHA)."""
+        key = ("ls", treeish, path, recursive)
+        found = self._memo.get(key) if is_sha(treeish) else _MISSING
+        if found is not _MISSING:
+            return list(found)
+        entries = self._ls_tree(treeish, path, recursive)
+        if is_sha(treeish):
+            self._memo.put(key, tuple(entries))
+        return entries
+
+    def _ls_tree(self, treeish: str, path: str, recursive: bool) -> list[TreeEntry]:
         args = ["ls-tree", "-l", "-z"]
         if recursive:
             args.append("-r")
@@ -279,6 +354,16 @@ class GitRepo:
         path = path.strip("/")
         if not path:
             return TreeEntry("040000", "tree", self.tree_of(commit), "", None)
+        key = ("entry", commit, path)
+        found = self._memo.get(key) if is_sha(commit) else _MISSING
+        if found is not _MISSING:
+            return found
+        entry = self._entry_at(commit, path)
+        if is_sha(commit):
+            self._memo.put(key, entry)
+        return entry
+
+    def _entry_at(self, commit: str, path: str) -> TreeEntry | None:
         parent, _, name = path.rpartition("/")
         rc, _ = self._git_rc("rev-parse", "--verify", "--quiet", f"{commit}:{path}")
         if rc != 0:
@@ -361,13 +446,16 @@ class GitRepo:
     def diff(self, base: str, head: str) -> list[FileChange]:
         """Files changed between two commits, with rename detection and unified patches."""
         key = (base, head)
-        if key in self._diffs:
-            return list(self._diffs[key])
+        with self._diffs_lock:
+            cached = self._diffs.get(key)
+        if cached is not None:
+            return list(cached)
         changes = self._diff(base, head)
         if all(len(s) == 40 and all(c in "0123456789abcdef" for c in s) for s in key):
-            if len(self._diffs) >= 64:  # SHAs only (a ref moves); a few recent ones
-                self._diffs.pop(next(iter(self._diffs)))
-            self._diffs[key] = changes
+            with self._diffs_lock:
+                if len(self._diffs) >= 64:  # SHAs only (a ref moves); a few recent ones
+                    self._diffs.pop(next(iter(self._diffs)))
+                self._diffs[key] = changes
         return list(changes)
 
     def _diff(self, base: str, head: str) -> list[FileChange]:

@@ -120,24 +120,41 @@ def _paging_problems(document: Any) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=256)
+def _checked(query: str) -> Any:
+    """The parsed query and its problems against the schema (validation and paging rules),
+    or the parse error. A client sends the same few query texts again and again; parsing and
+    validating one against GitHub's schema costs milliseconds, so it is done once per text
+    (the answer depends on the text alone; the document is only read by the executor)."""
+    from graphql import GraphQLError, parse, validate  # test-only dependency
+
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return exc
+    problems = [e.message for e in validate(schema(), document)] or _paging_problems(document)
+    return document, tuple(problems)
+
+
 def answer(world: World, login: str | None, raw: bytes,
            rate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The JSON body GitHub sends for one GraphQL request (always HTTP 200 once
     authenticated; problems go into ``errors``)."""
-    from graphql import GraphQLError, execute_sync, parse, validate  # test-only dependency
+    from graphql import GraphQLError, execute_sync  # test-only dependency
 
     try:
         body = json.loads(raw or b"{}")
         query = body["query"]
+        if not isinstance(query, str):
+            raise TypeError(query)
         variables = body.get("variables") or {}
     except (ValueError, KeyError, TypeError):
         raise ApiError(400, "Problems parsing JSON") from None
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        STATS.violation(f"query does not parse: {exc.message}")
-        return {"errors": [{"message": exc.message}]}
-    problems = [e.message for e in validate(schema(), document)] or _paging_problems(document)
+    checked = _checked(query)
+    if isinstance(checked, GraphQLError):
+        STATS.violation(f"query does not parse: {checked.message}")
+        return {"errors": [{"message": checked.message}]}
+    document, problems = checked
     if problems:
         for p in problems:
             STATS.violation(f"query invalid against @octokit/graphql-schema: {p}")

@@ -2,13 +2,15 @@
 
 Handlers are plain functions ``handler(ctx) -> Reply`` registered with :func:`route` against
 the same path templates GitHub's OpenAPI description uses. Each request runs under the world
-lock; webhook deliveries it caused are pumped after the lock is released (see ``app.py``).
+lock (shared for reads, exclusive for writes); webhook deliveries it caused are pumped after
+the lock is released (see ``app.py``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,6 +201,9 @@ class RateLimits:
     with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` (epoch seconds)."""
 
     def __init__(self) -> None:
+        # Reads run together (rwlock.py): the counters have a lock of their own, so each
+        # request is counted exactly once and its headers show its own count.
+        self._lock = threading.Lock()
         self.used: dict[str, int] = {}
         self.window_start = time.time()
         self.exhausted: set[str] = set()  # logins forced to 0 remaining, for tests
@@ -211,7 +216,8 @@ class RateLimits:
     def exhaust_until(self, login: str, reset: float, status: int = 403) -> None:
         if status not in (403, 429):
             raise ValueError("GitHub answers a primary rate limit with 403 or 429")
-        self.exhausted_until[login] = (reset, status)
+        with self._lock:
+            self.exhausted_until[login] = (reset, status)
 
     def _forced(self, key: str, now: float) -> tuple[float, int] | None:
         if key in self.exhausted:
@@ -225,35 +231,37 @@ class RateLimits:
     def count(self, caller: Caller, counted: bool = True) -> dict[str, str]:
         """Count one request (unless *counted* is False) and return its ``X-RateLimit-*``
         headers; raise GitHub's primary rate-limit answer when none is left."""
-        now = time.time()
-        if now - self.window_start >= 3600:
-            self.used.clear()
-            self.window_start = now
-        key = self._key(caller)
-        limit = 60 if key == "anonymous" else RATE_LIMIT
-        used = self.used.get(key, 0) + (1 if counted else 0)
-        self.used[key] = used
-        forced = self._forced(key, now)
-        remaining = 0 if forced else max(0, limit - used)
-        reset = forced[0] if forced else self.window_start + 3600
-        headers = {
-            "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(int(reset)),
-            "X-RateLimit-Used": str(used), "X-RateLimit-Resource": "core",
-        }
+        with self._lock:
+            now = time.time()
+            if now - self.window_start >= 3600:
+                self.used.clear()
+                self.window_start = now
+            key = self._key(caller)
+            limit = 60 if key == "anonymous" else RATE_LIMIT
+            used = self.used.get(key, 0) + (1 if counted else 0)
+            self.used[key] = used
+            forced = self._forced(key, now)
+            remaining = 0 if forced else max(0, limit - used)
+            reset = forced[0] if forced else self.window_start + 3600
+            headers = {
+                "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(int(reset)),
+                "X-RateLimit-Used": str(used), "X-RateLimit-Resource": "core",
+            }
         if counted and (forced or used > limit):
             raise RateLimitedError(headers, caller.login, forced[1] if forced else 403)
         return headers
 
     def overview(self, caller: Caller) -> dict[str, Any]:
-        key = self._key(caller)
-        limit = 60 if key == "anonymous" else RATE_LIMIT
-        used = self.used.get(key, 0)
-        forced = self._forced(key, time.time())
-        core = {"limit": limit, "used": used,
-                "remaining": 0 if forced else max(0, limit - used),
-                "reset": int(forced[0] if forced else self.window_start + 3600),
-                "resource": "core"}
+        with self._lock:
+            key = self._key(caller)
+            limit = 60 if key == "anonymous" else RATE_LIMIT
+            used = self.used.get(key, 0)
+            forced = self._forced(key, time.time())
+            core = {"limit": limit, "used": used,
+                    "remaining": 0 if forced else max(0, limit - used),
+                    "reset": int(forced[0] if forced else self.window_start + 3600),
+                    "resource": "core"}
         return core
 
 

@@ -101,8 +101,8 @@ class PullRules(WorldState):
             tree, [pr.base_sha, pr.head_sha], f"Merge {pr.head_sha} into {pr.base_sha}",
             Person("GitHub", "noreply@github.com", int(time.time())),
         )
-        repo.git.update_ref(f"refs/pull/{pr.number}/head", pr.head_sha)
-        repo.git.update_ref(f"refs/pull/{pr.number}/merge", pr.test_merge_sha)
+        repo.git.set_refs({f"refs/pull/{pr.number}/head": pr.head_sha,
+                           f"refs/pull/{pr.number}/merge": pr.test_merge_sha})
 
     def mergeable(self, pr: Pull) -> bool | None:
         if pr.merged or pr.state != "open":

@@ -412,6 +412,19 @@ class GitHubSimulator:
             self.app.rate_limits.exhaust_until(login, reset, status)
         return reset
 
+    def set_serial(self, serial: bool) -> None:
+        """Answer one request at a time (every read holds the world lock exclusive), as the
+        simulator did before reads ran together: a benchmark's baseline."""
+        self.world.lock.serial = serial
+
+    def spans(self, reset: bool = False) -> dict[str, Any]:
+        """Per route: requests, seconds waiting for the world lock, seconds holding it; and
+        the most requests in flight at once (:class:`.app.Spans`). *reset* starts afresh."""
+        summary = self.app.spans.summary()
+        if reset:
+            self.app.spans.reset()
+        return summary
+
     def exhaust_rate_limit(self, login: str, exhausted: bool = True) -> None:
         """Make every request of *login* fail with GitHub's 403 rate-limit answer."""
         (self.app.rate_limits.exhausted.add if exhausted

@@ -13,7 +13,6 @@ import abc
 import itertools
 import secrets
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from .model import (
     now_iso,
     perm_rank,
 )
+from .rwlock import WorldLock
 
 if TYPE_CHECKING:
     from .payloads import Payloads
@@ -55,7 +55,8 @@ class WorldState(abc.ABC):
     """All simulated accounts and repositories. Logins and repo names are case-insensitive."""
 
     def __init__(self, root: Path | None = None) -> None:
-        self.lock = threading.RLock()
+        # Exclusive for every change, shared for reads (rwlock.py); re-entrant like an RLock.
+        self.lock = WorldLock()
         self._tmp = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="janus-github-sim-")
