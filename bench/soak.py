@@ -130,7 +130,8 @@ class Request:
     duration: int
     cr: str
     actions: list[str] = field(default_factory=list)
-    extensions: list[tuple[int, str]] = field(default_factory=list)  # (PR, merge commit)
+    # (PR, merge commit) of later merges of the same file: extensions and requests again
+    extensions: list[tuple[int, str, str]] = field(default_factory=list)  # ..., extend/again
 
 
 class Driver:
@@ -153,17 +154,35 @@ class Driver:
         self.counts["requests merged"] += 1
 
     def act(self, phases: dict[str, str]) -> None:
-        """Revoke or extend one Active grant with at least 20 s left, at random."""
+        """Revoke or extend one Active grant with at least 20 s left, or request an ended one
+        again under the same name (a new grant of the same AccessRequest), at random."""
         now = time.monotonic()
-        live = [r for r in self.requests if phases.get(r.cr) == "Active" and not r.actions
-                and r.merged_at + r.duration - now > 20]
-        if not live:
+        how = self.rng.choice(("file-deletion", "comment", "admin", "extend", "extend", "again"))
+        if how == "again":
+            candidates = [r for r in self.requests if phases.get(r.cr) in ENDED
+                          and "again" not in r.actions]
+        else:
+            candidates = [r for r in self.requests if phases.get(r.cr) == "Active"
+                          and not r.actions and r.merged_at + r.duration - now > 20]
+        if not candidates:
             return
-        req = self.rng.choice(live)
-        how = self.rng.choice(("file-deletion", "comment", "admin", "extend", "extend"))
+        req = self.rng.choice(candidates)
         req.actions.append(how)
         path = harness.request_path(req.name, req.cluster, NAMESPACE)
-        if how == "file-deletion":
+        if how == "again":
+            # The ledger may or may not have removed the ended grant's file yet: the PR adds
+            # it again or modifies it; either way it is merged after the end.
+            branch = f"again/{req.name}"
+            self.sim.push(self.repo, branch, {path: harness.request_yaml(
+                req.name, cluster=req.cluster, namespace=NAMESPACE,
+                duration=f"{self.rng.randint(30, 120)}s")},
+                author="alice", message=f"Request {req.name} again", base="main")
+            number = self.sim.create_pull(self.repo, head=branch,
+                                          title=f"Request {req.name} again", author="alice")
+            self.sim.review(self.repo, number, "bob", "APPROVE")
+            sha = self.sim.merge(self.repo, number, actor="root")
+            req.extensions.append((number, sha, how))
+        elif how == "file-deletion":
             branch = f"revoke/{req.name}"
             self.sim.push(self.repo, branch, {path: None}, author="alice",
                           message=f"Revoke {req.name}", base="main")
@@ -184,7 +203,7 @@ class Driver:
                                           author="alice")
             self.sim.review(self.repo, number, "bob", "APPROVE")
             sha = self.sim.merge(self.repo, number, actor="root")
-            req.extensions.append((number, sha))
+            req.extensions.append((number, sha, how))
             req.duration = longer
         self.counts[f"action {how}"] += 1
 
@@ -473,7 +492,7 @@ def main() -> int:
                     e.get("outcome") not in ("unchanged", "already-recorded"):
                 outcome_of.setdefault(int(e.get("pull") or 0), str(e.get("outcome")))
         new_grant = {"recreated", "created"}
-        regranted = Counter(r.cr for r in driver.requests for n, _ in r.extensions
+        regranted = Counter(r.cr for r in driver.requests for n, _, _ in r.extensions
                             if outcome_of.get(n) in new_grant)
         not_granted = sorted(r.cr for r in driver.requests
                              if per_merge[(r.merge_sha, r.cr)] == 0 and activations[r.cr] == 0)
@@ -497,21 +516,23 @@ def main() -> int:
         extension_outcomes: Counter[str] = Counter()
         bad_extensions: list[tuple[str, int, str]] = []
         for r in driver.requests:
-            for number, sha in r.extensions:
+            for number, sha, how in r.extensions:
                 outcome = outcome_of.get(number, "not handled")
-                extension_outcomes[outcome] += 1
+                extension_outcomes[f"{how}: {outcome}"] += 1
                 if outcome == "extended":
                     good = any(x.merge.commit == sha for e in entries
                                if e.access_request == r.cr for x in e.extensions)
                 elif outcome in new_grant:
                     good = per_merge[(sha, r.cr)] == 1
-                else:  # refused: ended before it was applied, or merged past its window
-                    good = outcome in ("grant-ended", "window-passed")
+                else:  # refused: an extension that came after the end, or past its window
+                    good = outcome == "window-passed" or (
+                        outcome == "grant-ended" and how == "extend")
                 if not good:
                     bad_extensions.append((r.cr, number, outcome))
         ok = not bad_extensions
-        print(f"  every extension merge extended its grant (an extension in its ledger entry), "
-              f"or was refused after the end, or granted anew (its own ledger entry): "
+        print(f"  every later merge of a request (extension, or requested again after the end) "
+              f"extended its grant (an extension in its ledger entry), was refused after the "
+              f"end, or was granted anew (its own ledger entry): "
               f"{'ok' if ok else 'FAIL'} — outcomes {dict(extension_outcomes)}, "
               f"{len(bad_extensions)} wrong {bad_extensions[:5]}")
         if not ok:
