@@ -236,14 +236,22 @@ class DeliveryStore:
             conn.execute(self._statements.finish,
                          {"delivery": delivery_id, "at": time.time(), "by": self.owner})
 
-    def retry_later(self, delivery_id: str, error: str, delay: float) -> None:
+    def retry_later(self, delivery_id: str, error: str, delay: float, *,
+                    count_attempt: bool = True) -> None:
+        """Back to pending, due in *delay* seconds. ``count_attempt=False`` gives back the
+        attempt its claim took: a delivery put back for a GitHub rate limit was not tried, so
+        waiting for GitHub does not use up its retries (``janus/webhook/worker.py``)."""
         # Only while this replica still holds it: another replica that took over an expired
         # lease owns the delivery's fate now.
+        values: dict[str, Any] = {"state": "pending", "error": error[:2000],
+                                  "not_before": time.time() + delay, "lease_owner": None,
+                                  "lease_expires": None}
+        if not count_attempt:
+            # Held by this replica, so its claim counted one (attempts >= 1).
+            values["attempts"] = deliveries.c.attempts - 1
         with self._writing() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
-                         .where(deliveries.c.lease_owner == self.owner).values(
-                state="pending", error=error[:2000], not_before=time.time() + delay,
-                lease_owner=None, lease_expires=None))
+                         .where(deliveries.c.lease_owner == self.owner).values(**values))
 
     def fail(self, delivery_id: str, error: str) -> None:
         with self._writing() as conn:

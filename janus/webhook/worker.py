@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from janus import testhooks
 from janus.gitops.metrics import COUNTERS
@@ -157,9 +158,11 @@ class WorkerPool:
         self._record(self._store.finish, delivery.id)
 
     def _defer(self, delivery: Delivery, wait: float, message: str) -> None:
-        """Back to the queue until a rate limit lifts (never marked failed for one)."""
+        """Back to the queue until a rate limit lifts: never marked failed for one, and the
+        attempt its claim counted is given back (waiting for GitHub is not a failed try)."""
         delay = wait + random.uniform(0.0, min(5.0, 0.1 * wait))  # noqa: S311 - jitter
-        self._record(self._store.retry_later, delivery.id, message, delay)
+        self._record(partial(self._store.retry_later, count_attempt=False), delivery.id,
+                     message, delay)
         COUNTERS.inc("webhook_handler_errors_total", outcome="rate_limited")
         event(log, "webhook.deferred", delivery=delivery.id, github_event=delivery.event,
               attempt=delivery.attempts, wait_seconds=round(delay, 1), level=logging.WARNING)
