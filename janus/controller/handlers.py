@@ -8,7 +8,13 @@
   acts; the pass returns the next instant that matters — ``expiresAt`` for an Active grant, a
   backoff for an unavailable cluster — and the queue sets its timer. There is no polling
   interval: 2,000 grants expiring in the same second are 2,000 heap entries coming due in that
-  second, drained by the workers as fast as the API server answers. After a restart kopf lists
+  second, drained by the workers as fast as the API server answers.
+* ``Runtime.on_due`` (the queue's hook, the moment a name comes due) starts the RoleBinding
+  delete of every grant whose pass would end its access (``Controller.cut_access``: the same
+  ``plan`` on the body the pass would use), at the API pool's first priority. The workers are
+  fewer than a mass expiry's grants; without this, the grants past the first ``WORKERS`` waited
+  for a whole pass (deletes, status write, Event) of an earlier one before their RoleBinding
+  delete was even queued. After a restart kopf lists
   every CR, which schedules each one: timers are re-armed from the API server, and an overdue
   grant expires on its first pass.
 * kopf puts its finalizer on every non-terminal CR (the ``cleanup`` delete handler requires it);
@@ -68,7 +74,7 @@ class Runtime:
 
     def __init__(self, controller: Controller, workers: int = WORKERS) -> None:
         self.controller = controller
-        self.queue = TimerQueue(self.reconcile, workers)
+        self.queue = TimerQueue(self.reconcile, workers, on_due=self.on_due)
         self.bodies: dict[str, AccessRequestView] = {}
         self.written: dict[str, tuple[AccessRequestView, float]] = {}  # not yet echoed
         self.failures: dict[str, int] = {}
@@ -95,7 +101,21 @@ class Runtime:
             del self.written[name]  # the echo of our own write: the watch has caught up
         self.queue.schedule(name)
 
+    def on_due(self, name: str) -> None:
+        """*name* came due: if its pass will end access, start the RoleBinding delete now.
+
+        Acts on the body the pass would decide on (:meth:`_current`): not while our own last
+        write is unechoed, not before kopf's finalizer, not while peering pauses this replica.
+        """
+        if self.gate is not None and self.gate.paused:
+            return
+        cr = self.bodies.get(name)
+        if cr is None or name in self.written or FINALIZER not in cr.meta.finalizers:
+            return
+        self.controller.cut_access(cr)
+
     def forget(self, name: str) -> None:
+        self.controller.forget_cut(name)
         self.queue.forget(name)
         self.bodies.pop(name, None)
         self.written.pop(name, None)

@@ -1,17 +1,28 @@
 """Calling the sync Kubernetes client from kopf's event loop without blocking it.
 
-Every API call of the controller goes through :func:`run`, which hands it to a dedicated thread
-pool: kopf's watch streams, daemons and event posting keep running while a call waits on the
-network. The pool is sized for bursts (hundreds of grants applied at once), and each ApiClient's
-connection pool is sized to match (see ``clusters.py``), so threads never queue on sockets.
+Every API call of the controller goes through :func:`run` (or :func:`run_at`), which hands it to
+a dedicated thread pool: kopf's watch streams, the timer queue and event posting keep running
+while a call waits on the network. The pool is sized for bursts (hundreds of grants applied at
+once), and each ApiClient's connection pool is sized to match (see ``clusters.py``), so threads
+never queue on sockets.
+
+The pool serves waiting calls by **priority**, then in arrival order: with thousands of grants
+expiring in the same second, every RoleBinding delete (the call that ends access, :data:`ACCESS`)
+is served before the ServiceAccount and Secret deletes (:data:`CLEANUP`), and those before the
+status writes, reads and grants (:data:`NORMAL`). A FIFO pool served them interleaved across
+grants, so the last grants' RoleBindings waited behind the first grants' status writes
+(docs/development.md, "Grant and expire").
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
+import queue
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 from kubernetes.client import V1ObjectMeta
@@ -29,20 +40,82 @@ POOL_SIZE = 96
 # instead of pinning a thread for minutes.
 REQUEST_TIMEOUT = (3.0, 15.0)
 
-_executor: ThreadPoolExecutor | None = None
+ACCESS, CLEANUP, NORMAL = 0, 1, 2  # lower is served first
+
+_Item = tuple[int, int, "Future[Any]", "Callable[[], Any]"]
 
 
-def executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="janus-kube")
-    return _executor
+class PriorityPool:
+    """*threads* threads taking the waiting call of the lowest priority, FIFO within one.
+
+    Threads start on demand (as ThreadPoolExecutor's do) and are daemons: a call in flight when
+    the process exits is abandoned like a dropped connection, and every step it belongs to is
+    idempotent. A call whose future was cancelled before a thread took it is skipped."""
+
+    def __init__(self, threads: int, name: str = "janus-kube") -> None:
+        self._max, self._name = threads, name
+        self._queue: queue.PriorityQueue[_Item] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, priority: int, fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._queue.put((priority, next(self._seq), future, fn))
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1  # an idle thread takes it
+            elif self._threads < self._max:
+                self._threads += 1
+                threading.Thread(target=self._serve, daemon=True,
+                                 name=f"{self._name}-{self._threads}").start()
+        return future
+
+    def waiting(self) -> int:
+        return self._queue.qsize()
+
+    def _serve(self) -> None:
+        while True:
+            _, _, future, fn = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                with self._lock:
+                    self._idle += 1
+                continue
+            error: BaseException | None = None
+            result: Any = None
+            try:
+                result = fn()
+            except BaseException as exc:  # handed to the awaiting coroutine
+                error = exc
+            # Idle again before the caller hears back: its next call reuses this thread.
+            with self._lock:
+                self._idle += 1
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
+_pool: PriorityPool | None = None
+
+
+def pool() -> PriorityPool:
+    global _pool
+    if _pool is None:
+        _pool = PriorityPool(POOL_SIZE)
+    return _pool
+
+
+async def run_at(priority: int, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run the blocking call ``fn(*args, **kwargs)`` in the pool at *priority* and await it."""
+    future = pool().submit(priority, functools.partial(fn, *args, **kwargs))
+    return await asyncio.wrap_future(future)
 
 
 async def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run the blocking call ``fn(*args, **kwargs)`` in the pool and await its result."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor(), functools.partial(fn, *args, **kwargs))
+    """Run the blocking call ``fn(*args, **kwargs)`` in the pool (:data:`NORMAL`) and await it."""
+    return await run_at(NORMAL, fn, *args, **kwargs)
 
 
 class Returned(Protocol):

@@ -87,6 +87,8 @@ class Controller:
     central_cluster: str | None = None
     events: EventSink = kopf_events
     active: set[str] = field(default_factory=set)
+    # RoleBinding deletes started ahead of their pass (:meth:`cut_access`), by CR name.
+    cuts: dict[str, asyncio.Task[bool]] = field(default_factory=dict)
     crs: AccessRequestClient = field(init=False)  # the AccessRequests of `namespace`
 
     def __post_init__(self) -> None:
@@ -110,9 +112,59 @@ class Controller:
                 return await self._unavailable(cr, exc)
         return Outcome(retry_in=1.0)
 
+    # ---- the access cut: the RoleBinding delete ahead of its pass ----------------------------
+
+    def ends_access(self, cr: AccessRequestView) -> bool:
+        """Whether a pass over *cr* now would remove its objects (an expiry or a revocation of
+        an Active grant) — the same pure ``plan`` the pass decides with."""
+        if cr.phase != "Active" or cr.meta.deleting:
+            return False
+        return isinstance(self._plan(cr, timefmt.now()), lifecycle.Expire | lifecycle.Revoke)
+
+    def cut_access(self, cr: AccessRequestView) -> None:
+        """Start deleting *cr*'s RoleBinding now, at the pool's first priority, without waiting
+        for a worker of the timer queue (see :mod:`janus.controller.handlers`).
+
+        Only when :meth:`ends_access`; the pass that follows does everything else and takes
+        this delete's result instead of deleting again (:meth:`_cut_result`). If the pass finds
+        the grant extended after all (the watch showed the extension after the cut started), it
+        puts the RoleBinding back (:meth:`_step`)."""
+        if cr.name in self.cuts or not self.ends_access(cr):
+            return
+        self.cuts[cr.name] = asyncio.get_running_loop().create_task(
+            self._cut(self._objects(cr)), name=f"janus-cut-{cr.name}")
+
+    async def _cut(self, g: grants.GrantObjects) -> bool:
+        try:
+            where = await self.registry.get(g.cluster)
+            await self._on_target(where, grants.delete_role_binding, g, priority=kube.ACCESS)
+        except Exception as exc:  # the pass deletes it again, with its own error handling
+            event(log, "grant.cut_deferred", request=g.cr_name,
+                  error=f"{type(exc).__name__}: {str(exc)[:200]}", level=logging.DEBUG)
+            return False
+        return True
+
+    async def _cut_result(self, name: str) -> bool:
+        """Whether a cut of *name*'s RoleBinding ran and succeeded (consumed: asked once)."""
+        task = self.cuts.pop(name, None)
+        return task is not None and await task
+
+    def forget_cut(self, name: str) -> None:
+        self.cuts.pop(name, None)  # a task still in flight finishes on its own
+
     async def _step(self, cr: AccessRequestView) -> Outcome:
         action = self._plan(cr, timefmt.now())
         name = cr.name
+        cut = self.cuts.get(name)
+        if isinstance(action, lifecycle.Extend | lifecycle.Wait) and cut is not None:
+            if await cut:
+                # Cut on the body the watch showed at expiresAt; the fresh one says extended.
+                # Consumed only once the binding is back (a failure here is retried).
+                g = self._objects(cr)
+                await self._on_target(await self.registry.get(g.cluster),
+                                      grants.ensure_role_binding, g)
+                event(log, "grant.cut_undone", request=name, level=logging.WARNING)
+            self.cuts.pop(name, None)
         if not isinstance(action, lifecycle.Done | lifecycle.Wait):
             event(log, "grant.plan", request=name, action=type(action).__name__,
                   level=logging.DEBUG)
@@ -327,7 +379,7 @@ class Controller:
         async def secret() -> list[str]:
             if sweep:
                 return await kube.run(grants.remove_token_secret, self.central, g, sweep=True)
-            await kube.run(grants.delete_token_secret, self.central, g)
+            await kube.run_at(kube.CLEANUP, grants.delete_token_secret, self.central, g)
             return []
 
         async def target() -> list[str]:
@@ -336,8 +388,9 @@ class Controller:
                 if sweep:
                     return await self._on_target(where, functools.partial(
                         grants.remove_target_objects, sweep=True), g)
-                await asyncio.gather(self._on_target(where, grants.delete_role_binding, g),
-                                     self._on_target(where, grants.delete_service_account, g))
+                await asyncio.gather(self._binding_gone(where, g),
+                                     self._on_target(where, grants.delete_service_account, g,
+                                                     priority=kube.CLEANUP))
                 return []
             except ClusterUnavailable as exc:
                 if not target_optional:
@@ -361,6 +414,12 @@ class Controller:
             metrics.CLEANUP_FAILURES.labels(g.cluster).inc()
             raise ClusterUnavailable(g.cluster, f"objects still present: {', '.join(left)}")
 
+    async def _binding_gone(self, where: Target, g: grants.GrantObjects) -> None:
+        """The RoleBinding deleted: by the cut started at expiresAt, or now (first priority)."""
+        if await self._cut_result(g.cr_name):
+            return
+        await self._on_target(where, grants.delete_role_binding, g, priority=kube.ACCESS)
+
     async def remove_for_deletion(self, cr: AccessRequestView) -> None:
         """The finalizer's work: remove everything a non-terminal CR may have created."""
         g = self._objects(cr)
@@ -372,9 +431,10 @@ class Controller:
 
     # ---- target calls and unavailability ----------------------------------------------------
 
-    async def _on_target(self, target: Target, fn: Callable[..., T], *args: Any) -> T:
+    async def _on_target(self, target: Target, fn: Callable[..., T], *args: Any,
+                         priority: int = kube.NORMAL) -> T:
         try:
-            return await kube.run(fn, target.api, *args)
+            return await kube.run_at(priority, fn, target.api, *args)
         except ApiException as exc:
             if exc.status in _PERMANENT:
                 raise GrantRefused(f"{exc.status} {kube.reason_of(exc)}") from None

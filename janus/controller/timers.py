@@ -12,7 +12,11 @@ time:
 * a name is never worked on by two workers at once: scheduled while it is being worked on, it
   runs again right after (client-go's workqueue rule), so no change is lost;
 * the work function returns when the name wants to run next (``None``: not until something
-  schedules it).
+  schedules it);
+* an optional ``on_due`` callback sees each name the moment it comes due, before it waits for a
+  worker: with thousands due in the same second, the workers take them in turn, but what must
+  not wait (the controller's RoleBinding delete, :meth:`Controller.cut_access
+  <janus.controller.reconcile.Controller.cut_access>`) starts at once. It must not block.
 
 Times are wall-clock seconds (``time.time()``), like ``expiresAt``; the dispatcher never sleeps
 longer than :data:`MAX_SLEEP`, so a clock step is noticed within that.
@@ -21,6 +25,7 @@ longer than :data:`MAX_SLEEP`, so a clock step is noticed within that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -30,11 +35,13 @@ MAX_SLEEP = 30.0
 RETRY_AFTER_CRASH = 5.0
 
 Work = Callable[[str], Awaitable[float | None]]
+OnDue = Callable[[str], None]
 
 
 class TimerQueue:
-    def __init__(self, work: Work, workers: int) -> None:
+    def __init__(self, work: Work, workers: int, on_due: OnDue | None = None) -> None:
         self._work = work
+        self._on_due = on_due
         self._workers = workers
         self._heap: list[tuple[float, int, str]] = []
         self._due: dict[str, float] = {}
@@ -106,6 +113,9 @@ class TimerQueue:
             if name in self._running:
                 self._again.add(name)
             elif name not in self._queued:
+                if self._on_due is not None:
+                    with contextlib.suppress(Exception):  # a head start only: the pass runs
+                        self._on_due(name)
                 self._queued.add(name)
                 self._ready.put_nowait(name)
 

@@ -179,3 +179,50 @@ def test_many_timers_due_in_the_same_second_all_run_once() -> None:
         await q.stop(1.0)
 
     asyncio.run(main())
+
+
+def test_on_due_sees_every_due_name_at_once_while_the_workers_are_busy() -> None:
+    """200 names due together with 2 workers: the hook sees all of them when they come due, not
+    when a worker is free (the controller starts its RoleBinding deletes there)."""
+    async def main() -> None:
+        due_seen: dict[str, float] = {}
+        release = asyncio.Event()
+
+        async def work(name: str) -> float | None:
+            await release.wait()
+            return None
+
+        q = TimerQueue(work, workers=2, on_due=lambda name: due_seen.setdefault(name, time.time()))
+        q.start()
+        at = time.time() + 0.3
+        for i in range(200):
+            q.schedule(f"g{i}", at)
+        await _until(lambda: len(due_seen) == 200)
+        assert max(due_seen.values()) - at < 1.0
+        assert min(due_seen.values()) >= at
+        assert q.busy() == 200  # all still waiting for (or held by) the 2 workers
+        release.set()
+        await _until(lambda: q.busy() == 0)
+        await q.stop(1.0)
+
+    asyncio.run(main())
+
+
+def test_a_failing_on_due_never_loses_the_pass() -> None:
+    async def main() -> None:
+        ran: list[str] = []
+
+        async def work(name: str) -> float | None:
+            ran.append(name)
+            return None
+
+        def broken(name: str) -> None:
+            raise RuntimeError("hook failed")
+
+        q = TimerQueue(work, workers=1, on_due=broken)
+        q.start()
+        q.schedule("a")
+        await _until(lambda: ran == ["a"])
+        await q.stop(1.0)
+
+    asyncio.run(main())
