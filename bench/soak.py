@@ -55,6 +55,7 @@ from bench.measure import api_requests, cpu_seconds, rss_mb  # noqa: E402
 from janus import names, resource  # noqa: E402
 from janus.dev.controlplane import LocalCluster  # noqa: E402
 from janus.gitops.crs import AccessRequests  # noqa: E402
+from janus.gitops.ledger_keeper import FINALIZER as LEDGER_FINALIZER  # noqa: E402
 from janus.model import ledger  # noqa: E402
 from janus.resource.kind import TERMINAL_PHASES  # noqa: E402
 from tests.faults.receiver_process import ReceiverProcess  # noqa: E402
@@ -167,11 +168,17 @@ class Driver:
         if not candidates:
             return
         req = self.rng.choice(candidates)
+        if how == "again":  # prefer one whose end the ledger is still writing (finalizer held)
+            held = [r for r in candidates if (v := self.crs.get(r.cr)) is not None
+                    and LEDGER_FINALIZER in v.meta.finalizers]
+            req = self.rng.choice(held) if held else req
         req.actions.append(how)
         path = harness.request_path(req.name, req.cluster, NAMESPACE)
         if how == "again":
             # The ledger may or may not have removed the ended grant's file yet: the PR adds
-            # it again or modifies it; either way it is merged after the end.
+            # it again or modifies it; either way it is merged after the end. While the ledger
+            # finalizer still holds the ended CR the receiver retries (GrantPending) instead of
+            # waiting: "receiver retries" in the report.
             branch = f"again/{req.name}"
             self.sim.push(self.repo, branch, {path: harness.request_yaml(
                 req.name, cluster=req.cluster, namespace=NAMESPACE,
