@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import secrets
 import subprocess
 import sys
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import measure  # noqa: E402
 from kubernetes import client  # noqa: E402
 from sim_process import SimProcess  # noqa: E402
 
@@ -55,6 +57,8 @@ assert _spec is not None and _spec.loader is not None
 webhook = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(webhook)
 
+# name -> (pid, with its reaped children): whose CPU time a back-to-back merge costs.
+CPU_PIDS: dict[str, tuple[int, bool]] = {}
 # Column -> (how merge verification reads GitHub, simulator answering one request at a time).
 CONFIGS = {"rest": ("rest", False), "graphql-serial": ("graphql", True),
            "graphql": ("graphql", False)}
@@ -139,17 +143,21 @@ def run_mode(mode: str, sim: SimProcess, crs: AccessRequests, active: Any,
         receiver.pool.wait_idle(600)
         calls = calls_of(sim, bot) - before
         sim.spans(True)
+        cpu = {name: measure.cpu_seconds(pid, children=kids)
+               for name, (pid, kids) in CPU_PIDS.items()}
         back = timed_merges(sim, bed, active, burst, spaced=False)
         sim.wait_for_deliveries(300)
         receiver.pool.wait_idle(600)
         spans = sim.spans(True)
+        cpu = {name: measure.cpu_seconds(pid, children=kids) - cpu[name]
+               for name, (pid, kids) in CPU_PIDS.items()}
     finally:
         sim.set_delivery_mode("sync")
         sim.set_serial(False)
         receiver.stop()
     verification, queries = verify_calls(bed, next(iter(spaced.values())))
     return {"calls": calls, "merged": len(spaced), "verify": verification, "queries": queries,
-            "one": one, "back": back, "spans": spans}
+            "one": one, "back": back, "spans": spans, "cpu": cpu}
 
 
 def pooled(rounds: list[dict]) -> dict:
@@ -166,6 +174,12 @@ def pooled(rounds: list[dict]) -> dict:
     return {
         "routes": routes, "merges_back": sum(r["back"][2] for r in rounds),
         "max_in_flight": max(r["spans"]["max_in_flight"] for r in rounds),
+        "cpu": {name: sum(r["cpu"][name] for r in rounds) / sum(r["back"][2] for r in rounds)
+                for name in CPU_PIDS},
+        "deliveries": sum(r["spans"]["deliveries"]["sent"] for r in rounds)
+        / sum(r["back"][2] for r in rounds),
+        "delivery_s": sum(r["spans"]["deliveries"]["seconds"] for r in rounds)
+        / sum(r["back"][2] for r in rounds),
         "merge_call": webhook.pct([x for r in rounds for x in r["back"][3]], 50),
         "per_merge": sum(r["calls"] for r in rounds) / sum(r["merged"] for r in rounds),
         "verify": max(r["verify"] for r in rounds), "queries": max(r["queries"] for r in rounds),
@@ -213,9 +227,15 @@ def main() -> None:
             namespace = f"payments-{uuid.uuid4().hex[:6]}"
             client.CoreV1Api(api).create_namespace(
                 client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+            CPU_PIDS["simulator (with its git processes)"] = (sim.pid, True)
+            CPU_PIDS["receiver + benchmark (this process)"] = (os.getpid(), False)
+            for proc in cluster.processes:
+                CPU_PIDS[proc.name] = (proc.popen.pid, False)
             controller = ControllerProcess(workdir / "ctl", cluster, janus_ns,
                                            clusters=["prod", "staging"],
                                            central_name="prod").start()
+            assert controller.proc is not None
+            CPU_PIDS["controller"] = (controller.proc.pid, False)
             active = webhook.ActiveWatch(api, janus_ns)
             try:
                 # Interleaved so a load that drifts during the run (a shared machine) weighs
@@ -260,6 +280,8 @@ def main() -> None:
         ("reached Active",
          lambda r: f"{r['one']['active'] + r['back']['active']}/{4 * half}"),
         ("sim.merge call p50, back to back", lambda r: webhook.ms(r["merge_call"])),
+        ("sim: webhook deliveries per merge", lambda r: f"{r['deliveries']:.1f}"),
+        ("sim: receiver's answer time per merge", lambda r: webhook.ms(r["delivery_s"])),
         ("sim: requests in flight at once (max)", lambda r: str(r["max_in_flight"])),
         ("sim: lock held per merge, back to back",
          lambda r: webhook.ms(sum(v[2] for v in r["routes"].values()) / r["merges_back"])),
@@ -267,6 +289,13 @@ def main() -> None:
     print(f"\n{'':42}" + "".join(f"{HEADINGS[m]:>22}" for m in modes))
     for label, cell in figures:
         print(f"{label:42}" + "".join(f"{cell(results[m]):>22}" for m in modes))
+    print("\nCPU per merge, back to back (ms; the machine has "
+          f"{os.cpu_count()} cores, shared):")
+    for name in CPU_PIDS:
+        print(f"  {name:40}" + "".join(f"{webhook.ms(results[m]['cpu'][name]):>22}"
+                                       for m in modes))
+    print(f"  {'all of the above':40}" + "".join(
+        f"{webhook.ms(sum(results[m]['cpu'].values())):>22}" for m in modes))
     for mode in modes:
         r = results[mode]
         print(f"\nsimulator, {HEADINGS[mode]}, back to back: per merge, requests and ms "

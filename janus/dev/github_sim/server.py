@@ -51,6 +51,7 @@ class GitHubSimulator:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._tokens: dict[str, str] = {}
+        self._spans_from = 0  # deliveries before the last spans(reset=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -418,11 +419,18 @@ class GitHubSimulator:
         self.world.lock.serial = serial
 
     def spans(self, reset: bool = False) -> dict[str, Any]:
-        """Per route: requests, seconds waiting for the world lock, seconds holding it; and
-        the most requests in flight at once (:class:`.app.Spans`). *reset* starts afresh."""
+        """Per route: requests, seconds waiting for the world lock, seconds holding it; the
+        most requests in flight at once (:class:`.app.Spans`); and the webhook deliveries
+        sent (count, seconds until the receiver answered: total and median). *reset* starts
+        afresh."""
         summary = self.app.spans.summary()
+        sent = self.deliverer.log()[self._spans_from:]
+        took = sorted(d.attempts[-1].duration for d in sent if d.attempts)
+        summary["deliveries"] = {"sent": len(took), "seconds": sum(took),
+                                 "p50": took[len(took) // 2] if took else 0.0}
         if reset:
             self.app.spans.reset()
+            self._spans_from += len(sent)
         return summary
 
     def exhaust_rate_limit(self, login: str, exhausted: bool = True) -> None:
