@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import signal
 import sqlite3
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -287,12 +289,28 @@ class ReceiverProcess:
                 self.proc.wait(10)
 
 
+def _declared(pyproject: str) -> set[str]:
+    """The import names of ``[project] dependencies`` (``PyGithub`` -> ``pygithub``: only
+    compared with each other, so the mapping need not be exact)."""
+    names = tomllib.loads(pyproject)["project"]["dependencies"]
+    return {re.split(r"[\s<>=!~;\[]", name, maxsplit=1)[0].lower().replace("-", "_")
+            for name in names}
+
+
 def export_revision(rev: str, into: Path) -> Path:
-    """The package as it was at git revision *rev* (``git archive``; the checkout untouched)."""
+    """The package as it was at git revision *rev* (``git archive``; the checkout untouched),
+    with its dependencies: one the working tree declares and *rev* did not (uvicorn's httptools
+    and uvloop, which uvicorn picks whenever they are installed) is hidden from it by a module
+    of that name that fails to import, as if it were not installed."""
     into.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "janus"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    then = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:pyproject.toml"],
+                          check=True, capture_output=True, text=True).stdout
+    for name in sorted(_declared((ROOT / "pyproject.toml").read_text()) - _declared(then)):
+        (into / f"{name}.py").write_text(f"raise ImportError('{name}: not declared at {rev}')\n")
+        print(f"before ({rev}): {name} hidden (not a dependency then)", flush=True)
     return into
 
 

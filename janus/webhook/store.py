@@ -208,6 +208,51 @@ class DeliveryStore:
             return None
         return Delivery(row[0], row[1], row[2], bytes(row[3]), row[4])
 
+    def claim_batch(self, limit: int) -> list[Delivery]:
+        """Take up to *limit* due deliveries in one transaction, oldest first (expired leases
+        before new work, as in :meth:`claim`). The workers' path: under a burst one claim
+        per delivery was one write transaction per delivery behind the same write lock as
+        the acknowledgements (docs/development.md, webhook ack under a burst)."""
+        now = time.time()
+        params = {"now": now, "by": self.owner, "until": now + self.lease_seconds,
+                  "n": max(1, limit)}
+        statements = self._statements
+        with self._connect() as conn:
+            expired = conn.execute(statements.any_expired, {"now": now}).first() is not None
+        with self._writing() as conn:
+            rows = conn.execute(statements.claim_expired_batch, params).all() if expired else []
+            if not rows:
+                rows = conn.execute(statements.claim_due_batch, params).all()
+        rows = sorted(rows, key=lambda row: row[5])  # RETURNING's order is unspecified
+        return [Delivery(row[0], row[1], row[2], bytes(row[3]), row[4]) for row in rows]
+
+    def due_count(self) -> int:
+        """How many pending deliveries are due now (a read: the workers size their claims)."""
+        with self._connect() as conn:
+            return int(conn.execute(self._statements.due_count, {"now": time.time()}).scalar()
+                       or 0)
+
+    def finish_many(self, delivery_ids: Sequence[str]) -> None:
+        """:meth:`finish` for several deliveries, in one transaction."""
+        if not delivery_ids:
+            return
+        at = time.time()
+        with self._writing() as conn:
+            conn.execute(self._statements.finish,
+                         [{"delivery": d, "at": at, "by": self.owner} for d in delivery_ids])
+
+    def release(self, delivery_ids: Sequence[str]) -> None:
+        """Hand claimed deliveries back untried: due again at once, their claim's attempt
+        given back (a worker that held a batch longer than its share)."""
+        if not delivery_ids:
+            return
+        with self._writing() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id.in_(list(delivery_ids)))
+                         .where(deliveries.c.lease_owner == self.owner)
+                         .where(deliveries.c.state == "working")
+                         .values(state="pending", attempts=deliveries.c.attempts - 1,
+                                 lease_owner=None, lease_expires=None))
+
     def renew_leases(self) -> int:
         """Extend the leases of every delivery this replica holds; how many it holds."""
         with self._writing() as conn:
@@ -322,6 +367,9 @@ class _Statements:
     any_expired: Any
     claim_expired: Any
     claim_due: Any
+    claim_expired_batch: Any
+    claim_due_batch: Any
+    due_count: Any
     finish: Any
 
     @classmethod
@@ -341,6 +389,9 @@ class _Statements:
                           lease_owner=bindparam("by"), lease_expires=None))
         return cls(add=add, any_expired=select(deliveries.c.id).where(expired).limit(1),
                    claim_expired=_claim(expired, skip_locked), claim_due=_claim(due, skip_locked),
+                   claim_expired_batch=_claim_batch(expired, skip_locked),
+                   claim_due_batch=_claim_batch(due, skip_locked),
+                   due_count=select(func.count()).select_from(deliveries).where(due),
                    finish=finish)
 
 
@@ -358,4 +409,22 @@ def _claim(condition: ColumnElement[bool], skip_locked: bool) -> Any:
                 lease_owner=bindparam("by"), lease_expires=bindparam("until", type_=Float))
         .returning(deliveries.c.id, deliveries.c.event, deliveries.c.action,
                    deliveries.c.body, deliveries.c.attempts)
+    )
+
+
+def _claim_batch(condition: ColumnElement[bool], skip_locked: bool) -> Any:
+    """:func:`_claim` for up to ``:n`` rows (the oldest), returning ``received_at`` too so the
+    caller can order them."""
+    pick = (select(deliveries.c.id).where(condition).order_by(deliveries.c.received_at)
+            .limit(bindparam("n", type_=Integer)))
+    if skip_locked:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        update(deliveries)
+        .where(deliveries.c.id.in_(pick.scalar_subquery()))
+        .where(condition)
+        .values(state="working", attempts=deliveries.c.attempts + 1,
+                lease_owner=bindparam("by"), lease_expires=bindparam("until", type_=Float))
+        .returning(deliveries.c.id, deliveries.c.event, deliveries.c.action,
+                   deliveries.c.body, deliveries.c.attempts, deliveries.c.received_at)
     )

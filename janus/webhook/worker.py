@@ -8,6 +8,16 @@ A GitHub rate limit is not a failure: the delivery goes back to the queue until 
 ``retry-after`` or ``x-ratelimit-reset`` (plus a little jitter, so the workers do not all call at
 the reset), as often as it takes, and while the limit lasts a claimed delivery is put back
 without calling GitHub at all. The worker itself never waits for it: it is free at once.
+
+Under a burst the acknowledgements come first: they share the process (one interpreter lock)
+with the workers, and a claim and a finish per delivery cost the ack path more than the
+acknowledgement itself (docs/development.md, webhook ack under a burst). So a worker takes
+several due deliveries per claim (one transaction), marks the quick ones done together, hands
+back what it has not started once it has held a batch for ``BATCH_HOLD_SECONDS``, and sizes
+its claims by the backlog (one at a time when few are due, so a few slow deliveries — a merge
+is seconds of GitHub calls — are still handled in parallel by the workers), and before each
+claim waits while deliveries are still arriving — at most ``ACK_PRIORITY_SECONDS`` per claim,
+so processing never stops under a steady stream.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 
@@ -31,6 +42,16 @@ BACKOFF_SECONDS = (2.0, 10.0, 30.0)
 IDLE_WAIT = 5.0
 # How often a worker retries the delivery store while it does not answer.
 STORE_RETRY_SECONDS = 1.0
+# Deliveries taken per claim, and how long a worker keeps the ones of a batch it has not started
+# (then they go back for the other workers).
+BATCH = 16
+BATCH_HOLD_SECONDS = 0.5
+# Quick deliveries are marked done together, at least this often.
+FINISH_EVERY_SECONDS = 0.05
+# Before a claim, a worker waits while a delivery arrived within ACK_QUIET_SECONDS (the burst is
+# still on), for at most ACK_PRIORITY_SECONDS.
+ACK_QUIET_SECONDS = 0.01
+ACK_PRIORITY_SECONDS = 0.25
 
 
 class WorkerPool:
@@ -46,7 +67,12 @@ class WorkerPool:
         self._handle = handle
         self._rate_limits = rate_limits
         self._wake = threading.Condition()
-        self._pending_wakeups = 0
+        # Wakes so far, and how many of them a claim that found the queue drained has covered:
+        # a worker sleeps only when every wake is covered (a delivery stored before a wake is
+        # committed before it, so a claim begun after the wake sees it).
+        self._wakes = 0
+        self._covered = 0
+        self._last_wake = 0.0
         self._stopping = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, name=f"janus-webhook-worker-{i}", daemon=True)
@@ -61,8 +87,10 @@ class WorkerPool:
         return self
 
     def wake(self) -> None:
+        """A delivery was stored (the receiver calls this after each commit)."""
         with self._wake:
-            self._pending_wakeups += 1
+            self._wakes += 1
+            self._last_wake = time.monotonic()
             self._wake.notify()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -80,57 +108,101 @@ class WorkerPool:
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no delivery is pending or in progress (tests and benchmarks)."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             due = self._store.next_due_in()
             with self._idle:
                 if self._busy == 0 and due is None:
                     return True
-            self.wake()
+            with self._wake:  # not a delivery: workers must not yield to it
+                self._wakes += 1
+                self._wake.notify()
             time.sleep(0.02)
         return False
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self._yield_to_acks()
             # Busy before the claim, not after: between the two a claimed delivery is neither
             # pending nor counted, and wait_idle would call an unfinished pool idle.
             with self._idle:
                 self._busy += 1
+            with self._wake:
+                seen = self._wakes
             try:
-                delivery = self._store.claim()
-                due = self._store.next_due_in() if delivery is None else None
+                # A fair share of the backlog, so no worker hoards while others idle.
+                size = min(BATCH, max(1, self._store.due_count() // len(self._threads)))
+                batch = self._store.claim_batch(size)
+                due = self._store.next_due_in() if not batch else None
             except Exception as exc:  # the database away (a PostgreSQL restart): try again
                 self._not_busy()
                 event(log, "webhook.store_unavailable", level=logging.WARNING,
                       error=f"{type(exc).__name__}: {exc}"[:500])
                 self._stopping.wait(STORE_RETRY_SECONDS)
                 continue
-            if delivery is None:
+            if len(batch) < size:  # the queue is drained: the wakes seen so far are covered
+                with self._wake:
+                    self._covered = max(self._covered, seen)
+            else:  # more may be due: another worker can take them
+                with self._wake:
+                    self._wake.notify()
+            if not batch:
                 self._not_busy()
                 wait = IDLE_WAIT if due is None else min(IDLE_WAIT, due + 0.01)
                 with self._wake:
-                    if self._pending_wakeups == 0:
+                    if self._wakes <= self._covered:
                         self._wake.wait(wait)
-                    self._pending_wakeups = max(0, self._pending_wakeups - 1)
                 continue
             try:
-                self._process(delivery)
+                self._process_batch(batch)
             finally:
                 self._not_busy()
                 if self._rate_limits is not None:
                     self._rate_limits.refresh()  # the budget GitHub reported, into /metrics
 
+    def _yield_to_acks(self) -> None:
+        """Wait while deliveries are arriving (a burst): the acknowledgements first."""
+        deadline = time.monotonic() + ACK_PRIORITY_SECONDS
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            with self._wake:
+                quiet_in = self._last_wake + ACK_QUIET_SECONDS - now
+            if quiet_in <= 0 or now >= deadline:
+                return
+            self._stopping.wait(min(quiet_in, deadline - now))
+
+    def _process_batch(self, batch: list[Delivery]) -> None:
+        """Handle a claimed batch in order; quick ones are marked done together."""
+        began = flushed = time.monotonic()
+        done: list[str] = []
+        for index, delivery in enumerate(batch):
+            now = time.monotonic()
+            if index and (now - began > BATCH_HOLD_SECONDS or self._stopping.is_set()):
+                # Not started: back to the queue (attempt given back) for an idle worker.
+                self._record(self._store.finish_many, done)
+                self._record(self._store.release, [d.id for d in batch[index:]])
+                with self._wake:
+                    self._wakes += 1
+                    self._wake.notify_all()
+                return
+            if self._process(delivery):
+                done.append(delivery.id)
+            if time.monotonic() - flushed > FINISH_EVERY_SECONDS:
+                self._record(self._store.finish_many, done)
+                done, flushed = [], time.monotonic()
+        self._record(self._store.finish_many, done)
+
     def _not_busy(self) -> None:
         with self._idle:
             self._busy -= 1
 
-    def _process(self, delivery: Delivery) -> None:
+    def _process(self, delivery: Delivery) -> bool:
+        """Handle one delivery; True when it is done (to be marked so by the caller), False
+        when its outcome (retry, failure, deferral) is already written."""
         pause = self._rate_limits.paused_for() if self._rate_limits is not None else 0.0
         if pause > 0:  # GitHub asked us to wait: back to the queue without calling it
             self._defer(delivery, pause, "GitHub rate limit: waiting for it to lift")
-            return
+            return False
         try:
             testhooks.delivery_delay()
             self._handle(delivery)
@@ -141,7 +213,7 @@ class WorkerPool:
                 wait = (self._rate_limits.record(limited, "webhook")
                         if self._rate_limits is not None else limited.wait)
                 self._defer(delivery, wait, message)
-                return
+                return False
             if delivery.attempts < MAX_ATTEMPTS:
                 delay = BACKOFF_SECONDS[min(delivery.attempts, len(BACKOFF_SECONDS)) - 1]
                 self._record(self._store.retry_later, delivery.id, message, delay)
@@ -154,8 +226,8 @@ class WorkerPool:
                 log.exception("webhook.failed", extra={
                     "event": "webhook.failed", "request": None,
                     "fields": {"delivery": delivery.id, "github_event": delivery.event}})
-            return
-        self._record(self._store.finish, delivery.id)
+            return False
+        return True
 
     def _defer(self, delivery: Delivery, wait: float, message: str) -> None:
         """Back to the queue until a rate limit lifts: never marked failed for one, and the

@@ -158,3 +158,52 @@ def test_metrics_endpoint_renders_counters(client, counters: Counters) -> None:
     assert client.get("/metrics").status_code == 404  # never on the public app
     text = TestClient(metrics_app(counters)).get("/metrics").text
     assert 'janus_webhook_deliveries_total{outcome="accepted"} 1' in text
+
+
+def test_the_fast_path_answers_exactly_as_fastapis_route(tmp_path: Path) -> None:
+    """``POST /webhooks/github`` skips FastAPI's stack (``_ReceiverApp``); the same requests
+    through FastAPI's own route get the same statuses, bodies and stored rows."""
+    answers = {}
+    for fast in (True, False):
+        store = DeliveryStore(tmp_path / f"{fast}.sqlite")
+        app = create_app(SECRET, store, max_body=4096, counters=Counters())
+        if not fast:
+            app.receiver = None  # type: ignore[attr-defined]
+        through_fastapi: list[str] = []
+
+        @app.middleware("http")
+        async def seen(request, call_next, through_fastapi=through_fastapi):  # type: ignore[no-untyped-def]
+            through_fastapi.append(f"{request.method} {request.url.path}")
+            return await call_next(request)
+
+        client = TestClient(app, raise_server_exceptions=False)
+        responses = [
+            _post(client, OPENED),
+            _post(client, OPENED),  # a redelivery
+            _post(client, OPENED, delivery="d-2", form=True),
+            _post(client, OPENED, delivery="d-3", secret=b"wrong"),
+            _post(client, OPENED, delivery="d-4", content_type="text/plain"),
+            _post(client, {"action": "opened", "padding": "x" * 5000}, delivery="d-5"),
+            _post(client, {"zen": "hi", "hook_id": 1}, event="ping", delivery="d-6"),
+            _post(client, {**OPENED, "action": "labeled"}, delivery="d-7"),
+            _post(client, {"action": "opened"}, delivery="d-8"),
+            _post(client, OPENED, delivery=""),
+            client.get("/webhooks/github"),
+            client.post("/webhooks/gitlab", content=b"{}"),
+        ]
+        store.close()
+        answers[fast] = [(r.status_code, r.text) for r in responses]
+        posts = through_fastapi.count("POST /webhooks/github")
+        assert posts == (0 if fast else 10), through_fastapi
+    assert answers[True] == answers[False]
+    assert [status for status, _ in answers[True]] == [
+        202, 202, 202, 401, 415, 413, 200, 202, 400, 400, 405, 404]
+
+
+def test_a_store_failure_is_a_500_on_the_fast_path(tmp_path: Path) -> None:
+    store = DeliveryStore(tmp_path / "deliveries.sqlite")
+    client = TestClient(create_app(SECRET, store, counters=Counters()),
+                        raise_server_exceptions=False)
+    store.close()  # every write now raises
+    response = _post(client, OPENED)
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
