@@ -113,6 +113,42 @@ def test_concurrent_replicas_claim_each_delivery_exactly_once(database_url: str)
     assert attempts == [1]
 
 
+def test_concurrent_replicas_claim_batches_each_delivery_exactly_once(
+        database_url: str) -> None:
+    """The workers' batched claims (``claim_batch``; SKIP LOCKED on PostgreSQL): two replicas,
+    four threads each, batches of 7, one delivery of each batch handed back untried
+    (``release``); every delivery is finished once, and a released one's claim is not counted
+    as an attempt."""
+    replicas = [_store(database_url, owner=f"r{i}") for i in range(2)]
+    count = 300
+    for i in range(count):
+        replicas[i % 2].add(f"d-{i:04d}", "push", None, b"{}")
+    finished: list[str] = []
+    lock = threading.Lock()
+
+    def drain(store: DeliveryStore) -> None:
+        while batch := store.claim_batch(7):
+            assert [d.id for d in batch] == sorted(d.id for d in batch)  # oldest first
+            keep, back = (batch[:-1], batch[-1:]) if len(batch) > 1 else (batch, [])
+            store.release([d.id for d in back])
+            store.finish_many([d.id for d in keep])
+            with lock:
+                finished.extend(d.id for d in keep)
+
+    threads = [threading.Thread(target=drain, args=(store,)) for store in replicas
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    per_id = Counter(finished)
+    assert len(per_id) == count and set(per_id.values()) == {1}
+    assert replicas[0].counts() == {"done": count}
+    with replicas[0].engine.connect() as conn:
+        attempts = conn.execute(text("SELECT DISTINCT attempts FROM deliveries")).scalars().all()
+    assert attempts == [1]
+
+
 def test_prune_on_both_backends(database_url: str) -> None:
     store = _store(database_url)
     now = time.time()
