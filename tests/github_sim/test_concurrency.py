@@ -4,6 +4,7 @@ no duplicate numbers, no half-seen push, exact rate-limit counts, hooks in order
 from __future__ import annotations
 
 import itertools
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -268,3 +269,28 @@ def test_a_waiting_writer_goes_before_new_readers() -> None:
     for t in threads:
         t.join(10)
     assert order == ["reader 1 done", "writer", "reader 2"]
+
+
+def test_a_push_to_the_base_renews_every_open_test_merge(scene: Scene) -> None:
+    """The test merges of the PRs onto a branch are renewed side by side inside the push:
+    when it returns, each PR's ``refs/pull/N/merge`` merges the new base with its head, and
+    a PR that now conflicts has none."""
+    sim = scene.sim
+    numbers = []
+    for i in range(6):
+        sim.push(scene.repo, f"t{i}", {f"requests/t{i}.yaml": f"n: {i}\n"}, "alice", f"t{i}")
+        numbers.append(sim.create_pull(scene.repo, f"t{i}", f"t{i}", "alice"))
+    sim.push(scene.repo, "clash", {"requests/README.md": "theirs\n"}, "alice", "clash")
+    clash = sim.create_pull(scene.repo, "clash", "clash", "alice")
+    sim.push(scene.repo, "main", {"requests/README.md": "ours\n"}, "root", "base moves")
+    main = sim.head(scene.repo, "main")
+    git = ["git", f"--git-dir={sim.git_dir(scene.repo)}"]
+    for number in numbers:
+        pull = sim.pull(scene.repo, number)
+        merge = subprocess.run([*git, "rev-parse", f"refs/pull/{number}/merge"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        parents = subprocess.run([*git, "rev-parse", f"{merge}^1", f"{merge}^2"],
+                                 capture_output=True, text=True, check=True).stdout.split()
+        assert parents == [main, pull["head"]["sha"]]
+        assert pull["merge_commit_sha"] == merge and pull["mergeable"] is True
+    assert sim.pull(scene.repo, clash)["mergeable"] is False

@@ -111,12 +111,15 @@ class GitRules(WorldState):
 
                     self.emit(repo, "pull_request", closed)
             return
+        # Every open PR onto this branch gets a new test merge; they are independent (each its
+        # own refs and git processes), so they run side by side, all before this write ends.
+        onto = [pr for pr in repo.pulls.values() if pr.state == "open" and pr.base_ref == branch]
+        for pr in onto:
+            pr.base_sha = after
+        self.refresh_test_merges(repo, onto)
         for pr in repo.pulls.values():
             if pr.state != "open":
                 continue
-            if pr.base_ref == branch:
-                pr.base_sha = after
-                self._refresh_test_merge(repo, pr)
             if pr.head_ref == branch and pr.head_repo is None and pr.head_sha != after:
                 old_head = pr.head_sha
                 pr.head_sha = after

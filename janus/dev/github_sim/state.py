@@ -15,6 +15,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,9 @@ class WorldState(abc.ABC):
     def __init__(self, root: Path | None = None) -> None:
         # Exclusive for every change, shared for reads (rwlock.py); re-entrant like an RLock.
         self.lock = WorldLock()
+        # Independent git work inside one write (the test merges of the open PRs a push to
+        # their base invalidates) runs on these threads.
+        self._git_pool = ThreadPoolExecutor(4, thread_name_prefix="github-sim-git")
         self._tmp = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="janus-github-sim-")
@@ -80,6 +84,7 @@ class WorldState(abc.ABC):
         self.contents_size_limit = 1024 * 1024
 
     def close(self) -> None:
+        self._git_pool.shutdown(wait=False)
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -422,6 +427,15 @@ class WorldState(abc.ABC):
     @abc.abstractmethod
     def _refresh_test_merge(self, repo: Repo, pr: Pull) -> None:
         """Recompute the PR's test merge (:mod:`.rules_pulls`)."""
+
+    def refresh_test_merges(self, repo: Repo, prs: list[Pull]) -> None:
+        """:meth:`_refresh_test_merge` for each of *prs*, side by side on a few threads (the
+        caller holds the world lock exclusive and keeps it until all are done)."""
+        if len(prs) <= 1:
+            for pr in prs:
+                self._refresh_test_merge(repo, pr)
+            return
+        list(self._git_pool.map(lambda pr: self._refresh_test_merge(repo, pr), prs))
 
     @abc.abstractmethod
     def request_check_suites(self, repo: Repo, branch: str, before: str | None, after: str,
