@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -89,3 +90,26 @@ def test_cli_exposes_the_retention() -> None:
     args = parser.parse_args(["webhook", "--config", "c", "--repo", "o/r", "--secret-file", "s",
                               "--keep-deliveries-days", "3", "--keep-deliveries-max", "10"])
     assert (args.keep_deliveries_days, args.keep_deliveries_max) == (3.0, 10)
+
+
+
+def test_acknowledgements_never_checkpoint_the_wal_the_workers_writes_do(
+        tmp_path: Path) -> None:
+    """SQLite's automatic checkpoint (an fsync inside whichever COMMIT crosses 1,000 WAL pages)
+    is off: an acknowledgement's commit never pays for it. The store checkpoints after the
+    workers' writes instead (PASSIVE, outside its write lock)."""
+    from janus.webhook import store as store_module
+
+    path = tmp_path / "d.sqlite"
+    store = DeliveryStore(path)
+    with sqlite3.connect(path) as conn:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    for i in range(store_module.CHECKPOINT_AT_MOST - 100):  # acknowledgements alone
+        store.add(f"d-{i:05d}", "push", None, b"x" * 3000)
+    frames = ((tmp_path / "d.sqlite-wal").stat().st_size - 32) // (24 + page)
+    assert frames > 2000, frames  # SQLite alone would have checkpointed at 1,000 pages
+    assert path.stat().st_size < 1_000_000  # the rows are in the WAL only
+    claimed = store.claim_batch(10)
+    store.finish_many([d.id for d in claimed])  # a worker's write: the checkpoint runs
+    assert path.stat().st_size > 4000 * 3000  # copied into the database file
+    store.close()
