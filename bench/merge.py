@@ -1,6 +1,6 @@
 """Merge benchmark: GitHub API calls per merge and merge → Active, REST-only beside GraphQL.
 
-    .venv/bin/python bench/merge.py [--prs 20] [--deliveries 1000] [--workers 4]
+    .venv/bin/python bench/merge.py [--prs 20] [--deliveries 1000] [--workers 4] [--sim-serial]
 
 The GitHub simulator runs in a process of its own (bench/sim_process.py), never in the
 receiver's. In one run, for each way merge verification reads GitHub (``rest``: one request
@@ -15,6 +15,14 @@ during the run weighs on both alike), each in a fresh repository with its own Ap
 2. *Merge → Active, one at a time*: from the merge call returning to phase Active (seen by a
    watch), the next merge after the previous grant is Active. p50/p99.
 3. *Merges/s back to back*: PRS merges as fast as the simulator takes them; throughput.
+
+With ``--sim-serial`` a third column, GraphQL with the simulator answering one request at a
+time (``sim.set_serial(True)``: its baseline before it answered reads concurrently), rounds
+interleaved serial, REST, GraphQL, GraphQL, REST, serial. For the back-to-back merges of each
+column it also prints what a merge costs: the harness's ``sim.merge`` call (merges are issued
+one after the other, so it bounds the rate), webhook deliveries and the receiver's answer time,
+the simulator's lock (most requests in flight, time held, per route waiting and holding: its
+``spans()``), and CPU time per process from ``/proc``.
 
 Then once: *webhook ack under a burst* — DELIVERIES signed deliveries POSTed by 32 clients at
 once to the receiver (bench/webhook.py's burst), ack p50/p99.
