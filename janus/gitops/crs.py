@@ -30,7 +30,7 @@ import time
 from typing import Any
 
 from janus import errors, names
-from janus.model import Request, format_duration
+from janus.model import Request, format_duration, ledger
 from janus.resource import (
     AccessRequestView,
     AlreadyExists,
@@ -44,6 +44,7 @@ from janus.resource.client import AccessRequestClient
 from janus.resource.spec import extension_changes, grant_spec
 
 REPORTED_PHASE = "janus.dev/reported-phase"
+LEDGER_ENTRY_ANNOTATION = "janus.dev/ledger-entry"  # = janus.gitops.ledger_keeper.ENTRY_ANNOTATION
 FIELD_MANAGER = "janus-webhook"
 _APPLY_ATTEMPTS = 3
 # How long a deleted CR without finalizers may take to be gone (an optimisation: one API round
@@ -88,6 +89,22 @@ def _merged_while_live(view: AccessRequestView, provenance: Provenance) -> dt.da
     return end if merged < end else None
 
 
+def ledger_entry_of(name: str, provenance: Provenance) -> str | None:
+    """The ledger entry a grant created from *provenance* starts (the path
+    :func:`janus.gitops.ledger_keeper.entry_of` gives its first view), or None when the
+    provenance cannot make one.
+
+    Written on the CR at creation as ``janus.dev/ledger-entry``, so that an extension's later
+    merge is always appended to this entry. Left to the ledger keeper's own optimistic write
+    (after it first saw the CR), a conflict with the controller's status writes could lose it,
+    and an extension arriving next then started a second entry while the first never got its
+    end (seen in bench/soak.py under load: 5 of 25 extensions)."""
+    p = provenance
+    if not (p.merge_commit and p.pull_request and p.merged_at and p.path and p.blob_sha):
+        return None
+    return ledger.entry_path(p.merged_at, p.pull_request, name)
+
+
 def spec_of(request: Request, provenance: Provenance) -> dict[str, Any]:
     """The CR spec of a verified :class:`janus.model.Request`."""
     return grant_spec(
@@ -117,12 +134,14 @@ class AccessRequests:
     def list(self) -> list[AccessRequestView]:
         return self.client.list()
 
-    def _create(self, name: str, cluster: str, spec: dict[str, Any],
+    def _create(self, name: str, cluster: str, spec: dict[str, Any], provenance: Provenance,
                 break_glass: bool = False) -> None:
         labels = {names.LABEL_CLUSTER: cluster, names.LABEL_MANAGED_BY: names.MANAGED_BY}
         if break_glass:  # verified on the break-glass path (janus.gitops.verify)
             labels[names.LABEL_BREAK_GLASS] = "true"
-        self.client.create(name, spec, labels=labels)
+        entry = ledger_entry_of(name, provenance)
+        self.client.create(name, spec, labels=labels,
+                           annotations={LEDGER_ENTRY_ANNOTATION: entry} if entry else None)
 
     def apply_grant(self, request: Request, provenance: Provenance) -> str:
         """Create or extend; returns "created", "extended", "recreated" or "unchanged"."""
@@ -132,7 +151,7 @@ class AccessRequests:
             existing = self.get(name)
             if existing is None:
                 try:
-                    self._create(name, request.cluster, spec, request.break_glass)
+                    self._create(name, request.cluster, spec, provenance, request.break_glass)
                     return "created"
                 except AlreadyExists:  # a concurrent worker created it: look again
                     continue
@@ -150,7 +169,7 @@ class AccessRequests:
                 if not existing.meta.deleting:
                     self.client.delete(name, uid=existing.meta.uid)
                 if self._gone(name, existing.meta.uid, _GONE_GRACE_SECONDS):
-                    self._create(name, request.cluster, spec, request.break_glass)
+                    self._create(name, request.cluster, spec, provenance, request.break_glass)
                     return "recreated"
                 held = self.get(name)
                 if held is not None and held.meta.uid == existing.meta.uid:

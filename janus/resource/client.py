@@ -189,13 +189,18 @@ class AccessRequestClient:
     # ---- writes ----------------------------------------------------------------------------
 
     def create(self, name: str, spec: Mapping[str, Any], *,
-               labels: Mapping[str, str] | None = None) -> AccessRequestView:
+               labels: Mapping[str, str] | None = None,
+               annotations: Mapping[str, str] | None = None) -> AccessRequestView:
         """Create the AccessRequest *name*; :class:`~janus.resource.errors.AlreadyExists` when
         one of that name is there already."""
+        metadata: dict[str, Any] = {"name": name, "namespace": self.namespace,
+                                    "labels": dict(labels or {})}
+        if annotations:
+            metadata["annotations"] = dict(annotations)
         body = {
             "apiVersion": kind.API_VERSION,
             "kind": kind.KIND,
-            "metadata": {"name": name, "namespace": self.namespace, "labels": dict(labels or {})},
+            "metadata": metadata,
             "spec": dict(spec),
         }
         try:

@@ -204,3 +204,44 @@ def test_late_extension_through_the_merge_path_is_refused_with_a_pr_comment(
     finally:
         crs.client.set_finalizer(cr, FINALIZER, False)
         crs.client.delete(cr)
+
+
+def test_every_grant_carries_its_ledger_entry_from_creation_so_extensions_join_it(kube) -> None:
+    """The soak under load: the ledger keeper's own optimistic write of the entry annotation
+    lost a race with the controller's status writes, and the extension that came 5 s later
+    started a second ledger entry while the first never got its end. The receiver now writes
+    the annotation in the create itself."""
+    from janus.gitops import crs as crs_module
+    from janus.gitops import ledger_keeper
+    from janus.model import ledger
+
+    assert crs_module.LEDGER_ENTRY_ANNOTATION == ledger_keeper.ENTRY_ANNOTATION
+    crs = AccessRequests(kube)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    request = _request(harness.request_name())
+    first = _provenance(request, "a", now - dt.timedelta(minutes=5))
+    assert crs.apply_grant(request, first) == "created"
+    name = names.access_request_name(request.cluster, request.namespace, request.name)
+    created = crs.get(name)
+    assert created is not None
+    entry = ledger.entry_path(first.merged_at or now, first.pull_request or 0, name)
+    assert created.meta.annotations.get(ledger_keeper.ENTRY_ANNOTATION) == entry
+    base = ledger_keeper.entry_of(created)
+    assert base is not None and base.path == entry  # what the keeper would have written
+    longer = dataclasses.replace(request, duration=dt.timedelta(hours=3))
+    extension = _provenance(request, "b", now)
+    assert crs.apply_grant(longer, extension) == "extended"
+    extended = crs.get(name)
+    assert extended is not None
+    own = ledger_keeper.entry_of(extended)
+    assert own is not None and own.path != entry
+    assert extended.meta.annotations.get(ledger_keeper.ENTRY_ANNOTATION) == entry
+    # Ended and its end recorded: a merge after the end starts a new entry of its own.
+    _set_status(kube, name, {"phase": "Expired", "expiresAt": _t(now - dt.timedelta(seconds=1))})
+    again = _provenance(request, "c", now + dt.timedelta(seconds=5))
+    assert crs.apply_grant(request, again) == "recreated"
+    regranted = crs.get(name)
+    assert regranted is not None
+    assert regranted.meta.annotations.get(ledger_keeper.ENTRY_ANNOTATION) == ledger.entry_path(
+        now + dt.timedelta(seconds=5), again.pull_request or 0, name)
+    crs.client.delete(name)
