@@ -271,26 +271,78 @@ def test_a_waiting_writer_goes_before_new_readers() -> None:
     assert order == ["reader 1 done", "writer", "reader 2"]
 
 
-def test_a_push_to_the_base_renews_every_open_test_merge(scene: Scene) -> None:
-    """The test merges of the PRs onto a branch are renewed side by side inside the push:
-    when it returns, each PR's ``refs/pull/N/merge`` merges the new base with its head, and
-    a PR that now conflicts has none."""
+def _api(scene: Scene, login: str, method: str, path: str, **kw: Any) -> httpx.Response:
+    return httpx.request(method, f"{scene.sim.base_url}/repos/{scene.repo}/{path}",
+                         headers={"Authorization": f"token {scene.sim.token(login)}"},
+                         timeout=30, **kw)
+
+
+def _parents(scene: Scene, number: int) -> list[str]:
+    git = ["git", f"--git-dir={scene.sim.git_dir(scene.repo)}"]
+    merge = subprocess.run([*git, "rev-parse", f"refs/pull/{number}/merge"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run([*git, "rev-parse", f"{merge}^1", f"{merge}^2"],
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_a_push_answers_before_the_test_merges_it_made_stale_are_renewed(
+        scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on GitHub, a push to the base does not renew the test merges of the PRs onto it
+    before it answers: they are ``mergeable: null`` / ``"unknown"`` with no
+    ``merge_commit_sha`` until the background renewal (renewal.py) has redone them. The
+    renewal here is held at its first git merge; the push, a merge of a stale PR and a second
+    push all answer meanwhile. Released, every PR's ``refs/pull/N/merge`` merges the *newest*
+    base with its head — the renewal held across two pushes is thrown away, not kept — and the
+    PR that now conflicts is unmergeable."""
     sim = scene.sim
     numbers = []
-    for i in range(6):
+    for i in range(5):
         sim.push(scene.repo, f"t{i}", {f"requests/t{i}.yaml": f"n: {i}\n"}, "alice", f"t{i}")
         numbers.append(sim.create_pull(scene.repo, f"t{i}", f"t{i}", "alice"))
     sim.push(scene.repo, "clash", {"requests/README.md": "theirs\n"}, "alice", "clash")
     clash = sim.create_pull(scene.repo, "clash", "clash", "alice")
-    sim.push(scene.repo, "main", {"requests/README.md": "ours\n"}, "root", "base moves")
+    assert all(sim.pull(scene.repo, n)["mergeable"] is True for n in numbers)
+
+    gate, held = threading.Event(), threading.Event()
+    renewed: list[tuple[str, str]] = []
+    test_merge = World._test_merge
+
+    def gated(self: World, repo: Any, base: str, head: str) -> str | None:
+        if threading.current_thread().name == "github-sim-test-merges":
+            held.set()
+            assert gate.wait(30), "the test never released the renewal"
+            renewed.append((base, head))
+        return test_merge(self, repo, base, head)
+
+    monkeypatch.setattr(World, "_test_merge", gated)
+    first = sim.push(scene.repo, "main", {"requests/README.md": "ours\n"}, "root", "base moves")
+    assert held.wait(30)  # the renewal has started, and is held: the push answered before it
+    for number in [*numbers, clash]:
+        stale = _api(scene, "alice", "GET", f"pulls/{number}").json()
+        assert (stale["mergeable"], stale["mergeable_state"], stale["merge_commit_sha"]) == (
+            None, "unknown", None)
+        assert stale["base"]["sha"] == first
+    # The simulator's own merge does not need the stale test merge: it merges the base tip.
+    merged = _api(scene, "root", "PUT", f"pulls/{numbers[-1]}/merge", json={})
+    assert merged.status_code == 200, merged.text
+    sim.push(scene.repo, "main", {"requests/more.md": "x\n"}, "root", "base moves again")
     main = sim.head(scene.repo, "main")
-    git = ["git", f"--git-dir={sim.git_dir(scene.repo)}"]
-    for number in numbers:
-        pull = sim.pull(scene.repo, number)
-        merge = subprocess.run([*git, "rev-parse", f"refs/pull/{number}/merge"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        parents = subprocess.run([*git, "rev-parse", f"{merge}^1", f"{merge}^2"],
-                                 capture_output=True, text=True, check=True).stdout.split()
-        assert parents == [main, pull["head"]["sha"]]
-        assert pull["merge_commit_sha"] == merge and pull["mergeable"] is True
-    assert sim.pull(scene.repo, clash)["mergeable"] is False
+    assert not sim.world.test_merges.idle()
+    gate.set()
+    assert sim.wait_for_test_merges(60)
+
+    # The renewal held while the base moved twice (of a PR still open) was computed for the
+    # first push's base; the check below shows it was not kept.
+    assert renewed[0] == (first, sim.pull(scene.repo, numbers[0])["head"]["sha"])
+    assert first != main
+    for number in numbers[:-1]:
+        pull = _api(scene, "alice", "GET", f"pulls/{number}").json()
+        assert _parents(scene, number) == [main, pull["head"]["sha"]]
+        assert (pull["mergeable"], pull["mergeable_state"]) == (True, "clean")
+        assert pull["merge_commit_sha"] == subprocess.run(
+            ["git", f"--git-dir={sim.git_dir(scene.repo)}", "rev-parse",
+             f"refs/pull/{number}/merge"], capture_output=True, text=True,
+            check=True).stdout.strip()
+    conflict = _api(scene, "alice", "GET", f"pulls/{clash}").json()
+    assert (conflict["mergeable"], conflict["mergeable_state"],
+            conflict["merge_commit_sha"]) == (False, "dirty", None)

@@ -45,6 +45,7 @@ def test_squash_conflict_and_stale_sha(scene: Scene) -> None:
     repo, pr = open_request(scene)
     # Someone changes the same file on main: the PR no longer merges cleanly.
     repo.create_file(REQUEST_PATH, "conflicting", "other\n", branch="main")
+    assert scene.sim.wait_for_test_merges()  # GitHub's background mergeability job
     pr = repo.get_pull(pr.number)
     assert pr.mergeable is False and pr.mergeable_state == "dirty"
     with pytest.raises(GithubException) as conflict:

@@ -133,6 +133,9 @@ class Pull:
     reviews: list[Review] = field(default_factory=list)
     # The mergeability test commit GitHub keeps at refs/pull/N/merge while the PR is open.
     test_merge_sha: str | None = None
+    # A push to the base made the test merge stale; the background renewal (renewal.py) has
+    # not redone it yet. Meanwhile GitHub answers ``mergeable: null``.
+    test_merge_stale: bool = False
     # The fork the head branch lives in (full name); None: the base repository itself.
     head_repo: str | None = None
 

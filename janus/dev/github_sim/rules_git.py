@@ -111,12 +111,12 @@ class GitRules(WorldState):
 
                     self.emit(repo, "pull_request", closed)
             return
-        # Every open PR onto this branch gets a new test merge; they are independent (each its
-        # own refs and git processes), so they run side by side, all before this write ends.
+        # Every open PR onto this branch needs a new test merge. As on GitHub they are computed
+        # after this push has answered (renewal.py): until then ``mergeable`` is null.
         onto = [pr for pr in repo.pulls.values() if pr.state == "open" and pr.base_ref == branch]
         for pr in onto:
             pr.base_sha = after
-        self.refresh_test_merges(repo, onto)
+        self.renew_test_merges_later(repo, onto)
         for pr in repo.pulls.values():
             if pr.state != "open":
                 continue

@@ -92,20 +92,44 @@ class PullRules(WorldState):
     def _refresh_test_merge(self, repo: Repo, pr: Pull) -> None:
         # GitHub keeps a test merge at refs/pull/N/merge; its sha is the open PR's
         # merge_commit_sha. A conflict leaves it unset (mergeable: false).
+        self._apply_test_merge(repo, pr, self._test_merge(repo, pr.base_sha, pr.head_sha))
+
+    def _test_merge(self, repo: Repo, base: str, head: str) -> str | None:
+        """The test-merge commit of *head* into *base*, or None if they conflict. Only writes
+        git objects, so it needs no world lock."""
         try:
-            tree = repo.git.merge_trees(pr.base_sha, pr.head_sha)
+            tree = repo.git.merge_trees(base, head)
         except MergeConflict:
-            pr.test_merge_sha = None
-            return
-        pr.test_merge_sha = repo.git.commit_tree(
-            tree, [pr.base_sha, pr.head_sha], f"Merge {pr.head_sha} into {pr.base_sha}",
+            return None
+        return repo.git.commit_tree(
+            tree, [base, head], f"Merge {head} into {base}",
             Person("GitHub", "noreply@github.com", int(time.time())),
         )
-        repo.git.set_refs({f"refs/pull/{pr.number}/head": pr.head_sha,
-                           f"refs/pull/{pr.number}/merge": pr.test_merge_sha})
+
+    def _apply_test_merge(self, repo: Repo, pr: Pull, sha: str | None) -> None:
+        pr.test_merge_sha, pr.test_merge_stale = sha, False
+        if sha is not None:
+            repo.git.set_refs({f"refs/pull/{pr.number}/head": pr.head_sha,
+                               f"refs/pull/{pr.number}/merge": sha})
+
+    def _renew_stale_test_merge(self, repo: Repo, pr: Pull) -> None:
+        """The background renewal of one stale test merge (renewal.py): the git work runs
+        outside the world lock; the result is kept only if the PR still has the base and head
+        it was computed for — otherwise a newer push overtook it and has queued it again."""
+        with self.lock.shared():
+            if not pr.test_merge_stale or pr.state != "open":
+                return
+            base, head = pr.base_sha, pr.head_sha
+        sha = self._test_merge(repo, base, head)
+        with self.lock:
+            if pr.test_merge_stale and pr.state == "open" and (pr.base_sha, pr.head_sha) == (
+                    base, head):
+                self._apply_test_merge(repo, pr, sha)
 
     def mergeable(self, pr: Pull) -> bool | None:
-        if pr.merged or pr.state != "open":
+        """GitHub's ``mergeable``: None for a closed PR, and while its test merge is stale
+        (the background renewal has not redone it since the base moved)."""
+        if pr.merged or pr.state != "open" or pr.test_merge_stale:
             return None
         return pr.test_merge_sha is not None
 

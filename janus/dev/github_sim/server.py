@@ -367,6 +367,11 @@ class GitHubSimulator:
 
     # -- faults ---------------------------------------------------------------------------------
 
+    def wait_for_test_merges(self, timeout: float = 10.0) -> bool:
+        """Wait until the background renewal of the test merges a push made stale is done
+        (every open PR's ``mergeable`` known again); False if *timeout* passed first."""
+        return self.world.test_merges.wait_idle(timeout)
+
     def set_limits(self, *, tree_entries: int | None = None,
                    contents_size: int | None = None) -> None:
         """Lower (or restore) GitHub's real limits so a test can reach them: a recursive tree

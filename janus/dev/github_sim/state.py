@@ -15,7 +15,6 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from .model import (
     now_iso,
     perm_rank,
 )
+from .renewal import TestMergeRenewer
 from .rwlock import WorldLock
 
 if TYPE_CHECKING:
@@ -58,9 +58,9 @@ class WorldState(abc.ABC):
     def __init__(self, root: Path | None = None) -> None:
         # Exclusive for every change, shared for reads (rwlock.py); re-entrant like an RLock.
         self.lock = WorldLock()
-        # Independent git work inside one write (the test merges of the open PRs a push to
-        # their base invalidates) runs on these threads.
-        self._git_pool = ThreadPoolExecutor(4, thread_name_prefix="github-sim-git")
+        # The test merges a push to their base makes stale are renewed after the push has
+        # answered, as GitHub's background job does (renewal.py).
+        self.test_merges = TestMergeRenewer(self._renew_stale_test_merge)
         self._tmp = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="janus-github-sim-")
@@ -84,7 +84,7 @@ class WorldState(abc.ABC):
         self.contents_size_limit = 1024 * 1024
 
     def close(self) -> None:
-        self._git_pool.shutdown(wait=False)
+        self.test_merges.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -428,14 +428,16 @@ class WorldState(abc.ABC):
     def _refresh_test_merge(self, repo: Repo, pr: Pull) -> None:
         """Recompute the PR's test merge (:mod:`.rules_pulls`)."""
 
-    def refresh_test_merges(self, repo: Repo, prs: list[Pull]) -> None:
-        """:meth:`_refresh_test_merge` for each of *prs*, side by side on a few threads (the
-        caller holds the world lock exclusive and keeps it until all are done)."""
-        if len(prs) <= 1:
-            for pr in prs:
-                self._refresh_test_merge(repo, pr)
-            return
-        list(self._git_pool.map(lambda pr: self._refresh_test_merge(repo, pr), prs))
+    def renew_test_merges_later(self, repo: Repo, prs: list[Pull]) -> None:
+        """Mark the test merges of *prs* stale (``mergeable: null`` until renewed) and queue
+        them for the background renewal; the caller holds the world lock exclusive."""
+        for pr in prs:
+            pr.test_merge_sha, pr.test_merge_stale = None, True
+        self.test_merges.schedule(repo, prs)
+
+    @abc.abstractmethod
+    def _renew_stale_test_merge(self, repo: Repo, pr: Pull) -> None:
+        """Renew one stale test merge from the background worker (:mod:`.rules_pulls`)."""
 
     @abc.abstractmethod
     def request_check_suites(self, repo: Repo, branch: str, before: str | None, after: str,
