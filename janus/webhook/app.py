@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from janus.gitops.metrics import COUNTERS, Counters
 from janus.logs import event
 from janus.resource import readiness
-from janus.webhook.contract import contract_errors, validator
+from janus.webhook.contract import compiled, contract_errors
 from janus.webhook.group_commit import GroupCommit
 from janus.webhook.signature import signature_valid
 from janus.webhook.store import DeliveryStore
@@ -285,7 +285,7 @@ def create_app(
                        openapi_url=None)
     _add_probes(app, {"database": store.ping, **(ready_checks or {})}, ready_detail)
     for name in ALLOWED:  # built now, not inside the first delivery of a burst
-        validator(name)
+        compiled(name)
     receiver = _Receiver(secret, store, on_stored, max_body, counters,
                          GroupCommit(store.add_many))
 
