@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 
-from bench.measure import ensure_ns, pct  # noqa: E402
+from bench.measure import cpu_seconds, ensure_ns, pct  # noqa: E402
 from bench.scale import export_source, snapshot_working_tree  # noqa: E402
 from janus import names, resource  # noqa: E402
 from janus.controller import grants  # noqa: E402
@@ -51,6 +51,31 @@ from janus.resource import crd, timefmt  # noqa: E402
 from janus.resource.client import is_relist  # noqa: E402
 
 ROLE = "janus-pod-exec"
+
+
+def requests_by_kind(api: Any) -> dict[str, float]:
+    """The API server's ``apiserver_request_total`` summed by "verb resource[/subresource]"."""
+    resp = api.call_api("GET", f"{api.configuration.host}/metrics", _request_timeout=30)
+    resp.read()
+    out: dict[str, float] = {}
+    for line in resp.data.decode().splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(kv.split("=", 1) for kv in line[line.index("{") + 1:line.rindex("}")]
+                      .replace('"', "").split(","))
+        kind = f"{labels.get('verb', '?')} {labels.get('resource', '?')}"
+        if labels.get("subresource"):
+            kind += f"/{labels['subresource']}"
+        out[kind] = out.get(kind, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def per_grant(before: dict[str, float], after: dict[str, float], n: int) -> str:
+    """Requests per grant between two snapshots, by kind (WATCH/LIST of observers included)."""
+    diff = {k: (after.get(k, 0.0) - before.get(k, 0.0)) / n for k in after}
+    total = sum(diff.values())
+    parts = [f"{k} {v:.2f}" for k, v in sorted(diff.items(), key=lambda kv: -kv[1]) if v >= 0.05]
+    return f"{total:.2f}: " + ", ".join(parts)
 
 
 def cr_body(janus_ns: str, ns: str, request: str, duration: str) -> dict[str, Any]:
@@ -213,6 +238,7 @@ def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: P
                                                    resource.PLURAL, body)
             created[body["metadata"]["name"]] = time.time()
 
+        calls0, cpu0 = requests_by_kind(api), cpu_seconds(proc.pid)
         start = time.time()
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(create, bodies))
@@ -220,6 +246,8 @@ def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: P
         watcher.wait(crs, "Active", timeout=300)
         latencies = [watcher.seen[(n, "Active")] - created[n] for n in crs]
         batch = max(watcher.seen[(n, "Active")] for n in crs) - start
+        time.sleep(1.0)  # the echo passes of the last grants
+        calls1, cpu1 = requests_by_kind(api), cpu_seconds(proc.pid)
 
         # Re-time every grant to expire in the same second (an extension per grant).
         target = timefmt.floor_second(timefmt.now()) + dt.timedelta(seconds=20)
@@ -234,9 +262,12 @@ def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: P
 
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(align, crs))
+        time.sleep(max(0.0, target.timestamp() - time.time() - 1.0))
+        calls2, cpu2 = requests_by_kind(api), cpu_seconds(proc.pid)
         watcher.wait(crs, "Expired", timeout=120)
         lags = [watcher.seen[(n, "Expired")] - target.timestamp() for n in crs]
         time.sleep(0.5)
+        calls3, cpu3 = requests_by_kind(api), cpu_seconds(proc.pid)
         access = [removals.deleted[n] - target.timestamp() for n in crs if n in removals.deleted]
     finally:
         watcher.stop()
@@ -244,6 +275,8 @@ def bench_controller(cluster: LocalCluster, count: int, workers: int, workdir: P
         proc.terminate()
         proc.wait(timeout=20)
     return {"latencies": latencies, "batch": batch, "lags": lags, "access": access, "tag": tag,
+            "calls": (per_grant(calls0, calls1, count), per_grant(calls2, calls3, count)),
+            "cpu": (cpu1 - cpu0, cpu3 - cpu2),
             "load": (load0, os.getloadavg()[0]), "at": time.strftime("%H:%M:%S", time.gmtime())}
 
 
@@ -410,6 +443,11 @@ def main() -> int:
               f"{pct(lags, 50):>6.3f}/{pct(lags, 99):.3f}/{max(lags):<7.3f} {ex:>9}")
         if len(acc) < n:
             print(f"          note: {n - len(acc)} RoleBinding deletions not seen")
+        print(f"          controller CPU: grant {r['cpu'][0]:.2f} s, expiry {r['cpu'][1]:.2f} s; "
+              f"API requests per grant: grant {r['calls'][0].split(':')[0]}, "
+              f"expiry {r['calls'][1].split(':')[0]}")
+        print(f"          by kind: grant {r['calls'][0].split(': ')[1]}; "
+              f"expiry {r['calls'][1].split(': ')[1]}")
     print("(goals: grant x < 1.5; removed p99 < 1 s; Expired x = phase Expired p99 / the floor's "
           "all-N Expired <= 1.2)")
     return 0

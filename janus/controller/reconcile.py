@@ -177,9 +177,11 @@ class Controller:
             case lifecycle.GrantAccess():
                 return await self._grant(cr, action)
             case lifecycle.Revoke():
-                return await self._revoke(cr, action)
+                with kube.lane():  # the rest of the pass in due order (kube's docstring)
+                    return await self._revoke(cr, action)
             case lifecycle.Expire():
-                return await self._expire(cr)
+                with kube.lane():
+                    return await self._expire(cr)
             case lifecycle.Extend(expires_at=expires_at):
                 return await self._extend(cr, expires_at, action)
             case lifecycle.Wait(until=until, warning=warning):

@@ -81,3 +81,44 @@ def test_run_at_awaits_the_result_from_the_event_loop() -> None:
         return list(await asyncio.gather(kube.run_at(ACCESS, lambda: 1), kube.run(lambda x: x, 2)))
 
     assert asyncio.run(main()) == [1, 2]
+
+
+def test_a_lane_serves_each_ending_pass_whole_in_the_order_the_passes_began(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside kube.lane() every call but a RoleBinding delete is served at CLEANUP in the
+    order the passes began: the first pass's status write before a later pass's deletes (a
+    mass expiry records grants Expired one by one, not all after the last delete), and every
+    RoleBinding delete still first. Outside a lane, NORMAL waits for every waiting delete."""
+    pool = PriorityPool(1, name="test-lane")
+    monkeypatch.setattr(kube, "_pool", pool)
+    gate = threading.Event()
+    order: list[str] = []
+
+    def call(tag: str) -> None:
+        time.sleep(0.02)  # a round trip: the loop queues the next call of a pass meanwhile
+        order.append(tag)
+
+    async def main() -> None:
+        busy = asyncio.wrap_future(pool.submit(NORMAL, gate.wait))  # the only thread, held
+        await asyncio.sleep(0.05)
+
+        async def ending_pass(tag: str) -> None:
+            with kube.lane():
+                await asyncio.gather(kube.run_at(CLEANUP, call, f"{tag}-sa"),
+                                     kube.run_at(CLEANUP, call, f"{tag}-secret"))
+                await kube.run(call, f"{tag}-status")
+
+        outside = asyncio.ensure_future(kube.run(call, "grant-read"))
+        passes = [asyncio.ensure_future(ending_pass(f"g{i}")) for i in range(1, 5)]
+        await asyncio.sleep(0.01)
+        cut = asyncio.ensure_future(kube.run_at(ACCESS, call, "g9-rb"))
+        await asyncio.sleep(0.05)  # all queued behind the held thread
+        gate.set()
+        await asyncio.gather(busy, outside, cut, *passes)
+
+    asyncio.run(main())
+    assert order[0] == "g9-rb"
+    # Without the lane g1-status (NORMAL) would follow all eight deletes.
+    assert order.index("g1-status") < order.index("g3-sa")
+    assert order.index("g2-status") < order.index("g4-sa")
+    assert order.index("grant-read") > max(order.index("g4-sa"), order.index("g4-secret"))
