@@ -366,8 +366,8 @@ def _declared(pyproject: str) -> set[str]:
 
 def export_revision(rev: str, into: Path) -> Path:
     """The package as it was at git revision *rev* (``git archive``; the checkout untouched),
-    with its dependencies: one the working tree declares and *rev* did not (uvicorn's httptools
-    and uvloop, which uvicorn picks whenever they are installed) is hidden from it by a module
+    with its dependencies: one the working tree declares and *rev* did not (uvicorn's httptools,
+    which uvicorn picks whenever it is installed) is hidden from it by a module
     of that name that fails to import, as if it were not installed."""
     into.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "janus"],
