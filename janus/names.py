@@ -27,6 +27,10 @@ LABEL_BREAK_GLASS = "janus.dev/break-glass"
 # (janus.gitops.break_glass) and shown in the admin view: "open: review #12, due ...",
 # "acknowledged by carol (review #12)", "overdue: review #12, due ...".
 ANNOTATION_BREAK_GLASS_REVIEW = "janus.dev/break-glass-review"
+# The ledger entry (its path in the access repository) a grant's merges and end are written to:
+# set by the receiver when it creates the AccessRequest, read by the ledger keeper, the session
+# recorder and the web app's session reports.
+ANNOTATION_LEDGER_ENTRY = "janus.dev/ledger-entry"
 MANAGED_BY = "janus"
 
 _DNS_LABEL_MAX = 63

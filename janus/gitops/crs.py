@@ -44,7 +44,6 @@ from janus.resource.client import AccessRequestClient
 from janus.resource.spec import extension_changes, grant_spec
 
 REPORTED_PHASE = "janus.dev/reported-phase"
-LEDGER_ENTRY_ANNOTATION = "janus.dev/ledger-entry"  # = janus.gitops.ledger_keeper.ENTRY_ANNOTATION
 FIELD_MANAGER = "janus-webhook"
 _APPLY_ATTEMPTS = 3
 # How long a deleted CR without finalizers may take to be gone (an optimisation: one API round
@@ -141,7 +140,7 @@ class AccessRequests:
             labels[names.LABEL_BREAK_GLASS] = "true"
         entry = ledger_entry_of(name, provenance)
         self.client.create(name, spec, labels=labels,
-                           annotations={LEDGER_ENTRY_ANNOTATION: entry} if entry else None)
+                           annotations={names.ANNOTATION_LEDGER_ENTRY: entry} if entry else None)
 
     def apply_grant(self, request: Request, provenance: Provenance) -> str:
         """Create or extend; returns "created", "extended", "recreated" or "unchanged"."""

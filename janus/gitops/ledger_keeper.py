@@ -29,6 +29,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from janus import names
 from janus.gitops.ledger_git import LedgerGit
 from janus.gitops.ledger_writer import LedgerWriter, Transition
 from janus.logs import event
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("janus.gitops.ledger")
 
 FINALIZER = "janus.dev/ledger"
-ENTRY_ANNOTATION = "janus.dev/ledger-entry"
+ENTRY_ANNOTATION = names.ANNOTATION_LEDGER_ENTRY
 STATE_ANNOTATION = "janus.dev/ledger"
 VIA_ANNOTATION = "janus.dev/revoked-via"
 RECONCILER = "janus-reconcile"

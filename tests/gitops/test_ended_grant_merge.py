@@ -211,11 +211,10 @@ def test_every_grant_carries_its_ledger_entry_from_creation_so_extensions_join_i
     lost a race with the controller's status writes, and the extension that came 5 s later
     started a second ledger entry while the first never got its end. The receiver now writes
     the annotation in the create itself."""
-    from janus.gitops import crs as crs_module
     from janus.gitops import ledger_keeper
     from janus.model import ledger
 
-    assert crs_module.LEDGER_ENTRY_ANNOTATION == ledger_keeper.ENTRY_ANNOTATION
+    assert ledger_keeper.ENTRY_ANNOTATION == names.ANNOTATION_LEDGER_ENTRY  # the key crs writes
     crs = AccessRequests(kube)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     request = _request(harness.request_name())

@@ -18,14 +18,13 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from janus import names
 from janus.logs import event
 from janus.resource import AccessRequestView, sessions
 from janus.web.terminal.central import CentralApi
 
 log = logging.getLogger("janus.web.terminal")
 
-# Set on the AccessRequest by the receiver's ledger keeper: where the grant's entry lives.
-LEDGER_ENTRY_ANNOTATION = "janus.dev/ledger-entry"
 # A report that fails must never take the session down with it: whatever it raised is logged.
 _ERRORS = (Exception,)
 
@@ -70,7 +69,7 @@ class SessionReporter:
         body = sessions.opened_body(
             name=name,
             namespace=self.namespace, access_request=grant.name,
-            ledger_entry=grant.meta.annotations.get(LEDGER_ENTRY_ANNOTATION, ""),
+            ledger_entry=grant.meta.annotations.get(names.ANNOTATION_LEDGER_ENTRY, ""),
             session_id=str(session_id), user=user, cluster=grant.cluster,
             target_namespace=grant.namespace, pod=pod, container=container,
             opened_at=dt.datetime.now(dt.UTC))
